@@ -1,0 +1,210 @@
+#pragma once
+// The validated, immutable configuration. Every field is filled (defaults applied) by the
+// loader; nothing downstream re-validates. Shared as std::shared_ptr<const Config>.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hftguard/config/params.hpp"
+#include "hftguard/config/secret.hpp"
+#include "hftguard/core/duration.hpp"
+
+namespace hftguard::config {
+
+enum class Layer { Process, Service, Business, EndToEnd };
+enum class Tier { Hot, Warm, Cold };
+// full: fail over on its own; semi: decide and alert, an operator confirms with
+// `hftguard failover`; manual: detect and alert only.
+enum class Automation { Full, Semi, Manual };
+enum class Severity { Info, Warning, Critical };
+enum class OnFailure { Abort, Continue };
+
+inline constexpr std::size_t kLayerCount = 4;
+
+std::string_view toString(Layer v);
+std::string_view toString(Tier v);
+std::string_view toString(Automation v);
+std::string_view toString(Severity v);
+std::string_view toString(OnFailure v);
+
+// Where an item was written: 1-based line and column in the config file.
+struct Location {
+  int line = 0;
+  int column = 0;
+};
+
+struct NodeConfig {
+  std::string name;
+  std::string site;
+};
+
+struct LayerTiming {
+  Duration interval;
+  Duration timeout;
+};
+
+struct ProbeDefaults {
+  std::array<LayerTiming, kLayerCount> layers;  // indexed by Layer
+  double jitter = 0;                             // fraction of the interval
+  int fall = 3;
+  int rise = 2;
+  const LayerTiming& of(Layer l) const { return layers[static_cast<std::size_t>(l)]; }
+};
+
+struct CheckConfig {
+  std::string name;
+  std::string type;  // a "check" KindSpec
+  Layer layer = Layer::Service;
+  Duration interval{};
+  Duration timeout{};
+  int fall = 3;
+  int rise = 2;
+  bool informational = false;  // reported, never fails the component
+  std::string description;
+  Params params;
+  Location where;
+};
+
+struct LatencyTrigger {
+  bool enabled = true;
+  Duration above{};
+  Duration sustained_for{};
+  std::string check;  // empty: any check of the component
+};
+
+struct ErrorRateTrigger {
+  bool enabled = true;
+  double above = 0;
+  Duration window{};
+  int min_samples = 10;
+  std::string check;
+};
+
+struct UtilisationTrigger {
+  bool enabled = true;
+  double above = 0;
+  Duration sustained_for{};
+  std::string check;
+};
+
+struct Triggers {
+  LatencyTrigger latency;
+  ErrorRateTrigger error_rate;
+  UtilisationTrigger cpu;
+  UtilisationTrigger memory;
+  bool network_partition = true;
+  bool data_corruption = true;
+};
+
+// BGP-style route-flap damping: each up/down flip adds `penalty`, which halves every
+// `half_life`; above `suppress_above` failovers are held until it decays below `reuse_below`.
+struct FlapDamping {
+  bool enabled = true;
+  double penalty = 1000;
+  double suppress_above = 2000;
+  double reuse_below = 750;
+  Duration half_life{};
+  Duration max_suppress{};
+};
+
+struct ComponentConfig {
+  std::string name;
+  std::string description;
+  Tier tier = Tier::Hot;
+  Automation automation = Automation::Full;
+  Duration rto_target{};
+  std::string plan;  // empty: no plan (manual components)
+  std::vector<CheckConfig> checks;
+  Triggers triggers;
+  Duration cooldown{};
+  FlapDamping flap_damping;
+  std::vector<std::string> alert_channels;  // resolved: every channel when not given
+  Location where;
+
+  const CheckConfig* findCheck(std::string_view name) const;
+};
+
+struct SystemPolicy {
+  std::string plan;  // empty: system-tier failures are alerted, not acted on
+  int min_failed_components = 2;
+  Duration window{};
+};
+
+struct StepConfig {
+  std::string name;
+  std::string action;  // an "action" KindSpec
+  std::string description;
+  Duration timeout{};
+  int retries = 0;
+  Duration backoff{};
+  OnFailure on_failure = OnFailure::Abort;
+  Params params;
+  Location where;
+};
+
+struct PlanConfig {
+  std::string name;
+  std::string description;
+  std::vector<StepConfig> steps;
+  Location where;
+};
+
+struct ChannelConfig {
+  std::string name;
+  std::string type;  // a "channel" KindSpec
+  Severity min_severity = Severity::Info;
+  Params params;
+  Location where;
+};
+
+struct AlertingConfig {
+  int queue_limit = 1000;
+  int max_in_flight = 4;
+  Duration initial_backoff{};
+  Duration max_backoff{};
+  Duration deadline{};
+  Duration group_window{};
+  std::vector<ChannelConfig> channels;
+};
+
+struct CoordinationConfig {
+  std::string type = "local";  // local | etcd
+  std::vector<std::string> endpoints;
+  Duration lease_ttl{};
+  std::string key_prefix;
+  std::string username;
+  std::optional<Secret> password;
+  bool tls_verify = true;
+};
+
+struct ControlApiConfig {
+  bool enabled = true;
+  std::string listen;
+  std::optional<Secret> token;
+  bool allow_remote = false;
+};
+
+struct Config {
+  std::string source_path;
+  NodeConfig node;
+  std::string log_level;
+  std::string event_log_path;
+  int event_queue_limit = 10000;
+  ProbeDefaults probes;
+  std::vector<ComponentConfig> components;
+  SystemPolicy system;
+  std::vector<PlanConfig> plans;
+  AlertingConfig alerts;
+  CoordinationConfig coordination;
+  ControlApiConfig control_api;
+
+  const ComponentConfig* findComponent(std::string_view name) const;
+  const PlanConfig* findPlan(std::string_view name) const;
+  const ChannelConfig* findChannel(std::string_view name) const;
+};
+
+}  // namespace hftguard::config

@@ -1,0 +1,13 @@
+#pragma once
+// The short, normalized summary `hftguard check-config` prints: what the daemon will do
+// with this config, with every default filled in. Secrets appear only as their origin.
+
+#include <string>
+
+#include "hftguard/config/config.hpp"
+
+namespace hftguard::config {
+
+std::string summarize(const Config& cfg);
+
+}  // namespace hftguard::config

@@ -1,0 +1,108 @@
+#include "hftguard/cli/cli.hpp"
+
+#include <functional>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "commands.hpp"
+#include "hftguard/config/loader.hpp"
+#include "hftguard/core/suggest.hpp"
+#include "hftguard/version.hpp"
+
+namespace hftguard::cli {
+namespace {
+
+struct Command {
+  std::string_view name;
+  std::string_view usage;
+  std::string_view summary;
+  ArgSpec spec;
+  std::function<int(const Args&, std::ostream&, std::ostream&)> fn;
+};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> all = {
+      {"run", "run --config FILE [--log-level LEVEL]",
+       "Run the daemon: probe, decide, fail over, record (what systemd starts)",
+       {.options = {"config", "log-level"}}, cmdRun},
+      {"check-config", "check-config FILE",
+       "Validate a config; print every error as file:line:col, or a summary (exit 0/1)",
+       {.min_positional = 1, .max_positional = 1}, cmdCheckConfig},
+      {"version", "version", "Print the version", {}, nullptr},
+      {"help", "help", "List the commands", {}, nullptr},
+  };
+  return all;
+}
+
+void printHelp(std::ostream& out) {
+  fmt::print(out, "hftguard {} - failure detection and automated failover for trading stacks\n\n",
+             kVersion);
+  fmt::print(out, "usage: hftguard <command> [options]\n\ncommands:\n");
+  for (const Command& c : commands()) fmt::print(out, "  {:<44} {}\n", c.usage, c.summary);
+  fmt::print(out,
+             "\noptions: --version, --help. Exit codes: 0 ok, 1 failed, 2 usage error.\n"
+             "Docs: docs/config.md (every config key), docs/operations.md.\n");
+}
+
+}  // namespace
+
+std::shared_ptr<const config::Config> loadOrReport(const std::string& path, std::ostream& err) {
+  config::LoadResult r = config::loadConfigFile(path);
+  for (const config::ConfigError& e : r.errors) err << e.format() << '\n';
+  if (!r.ok()) {
+    fmt::print(err, "{}: {} error{}; nothing was started\n", path, r.errors.size(),
+               r.errors.size() == 1 ? "" : "s");
+  }
+  return r.config;
+}
+
+std::optional<std::string> configPath(const Args& args, std::ostream& err) {
+  auto path = args.option("config");
+  if (!path) err << "hftguard: --config FILE is required\n";
+  return path;
+}
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    printHelp(err);
+    return kExitUsage;
+  }
+  const std::string& name = args.front();
+  if (name == "--version" || name == "version") {
+    fmt::print(out, "hftguard {}\n", kVersion);
+    return kExitOk;
+  }
+  if (name == "--help" || name == "-h" || name == "help") {
+    printHelp(out);
+    return kExitOk;
+  }
+  for (const Command& c : commands()) {
+    if (c.name != name || !c.fn) continue;
+    Args parsed;
+    if (auto problem = parseArgs({args.begin() + 1, args.end()}, c.spec, parsed)) {
+      fmt::print(err, "hftguard {}: {}\nusage: hftguard {}\n", name, *problem, c.usage);
+      return kExitUsage;
+    }
+    return c.fn(parsed, out, err);
+  }
+  std::vector<std::string_view> names;
+  for (const Command& c : commands()) names.push_back(c.name);
+  fmt::print(err, "hftguard: unknown command '{}'", name);
+  if (auto near = closestMatch(name, names)) fmt::print(err, "; did you mean '{}'?", *near);
+  fmt::print(err, "\nRun 'hftguard help' for the list of commands.\n");
+  return kExitUsage;
+}
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    return run(args, std::cout, std::cerr);
+  } catch (const std::exception& e) {
+    std::cerr << "hftguard: fatal: " << e.what() << '\n';
+    return kExitFailed;
+  }
+}
+
+}  // namespace hftguard::cli

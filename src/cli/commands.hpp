@@ -1,0 +1,27 @@
+#pragma once
+// Private to the CLI: one function per subcommand, registered in cli.cpp.
+
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "args.hpp"
+#include "hftguard/config/config.hpp"
+
+namespace hftguard::cli {
+
+int cmdCheckConfig(const Args& args, std::ostream& out, std::ostream& err);
+int cmdRun(const Args& args, std::ostream& out, std::ostream& err);
+
+// Loads and validates `path`; prints every error to `err` and returns null when invalid.
+std::shared_ptr<const config::Config> loadOrReport(const std::string& path, std::ostream& err);
+
+// The --config option; prints a usage error and returns nullopt when missing.
+std::optional<std::string> configPath(const Args& args, std::ostream& err);
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+}  // namespace hftguard::cli

@@ -1,0 +1,48 @@
+#include "hftguard/config/config.hpp"
+
+#include <algorithm>
+
+namespace hftguard::config {
+namespace {
+
+template <typename T>
+const T* findByName(const std::vector<T>& items, std::string_view name) {
+  auto it = std::find_if(items.begin(), items.end(), [&](const T& i) { return i.name == name; });
+  return it == items.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+std::string_view toString(Layer v) {
+  static constexpr std::string_view names[] = {"process", "service", "business", "end_to_end"};
+  return names[static_cast<int>(v)];
+}
+std::string_view toString(Tier v) {
+  static constexpr std::string_view names[] = {"hot", "warm", "cold"};
+  return names[static_cast<int>(v)];
+}
+std::string_view toString(Automation v) {
+  static constexpr std::string_view names[] = {"full", "semi", "manual"};
+  return names[static_cast<int>(v)];
+}
+std::string_view toString(Severity v) {
+  static constexpr std::string_view names[] = {"info", "warning", "critical"};
+  return names[static_cast<int>(v)];
+}
+std::string_view toString(OnFailure v) {
+  static constexpr std::string_view names[] = {"abort", "continue"};
+  return names[static_cast<int>(v)];
+}
+
+const CheckConfig* ComponentConfig::findCheck(std::string_view n) const {
+  return findByName(checks, n);
+}
+const ComponentConfig* Config::findComponent(std::string_view n) const {
+  return findByName(components, n);
+}
+const PlanConfig* Config::findPlan(std::string_view n) const { return findByName(plans, n); }
+const ChannelConfig* Config::findChannel(std::string_view n) const {
+  return findByName(alerts.channels, n);
+}
+
+}  // namespace hftguard::config

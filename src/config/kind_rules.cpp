@@ -1,0 +1,133 @@
+#include "kind_rules.hpp"
+
+#include <charconv>
+#include <functional>
+#include <map>
+#include <regex>
+
+#include <fmt/format.h>
+
+namespace hftguard::config::detail {
+namespace {
+
+using Rule = std::function<void(ReaderContext&, const SectionValues&, const std::string&)>;
+
+void exactlyOne(ReaderContext& ctx, const SectionValues& v, const std::string& where,
+                std::initializer_list<std::string_view> keys) {
+  std::string names;
+  int count = 0;
+  const YAML::Mark* second = nullptr;
+  for (std::string_view k : keys) {
+    names += (names.empty() ? "" : ", ") + std::string(k);
+    if (v.present(k) && ++count == 2) second = &v.markOf(k);
+  }
+  if (count == 0) {
+    ctx.diag.error(v.owner, fmt::format("{}: set one of {}", where, names));
+  } else if (count > 1) {
+    ctx.diag.error(*second, fmt::format("{}: set only one of {}", where, names));
+  }
+}
+
+void needKey(ReaderContext& ctx, const SectionValues& v, const std::string& where,
+             std::string_view key, std::string_view because) {
+  if (!v.present(key)) {
+    ctx.diag.error(v.owner, fmt::format("{}: missing required key '{}' ({})", where, key, because));
+  }
+}
+
+bool isHostPort(const std::string& text) {
+  static const std::regex pattern(R"(^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, pattern)) return false;
+  int port = 0;
+  const std::string p = m[2];
+  std::from_chars(p.data(), p.data() + p.size(), port);
+  return port >= 1 && port <= 65535;
+}
+
+void hostPortList(ReaderContext& ctx, const SectionValues& v, std::string_view key) {
+  if (!v.params.has(key)) return;
+  for (const std::string& item : v.params.list(key)) {
+    if (!isHostPort(item)) {
+      ctx.diag.error(v.markOf(key),
+                     fmt::format("{}: '{}' is not host:port", key, item));
+    }
+  }
+}
+
+const std::map<std::string, Rule, std::less<>>& rules() {
+  static const std::map<std::string, Rule, std::less<>> table = {
+      {"check/process",
+       [](auto& ctx, auto& v, auto& where) {
+         exactlyOne(ctx, v, where, {"executable", "cmdline", "pidfile"});
+       }},
+      {"check/redis_key",
+       [](auto& ctx, auto& v, auto& where) {
+         if (!v.params.has("condition")) return;
+         const std::string& c = v.params.str("condition");
+         if (c == "equals") needKey(ctx, v, where, "expect", "condition equals");
+         if (c == "fresh") needKey(ctx, v, where, "max_age", "condition fresh");
+         if (c == "below") needKey(ctx, v, where, "max_value", "condition below");
+       }},
+      {"check/http",
+       [](auto& ctx, auto& v, auto& where) {
+         if (v.present("json_equals") && !v.present("json_field")) {
+           ctx.diag.error(v.markOf("json_equals"),
+                          fmt::format("{}: json_equals needs json_field", where));
+         }
+       }},
+      {"action/haproxy",
+       [](auto& ctx, auto& v, auto& where) {
+         if (!v.present("state") && !v.present("weight")) {
+           ctx.diag.error(v.owner, fmt::format("{}: set state, weight or both", where));
+         }
+         if (v.params.has("socket")) {
+           const std::string& s = v.params.str("socket");
+           if (!(s.starts_with("unix:/") || isHostPort(s))) {
+             ctx.diag.error(v.markOf("socket"),
+                            fmt::format("socket: '{}' is neither unix:/path nor host:port", s));
+           }
+         }
+       }},
+      {"action/redis_sentinel",
+       [](auto& ctx, auto& v, auto&) { hostPortList(ctx, v, "sentinels"); }},
+      {"action/patroni",
+       [](auto& ctx, auto& v, auto& where) {
+         if (v.params.has("operation") && v.params.str("operation") == "switchover") {
+           needKey(ctx, v, where, "leader", "operation switchover");
+         }
+       }},
+      {"action/exec",
+       [](auto& ctx, auto& v, auto& where) {
+         if (v.params.has("argv") && v.params.list("argv").empty()) {
+           ctx.diag.error(v.markOf("argv"), fmt::format("{}: argv is empty", where));
+         } else if (v.params.has("argv") && !v.params.list("argv").front().starts_with("/")) {
+           ctx.diag.error(v.markOf("argv"),
+                          "argv: the program must be an absolute path (no $PATH lookup)");
+         }
+       }},
+      {"channel/email",
+       [](auto& ctx, auto& v, auto& where) {
+         if (v.params.has("password") && !v.params.has("username")) {
+           ctx.diag.error(v.markOf("password"), fmt::format("{}: password needs username", where));
+         }
+       }},
+  };
+  return table;
+}
+
+}  // namespace
+
+void checkKindRules(ReaderContext& ctx, std::string_view family, std::string_view type,
+                    const SectionValues& values, const std::string& where) {
+  auto it = rules().find(fmt::format("{}/{}", family, type));
+  if (it != rules().end()) it->second(ctx, values, where);
+}
+
+bool isLocalListenAddress(const std::string& listen) {
+  if (listen.starts_with("unix:/")) return true;
+  return listen.starts_with("127.") || listen.starts_with("[::1]:") ||
+         listen.starts_with("localhost:");
+}
+
+}  // namespace hftguard::config::detail
