@@ -40,6 +40,12 @@ std::string dot(const std::string& a, std::string_view b) {
 
 Location locationOf(const YAML::Mark& m) { return {m.line + 1, m.column + 1}; }
 
+// True for `key: {}` or `key:` with nothing; absent keys and other shapes have their own error.
+bool hasEmptyMap(const SectionValues& v, std::string_view key) {
+  auto it = v.children.find(key);
+  return it != v.children.end() && (it->second.IsNull() || it->second.size() == 0);
+}
+
 class Builder {
  public:
   explicit Builder(ReaderContext& ctx) : ctx_(ctx) {}
@@ -62,7 +68,7 @@ class Builder {
     forEachNamed(v, "components", [&](auto& name, auto& mark, auto& node) {
       cfg.components.push_back(readComponent(cfg, name, mark, node));
     });
-    if (v.present("components") && cfg.components.empty()) {
+    if (hasEmptyMap(v, "components")) {
       ctx_.diag.error(v.markOf("components"), "components: define at least one component");
     }
     readCoordination(cfg, section(v, "coordination"));
@@ -191,7 +197,7 @@ class Builder {
         v, "checks",
         [&](auto& check, auto& m, auto& n) { c.checks.push_back(readCheck(cfg, name, check, m, n)); },
         dot(where, "checks"));
-    if (v.present("checks") && c.checks.empty()) {
+    if (hasEmptyMap(v, "checks")) {
       ctx_.diag.error(v.markOf("checks"), where + ".checks: define at least one check");
     }
     readTriggers(c, section(v, "triggers", "components.<name>.triggers", dot(where, "triggers")));

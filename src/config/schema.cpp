@@ -101,7 +101,7 @@ std::vector<SectionSpec> buildSections() {
         oneOf(opt("automation", V::String), {"full", "semi", "manual"}),
         ranged(req("rto_target", V::Duration), "100ms", "24h"), opt("plan", V::String),
         req("checks", V::Sections), opt("triggers", V::Section),
-        ranged(opt("cooldown", V::Duration, "300s"), "0", "24h"),
+        ranged(opt("cooldown", V::Duration, "5m"), "0", "24h"),
         opt("flap_damping", V::Section), opt("alert_channels", V::StringList)}},
       {"components.<name>.checks.<name>",
        {req("type", V::Enum), oneOf(opt("layer", V::String),
