@@ -278,7 +278,7 @@ void readKeys(ReaderContext& ctx, const YAML::Node& node, const std::string& whe
   std::map<std::string, YAML::Mark> seen;
   std::vector<std::string> storage;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& k = it->first;
+    const YAML::Node k = it->first;  // a copy: the iterator yields a temporary pair
     if (!k.IsScalar()) {
       ctx.diag.error(k.Mark(), "keys must be plain strings, got " + describe(k));
       continue;
@@ -407,7 +407,7 @@ void forEachNamed(ReaderContext& ctx, const YAML::Node& node, const std::string&
   }
   std::set<std::string> seen;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& k = it->first;
+    const YAML::Node k = it->first;  // a copy: the iterator yields a temporary pair
     if (!k.IsScalar() || !std::regex_match(k.Scalar(), valid)) {
       ctx.diag.error(k.Mark(), fmt::format("{}: name {} must be lower case letters, digits, "
                                            "'_', '.' or '-'",
