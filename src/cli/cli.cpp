@@ -30,6 +30,9 @@ const std::vector<Command>& commands() {
       {"check-config", "check-config FILE",
        "Validate a config; print every error as file:line:col, or a summary (exit 0/1)",
        {.min_positional = 1, .max_positional = 1}, cmdCheckConfig},
+      {"probe", "probe --config FILE (COMPONENT/CHECK | --all)",
+       "Run checks once, now, and print what the daemon sees (exit 1 if any failed)",
+       {.options = {"config"}, .flags = {"all"}, .max_positional = 1}, cmdProbe},
       {"version", "version", "Print the version", {}, nullptr},
       {"help", "help", "List the commands", {}, nullptr},
   };

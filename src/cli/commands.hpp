@@ -9,16 +9,24 @@
 #include "args.hpp"
 #include "hftguard/config/config.hpp"
 
+namespace hftguard::probes {
+struct ProbeResult;
+}
+
 namespace hftguard::cli {
 
 int cmdCheckConfig(const Args& args, std::ostream& out, std::ostream& err);
 int cmdRun(const Args& args, std::ostream& out, std::ostream& err);
+int cmdProbe(const Args& args, std::ostream& out, std::ostream& err);
 
 // Loads and validates `path`; prints every error to `err` and returns null when invalid.
 std::shared_ptr<const config::Config> loadOrReport(const std::string& path, std::ostream& err);
 
 // The --config option; prints a usage error and returns nullopt when missing.
 std::optional<std::string> configPath(const Args& args, std::ostream& err);
+
+// One line per result: COMPONENT/CHECK, type, status, latency, reason, observations.
+void printResult(std::ostream& out, const probes::ProbeResult& r);
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;

@@ -1,0 +1,75 @@
+#pragma once
+// Runs every check on its own schedule on one event loop: absolute deadlines (no drift),
+// optional jitter, a timeout enforced by a timer (the result is `timeout` at the deadline
+// even if the library underneath never returns), never two runs of one check at once.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "hftguard/config/config.hpp"
+#include "hftguard/probes/probe.hpp"
+#include "hftguard/probes/result.hpp"
+
+namespace hftguard::probes {
+
+struct CheckRef {
+  const config::ComponentConfig* component;
+  const config::CheckConfig* check;
+};
+
+// Every check of every component, in config order.
+std::vector<CheckRef> allChecks(const config::Config& cfg);
+
+// One check: its probe and its deadline. Usable alone (`hftguard probe`) or scheduled.
+class CheckRunner {
+ public:
+  using Done = std::function<void(const ProbeResult&)>;
+
+  CheckRunner(ProbeEnv& env, CheckRef ref);
+  ~CheckRunner();
+  CheckRunner(const CheckRunner&) = delete;
+  CheckRunner& operator=(const CheckRunner&) = delete;
+
+  // Starts one run that was due at `scheduled`. Returns false (and does nothing) while the
+  // previous run is still open.
+  bool run(SteadyTime scheduled, Done done);
+  bool busy() const;
+  // Ends an open run without a result.
+  void abandon();
+  const CheckRef& ref() const { return ref_; }
+
+ private:
+  struct State;
+  CheckRef ref_;
+  std::shared_ptr<State> state_;
+};
+
+struct SchedulerStats {
+  std::uint64_t runs = 0;
+  std::uint64_t skipped_busy = 0;    // due while the previous run was open
+  std::uint64_t skipped_behind = 0;  // slots missed because the loop fell behind
+};
+
+class Scheduler {
+ public:
+  using Sink = std::function<void(const ProbeResult&)>;
+
+  // `jitter_seed` makes the jitter reproducible in tests.
+  Scheduler(ProbeEnv& env, const config::Config& cfg, Sink sink, std::uint64_t jitter_seed = 0);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  void start();  // every check's first run is due after a random phase within one interval
+  void stop();   // cancels timers and abandons open runs
+  const SchedulerStats& stats() const;
+  std::size_t size() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hftguard::probes

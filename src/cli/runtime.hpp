@@ -1,0 +1,34 @@
+#pragma once
+// Private to the CLI: the objects a running hftguard is made of, wired once. The loop runs
+// on the thread that calls io.run().
+
+#include <boost/asio/io_context.hpp>
+
+#include "hftguard/config/config.hpp"
+#include "hftguard/net/http_client.hpp"
+#include "hftguard/net/worker_pool.hpp"
+#include "hftguard/probes/probe.hpp"
+
+namespace hftguard::cli {
+
+// Enough workers that each PostgreSQL check can hold one while it waits on a hung server.
+inline std::size_t workerCount(const config::Config& cfg) {
+  std::size_t n = 1;
+  for (const auto& c : cfg.components) {
+    for (const auto& k : c.checks) n += k.type == "postgres" ? 1 : 0;
+  }
+  return std::min<std::size_t>(n, 64);
+}
+
+struct Runtime {
+  explicit Runtime(const config::Config& cfg)
+      : http(io), workers(io, workerCount(cfg)), env{io, http, workers, clock, cfg.node.name} {}
+
+  boost::asio::io_context io{1};
+  SystemClock clock;
+  net::HttpClient http;
+  net::WorkerPool workers;
+  probes::ProbeEnv env;
+};
+
+}  // namespace hftguard::cli

@@ -1,0 +1,68 @@
+#include "http_common.hpp"
+
+#include <fmt/format.h>
+
+namespace hftguard::probes::kinds {
+
+net::HttpRequest requestFor(const config::CheckConfig& c, std::string method) {
+  net::HttpRequest r;
+  r.method = std::move(method);
+  r.url = c.params.str("url");
+  r.timeout = c.timeout;
+  r.tls_verify = c.params.flag("tls_verify");
+  if (c.params.has("ca_file")) r.ca_file = c.params.str("ca_file");
+  if (c.params.has("headers")) {
+    for (const auto& [k, v] : c.params.map("headers")) r.headers.emplace_back(k, v);
+  }
+  if (c.params.has("bearer_token")) {
+    r.headers.emplace_back("Authorization", "Bearer " + c.params.secret("bearer_token").reveal());
+  }
+  if (c.params.has("max_body_bytes")) {
+    r.max_body_bytes = static_cast<std::size_t>(c.params.integer("max_body_bytes"));
+  }
+  return r;
+}
+
+std::optional<ProbeOutcome> checkResponse(const net::HttpResponse& r, const std::string& url,
+                                          long expect_status, std::optional<Duration> max_latency) {
+  if (!r.answered) return ProbeOutcome::failed(fmt::format("{}: {}", url, r.error));
+  const double ms = std::chrono::duration<double, std::milli>(r.elapsed).count();
+  if (r.status != expect_status) {
+    return ProbeOutcome::failed(fmt::format("HTTP {} from {} (expected {})", r.status, url,
+                                            expect_status))
+        .observe("http_status", static_cast<double>(r.status))
+        .observe("latency_ms", ms);
+  }
+  if (max_latency && r.elapsed > *max_latency) {
+    return ProbeOutcome::failed(fmt::format("slow answer from {}: {:.0f}ms over {}", url, ms,
+                                            formatDuration(*max_latency)))
+        .observe("latency_ms", ms);
+  }
+  return std::nullopt;
+}
+
+std::optional<nlohmann::json> parseJson(const std::string& body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+std::string jsonText(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+void HttpProbeBase::cancel() {
+  if (open_) env_.http.cancel(*open_);
+  open_.reset();
+}
+
+void HttpProbeBase::send(net::HttpRequest request,
+                         std::function<ProbeOutcome(const net::HttpResponse&)> eval, Done done) {
+  open_ = env_.http.send(std::move(request), [this, eval = std::move(eval),
+                                              done = std::move(done)](net::HttpResponse r) {
+    open_.reset();
+    done(eval(r));
+  });
+}
+
+}  // namespace hftguard::probes::kinds

@@ -1,0 +1,153 @@
+// postgres: connect + SELECT 1 latency, role (pg_is_in_recovery), replication lag on a
+// standby in bytes and in seconds, and an optional write check. libpqxx blocks, so each run
+// is a job on the worker pool; libpq's own timeouts bound how long a worker can be held.
+#include <atomic>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <pqxx/pqxx>
+
+#include "hftguard/net/worker_pool.hpp"
+#include "kinds.hpp"
+
+namespace hftguard::probes::kinds {
+namespace {
+
+// libpq keyword=value with the value quoted, so spaces and quotes in it are safe.
+std::string kv(std::string_view key, const std::string& value) {
+  std::string out = std::string(key) + "='";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "' ";
+}
+
+struct Settings {
+  std::string conninfo;
+  std::string expect_role;
+  Duration max_latency{};
+  std::optional<std::int64_t> max_lag_bytes;
+  std::optional<Duration> max_lag;
+  std::string write_table;
+  std::string node;
+  std::string target;
+};
+
+// Runs on a worker thread: talks to the server, returns the outcome. Never throws.
+ProbeOutcome probeOnce(const Settings& s) {
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    pqxx::connection conn(s.conninfo);
+    pqxx::nontransaction tx(conn);
+    tx.exec("SELECT 1");
+    const Duration latency = std::chrono::steady_clock::now() - t0;
+    const double ms = std::chrono::duration<double, std::milli>(latency).count();
+    const bool standby = tx.exec("SELECT pg_is_in_recovery()")[0][0].as<bool>();
+    const std::string role = standby ? "standby" : "primary";
+    ProbeOutcome out = ProbeOutcome::ok(fmt::format("{} {} answered in {:.1f}ms", s.target, role, ms));
+    out.observe("latency_ms", ms).observe("is_primary", standby ? 0 : 1);
+    if (s.expect_role != "any" && s.expect_role != role) {
+      return ProbeOutcome::failed(fmt::format("{} is a {}, expected {}", s.target, role, s.expect_role));
+    }
+    if (standby) {
+      // Bytes received but not replayed, and the replay delay only while bytes are pending:
+      // now() - pg_last_xact_replay_timestamp() alone grows while the primary is idle.
+      auto r = tx.exec(
+          "SELECT COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0),"
+          " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+          " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END,"
+          " (SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming')");
+      const double lagBytes = r[0][0].as<double>();
+      const double lagSeconds = r[0][1].as<double>();
+      const bool streaming = r[0][2].as<int>() > 0;
+      out.observe("lag_bytes", lagBytes).observe("lag_seconds", lagSeconds);
+      out.observe("streaming", streaming ? 1 : 0);
+      out.reason += fmt::format(", lag {:.0f} bytes / {:.1f}s{}", lagBytes, lagSeconds,
+                                streaming ? "" : ", not streaming");
+      const bool watchingLag = s.max_lag_bytes || s.max_lag;
+      if (watchingLag && !streaming) {
+        out.status = ProbeStatus::Failed;
+        out.reason = s.target + " standby is not streaming from its primary";
+      } else if (s.max_lag_bytes && lagBytes > static_cast<double>(*s.max_lag_bytes)) {
+        out.status = ProbeStatus::Failed;
+        out.reason = fmt::format("{} replication lag {:.0f} bytes over {}", s.target, lagBytes,
+                                 *s.max_lag_bytes);
+      } else if (s.max_lag && lagSeconds > std::chrono::duration<double>(*s.max_lag).count()) {
+        out.status = ProbeStatus::Failed;
+        out.reason = fmt::format("{} replication lag {:.1f}s over {}", s.target, lagSeconds,
+                                 formatDuration(*s.max_lag));
+      }
+    } else if (!s.write_table.empty()) {
+      tx.exec_params("INSERT INTO " + tx.quote_name(s.write_table) +
+                         " (node, checked_at) VALUES ($1, now()) ON CONFLICT (node) DO UPDATE "
+                         "SET checked_at = excluded.checked_at",
+                     s.node);
+      out.reason += ", write ok";
+    }
+    if (out.status == ProbeStatus::Ok && latency > s.max_latency) {
+      out.status = ProbeStatus::Failed;
+      out.reason = fmt::format("{} slow: {:.1f}ms over {}", s.target, ms, formatDuration(s.max_latency));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+    for (char& c : what) {
+      if (c == '\n' || c == '\t') c = ' ';
+    }
+    return ProbeOutcome::failed(s.target + ": " + what);
+  }
+}
+
+class PostgresProbe final : public Probe {
+ public:
+  PostgresProbe(const CheckConfig& c, ProbeEnv& env) : env_(env) {
+    const auto& p = c.params;
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(c.timeout).count();
+    // connect_timeout is whole seconds (libpq treats < 2 as 2); the others bound a hung server.
+    const auto connectSeconds = std::max<long long>(2, (ms + 999) / 1000);
+    s_.conninfo = kv("host", p.str("host")) + kv("port", std::to_string(p.integer("port"))) +
+                  kv("dbname", p.str("dbname")) + kv("user", p.str("user")) +
+                  kv("sslmode", p.str("sslmode")) +
+                  kv("connect_timeout", std::to_string(connectSeconds)) +
+                  kv("tcp_user_timeout", std::to_string(ms)) +
+                  kv("options", fmt::format("-c statement_timeout={}", ms)) +
+                  kv("application_name", "hftguard");
+    if (p.has("password")) s_.conninfo += kv("password", p.secret("password").reveal());
+    s_.expect_role = p.str("expect_role");
+    s_.max_latency = p.duration("max_latency");
+    if (p.has("max_lag_bytes")) s_.max_lag_bytes = p.integer("max_lag_bytes");
+    if (p.has("max_lag")) s_.max_lag = p.duration("max_lag");
+    if (p.has("write_check_table")) s_.write_table = p.str("write_check_table");
+    s_.node = env.node;
+    s_.target = fmt::format("postgres {}:{}", p.str("host"), p.integer("port"));
+  }
+
+  void start(Done done) override {
+    // A worker still blocked on the previous run means the server is hung: say so at once
+    // instead of tying up a second worker.
+    if (busy_->exchange(true)) {
+      done({ProbeStatus::Timeout, s_.target + ": previous attempt still waiting on the server", {}});
+      return;
+    }
+    env_.workers.submit([s = s_, busy = busy_, done = std::move(done)]() -> net::WorkerPool::Continuation {
+      ProbeOutcome outcome = probeOnce(s);
+      busy->store(false);
+      return [done, outcome = std::move(outcome)]() mutable { done(std::move(outcome)); };
+    });
+  }
+
+ private:
+  ProbeEnv& env_;
+  Settings s_;
+  std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
+};
+
+}  // namespace
+
+std::unique_ptr<Probe> makePostgres(const CheckConfig& c, ProbeEnv& env) {
+  return std::make_unique<PostgresProbe>(c, env);
+}
+
+}  // namespace hftguard::probes::kinds

@@ -1,0 +1,190 @@
+#include "hftguard/probes/scheduler.hpp"
+
+#include <random>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+namespace hftguard::probes {
+namespace asio = boost::asio;
+
+std::vector<CheckRef> allChecks(const config::Config& cfg) {
+  std::vector<CheckRef> out;
+  for (const auto& component : cfg.components) {
+    for (const auto& check : component.checks) out.push_back({&component, &check});
+  }
+  return out;
+}
+
+// Shared with the callbacks of a run, so a probe answering after the runner is gone, or
+// after the deadline, finds a closed generation and is ignored.
+struct CheckRunner::State {
+  State(ProbeEnv& e, CheckRef r) : env(e), ref(r), deadline(e.io), probe(makeProbe(*r.check, e)) {}
+
+  ProbeEnv& env;
+  CheckRef ref;
+  asio::steady_timer deadline;
+  std::unique_ptr<Probe> probe;
+  std::uint64_t generation = 0;
+  bool open = false;
+  SteadyTime scheduled{};
+  SteadyTime started{};
+  Done done;
+
+  void finish(std::uint64_t gen, ProbeOutcome outcome) {
+    if (!open || gen != generation) return;
+    open = false;
+    deadline.cancel();
+    ProbeResult r;
+    r.component = ref.component->name;
+    r.check = ref.check->name;
+    r.type = ref.check->type;
+    r.layer = ref.check->layer;
+    r.informational = ref.check->informational;
+    r.status = outcome.status;
+    r.reason = std::move(outcome.reason);
+    r.observed = std::move(outcome.observed);
+    r.scheduled = scheduled;
+    r.started = started;
+    r.latency = env.clock.now() - started;
+    r.at = env.clock.wallNow();
+    Done cb = std::move(done);
+    cb(r);
+  }
+};
+
+CheckRunner::CheckRunner(ProbeEnv& env, CheckRef ref)
+    : ref_(ref), state_(std::make_shared<State>(env, ref)) {}
+
+CheckRunner::~CheckRunner() { abandon(); }
+
+bool CheckRunner::busy() const { return state_->open; }
+
+void CheckRunner::abandon() {
+  if (!state_->open) return;
+  state_->open = false;
+  state_->deadline.cancel();
+  if (state_->probe) state_->probe->cancel();
+}
+
+bool CheckRunner::run(SteadyTime scheduled, Done done) {
+  State& s = *state_;
+  if (s.open) return false;
+  s.open = true;
+  const std::uint64_t gen = ++s.generation;
+  s.scheduled = scheduled;
+  s.started = s.env.clock.now();
+  s.done = std::move(done);
+  std::weak_ptr<State> weak = state_;
+  // The deadline is armed before the probe starts, so even a probe that answers inside
+  // start() finds a consistent state.
+  s.deadline.expires_after(ref_.check->timeout);
+  s.deadline.async_wait([weak, gen](boost::system::error_code ec) {
+    auto st = weak.lock();
+    if (ec || !st || !st->open || st->generation != gen) return;
+    if (st->probe) st->probe->cancel();
+    st->finish(gen, {ProbeStatus::Timeout,
+                     fmt::format("no answer within {}", formatDuration(st->ref.check->timeout)),
+                     {}});
+  });
+  if (!s.probe) {
+    s.finish(gen, ProbeOutcome::error(fmt::format("no probe for type '{}'", ref_.check->type)));
+    return true;
+  }
+  s.probe->start([weak, gen](ProbeOutcome outcome) {
+    if (auto st = weak.lock()) st->finish(gen, std::move(outcome));
+  });
+  return true;
+}
+
+struct Scheduler::Impl {
+  struct Entry {
+    Entry(ProbeEnv& env, CheckRef ref) : runner(env, ref), timer(env.io) {}
+    CheckRunner runner;
+    asio::steady_timer timer;
+    SteadyTime base{};     // slot 0; slot n is due at base + n * interval (+ jitter)
+    std::uint64_t slot = 0;
+  };
+
+  Impl(ProbeEnv& e, const config::Config& c, Sink s, std::uint64_t seed)
+      : env(e), cfg(c), sink(std::move(s)), rng(seed) {
+    for (const CheckRef& ref : allChecks(cfg)) {
+      entries.push_back(std::make_unique<Entry>(env, ref));
+    }
+  }
+
+  Duration randomUpTo(Duration span) {
+    if (span <= Duration::zero()) return Duration::zero();
+    std::uniform_int_distribution<Duration::rep> d(0, span.count() - 1);
+    return Duration{d(rng)};
+  }
+
+  SteadyTime dueOf(Entry& e) {
+    const Duration interval = e.runner.ref().check->interval;
+    const auto jitterSpan = std::chrono::duration_cast<Duration>(interval * cfg.probes.jitter);
+    return e.base + interval * static_cast<Duration::rep>(e.slot) + randomUpTo(jitterSpan);
+  }
+
+  void arm(Entry& e) {
+    const SteadyTime due = dueOf(e);
+    e.timer.expires_at(due);
+    e.timer.async_wait([this, &e, due](boost::system::error_code ec) {
+      if (ec) return;
+      fire(e, due);
+    });
+  }
+
+  void fire(Entry& e, SteadyTime due) {
+    if (e.runner.run(due, sink)) {
+      ++stats.runs;
+    } else {
+      ++stats.skipped_busy;
+    }
+    // Next slot on the absolute grid; slots already in the past are skipped, not bunched.
+    const Duration interval = e.runner.ref().check->interval;
+    const SteadyTime now = env.clock.now();
+    ++e.slot;
+    const SteadyTime next = e.base + interval * static_cast<Duration::rep>(e.slot);
+    if (next < now) {
+      const auto behind = static_cast<std::uint64_t>((now - next) / interval) + 1;
+      e.slot += behind;
+      stats.skipped_behind += behind;
+    }
+    arm(e);
+  }
+
+  ProbeEnv& env;
+  const config::Config& cfg;
+  Sink sink;
+  std::mt19937_64 rng;
+  std::vector<std::unique_ptr<Entry>> entries;
+  SchedulerStats stats;
+};
+
+Scheduler::Scheduler(ProbeEnv& env, const config::Config& cfg, Sink sink, std::uint64_t seed)
+    : impl_(std::make_unique<Impl>(env, cfg, std::move(sink), seed)) {}
+
+Scheduler::~Scheduler() { stop(); }
+
+void Scheduler::start() {
+  const SteadyTime now = impl_->env.clock.now();
+  for (auto& e : impl_->entries) {
+    // A random phase spreads checks with equal intervals over the interval.
+    e->base = now + impl_->randomUpTo(e->runner.ref().check->interval);
+    e->slot = 0;
+    impl_->arm(*e);
+  }
+}
+
+void Scheduler::stop() {
+  for (auto& e : impl_->entries) {
+    e->timer.cancel();
+    e->runner.abandon();
+  }
+}
+
+const SchedulerStats& Scheduler::stats() const { return impl_->stats; }
+std::size_t Scheduler::size() const { return impl_->entries.size(); }
+
+}  // namespace hftguard::probes
