@@ -125,12 +125,9 @@ class PostgresProbe final : public Probe {
   }
 
   void start(Done done) override {
-    // A worker still blocked on the previous run means the server is hung: say so at once
-    // instead of tying up a second worker.
-    if (busy_->exchange(true)) {
-      done({ProbeStatus::Timeout, s_.target + ": previous attempt still waiting on the server", {}});
-      return;
-    }
+    // A worker still blocked on the previous run means the server is hung: do not tie up a
+    // second worker; the scheduler reports this run as a timeout at its deadline.
+    if (busy_->exchange(true)) return;
     env_.workers.submit([s = s_, busy = busy_, done = std::move(done)]() -> net::WorkerPool::Continuation {
       ProbeOutcome outcome = probeOnce(s);
       busy->store(false);

@@ -1,0 +1,63 @@
+// One hung target of each kind beside healthy checks: the healthy checks keep their
+// schedule and the hung ones report `timeout` at their deadline.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "../../support/probe_harness.hpp"
+#include "../../support/servers.hpp"
+
+using namespace hftguard;
+using namespace hftguard::testing;
+using probes::ProbeStatus;
+using namespace std::chrono_literals;
+
+TEST(Scheduler, HungTargetsDoNotDelayHealthyChecks) {
+  EngineSim engine("primary");
+  BlackHole hole;
+  FullBacklog stuck;
+  const std::string e = std::to_string(engine.port());
+  const std::string h = std::to_string(hole.port());
+  const std::string checks =
+      // healthy, every 100ms
+      "      ok_tcp: {type: tcp, host: 127.0.0.1, port: " + e + ", interval: 100ms, timeout: 100ms}\n"
+      "      ok_http: {type: http, url: 'http://127.0.0.1:" + e + "/health', interval: 100ms, timeout: 100ms}\n"
+      // hung, one of each kind, 300ms deadline every 500ms
+      "      hung_tcp: {type: tcp, host: 127.0.0.1, port: " + std::to_string(stuck.port()) +
+      ", interval: 500ms, timeout: 300ms}\n"
+      "      hung_http: {type: http, url: 'http://127.0.0.1:" + h + "/health', interval: 500ms, timeout: 300ms}\n"
+      "      hung_redis: {type: redis, host: 127.0.0.1, port: " + h + ", interval: 500ms, timeout: 300ms}\n"
+      "      hung_pg: {type: postgres, host: 127.0.0.1, port: " + h +
+      ", user: postgres, interval: 500ms, timeout: 300ms}\n";
+  ProbeHarness harness(checks);
+  std::map<std::string, std::vector<probes::ProbeResult>> results;
+  probes::Scheduler scheduler(harness.env, *harness.cfg,
+                              [&](const probes::ProbeResult& r) { results[r.check].push_back(r); }, 1);
+  scheduler.start();
+  harness.io.run_for(3s);
+  scheduler.stop();
+
+  for (const char* name : {"ok_tcp", "ok_http"}) {
+    const auto& rs = results[name];
+    EXPECT_GE(rs.size(), 27u) << name;  // 30 slots in 3s
+    std::vector<Duration> skew;
+    for (const auto& r : rs) {
+      EXPECT_EQ(r.status, ProbeStatus::Ok) << name << ": " << r.reason;
+      skew.push_back(r.started - r.scheduled);
+    }
+    std::sort(skew.begin(), skew.end());
+    EXPECT_LT(skew.back(), 20ms) << name << " started late while targets hung";
+  }
+  for (const char* name : {"hung_tcp", "hung_http", "hung_redis", "hung_pg"}) {
+    const auto& rs = results[name];
+    EXPECT_GE(rs.size(), 5u) << name;
+    for (const auto& r : rs) {
+      EXPECT_EQ(r.status, ProbeStatus::Timeout) << name << ": " << r.reason;
+      EXPECT_GE(r.latency, 300ms) << name;
+      EXPECT_LT(r.latency, 330ms) << name << " reported late";
+    }
+  }
+  EXPECT_EQ(scheduler.stats().skipped_busy, 0u);
+}

@@ -1,0 +1,255 @@
+#include "servers.hpp"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <pqxx/pqxx>
+
+#ifndef HFTGUARD_ENGINE_SIM
+#error "HFTGUARD_ENGINE_SIM must name the engine_sim binary"
+#endif
+
+namespace hftguard::testing {
+namespace {
+
+using namespace std::chrono_literals;
+const std::string kPgBin = "/usr/lib/postgresql/15/bin/";
+
+std::string readAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void require(bool ok, const std::string& what, const std::string& log = {}) {
+  if (!ok) throw std::runtime_error(what + (log.empty() ? "" : "\n--- log ---\n" + readAll(log)));
+}
+
+}  // namespace
+
+// ---------------- Redis ----------------
+
+RedisServer::RedisServer(int replica_of) : dir_("hftguard-redis"), port_(freePort()) {
+  std::vector<std::string> argv = {"/usr/bin/redis-server", "--port", std::to_string(port_),
+                                   "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                   "--dir", dir_.path(), "--repl-diskless-sync-delay", "0"};
+  if (replica_of > 0) {
+    argv.insert(argv.end(), {"--replicaof", "127.0.0.1", std::to_string(replica_of)});
+  }
+  const std::string log = dir_.path() + "/redis.log";
+  process_ = ChildProcess(argv, {.log_file = log});
+  require(waitUntil([&] { return portOpen(port_); }, 10s), "redis did not start", log);
+}
+
+RedisServer::~RedisServer() { stop(); }
+
+void RedisServer::stop() { process_.stop(); }
+
+std::string RedisServer::cli(const std::vector<std::string>& args) const {
+  const std::string out = dir_.path() + "/cli.out";
+  std::vector<std::string> argv = {"/usr/bin/redis-cli", "-p", std::to_string(port_)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::remove(out.c_str());
+  runCommand(argv, {.log_file = out}, 10s);
+  std::string text = readAll(out);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// ---------------- PostgreSQL ----------------
+
+PostgresPair::PostgresPair()
+    : user_(postgresUser()),
+      dir_("hftguard-pg", user_),
+      primary_port_(freePort()),
+      standby_port_(freePort()) {
+  const std::string primary = dir_.path() + "/primary";
+  const std::string standby = dir_.path() + "/standby";
+  const std::string log = dir_.path() + "/setup.log";
+  SpawnOptions as{.log_file = log, .run_as = user_};
+  require(runCommand({kPgBin + "initdb", "-D", primary, "-A", "trust", "-U", "postgres",
+                      "--no-sync"}, as) == 0, "initdb failed", log);
+  std::ofstream(primary + "/postgresql.conf", std::ios::app)
+      << "listen_addresses = '127.0.0.1'\nunix_socket_directories = '" << dir_.path() << "'\n"
+      << "fsync = off\nwal_level = replica\nmax_wal_senders = 4\nhot_standby = on\n";
+  std::ofstream(primary + "/pg_hba.conf", std::ios::app)
+      << "host replication all 127.0.0.1/32 trust\n";
+  primary_ = startServer(primary, primary_port_);
+  require(runCommand({kPgBin + "pg_basebackup", "-h", "127.0.0.1", "-p",
+                      std::to_string(primary_port_), "-U", "postgres", "-D", standby, "-R",
+                      "-X", "stream", "-c", "fast"}, as) == 0, "pg_basebackup failed", log);
+  standby_ = startServer(standby, standby_port_);
+  require(waitUntil([&] {
+            try {
+              return query(primary_port_, "SELECT count(*) FROM pg_stat_replication "
+                                          "WHERE state = 'streaming'") == "1";
+            } catch (const std::exception&) {
+              return false;
+            }
+          }, 20s), "standby did not start streaming", log);
+}
+
+ChildProcess PostgresPair::startServer(const std::string& data_dir, int port) {
+  const std::string log = data_dir + ".log";
+  ChildProcess p({kPgBin + "postgres", "-D", data_dir, "-p", std::to_string(port)},
+                 {.log_file = log, .run_as = user_});
+  require(waitUntil([&] {
+            try {
+              query(port, "SELECT 1");
+              return true;
+            } catch (const std::exception&) {
+              return false;
+            }
+          }, 20s), "postgres did not start on port " + std::to_string(port), log);
+  return p;
+}
+
+PostgresPair::~PostgresPair() {
+  standby_.stop(10s);
+  primary_.stop(10s);
+}
+
+void PostgresPair::stopPrimary() { primary_.stop(10s); }
+
+std::string PostgresPair::query(int port, const std::string& sql) const {
+  pqxx::connection c("host=127.0.0.1 port=" + std::to_string(port) +
+                     " user=postgres dbname=postgres connect_timeout=2");
+  pqxx::nontransaction tx(c);
+  pqxx::result r = tx.exec(sql);
+  if (r.empty() || r.columns() == 0 || r[0][0].is_null()) return {};
+  return r[0][0].c_str();
+}
+
+// ---------------- engine simulator ----------------
+
+EngineSim::EngineSim(const std::string& role, int redis_port)
+    : dir_("hftguard-engine"), port_(freePort()) {
+  std::vector<std::string> argv = {HFTGUARD_ENGINE_SIM, "--role", role, "--port",
+                                   std::to_string(port_)};
+  if (redis_port > 0) {
+    argv.insert(argv.end(), {"--redis-port", std::to_string(redis_port), "--publish-interval-ms", "50"});
+  }
+  const std::string log = dir_.path() + "/engine.log";
+  process_ = ChildProcess(argv, {.log_file = log});
+  require(waitUntil([&] { return portOpen(port_); }, 10s), "engine_sim did not start", log);
+}
+
+EngineSim::~EngineSim() { process_.stop(); }
+
+std::string EngineSim::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+void EngineSim::setFault(const std::string& fault) {
+  require(httpPost(url("/admin/fault"), fault) == 200, "cannot set fault " + fault);
+}
+
+long httpPost(const std::string& url, const std::string& body) {
+  CURL* c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
+  long status = 0;
+  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(c);
+  return status;
+}
+
+// ---------------- hung and broken targets ----------------
+
+namespace {
+
+sockaddr_in loopback(int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return addr;
+}
+
+// A listening socket on a free loopback port.
+int listenOnFreePort(int backlog, int& port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  for (int attempt = 0; attempt < 50 && port == 0; ++attempt) {
+    const int candidate = freePort();
+    sockaddr_in addr = loopback(candidate);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) port = candidate;
+  }
+  require(port != 0 && listen(fd, backlog) == 0, "cannot listen on a free port");
+  return fd;
+}
+
+}  // namespace
+
+FullBacklog::FullBacklog() {
+  listen_fd_ = listenOnFreePort(0, port_);
+  // One connection fills a backlog of 0; later SYNs are dropped, so connects hang.
+  filler_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr = loopback(port_);
+  require(connect(filler_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0,
+          "cannot fill the backlog");
+}
+
+FullBacklog::~FullBacklog() {
+  close(filler_fd_);
+  close(listen_fd_);
+}
+
+GarbageServer::GarbageServer(std::string reply) : reply_(std::move(reply)) {
+  listen_fd_ = listenOnFreePort(128, port_);
+  thread_ = std::thread([this] {
+    while (!stop_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      int fd = accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) continue;
+      // Let the client speak first (PING, startup packet), then answer nonsense and hang up.
+      pollfd in{fd, POLLIN, 0};
+      char buf[4096];
+      if (poll(&in, 1, 1000) > 0) (void)!read(fd, buf, sizeof buf);
+      (void)!write(fd, reply_.data(), reply_.size());
+      close(fd);
+    }
+  });
+}
+
+GarbageServer::~GarbageServer() {
+  stop_ = true;
+  thread_.join();
+  close(listen_fd_);
+}
+
+BlackHole::BlackHole() {
+  listen_fd_ = listenOnFreePort(128, port_);
+  thread_ = std::thread([this] {
+    while (!stop_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) > 0) {
+        int fd = accept(listen_fd_, nullptr, nullptr);
+        if (fd >= 0) held_.push_back(fd);  // held open, never read, never answered
+      }
+    }
+  });
+}
+
+BlackHole::~BlackHole() {
+  stop_ = true;
+  thread_.join();
+  for (int fd : held_) close(fd);
+  close(listen_fd_);
+}
+
+}  // namespace hftguard::testing

@@ -1,0 +1,113 @@
+#pragma once
+// Test support: real servers on loopback, on free ports, under a temp dir, stopped by PID.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "process.hpp"
+
+namespace hftguard::testing {
+
+class RedisServer {
+ public:
+  // `replica_of` > 0 starts a replica of the Redis on that port.
+  explicit RedisServer(int replica_of = 0);
+  ~RedisServer();
+  int port() const { return port_; }
+  // Runs redis-cli against this server; returns its trimmed output.
+  std::string cli(const std::vector<std::string>& args) const;
+  void stop();
+
+ private:
+  TempDir dir_;
+  int port_;
+  ChildProcess process_;
+};
+
+// A PostgreSQL 15 primary and a streaming hot standby (pg_basebackup -R).
+class PostgresPair {
+ public:
+  PostgresPair();
+  ~PostgresPair();
+  int primaryPort() const { return primary_port_; }
+  int standbyPort() const { return standby_port_; }
+  // Runs SQL on one server as the superuser; returns the first column of the first row.
+  std::string query(int port, const std::string& sql) const;
+  void stopPrimary();
+  const std::string& user() const { return user_; }
+
+ private:
+  ChildProcess startServer(const std::string& data_dir, int port);
+  std::string user_;
+  TempDir dir_;
+  int primary_port_;
+  int standby_port_;
+  ChildProcess primary_;
+  ChildProcess standby_;
+};
+
+class EngineSim {
+ public:
+  EngineSim(const std::string& role, int redis_port = 0);
+  ~EngineSim();
+  int port() const { return port_; }
+  std::string url(const std::string& path) const;
+  void setFault(const std::string& fault);
+  ChildProcess& process() { return process_; }
+
+ private:
+  TempDir dir_;
+  int port_;
+  ChildProcess process_;
+};
+
+// Accepts TCP connections and never answers: the hung target of every kind.
+class BlackHole {
+ public:
+  BlackHole();
+  ~BlackHole();
+  int port() const { return port_; }
+
+ private:
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::vector<int> held_;
+  std::thread thread_;
+};
+
+// A listener with a full accept queue: a TCP connect to it never completes.
+class FullBacklog {
+ public:
+  FullBacklog();
+  ~FullBacklog();
+  int port() const { return port_; }
+
+ private:
+  int listen_fd_ = -1;
+  int filler_fd_ = -1;
+  int port_ = 0;
+};
+
+// Answers every connection with `reply` and closes it: a target that speaks nonsense.
+class GarbageServer {
+ public:
+  explicit GarbageServer(std::string reply);
+  ~GarbageServer();
+  int port() const { return port_; }
+
+ private:
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::string reply_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// POSTs `body` to `url` with a short timeout; returns the HTTP status (0 on failure).
+long httpPost(const std::string& url, const std::string& body);
+
+}  // namespace hftguard::testing
