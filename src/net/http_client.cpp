@@ -21,19 +21,48 @@ void globalInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// Easy handles are reused (curl_easy_reset) rather than created per request: at hundreds
+// of requests a second, curl_easy_init/cleanup is a measurable share of the CPU.
+class EasyPool {
+ public:
+  ~EasyPool() {
+    for (CURL* e : free_) curl_easy_cleanup(e);
+  }
+  CURL* take() {
+    if (free_.empty()) return curl_easy_init();
+    CURL* e = free_.back();
+    free_.pop_back();
+    return e;
+  }
+  void give(CURL* e) {
+    if (free_.size() >= kMaxFree) {
+      curl_easy_cleanup(e);
+      return;
+    }
+    curl_easy_reset(e);
+    free_.push_back(e);
+  }
+
+ private:
+  static constexpr std::size_t kMaxFree = 256;
+  std::vector<CURL*> free_;
+};
+
 // One transfer: the easy handle and everything it points into.
 struct Transfer {
+  explicit Transfer(EasyPool& p) : pool(p), easy(p.take()) {}
+  ~Transfer() {
+    if (easy != nullptr) pool.give(easy);
+    if (headers != nullptr) curl_slist_free_all(headers);
+  }
+
+  EasyPool& pool;
   HttpClient::RequestId id = 0;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   HttpRequest request;
   HttpResponse response;
   HttpClient::Callback done;
-
-  ~Transfer() {
-    if (easy != nullptr) curl_easy_cleanup(easy);
-    if (headers != nullptr) curl_slist_free_all(headers);
-  }
 };
 
 // A socket curl asked us to watch. We never own the fd: curl opens and closes it.
@@ -127,18 +156,47 @@ struct HttpClient::Impl {
     if (!w->closed) arm(w, fd);
   }
 
+  // curl asks for its timer many times per transfer. Each re-arm of an Asio timer can cost
+  // a timerfd_settime; a "now" timeout is posted instead, and an unchanged expiry kept.
   static int onTimer(CURLM*, long timeout_ms, void* self) {
     auto* impl = static_cast<Impl*>(self);
-    impl->timer.cancel();
-    if (timeout_ms < 0) return 0;
-    impl->timer.expires_after(std::chrono::milliseconds(timeout_ms));
+    if (timeout_ms < 0) {
+      impl->timer.cancel();
+      impl->timer_armed = false;
+      return 0;
+    }
+    if (timeout_ms == 0) {
+      impl->timer.cancel();
+      impl->timer_armed = false;
+      if (!impl->timeout_posted) {
+        impl->timeout_posted = true;
+        asio::post(impl->io, [impl, alive = std::weak_ptr<int>(impl->alive)] {
+          if (alive.expired()) return;  // the client is gone
+          impl->timeout_posted = false;
+          impl->onTimeout();
+        });
+      }
+      return 0;
+    }
+    const auto expiry = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    if (impl->timer_armed && impl->timer.expiry() <= expiry + std::chrono::milliseconds(1) &&
+        impl->timer.expiry() >= expiry - std::chrono::milliseconds(1)) {
+      return 0;
+    }
+    impl->timer_armed = true;
+    impl->timer.expires_at(expiry);
     impl->timer.async_wait([impl](boost::system::error_code ec) {
       if (ec) return;
-      int running = 0;
-      curl_multi_socket_action(impl->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-      impl->collect();
+      impl->timer_armed = false;
+      impl->onTimeout();
     });
     return 0;
+  }
+
+  void onTimeout() {
+    int running = 0;
+    curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    collect();
   }
 
   // Hands finished transfers to their callbacks.
@@ -174,11 +232,10 @@ struct HttpClient::Impl {
   }
 
   std::unique_ptr<Transfer> prepare(HttpRequest request, Callback done) {
-    auto t = std::make_unique<Transfer>();
+    auto t = std::make_unique<Transfer>(easy_pool);
     t->id = ++next_id;
     t->request = std::move(request);
     t->done = std::move(done);
-    t->easy = curl_easy_init();
     CURL* e = t->easy;
     const HttpRequest& r = t->request;
     curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
@@ -213,8 +270,12 @@ struct HttpClient::Impl {
   }
 
   asio::io_context& io;
+  EasyPool easy_pool;  // destroyed after the transfers that use it
   asio::steady_timer timer;
   CURLM* multi = nullptr;
+  std::shared_ptr<int> alive = std::make_shared<int>(0);
+  bool timer_armed = false;
+  bool timeout_posted = false;
   RequestId next_id = 0;
   std::map<RequestId, std::unique_ptr<Transfer>> transfers;
   std::map<int, std::shared_ptr<Watch>> watches;
