@@ -1,5 +1,6 @@
 // hftguard probe --config F COMPONENT/CHECK | --all: runs checks once, now, and prints what
 // the daemon would see - what an operator types at 3 a.m.
+#include <cmath>
 #include <ostream>
 
 #include <fmt/ostream.h>
@@ -13,7 +14,12 @@ namespace {
 
 std::string observations(const probes::ProbeResult& r) {
   std::string out;
-  for (const auto& o : r.observed) out += fmt::format(" {}={:g}", o.name, o.value);
+  for (const auto& o : r.observed) {
+    // Whole numbers (bytes, counts, timestamps) in full; the rest to six significant digits.
+    const bool whole = o.value == std::floor(o.value) && std::fabs(o.value) < 1e15;
+    out += whole ? fmt::format(" {}={}", o.name, static_cast<long long>(o.value))
+                 : fmt::format(" {}={:.6g}", o.name, o.value);
+  }
   return out;
 }
 

@@ -91,11 +91,9 @@ ProbeOutcome probeOnce(const Settings& s) {
     }
     return out;
   } catch (const std::exception& e) {
+    // libpq's first line says what happened; the rest is advice ("Is the server running...").
     std::string what = e.what();
-    while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
-    for (char& c : what) {
-      if (c == '\n' || c == '\t') c = ' ';
-    }
+    what = what.substr(0, what.find('\n'));
     return ProbeOutcome::failed(s.target + ": " + what);
   }
 }
