@@ -9,12 +9,15 @@
 #include <gtest/gtest.h>
 
 #include "hftguard/config/loader.hpp"
+#include "test_env.hpp"
 
 namespace fs = std::filesystem;
 using hftguard::config::loadConfigFile;
 using hftguard::config::LoadOptions;
 
 namespace {
+
+using hftguard::testing::testEnv;
 
 const fs::path kBadDir = fs::path(HFTGUARD_SOURCE_DIR) / "tests/data/config/bad";
 
@@ -34,15 +37,6 @@ std::vector<fs::path> badConfigs() {
   }
   std::sort(files.begin(), files.end());
   return files;
-}
-
-LoadOptions testEnv() {
-  LoadOptions o;
-  o.env = [](const std::string& name) -> std::optional<std::string> {
-    if (name == "HFTGUARD_TEST_TOKEN") return "token-from-env";
-    return std::nullopt;
-  };
-  return o;
 }
 
 class BadConfig : public ::testing::TestWithParam<fs::path> {};

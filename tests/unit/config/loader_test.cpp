@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "hftguard/config/loader.hpp"
+#include "test_env.hpp"
 #include "hftguard/config/schema.hpp"
 
 namespace fs = std::filesystem;
@@ -16,16 +17,9 @@ using namespace hftguard::config;
 
 namespace {
 
-const fs::path kRoot = HFTGUARD_SOURCE_DIR;
+using hftguard::testing::testEnv;
 
-LoadOptions testEnv() {
-  LoadOptions o;
-  o.env = [](const std::string& name) -> std::optional<std::string> {
-    if (name == "HFTGUARD_TEST_TOKEN") return "token-from-env";
-    return std::nullopt;
-  };
-  return o;
-}
+const fs::path kRoot = HFTGUARD_SOURCE_DIR;
 
 std::shared_ptr<const Config> load(const fs::path& p) {
   LoadResult r = loadConfigFile(p.string(), testEnv());
