@@ -1,0 +1,56 @@
+#pragma once
+// The decider: a pure function of probe results and time. It keeps per-check fall/rise
+// counters and sustained-condition windows, derives each component's health, picks the
+// severity tier, and applies automation, maintenance, cooldown and flap damping before it
+// asks for a failover. No I/O; every input carries its time, so tests run it on a
+// simulated clock.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hftguard/config/config.hpp"
+#include "hftguard/decide/decision.hpp"
+#include "hftguard/probes/result.hpp"
+
+namespace hftguard::decide {
+
+class Decider {
+ public:
+  explicit Decider(const config::Config& cfg);
+  ~Decider();
+  Decider(const Decider&) = delete;
+  Decider& operator=(const Decider&) = delete;
+
+  // A probe result that arrived at `now`.
+  std::vector<Decision> observe(const probes::ProbeResult& r, SteadyTime now);
+  // Time passing: maintenance expires, held failovers go ahead once nothing holds them.
+  std::vector<Decision> tick(SteadyTime now, WallTime wall);
+
+  // Reports from outside the probes: the coordinator's partition detection, a check's
+  // corruption finding. Each fails the component at once (if its trigger is enabled).
+  std::vector<Decision> reportPartition(const std::string& component, const std::string& reason,
+                                        SteadyTime now, WallTime wall);
+  std::vector<Decision> reportDataCorruption(const std::string& component,
+                                             const std::string& reason, SteadyTime now,
+                                             WallTime wall);
+
+  // Maintenance of one component, or of the whole node when `component` is empty: probing
+  // and recording go on, automatic failover does not. Ends on its own after `length`.
+  std::vector<Decision> startMaintenance(const std::string& component, const std::string& owner,
+                                         const std::string& reason, Duration length,
+                                         SteadyTime now, WallTime wall);
+  std::vector<Decision> endMaintenance(const std::string& component, const std::string& why,
+                                       SteadyTime now, WallTime wall);
+
+  Health health(std::string_view component) const;
+  Transition lastTransition(std::string_view component, std::string_view check) const;
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace hftguard::decide

@@ -1,0 +1,71 @@
+#pragma once
+// Private to the decider: one check's fall/rise counters, its recent samples and the
+// streaks its sustained triggers watch (latency, CPU, memory).
+
+#include <deque>
+#include <optional>
+
+#include "hftguard/config/config.hpp"
+#include "hftguard/decide/decision.hpp"
+
+namespace hftguard::decide {
+
+// How long a sustained condition has held: the start of the current run of samples over
+// the limit. Active once that run spans the configured duration.
+class Streak {
+ public:
+  void update(bool over, SteadyTime now) {
+    if (!over) {
+      start_.reset();
+    } else if (!start_) {
+      start_ = now;
+    }
+  }
+  bool active(SteadyTime now, Duration span) const { return start_ && now - *start_ >= span; }
+  std::optional<SteadyTime> start() const { return start_; }
+
+ private:
+  std::optional<SteadyTime> start_;
+};
+
+class CheckTracker {
+ public:
+  static constexpr std::size_t kRecent = 10;
+
+  CheckTracker(const config::CheckConfig& check, const config::Triggers& triggers)
+      : check_(check), triggers_(triggers) {}
+
+  Transition observe(const probes::ProbeResult& r, SteadyTime now);
+
+  const config::CheckConfig& config() const { return check_; }
+  bool known() const { return known_; }
+  bool up() const { return up_; }
+  int failures() const { return failures_; }    // consecutive
+  int successes() const { return successes_; }  // consecutive
+  const std::deque<Sample>& recent() const { return recent_; }
+  Transition lastTransition() const { return last_; }
+
+  bool latencyActive(SteadyTime now) const;
+  bool cpuActive(SteadyTime now) const;
+  bool memoryActive(SteadyTime now) const;
+  double lastLatencyMs() const { return last_latency_ms_; }
+  std::optional<double> lastValue(std::string_view name) const;
+
+ private:
+  bool watches(const std::string& trigger_check) const {
+    return trigger_check.empty() || trigger_check == check_.name;
+  }
+
+  const config::CheckConfig& check_;
+  const config::Triggers& triggers_;
+  bool known_ = false;
+  bool up_ = false;
+  int failures_ = 0;
+  int successes_ = 0;
+  Transition last_ = Transition::Unchanged;
+  std::deque<Sample> recent_;
+  Streak latency_, cpu_, memory_;
+  double last_latency_ms_ = 0;
+};
+
+}  // namespace hftguard::decide

@@ -1,0 +1,156 @@
+#include "component_state.hpp"
+
+#include <fmt/format.h>
+
+namespace hftguard::decide {
+
+void Cause::add(std::string r, std::string why, Threshold t, const CheckTracker* check,
+                bool trigger) {
+  if (rule.empty()) {
+    rule = std::move(r);
+    reason = std::move(why);
+  }
+  thresholds.push_back(std::move(t));
+  if (check != nullptr && std::find(involved.begin(), involved.end(), check) == involved.end()) {
+    involved.push_back(check);
+  }
+  sustained = sustained || trigger;
+}
+
+ComponentState::ComponentState(const config::ComponentConfig& c) : cfg(c), damper(c.flap_damping) {
+  for (const auto& k : c.checks) checks.push_back(std::make_unique<CheckTracker>(k, c.triggers));
+}
+
+CheckTracker* ComponentState::check(std::string_view name) {
+  for (auto& c : checks) {
+    if (c->config().name == name) return c.get();
+  }
+  return nullptr;
+}
+
+const CheckTracker* ComponentState::check(std::string_view name) const {
+  return const_cast<ComponentState*>(this)->check(name);
+}
+
+Transition ComponentState::observe(const probes::ProbeResult& r, SteadyTime now) {
+  CheckTracker* tracker = check(r.check);
+  if (tracker == nullptr) return Transition::Unchanged;
+  const bool wasDown = anyCheckDown();
+  const bool wasKnown = tracker->known();
+  const Transition t = tracker->observe(r, now);
+  // A flap is the checks going from all up to one down, whatever holds the component's
+  // health: a target flipping every few seconds keeps adding penalty even while the
+  // error-rate trigger keeps the component failed.
+  if (!wasDown && wasKnown && anyCheckDown() && t == Transition::Changed) damper.flap(now);
+  const auto& er = cfg.triggers.error_rate;
+  if (!r.informational && (er.check.empty() || er.check == r.check)) {
+    outcomes_.emplace_back(now, !r.ok());
+    if (!first_outcome_) first_outcome_ = now;
+    while (!outcomes_.empty() && outcomes_.front().first <= now - er.window) outcomes_.pop_front();
+  }
+  if (forced) {
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+      if (checks[i].get() == tracker) forced->passes[i] = r.ok() ? forced->passes[i] + 1 : 0;
+    }
+    bool cleared = true;
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+      if (!checks[i]->config().informational && forced->passes[i] < checks[i]->config().rise) {
+        cleared = false;
+      }
+    }
+    if (cleared) forced.reset();
+  }
+  return t;
+}
+
+bool ComponentState::anyCheckDown() const {
+  for (const auto& k : checks) {
+    if (k->known() && !k->up() && !k->config().informational) return true;
+  }
+  return false;
+}
+
+std::optional<Threshold> ComponentState::errorRate(SteadyTime now) const {
+  const auto& er = cfg.triggers.error_rate;
+  // "Over one minute" needs a minute of data: one early failure is not a 10% error rate.
+  if (!er.enabled || !first_outcome_ || now - *first_outcome_ < er.window) return std::nullopt;
+  std::size_t total = 0, failed = 0;
+  for (const auto& [at, bad] : outcomes_) {
+    if (at <= now - er.window) continue;
+    ++total;
+    failed += bad ? 1 : 0;
+  }
+  if (total < static_cast<std::size_t>(er.min_samples)) return std::nullopt;
+  const double rate = static_cast<double>(failed) / static_cast<double>(total);
+  if (rate <= er.above) return std::nullopt;
+  return Threshold{er.check, "error_rate", rate, er.above, "ratio"};
+}
+
+Cause ComponentState::cause(SteadyTime now) const {
+  Cause c;
+  if (forced) c.add(forced->rule, forced->reason, {{}, forced->rule, 1, 1, ""}, nullptr, true);
+  const auto& t = cfg.triggers;
+  for (const auto& k : checks) {
+    const auto& kc = k->config();
+    if (!k->known()) continue;
+    if (!kc.informational && !k->up()) {
+      const std::string last = k->recent().empty() ? "" : k->recent().back().reason;
+      c.add("fall", fmt::format("{} failed {} times in a row: {}", kc.name, kc.fall, last),
+            {kc.name, "consecutive_failures", static_cast<double>(std::max(k->failures(), kc.fall)),
+             static_cast<double>(kc.fall), ""},
+            k.get(), false);
+    }
+    const double toMs = 1e3;
+    if (k->latencyActive(now)) {
+      c.add("latency",
+            fmt::format("{} slower than {} for {}", kc.name, formatDuration(t.latency.above),
+                        formatDuration(t.latency.sustained_for)),
+            {kc.name, "latency_ms", k->lastLatencyMs(),
+             std::chrono::duration<double>(t.latency.above).count() * toMs, "ms"},
+            k.get(), true);
+    }
+    auto utilisation = [&](bool active, const config::UtilisationTrigger& u, std::string name) {
+      if (!active) return;
+      const auto v = k->lastValue("process_" + name + "_ratio").value_or(
+          k->lastValue(name + "_ratio").value_or(0));
+      c.add(name, fmt::format("{} {} above {} for {}", kc.name, name, formatPercent(u.above),
+                              formatDuration(u.sustained_for)),
+            {kc.name, name + "_ratio", v, u.above, "ratio"}, k.get(), true);
+    };
+    utilisation(k->cpuActive(now), t.cpu, "cpu");
+    utilisation(k->memoryActive(now), t.memory, "memory");
+  }
+  if (auto er = errorRate(now)) {
+    const std::string scope = er->check.empty() ? "its checks" : er->check;
+    c.add("error_rate",
+          fmt::format("error rate of {} {:.1f}% over {}, above {}", scope, er->observed * 100,
+                      formatDuration(cfg.triggers.error_rate.window), formatPercent(er->limit)),
+          *er, nullptr, true);
+    for (const auto& k : checks) {
+      if (!k->config().informational && (er->check.empty() || er->check == k->config().name)) {
+        c.involved.push_back(k.get());
+      }
+    }
+  }
+  return c;
+}
+
+Health ComponentState::healthFrom(const Cause& cause) const {
+  bool anyKnown = false, suspect = false;
+  for (const auto& k : checks) {
+    if (!k->known() || k->config().informational) continue;
+    anyKnown = true;
+    suspect = suspect || (k->up() && k->failures() > 0);
+  }
+  if (!anyKnown && cause.empty()) return Health::Unknown;
+  if (!cause.empty()) {
+    // Recovering: only fall counters hold it, and every failed check has begun to pass.
+    bool recovering = !cause.sustained;
+    for (const CheckTracker* k : cause.involved) recovering = recovering && k->successes() > 0;
+    const bool wasDown = health == Health::Failed || health == Health::Recovering;
+    return recovering && wasDown ? Health::Recovering : Health::Failed;
+  }
+  return suspect ? Health::Suspect : Health::Healthy;
+}
+
+}  // namespace hftguard::decide

@@ -1,0 +1,65 @@
+#pragma once
+// Private to the decider: one component's checks, error-rate window, forced failure,
+// health, and the gates (cooldown, damping, held failover) in front of its plan.
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "check_tracker.hpp"
+#include "damping.hpp"
+
+namespace hftguard::decide {
+
+// Why a component is failed: the rule that fired first, every threshold crossed, and the
+// checks whose samples are the evidence.
+struct Cause {
+  std::string rule;
+  std::string reason;
+  std::vector<Threshold> thresholds;
+  std::vector<const CheckTracker*> involved;
+  bool sustained = false;  // a trigger or report holds it, not only fall counters
+
+  bool empty() const { return rule.empty(); }
+  void add(std::string r, std::string why, Threshold t, const CheckTracker* check, bool trigger);
+};
+
+// A failure reported from outside the probes (partition, corruption). It holds the
+// component failed until every check has passed `rise` times since the report.
+struct Forced {
+  std::string rule;
+  std::string reason;
+  std::vector<int> passes;  // per check, consecutive successes since the report
+};
+
+class ComponentState {
+ public:
+  explicit ComponentState(const config::ComponentConfig& c);
+
+  // Feeds one result to its check and the error-rate window.
+  Transition observe(const probes::ProbeResult& r, SteadyTime now);
+  Cause cause(SteadyTime now) const;
+  Health healthFrom(const Cause& cause) const;
+  bool anyCheckDown() const;
+  CheckTracker* check(std::string_view name);
+  const CheckTracker* check(std::string_view name) const;
+
+  const config::ComponentConfig& cfg;
+  std::vector<std::unique_ptr<CheckTracker>> checks;
+  Health health = Health::Unknown;
+  std::optional<Forced> forced;
+  SteadyTime failed_since{};
+  FlapDamper damper;
+  std::optional<SteadyTime> cooldown_until;
+  std::optional<WallTime> cooldown_until_wall;
+  std::string held_by;  // non-empty: a failover waits for this gate to open
+
+ private:
+  std::optional<Threshold> errorRate(SteadyTime now) const;
+  std::deque<std::pair<SteadyTime, bool>> outcomes_;  // (time, failed), the error-rate window
+  std::optional<SteadyTime> first_outcome_;           // a rate needs a whole window of data
+};
+
+}  // namespace hftguard::decide

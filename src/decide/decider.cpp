@@ -1,0 +1,336 @@
+#include "hftguard/decide/decider.hpp"
+
+#include <map>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "component_state.hpp"
+
+namespace hftguard::decide {
+namespace {
+
+struct Maintenance {
+  std::string owner;
+  std::string reason;
+  SteadyTime until{};
+  WallTime until_wall{};
+};
+
+std::vector<Sample> evidenceOf(const Cause& cause) {
+  std::vector<Sample> out;
+  for (const CheckTracker* k : cause.involved) out.insert(out.end(), k->recent().begin(), k->recent().end());
+  return out;
+}
+
+WallTime wallAfter(WallTime wall, Duration d) {
+  return wall + std::chrono::duration_cast<WallTime::duration>(d);
+}
+
+}  // namespace
+
+struct Decider::State {
+  explicit State(const config::Config& c) : cfg(c) {
+    for (const auto& comp : c.components) components.push_back(std::make_unique<ComponentState>(comp));
+  }
+
+  ComponentState* find(std::string_view name) {
+    for (auto& c : components) {
+      if (c->cfg.name == name) return c.get();
+    }
+    return nullptr;
+  }
+
+  const Maintenance* maintenanceOf(const std::string& component) const {
+    if (auto it = maintenance.find(""); it != maintenance.end()) return &it->second;
+    if (auto it = maintenance.find(component); it != maintenance.end()) return &it->second;
+    return nullptr;
+  }
+
+  GateState gates(ComponentState& c, SteadyTime now) {
+    GateState g;
+    g.penalty = c.damper.penalty(now);
+    g.damped = c.damper.suppressed(now);
+    if (c.cooldown_until && now < *c.cooldown_until) g.cooldown_until = c.cooldown_until_wall;
+    if (const Maintenance* m = maintenanceOf(c.cfg.name)) {
+      g.maintenance = true;
+      g.maintenance_owner = m->owner;
+    }
+    return g;
+  }
+
+  // The gate that stops a failover now ("" when none), with why; `held` says whether the
+  // failover waits for the gate to open rather than being dropped.
+  std::string gate(ComponentState& c, Tier tier, const GateState& g, std::string& why, bool& held) {
+    held = false;
+    if (tier == Tier::System && cfg.system.plan.empty()) {
+      why = "system tier: no site plan configured; alert only";
+      return "no_plan";
+    }
+    if (tier == Tier::Component) {
+      if (c.cfg.automation == config::Automation::Semi) {
+        why = fmt::format("automation is semi: confirm with 'hftguard failover {}'", c.cfg.name);
+        return "automation";
+      }
+      if (c.cfg.automation == config::Automation::Manual) {
+        why = "automation is manual: detected and alerted only";
+        return "automation";
+      }
+      if (c.cfg.plan.empty()) {
+        why = "no plan configured";
+        return "no_plan";
+      }
+    }
+    held = true;
+    if (g.maintenance) {
+      const Maintenance* m = maintenanceOf(c.cfg.name);
+      why = fmt::format("in maintenance by {}: {}", m->owner, m->reason);
+      return "maintenance";
+    }
+    if (tier == Tier::System) return {};
+    if (g.cooldown_until) {
+      why = fmt::format("in cooldown ({} after the last failover)", formatDuration(c.cfg.cooldown));
+      return "cooldown";
+    }
+    if (g.damped) {
+      why = fmt::format("flapping: damping penalty {:.0f} above {:g}, released below {:g}", g.penalty,
+                        c.cfg.flap_damping.suppress_above, c.cfg.flap_damping.reuse_below);
+      return "flap_damping";
+    }
+    return {};
+  }
+
+  std::size_t failedCount() const {
+    std::size_t n = 0;
+    for (const auto& c : components) n += c->health == Health::Failed ? 1 : 0;
+    return n;
+  }
+
+  std::size_t failedWithinWindow(SteadyTime now) const {
+    std::size_t n = 0;
+    for (const auto& c : components) {
+      if (c->health == Health::Failed && c->failed_since >= now - cfg.system.window) ++n;
+    }
+    return n;
+  }
+
+  // A failover decision for `c`, triggered or suppressed by the gates.
+  Decision failover(ComponentState& c, const Cause& cause, Tier tier, SteadyTime now, WallTime wall,
+                    const std::string& prefix) {
+    Decision d;
+    d.component = c.cfg.name;
+    d.at = wall;
+    d.tier = tier;
+    d.rule = tier == Tier::System ? "system" : cause.rule;
+    d.from = d.to = Health::Failed;
+    d.plan = tier == Tier::System ? cfg.system.plan : c.cfg.plan;
+    d.evidence = evidenceOf(cause);
+    d.thresholds = cause.thresholds;
+    if (tier == Tier::System) {
+      d.thresholds.push_back({{}, "failed_components", static_cast<double>(failedWithinWindow(now)),
+                              static_cast<double>(cfg.system.min_failed_components), ""});
+    }
+    d.gates = gates(c, now);
+    std::string why;
+    bool held = false;
+    const std::string gateName = gate(c, tier, d.gates, why, held);
+    const std::string what = tier == Tier::System
+                                 ? fmt::format("{} components failed within {}: {}", failedWithinWindow(now),
+                                               formatDuration(cfg.system.window), cause.reason)
+                                 : cause.reason;
+    if (!gateName.empty()) {
+      d.kind = Decision::Kind::FailoverSuppressed;
+      d.suppressed_by = gateName;
+      d.reason = fmt::format("{}{} - held: {}", prefix, what, why);
+      if (!held) d.reason = fmt::format("{}{} - not failing over: {}", prefix, what, why);
+      c.held_by = held ? gateName : std::string();
+      return d;
+    }
+    d.kind = Decision::Kind::FailoverTriggered;
+    d.reason = prefix + what;
+    c.held_by.clear();
+    c.cooldown_until = now + c.cfg.cooldown;
+    c.cooldown_until_wall = wallAfter(wall, c.cfg.cooldown);
+    if (tier == Tier::System) system_active = true;
+    return d;
+  }
+
+  // Re-derives the component's health; reports the change and any failover it calls for.
+  void evaluate(ComponentState& c, SteadyTime now, WallTime wall, std::vector<Decision>& out) {
+    const Cause cause = c.cause(now);
+    const Health before = c.health;
+    const Health after = c.healthFrom(cause);
+    if (after == before) return;
+    c.health = after;
+    Decision d;
+    d.kind = Decision::Kind::StateChanged;
+    d.component = c.cfg.name;
+    d.at = wall;
+    d.from = before;
+    d.to = after;
+    d.rule = cause.rule;
+    d.tier = after == Health::Failed ? Tier::Component : Tier::Transient;
+    d.thresholds = cause.thresholds;
+    d.evidence = evidenceOf(cause);
+    d.gates = gates(c, now);
+    d.reason = fmt::format("{} -> {}{}{}", toString(before), toString(after),
+                           before == Health::Unknown ? " (initial state)" : "",
+                           cause.empty() ? "" : ": " + cause.reason);
+    out.push_back(d);
+    if (after == Health::Healthy) c.held_by.clear();
+    // The site incident ends once fewer components than the bar are failed.
+    if (system_active && failedCount() < static_cast<std::size_t>(cfg.system.min_failed_components)) {
+      system_active = false;
+    }
+    // Only a failure seen from a known, working state is acted on: a component already down
+    // when hftguard starts is reported, never failed over on one sample; a relapse while
+    // recovering is the same outage, whose failover ran or is held.
+    if (after != Health::Failed || before == Health::Unknown || before == Health::Recovering) return;
+    c.failed_since = now;
+    if (!c.anyCheckDown()) c.damper.flap(now);  // a trigger, not a check: flap counted here
+    const bool system = failedWithinWindow(now) >= static_cast<std::size_t>(cfg.system.min_failed_components);
+    if (system && system_active) {
+      Decision s = failover(c, cause, Tier::System, now, wall, "");
+      s.kind = Decision::Kind::FailoverSuppressed;
+      s.suppressed_by = "system";
+      s.reason = cause.reason + " - the site-level failover already covers it";
+      out.push_back(s);
+      return;
+    }
+    out.push_back(failover(c, cause, system ? Tier::System : Tier::Component, now, wall, ""));
+  }
+
+  const config::Config& cfg;
+  std::vector<std::unique_ptr<ComponentState>> components;
+  std::map<std::string, Maintenance> maintenance;  // "" = the whole node
+  bool system_active = false;
+};
+
+Decider::Decider(const config::Config& cfg) : state_(std::make_unique<State>(cfg)) {}
+Decider::~Decider() = default;
+
+std::vector<Decision> Decider::observe(const probes::ProbeResult& r, SteadyTime now) {
+  std::vector<Decision> out;
+  ComponentState* c = state_->find(r.component);
+  if (c == nullptr) return out;
+  c->observe(r, now);
+  const CheckTracker* k = c->check(r.check);
+  // Each failure up to the one that fails the check is recorded; after that only changes.
+  if (k != nullptr && !r.ok() && !r.informational && k->failures() <= k->config().fall) {
+    Decision d;
+    d.kind = Decision::Kind::CheckFailed;
+    d.component = r.component;
+    d.check = r.check;
+    d.at = r.at;
+    d.tier = k->up() ? Tier::Transient : Tier::Component;
+    d.rule = "fall";
+    d.reason = fmt::format("{}/{} {} ({} of {}): {}", r.component, r.check, probes::toString(r.status),
+                           k->failures(), k->config().fall, r.reason);
+    d.evidence.assign(k->recent().begin(), k->recent().end());
+    d.thresholds.push_back({r.check, "consecutive_failures", static_cast<double>(k->failures()),
+                            static_cast<double>(k->config().fall), ""});
+    out.push_back(std::move(d));
+  }
+  state_->evaluate(*c, now, r.at, out);
+  return out;
+}
+
+std::vector<Decision> Decider::tick(SteadyTime now, WallTime wall) {
+  std::vector<Decision> out;
+  for (auto it = state_->maintenance.begin(); it != state_->maintenance.end();) {
+    if (it->second.until > now) {
+      ++it;
+      continue;
+    }
+    Decision d;
+    d.kind = Decision::Kind::MaintenanceEnded;
+    d.component = it->first;
+    d.at = wall;
+    d.owner = it->second.owner;
+    d.reason = fmt::format("maintenance by {} expired: {}", it->second.owner, it->second.reason);
+    out.push_back(std::move(d));
+    it = state_->maintenance.erase(it);
+  }
+  for (auto& c : state_->components) {
+    // Sustained triggers can fire between results; damping decays with time alone.
+    state_->evaluate(*c, now, wall, out);
+    if (c->held_by.empty() || c->health != Health::Failed) continue;
+    const Cause cause = c->cause(now);
+    if (cause.empty()) continue;
+    Decision d = state_->failover(*c, cause, Tier::Component, now, wall, "held failover released: ");
+    if (d.kind == Decision::Kind::FailoverTriggered) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<Decision> Decider::reportPartition(const std::string& component, const std::string& reason,
+                                               SteadyTime now, WallTime wall) {
+  std::vector<Decision> out;
+  ComponentState* c = state_->find(component);
+  if (c == nullptr || !c->cfg.triggers.network_partition) return out;
+  c->forced = Forced{"network_partition", "network partition: " + reason,
+                     std::vector<int>(c->checks.size(), 0)};
+  if (c->health == Health::Failed) return out;  // already failed: the same outage
+  state_->evaluate(*c, now, wall, out);
+  return out;
+}
+
+std::vector<Decision> Decider::reportDataCorruption(const std::string& component,
+                                                    const std::string& reason, SteadyTime now,
+                                                    WallTime wall) {
+  std::vector<Decision> out;
+  ComponentState* c = state_->find(component);
+  if (c == nullptr || !c->cfg.triggers.data_corruption) return out;
+  c->forced = Forced{"data_corruption", "data corruption: " + reason,
+                     std::vector<int>(c->checks.size(), 0)};
+  state_->evaluate(*c, now, wall, out);
+  return out;
+}
+
+std::vector<Decision> Decider::startMaintenance(const std::string& component, const std::string& owner,
+                                                const std::string& reason, Duration length,
+                                                SteadyTime now, WallTime wall) {
+  if (!component.empty() && state_->find(component) == nullptr) {
+    throw std::invalid_argument("no component " + component);
+  }
+  state_->maintenance[component] = {owner, reason, now + length, wallAfter(wall, length)};
+  Decision d;
+  d.kind = Decision::Kind::MaintenanceStarted;
+  d.component = component;
+  d.at = wall;
+  d.owner = owner;
+  d.expires = wallAfter(wall, length);
+  d.reason = fmt::format("maintenance of {} by {} for {}: {}", component.empty() ? "the whole node" : component,
+                         owner, formatDuration(length), reason);
+  return {d};
+}
+
+std::vector<Decision> Decider::endMaintenance(const std::string& component, const std::string& why,
+                                              SteadyTime now, WallTime wall) {
+  auto it = state_->maintenance.find(component);
+  if (it == state_->maintenance.end()) return {};
+  Decision d;
+  d.kind = Decision::Kind::MaintenanceEnded;
+  d.component = component;
+  d.at = wall;
+  d.owner = it->second.owner;
+  d.reason = fmt::format("maintenance by {} ended: {}", it->second.owner, why);
+  state_->maintenance.erase(it);
+  std::vector<Decision> out{d};
+  auto more = tick(now, wall);  // a failover held by the maintenance may go ahead now
+  out.insert(out.end(), more.begin(), more.end());
+  return out;
+}
+
+Health Decider::health(std::string_view component) const {
+  const ComponentState* c = state_->find(component);
+  return c == nullptr ? Health::Unknown : c->health;
+}
+
+Transition Decider::lastTransition(std::string_view component, std::string_view check) const {
+  ComponentState* c = state_->find(component);
+  const CheckTracker* k = c == nullptr ? nullptr : c->check(check);
+  return k == nullptr ? Transition::Unchanged : k->lastTransition();
+}
+
+}  // namespace hftguard::decide

@@ -1,0 +1,341 @@
+// The decider on a simulated clock: no sleeps, every scenario of the runbook's decision tree.
+
+#include "hftguard/decide/decider.hpp"
+
+#include <gtest/gtest.h>
+
+#include "hftguard/config/loader.hpp"
+
+using namespace hftguard;
+using namespace hftguard::decide;
+using namespace std::chrono_literals;
+using Kind = Decision::Kind;
+using probes::ProbeStatus;
+
+namespace {
+
+// One or more components, each with checks written as YAML flow maps.
+std::shared_ptr<const config::Config> configOf(const std::string& components,
+                                               const std::string& extra = "") {
+  auto r = config::loadConfigString(
+      "node: {name: n1}\n"
+      "plans:\n  p: {steps: [{action: http_check, url: 'http://127.0.0.1:1/', expect: up}]}\n"
+      "  site: {steps: [{action: http_check, url: 'http://127.0.0.1:1/', expect: up}]}\n" +
+          extra + "components:\n" + components,
+      "test.yaml");
+  for (const auto& e : r.errors) ADD_FAILURE() << e.format();
+  return r.config;
+}
+
+std::string component(const std::string& name, const std::string& checks,
+                      const std::string& more = "") {
+  return "  " + name + ":\n    tier: hot\n    rto_target: 30s\n    plan: p\n" + more +
+         "    checks:\n" + checks;
+}
+
+const std::string kHttp = "      h: {type: http, url: 'http://127.0.0.1:1/', interval: 1s}\n";
+
+class Sim {
+ public:
+  explicit Sim(std::shared_ptr<const config::Config> cfg) : cfg_(std::move(cfg)), decider_(*cfg_) {}
+
+  std::vector<Decision> result(const std::string& comp, const std::string& check, bool ok,
+                               Duration latency = 5ms, std::vector<probes::Observation> obs = {}) {
+    probes::ProbeResult r;
+    r.component = comp;
+    r.check = check;
+    r.status = ok ? ProbeStatus::Ok : ProbeStatus::Failed;
+    r.reason = ok ? "fine" : "HTTP 500";
+    r.latency = latency;
+    r.observed = std::move(obs);
+    r.at = clock_.wallNow();
+    r.started = clock_.now() - latency;
+    const auto* c = cfg_->findComponent(comp);
+    r.informational = c->findCheck(check)->informational;
+    return keep(decider_.observe(r, clock_.now()));
+  }
+
+  std::vector<Decision> tick() { return keep(decider_.tick(clock_.now(), clock_.wallNow())); }
+  void advance(Duration d) { clock_.advance(d); }
+  ManualClock& clock() { return clock_; }
+  Decider& decider() { return decider_; }
+
+  std::size_t count(Kind k, const std::string& suppressed_by = "") const {
+    std::size_t n = 0;
+    for (const auto& d : all_) {
+      n += d.kind == k && (suppressed_by.empty() || d.suppressed_by == suppressed_by) ? 1 : 0;
+    }
+    return n;
+  }
+  const Decision* last(Kind k) const {
+    for (auto it = all_.rbegin(); it != all_.rend(); ++it) {
+      if (it->kind == k) return &*it;
+    }
+    return nullptr;
+  }
+  std::vector<Decision> keep(std::vector<Decision> d) {
+    all_.insert(all_.end(), d.begin(), d.end());
+    return d;
+  }
+
+ private:
+  std::shared_ptr<const config::Config> cfg_;
+  ManualClock clock_;
+  Decider decider_;
+  std::vector<Decision> all_;
+};
+
+// Feeds `n` results one interval apart.
+void run(Sim& s, const std::string& comp, const std::string& check, bool ok, int n,
+         Duration interval = 1s, Duration latency = 5ms) {
+  for (int i = 0; i < n; ++i) {
+    s.result(comp, check, ok, latency);
+    s.tick();
+    s.advance(interval);
+  }
+}
+
+TEST(Decider, TwoFailuresThenSuccessDoNothing) {
+  Sim s(configOf(component("e", kHttp)));
+  run(s, "e", "h", true, 5);
+  EXPECT_EQ(s.decider().health("e"), Health::Healthy);
+  s.result("e", "h", false);
+  EXPECT_EQ(s.decider().lastTransition("e", "h"), Transition::Pending);
+  EXPECT_EQ(s.decider().health("e"), Health::Suspect);
+  s.result("e", "h", false);
+  s.result("e", "h", true);
+  EXPECT_EQ(s.decider().health("e"), Health::Healthy);
+  EXPECT_EQ(s.count(Kind::CheckFailed), 2u);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 0u);
+  EXPECT_EQ(s.count(Kind::FailoverSuppressed), 0u);
+  EXPECT_EQ(s.last(Kind::CheckFailed)->tier, Tier::Transient);
+}
+
+TEST(Decider, ThreeFailuresFailTheComponentOver) {
+  Sim s(configOf(component("e", kHttp)));
+  run(s, "e", "h", true, 3);
+  run(s, "e", "h", false, 3);
+  EXPECT_EQ(s.decider().lastTransition("e", "h"), Transition::Changed);
+  EXPECT_EQ(s.decider().health("e"), Health::Failed);
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  const Decision& d = *s.last(Kind::FailoverTriggered);
+  EXPECT_EQ(d.tier, Tier::Component);
+  EXPECT_EQ(d.rule, "fall");
+  EXPECT_EQ(d.plan, "p");
+  EXPECT_GE(d.evidence.size(), 3u);
+  ASSERT_FALSE(d.thresholds.empty());
+  EXPECT_EQ(d.thresholds[0].name, "consecutive_failures");
+  EXPECT_EQ(d.thresholds[0].observed, 3);
+  EXPECT_EQ(s.count(Kind::CheckFailed), 3u);
+  run(s, "e", "h", false, 5);  // still down: no more events per sample, no second failover
+  EXPECT_EQ(s.count(Kind::CheckFailed), 3u);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  run(s, "e", "h", true, 1);
+  EXPECT_EQ(s.decider().health("e"), Health::Recovering);
+  run(s, "e", "h", true, 1);
+  EXPECT_EQ(s.decider().health("e"), Health::Healthy);
+}
+
+TEST(Decider, FirstResultSetsTheStateAtOnceButNeverFailsOver) {
+  Sim s(configOf(component("e", kHttp)));
+  s.result("e", "h", false);
+  EXPECT_EQ(s.decider().health("e"), Health::Failed);
+  EXPECT_EQ(s.count(Kind::StateChanged), 1u);
+  EXPECT_NE(s.last(Kind::StateChanged)->reason.find("initial state"), std::string::npos);
+  run(s, "e", "h", false, 10);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 0u);
+}
+
+// 10s down, 10s up, for 30 minutes.
+void flap30Minutes(Sim& s) {
+  run(s, "e", "h", true, 10);
+  for (int cycle = 0; cycle < 90; ++cycle) {
+    run(s, "e", "h", false, 10);
+    run(s, "e", "h", true, 10);
+  }
+}
+
+TEST(Decider, FlappingEveryTenSecondsForThirtyMinutesFailsOverOnce) {
+  // Flap damping alone (the error-rate trigger would hold the component failed instead).
+  Sim s(configOf(component("e", kHttp, "    triggers: {error_rate: {enabled: false}}\n")));
+  flap30Minutes(s);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_GT(s.count(Kind::FailoverSuppressed, "cooldown"), 0u);
+  EXPECT_GT(s.count(Kind::FailoverSuppressed, "flap_damping"), 10u);
+  const Decision& held = *s.last(Kind::FailoverSuppressed);
+  EXPECT_TRUE(held.gates.damped);
+  EXPECT_GT(held.gates.penalty, 2000);
+  // Still damped right after the flapping stops...
+  run(s, "e", "h", true, 60);
+  run(s, "e", "h", false, 5);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_EQ(s.last(Kind::FailoverSuppressed)->suppressed_by, "flap_damping");
+  // ...and once the penalty has decayed below reuse_below the held failover goes ahead.
+  for (int i = 0; i < 2 * 3600 && s.count(Kind::FailoverTriggered) == 1; ++i) {
+    s.result("e", "h", false);
+    s.tick();
+    s.advance(1s);
+  }
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 2u);
+  EXPECT_NE(s.last(Kind::FailoverTriggered)->reason.find("held failover released"), std::string::npos);
+  EXPECT_LT(s.last(Kind::FailoverTriggered)->gates.penalty, 750);
+}
+
+TEST(Decider, FlappingWithDefaultTriggersFailsOverOnce) {
+  Sim s(configOf(component("e", kHttp)));
+  flap30Minutes(s);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_GT(s.count(Kind::FailoverSuppressed), 0u);
+}
+
+TEST(Decider, SustainedLatencyOverTheWindowTriggers) {
+  const std::string checks = "      h: {type: http, url: 'http://127.0.0.1:1/', interval: 2s}\n";
+  const std::string trig = "    triggers: {latency: {above: 1000ms, for: 30s}}\n";
+  Sim full(configOf(component("e", checks, trig)));
+  run(full, "e", "h", true, 16, 2s, 1200ms);  // t = 0 .. 30s: the window is covered
+  EXPECT_EQ(full.count(Kind::FailoverTriggered), 1u);
+  EXPECT_EQ(full.last(Kind::FailoverTriggered)->rule, "latency");
+
+  Sim shorter(configOf(component("e", checks, trig)));
+  run(shorter, "e", "h", true, 1, 2s, 5ms);
+  run(shorter, "e", "h", true, 15, 2s, 1200ms);  // one sample less over the limit
+  EXPECT_EQ(shorter.count(Kind::FailoverTriggered), 0u);
+  EXPECT_EQ(shorter.decider().health("e"), Health::Healthy);
+}
+
+// 600 samples a minute; failures spread so that `fall` never fires.
+std::size_t errorRateFailovers(int failures_per_50) {
+  const std::string checks = "      h: {type: http, url: 'http://127.0.0.1:1/', interval: 100ms}\n";
+  Sim s(configOf(component("e", checks, "    triggers: {error_rate: {above: 5%, window: 1m}}\n")));
+  for (int i = 0; i < 700; ++i) {
+    const int slot = i % 50;
+    const bool fail = (failures_per_50 == 3 && (slot == 0 || slot == 17 || slot == 34)) ||
+                      (failures_per_50 == 2 && (slot == 0 || slot == 25));
+    s.result("e", "h", !fail);
+    s.advance(100ms);
+  }
+  return s.count(Kind::FailoverTriggered);
+}
+
+TEST(Decider, ErrorRateOverAMinute) {
+  EXPECT_EQ(errorRateFailovers(3), 1u);  // 6%
+  EXPECT_EQ(errorRateFailovers(2), 0u);  // 4%
+}
+
+TEST(Decider, CpuAboveThresholdForFiveMinutes) {
+  const std::string checks = "      host: {type: host, interval: 1s}\n";
+  auto feed = [&](Sim& s, int seconds) {
+    for (int i = 0; i <= seconds; ++i) {
+      s.result("e", "host", true, 1ms, {{"cpu_ratio", 0.96}, {"memory_ratio", 0.4}});
+      if (i < seconds) s.advance(1s);
+    }
+  };
+  Sim almost(configOf(component("e", checks)));
+  feed(almost, 4 * 60 + 59);
+  EXPECT_EQ(almost.count(Kind::FailoverTriggered), 0u);
+  Sim full(configOf(component("e", checks)));
+  feed(full, 5 * 60);
+  ASSERT_EQ(full.count(Kind::FailoverTriggered), 1u);
+  EXPECT_EQ(full.last(Kind::FailoverTriggered)->rule, "cpu");
+}
+
+TEST(Decider, CooldownHoldsASecondFailoverUntilItEnds) {
+  Sim s(configOf(component("e", kHttp, "    cooldown: 5m\n")));
+  run(s, "e", "h", true, 3);
+  run(s, "e", "h", false, 3);
+  run(s, "e", "h", true, 3);
+  run(s, "e", "h", false, 3);  // again, 9s later
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_EQ(s.last(Kind::FailoverSuppressed)->suppressed_by, "cooldown");
+  run(s, "e", "h", false, 300);  // still down when the cooldown ends
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 2u);
+}
+
+TEST(Decider, TwoComponentsFailingTogetherIsTheSystemTier) {
+  Sim s(configOf(component("a", kHttp) + component("b", kHttp),
+                 "system: {min_failed_components: 2, window: 30s, plan: site}\n"));
+  for (int i = 0; i < 3; ++i) {
+    s.result("a", "h", true);
+    s.result("b", "h", true);
+    s.advance(1s);
+  }
+  for (int i = 0; i < 3; ++i) {
+    s.result("a", "h", false);
+    s.result("b", "h", false);
+    s.advance(1s);
+  }
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 2u);
+  const Decision& site = *s.last(Kind::FailoverTriggered);
+  EXPECT_EQ(site.component, "b");
+  EXPECT_EQ(site.tier, Tier::System);
+  EXPECT_EQ(site.rule, "system");
+  EXPECT_EQ(site.plan, "site");
+}
+
+TEST(Decider, MaintenanceSuppressesAndExpiresOnItsOwn) {
+  Sim s(configOf(component("e", kHttp)));
+  run(s, "e", "h", true, 3);
+  s.keep(s.decider().startMaintenance("e", "alice", "kernel upgrade", 10min, s.clock().now(),
+                                      s.clock().wallNow()));
+  EXPECT_EQ(s.count(Kind::MaintenanceStarted), 1u);
+  run(s, "e", "h", false, 3);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 0u);
+  EXPECT_EQ(s.last(Kind::FailoverSuppressed)->suppressed_by, "maintenance");
+  EXPECT_TRUE(s.last(Kind::FailoverSuppressed)->gates.maintenance);
+  run(s, "e", "h", true, 5);  // back before maintenance ends: nothing is left to do
+  s.advance(10min);
+  s.tick();
+  EXPECT_EQ(s.count(Kind::MaintenanceEnded), 1u);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 0u);
+  run(s, "e", "h", false, 3);  // after maintenance: a real failover
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+}
+
+TEST(Decider, GlobalMaintenanceHoldsAndReleasesWhenItEnds) {
+  Sim s(configOf(component("e", kHttp)));
+  run(s, "e", "h", true, 3);
+  s.keep(s.decider().startMaintenance("", "bob", "site work", 1h, s.clock().now(), s.clock().wallNow()));
+  run(s, "e", "h", false, 3);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 0u);
+  s.keep(s.decider().endMaintenance("", "done early", s.clock().now(), s.clock().wallNow()));
+  EXPECT_EQ(s.count(Kind::MaintenanceEnded), 1u);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);  // still down: the held failover runs
+}
+
+TEST(Decider, SemiAndManualAutomationNeverFailOverOnTheirOwn) {
+  Sim s(configOf(component("semi", kHttp, "    automation: semi\n") +
+                     component("man", kHttp, "    automation: manual\n"),
+                 "system: {min_failed_components: 5}\n"));
+  for (const char* c : {"semi", "man"}) {
+    run(s, c, "h", true, 2);
+    run(s, c, "h", false, 3);
+  }
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 0u);
+  EXPECT_EQ(s.count(Kind::FailoverSuppressed, "automation"), 2u);
+  run(s, "semi", "h", false, 400);  // not held: nothing later either
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 0u);
+}
+
+TEST(Decider, InformationalChecksNeverFailTheComponent) {
+  Sim s(configOf(component("e", kHttp + "      info: {type: http, url: 'http://127.0.0.1:1/', informational: true}\n")));
+  run(s, "e", "h", true, 3);
+  run(s, "e", "info", false, 10);
+  EXPECT_EQ(s.decider().health("e"), Health::Healthy);
+  EXPECT_EQ(s.count(Kind::CheckFailed), 0u);
+}
+
+TEST(Decider, PartitionAndCorruptionReportsFailOverAtOnce) {
+  Sim s(configOf(component("a", kHttp) +
+                 component("b", kHttp, "    triggers: {data_corruption: false}\n")));
+  run(s, "a", "h", true, 3);
+  run(s, "b", "h", true, 3);
+  s.keep(s.decider().reportPartition("a", "lost quorum", s.clock().now(), s.clock().wallNow()));
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_EQ(s.last(Kind::FailoverTriggered)->rule, "network_partition");
+  s.keep(s.decider().reportDataCorruption("b", "checksum mismatch", s.clock().now(), s.clock().wallNow()));
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);  // disabled for b
+  run(s, "a", "h", true, 2);  // rise successes after the report clear it
+  EXPECT_EQ(s.decider().health("a"), Health::Healthy);
+}
+
+}  // namespace
