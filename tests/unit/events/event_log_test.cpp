@@ -1,0 +1,175 @@
+// The event log: whole lines only, in order, nothing lost while the disk is full.
+
+#include "hftguard/events/event_log.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace fs = std::filesystem;
+using namespace hftguard;
+using namespace hftguard::events;
+
+namespace {
+
+Event event(int n) {
+  Event e;
+  e.id = "id-" + std::to_string(n);
+  e.at = WallTime{std::chrono::milliseconds(1795656141123LL + n)};
+  e.node = "n1";
+  e.component = "engine";
+  e.type = "check_failed";
+  e.reason = "HTTP 500 \"quoted\" \xff\xfe";  // invalid UTF-8 from a target is replaced
+  e.fields["n"] = n;
+  return e;
+}
+
+class EventLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hftguard-events-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    path_ = (dir_ / "sub/failover_events.json").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Every line must be a complete event; returns their "n" fields in file order.
+  std::vector<int> lines(const std::string& path) const {
+    std::ifstream in(path);
+    std::vector<int> out;
+    std::string all((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_TRUE(all.empty() || all.back() == '\n') << "unterminated last line";
+    std::istringstream s(all);
+    for (std::string line; std::getline(s, line);) {
+      std::string why;
+      auto e = parseEventLine(line, &why);
+      EXPECT_TRUE(e) << why << ": " << line;
+      if (e) out.push_back(e->fields["n"].get<int>());
+    }
+    return out;
+  }
+
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST_F(EventLogTest, RoundTripsEveryField) {
+  Event e = event(7);
+  e.fields["evidence"] = {{"samples", nlohmann::json::array({{{"check", "h"}}})}};
+  const std::string line = toJsonLine(e);
+  EXPECT_EQ(line.back(), '\n');
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
+  EXPECT_NE(line.find("\"ts\":\"2026-11-26T01:22:21.13"), std::string::npos) << line;
+  auto back = parseEventLine(line);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->id, e.id);
+  EXPECT_EQ(back->at, e.at);
+  EXPECT_EQ(back->type, e.type);
+  EXPECT_EQ(back->fields["evidence"]["samples"][0]["check"], "h");
+  EXPECT_FALSE(parseEventLine("{\"id\": 1}"));
+  EXPECT_FALSE(parseEventLine("{\"id\":\"x\",\"ts\":\"2026-11-26T01:32:13.12"));
+}
+
+TEST_F(EventLogTest, TimestampsAreRfc3339WithMilliseconds) {
+  const WallTime t{std::chrono::milliseconds(1795656141123LL)};
+  EXPECT_EQ(formatTimestamp(t), "2026-11-26T01:22:21.123Z");
+  EXPECT_EQ(parseTimestamp("2026-11-26T01:22:21.123Z"), t);
+  EXPECT_EQ(parseTimestamp("2026-11-26T01:22:21Z"), WallTime{std::chrono::seconds(1795656141)});
+  EXPECT_FALSE(parseTimestamp("yesterday"));
+}
+
+TEST_F(EventLogTest, NoEventLostOrTornWhileTheDiskIsFull) {
+  int call = 0;
+  bool full = false;
+  EventLog::Options o{path_, 100, nullptr, nullptr};
+  o.write = [&](int fd, const void* d, std::size_t n) -> ssize_t {
+    ++call;
+    if (!full) return ::write(fd, d, n);
+    // The first failing write gets half a line out before ENOSPC: it must be taken back.
+    if (call % 2 == 0) {
+      (void)!::write(fd, d, n / 2);
+      errno = ENOSPC;
+      return static_cast<ssize_t>(n / 2);
+    }
+    errno = ENOSPC;
+    return -1;
+  };
+  EventLog log(o);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(log.append(event(i)));
+  full = true;
+  for (int i = 3; i < 8; ++i) EXPECT_FALSE(log.append(event(i)));
+  EXPECT_EQ(log.queued(), 5u);
+  EXPECT_EQ(lines(path_), (std::vector<int>{0, 1, 2}));
+  full = false;
+  EXPECT_TRUE(log.append(event(8)));
+  EXPECT_EQ(log.queued(), 0u);
+  EXPECT_EQ(lines(path_), (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8}));
+}
+
+TEST_F(EventLogTest, FailedFsyncIsRetriedNotDuplicated) {
+  int syncs = 0;
+  EventLog::Options o{path_, 100, nullptr, nullptr};
+  o.sync = [&](int fd) {
+    if (++syncs == 2) {
+      errno = EIO;
+      return -1;
+    }
+    return ::fsync(fd);
+  };
+  EventLog log(o);
+  EXPECT_TRUE(log.append(event(0)));
+  EXPECT_FALSE(log.append(event(1)));
+  EXPECT_TRUE(log.flush());
+  EXPECT_EQ(lines(path_), (std::vector<int>{0, 1}));
+}
+
+TEST_F(EventLogTest, BoundedQueueDropsTheOldest) {
+  bool full = true;
+  EventLog::Options o{path_, 3, nullptr, nullptr};
+  o.write = [&](int fd, const void* d, std::size_t n) -> ssize_t {
+    if (full) {
+      errno = EIO;
+      return -1;
+    }
+    return ::write(fd, d, n);
+  };
+  EventLog log(o);
+  for (int i = 0; i < 5; ++i) log.append(event(i));
+  EXPECT_EQ(log.queued(), 3u);
+  EXPECT_EQ(log.dropped(), 2u);
+  full = false;
+  EXPECT_TRUE(log.flush());
+  EXPECT_EQ(lines(path_), (std::vector<int>{2, 3, 4}));
+}
+
+TEST_F(EventLogTest, ReopenAfterLogrotateMovedTheFile) {
+  EventLog log({path_, 100, nullptr, nullptr});
+  log.append(event(0));
+  fs::rename(path_, path_ + ".1");
+  log.append(event(1));  // still the old file, like any daemon before SIGHUP
+  EXPECT_TRUE(log.reopen());
+  log.append(event(2));
+  EXPECT_EQ(lines(path_ + ".1"), (std::vector<int>{0, 1}));
+  EXPECT_EQ(lines(path_), (std::vector<int>{2}));
+}
+
+TEST_F(EventLogTest, AWriterKilledBetweenEventsLeavesOnlyWholeLines) {
+  for (int round = 0; round < 5; ++round) {
+    pid_t child = fork();
+    if (child == 0) {
+      EventLog log({path_, 100, nullptr, nullptr});
+      for (int i = 0;; ++i) log.append(event(i));
+    }
+    usleep(20000 + round * 7000);
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+  }
+  EXPECT_GT(lines(path_).size(), 5u);
+}
+
+}  // namespace
