@@ -33,6 +33,12 @@ const std::vector<Command>& commands() {
       {"probe", "probe --config FILE (COMPONENT/CHECK | --all)",
        "Run checks once, now, and print what the daemon sees (exit 1 if any failed)",
        {.options = {"config"}, .flags = {"all"}, .max_positional = 1}, cmdProbe},
+      {"events", "events [--config F | --file LOG] [--follow] [--component C] [--since T] [--json]",
+       "Print the event log readably (or as JSON lines), filtered; --follow waits for more",
+       {.options = {"config", "file", "component", "since"}, .flags = {"follow", "json"}}, cmdEvents},
+      {"explain", "explain [--config F | --file LOG] EVENT_ID",
+       "The chain behind a decision: samples, rule, tier, cooldown and damping state",
+       {.options = {"config", "file"}, .min_positional = 1, .max_positional = 1}, cmdExplain},
       {"version", "version", "Print the version", {}, nullptr},
       {"help", "help", "List the commands", {}, nullptr},
   };
@@ -43,7 +49,7 @@ void printHelp(std::ostream& out) {
   fmt::print(out, "hftguard {} - failure detection and automated failover for trading stacks\n\n",
              kVersion);
   fmt::print(out, "usage: hftguard <command> [options]\n\ncommands:\n");
-  for (const Command& c : commands()) fmt::print(out, "  {:<44} {}\n", c.usage, c.summary);
+  for (const Command& c : commands()) fmt::print(out, "  {}\n      {}\n", c.usage, c.summary);
   fmt::print(out,
              "\noptions: --version, --help. Exit codes: 0 ok, 1 failed, 2 usage error.\n"
              "Docs: docs/config.md (every config key), docs/operations.md.\n");

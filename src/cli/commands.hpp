@@ -18,6 +18,8 @@ namespace hftguard::cli {
 int cmdCheckConfig(const Args& args, std::ostream& out, std::ostream& err);
 int cmdRun(const Args& args, std::ostream& out, std::ostream& err);
 int cmdProbe(const Args& args, std::ostream& out, std::ostream& err);
+int cmdEvents(const Args& args, std::ostream& out, std::ostream& err);
+int cmdExplain(const Args& args, std::ostream& out, std::ostream& err);
 
 // Loads and validates `path`; prints every error to `err` and returns null when invalid.
 std::shared_ptr<const config::Config> loadOrReport(const std::string& path, std::ostream& err);

@@ -1,0 +1,129 @@
+#include "daemon.hpp"
+
+#include <csignal>
+#include <random>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include "hftguard/decide/decider.hpp"
+#include "hftguard/events/event_log.hpp"
+#include "hftguard/events/from_decision.hpp"
+#include "hftguard/probes/scheduler.hpp"
+#include "hftguard/version.hpp"
+#include "runtime.hpp"
+
+namespace hftguard::cli {
+namespace {
+
+using decide::Decision;
+
+void logDecision(const Decision& d) {
+  switch (d.kind) {
+    case Decision::Kind::FailoverTriggered:
+      spdlog::critical("FAILOVER {} [{} tier, rule {}]: {} -> plan {}", d.component,
+                       decide::toString(d.tier), d.rule, d.reason, d.plan);
+      spdlog::warn("plan {} is not run: this build has no failover runner yet", d.plan);
+      break;
+    case Decision::Kind::FailoverSuppressed:
+      spdlog::warn("failover of {} held back ({}): {}", d.component, d.suppressed_by, d.reason);
+      break;
+    case Decision::Kind::StateChanged:
+      if (d.to == decide::Health::Failed) {
+        spdlog::warn("{}: {}", d.component, d.reason);
+      } else {
+        spdlog::info("{}: {}", d.component, d.reason);
+      }
+      break;
+    case Decision::Kind::CheckFailed:
+      spdlog::warn("{}", d.reason);
+      break;
+    default:
+      spdlog::info("{}", d.reason);
+  }
+}
+
+}  // namespace
+
+struct Daemon::Impl {
+  explicit Impl(std::shared_ptr<const config::Config> c)
+      : cfg(std::move(c)),
+        rt(*cfg),
+        log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr, nullptr}),
+        decider(*cfg),
+        scheduler(rt.env, *cfg, [this](const probes::ProbeResult& r) { onResult(r); },
+                  std::random_device{}()),
+        ticker(rt.io),
+        signals(rt.io, SIGINT, SIGTERM, SIGHUP) {}
+
+  void onResult(const probes::ProbeResult& r) {
+    if (!r.ok()) {
+      spdlog::debug("{}/{} {}: {}", r.component, r.check, probes::toString(r.status), r.reason);
+    }
+    record(decider.observe(r, rt.clock.now()));
+  }
+
+  // Each decision is on disk before the next is acted on.
+  void record(const std::vector<Decision>& decisions) {
+    for (const Decision& d : decisions) {
+      log.append(events::fromDecision(d, cfg->node.name, ids.next(d.at)));
+      logDecision(d);
+    }
+  }
+
+  void tick() {
+    ticker.expires_after(std::chrono::seconds(1));
+    ticker.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      record(decider.tick(rt.clock.now(), rt.clock.wallNow()));
+      log.flush();
+      tick();
+    });
+  }
+
+  void waitForSignal() {
+    signals.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        log.reopen();
+        spdlog::info("SIGHUP: event log reopened; config reload is not supported, restart to apply one");
+        waitForSignal();
+        return;
+      }
+      spdlog::info("{}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      scheduler.stop();
+      ticker.cancel();
+      rt.io.stop();
+    });
+  }
+
+  std::shared_ptr<const config::Config> cfg;
+  Runtime rt;
+  events::EventLog log;
+  events::EventIds ids;
+  decide::Decider decider;
+  probes::Scheduler scheduler;
+  boost::asio::steady_timer ticker;
+  boost::asio::signal_set signals;
+};
+
+Daemon::Daemon(std::shared_ptr<const config::Config> cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+Daemon::~Daemon() = default;
+
+int Daemon::run() {
+  Impl& d = *impl_;
+  spdlog::info("hftguard {} starting: node {} site {}, {} components, {} checks, events to {}", kVersion,
+               d.cfg->node.name, d.cfg->node.site, d.cfg->components.size(), d.scheduler.size(),
+               d.cfg->event_log_path);
+  d.waitForSignal();
+  d.scheduler.start();
+  d.tick();
+  d.rt.io.run();
+  const auto& stats = d.scheduler.stats();
+  spdlog::info("stopped after {} probe runs ({} skipped while busy, {} missed while behind)", stats.runs,
+               stats.skipped_busy, stats.skipped_behind);
+  return 0;
+}
+
+}  // namespace hftguard::cli

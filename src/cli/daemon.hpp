@@ -1,0 +1,24 @@
+#pragma once
+// Private to the CLI: `hftguard run` wired together - probes -> decider -> event log, on one
+// event loop, with a one-second tick for time-driven decisions and signal handling.
+
+#include <memory>
+
+#include "hftguard/config/config.hpp"
+
+namespace hftguard::cli {
+
+class Daemon {
+ public:
+  // Opens the event log; throws std::runtime_error when it cannot.
+  explicit Daemon(std::shared_ptr<const config::Config> cfg);
+  ~Daemon();
+  // Runs until SIGINT/SIGTERM; returns the exit code.
+  int run();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hftguard::cli
