@@ -12,9 +12,9 @@
 namespace hftguard::testing {
 
 struct SpawnOptions {
-  std::string log_file;          // stdout + stderr; empty: /dev/null
-  std::string run_as;            // user name; empty: the current user
-  std::vector<std::string> env;  // extra NAME=VALUE entries
+  std::string log_file = {};          // stdout + stderr; empty: /dev/null
+  std::string run_as = {};            // user name; empty: the current user
+  std::vector<std::string> env = {};  // extra NAME=VALUE entries
 };
 
 class ChildProcess {
