@@ -39,6 +39,12 @@ const std::vector<Command>& commands() {
       {"explain", "explain [--config F | --file LOG] EVENT_ID",
        "The chain behind a decision: samples, rule, tier, cooldown and damping state",
        {.options = {"config", "file"}, .min_positional = 1, .max_positional = 1}, cmdExplain},
+      {"maintenance",
+       "maintenance (start|end|list) [--config F] [--component C] [--for D] [--reason R] [--owner O]",
+       "Maintenance of a component or the whole node: probing goes on, automatic failover does not",
+       {.options = {"config", "component", "for", "reason", "owner"}, .min_positional = 1,
+        .max_positional = 1},
+       cmdMaintenance},
       {"version", "version", "Print the version", {}, nullptr},
       {"help", "help", "List the commands", {}, nullptr},
   };

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "hftguard/control/maintenance_file.hpp"
 #include "hftguard/decide/decider.hpp"
 #include "hftguard/events/event_log.hpp"
 #include "hftguard/events/from_decision.hpp"
@@ -72,10 +73,40 @@ struct Daemon::Impl {
     }
   }
 
+  // Applies what `hftguard maintenance` wrote: new windows start, removed ones end. Expiry
+  // is the decider's own.
+  void syncMaintenance() {
+    std::string why;
+    auto entries = control::readMaintenance(cfg->maintenance_path, &why);
+    if (!entries) {
+      if (why != maintenance_error) spdlog::error("maintenance file ignored: {}", why);
+      maintenance_error = why;
+      return;
+    }
+    maintenance_error.clear();
+    const SteadyTime now = rt.clock.now();
+    const WallTime wall = rt.clock.wallNow();
+    std::erase_if(*entries, [&](const auto& e) { return e.expires <= wall; });
+    std::erase_if(applied, [&](const auto& e) { return e.expires <= wall; });
+    for (const auto& a : applied) {
+      if (std::find(entries->begin(), entries->end(), a) == entries->end()) {
+        record(decider.endMaintenance(a.component, "ended by an operator", now, wall));
+      }
+    }
+    for (const auto& e : *entries) {
+      if (std::find(applied.begin(), applied.end(), e) != applied.end()) continue;
+      if (!e.component.empty() && cfg->findComponent(e.component) == nullptr) continue;
+      record(decider.startMaintenance(e.component, e.owner, e.reason,
+                                      std::chrono::duration_cast<Duration>(e.expires - wall), now, wall));
+    }
+    applied = std::move(*entries);
+  }
+
   void tick() {
     ticker.expires_after(std::chrono::seconds(1));
     ticker.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
+      syncMaintenance();
       record(decider.tick(rt.clock.now(), rt.clock.wallNow()));
       log.flush();
       tick();
@@ -106,6 +137,8 @@ struct Daemon::Impl {
   probes::Scheduler scheduler;
   boost::asio::steady_timer ticker;
   boost::asio::signal_set signals;
+  std::vector<control::MaintenanceEntry> applied;  // windows the decider has been told of
+  std::string maintenance_error;
 };
 
 Daemon::Daemon(std::shared_ptr<const config::Config> cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
@@ -117,6 +150,7 @@ int Daemon::run() {
                d.cfg->node.name, d.cfg->node.site, d.cfg->components.size(), d.scheduler.size(),
                d.cfg->event_log_path);
   d.waitForSignal();
+  d.syncMaintenance();  // windows set while the daemon was down still hold
   d.scheduler.start();
   d.tick();
   d.rt.io.run();

@@ -73,6 +73,7 @@ class Builder {
     }
     readCoordination(cfg, section(v, "coordination"));
     readControlApi(cfg, section(v, "control_api"));
+    cfg.maintenance_path = section(v, "maintenance").params.str("path");
     return cfg;
   }
 

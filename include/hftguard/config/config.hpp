@@ -201,6 +201,7 @@ struct Config {
   AlertingConfig alerts;
   CoordinationConfig coordination;
   ControlApiConfig control_api;
+  std::string maintenance_path;  // written by `hftguard maintenance`, read by the daemon
 
   const ComponentConfig* findComponent(std::string_view name) const;
   const PlanConfig* findPlan(std::string_view name) const;

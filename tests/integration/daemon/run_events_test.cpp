@@ -43,19 +43,26 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-TEST(RunEvents, Http500BecomesOneFailoverWithEvidenceAndExplainPrintsIt) {
-  EngineSim engine("primary");
-  TempDir dir;
+// A config with one engine component probed every 100ms; returns its path.
+std::string writeConfig(const TempDir& dir, const EngineSim& engine) {
   const std::string config = dir.path() + "/hftguard.yaml";
-  const std::string events = dir.path() + "/failover_events.json";
   const std::string url = engine.url("/health");
   std::ofstream(config) << "node: {name: it-node}\n"
-                        << "event_log: {path: " << events << "}\n"
+                        << "event_log: {path: " << dir.path() << "/failover_events.json}\n"
+                        << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
                         << "plans:\n  p: {steps: [{action: http_check, url: '" << url
                         << "', expect: down}]}\n"
                         << "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n"
                         << "    plan: p\n    checks:\n      health: {type: http, url: '" << url
                         << "', interval: 100ms, timeout: 100ms}\n";
+  return config;
+}
+
+TEST(RunEvents, Http500BecomesOneFailoverWithEvidenceAndExplainPrintsIt) {
+  EngineSim engine("primary");
+  TempDir dir;
+  const std::string config = writeConfig(dir, engine);
+  const std::string events = dir.path() + "/failover_events.json";
   ChildProcess daemon({HFTGUARD_BINARY, "run", "--config", config},
                       {.log_file = dir.path() + "/run.log"});
   ASSERT_TRUE(waitUntil([&] { return countType(readEvents(events), "state_changed") >= 1; }, 10s))
@@ -97,6 +104,39 @@ TEST(RunEvents, Http500BecomesOneFailoverWithEvidenceAndExplainPrintsIt) {
   ASSERT_EQ(runCommand({HFTGUARD_BINARY, "events", "--file", events, "--component", "engine"},
                        {.log_file = listing}), 0);
   EXPECT_NE(slurp(listing).find("failover_triggered"), std::string::npos);
+}
+
+TEST(RunEvents, MaintenanceHoldsTheFailoverUntilTheOperatorEndsIt) {
+  EngineSim engine("primary");
+  TempDir dir;
+  const std::string config = writeConfig(dir, engine);
+  const std::string events = dir.path() + "/failover_events.json";
+  const std::string cliLog = dir.path() + "/cli.log";
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "start", "--config", config, "--component",
+                        "engine", "--for", "10m", "--reason", "engine upgrade", "--owner", "alice"},
+                       {.log_file = cliLog}), 0) << slurp(cliLog);
+  ChildProcess daemon({HFTGUARD_BINARY, "run", "--config", config}, {.log_file = dir.path() + "/run.log"});
+  // Healthy first: a component already down at start is never failed over.
+  ASSERT_TRUE(waitUntil([&] {
+    const auto all = readEvents(events);
+    return countType(all, "maintenance_started") == 1 && countType(all, "state_changed") == 1;
+  }, 10s)) << slurp(dir.path() + "/run.log");
+  engine.setFault("http500");
+  ASSERT_TRUE(waitUntil([&] { return countType(readEvents(events), "failover_suppressed") == 1; }, 10s))
+      << slurp(events) << slurp(dir.path() + "/run.log");
+  EXPECT_EQ(countType(readEvents(events), "failover_triggered"), 0u);
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "end", "--config", config, "--component", "engine"},
+                       {.log_file = cliLog}), 0) << slurp(cliLog);
+  ASSERT_TRUE(waitUntil([&] { return countType(readEvents(events), "failover_triggered") == 1; }, 10s))
+      << slurp(dir.path() + "/run.log");
+  daemon.stop();
+  const auto all = readEvents(events);
+  EXPECT_EQ(countType(all, "maintenance_ended"), 1u);
+  const auto held = std::find_if(all.begin(), all.end(), [](const auto& e) { return e.type == "failover_suppressed"; });
+  EXPECT_EQ(held->fields["suppressed_by"], "maintenance");
+  EXPECT_EQ(held->fields["gates"]["maintenance_owner"], "alice");
+  const auto released = std::find_if(all.begin(), all.end(), [](const auto& e) { return e.type == "failover_triggered"; });
+  EXPECT_NE(released->reason.find("held failover released"), std::string::npos) << released->reason;
 }
 
 }  // namespace

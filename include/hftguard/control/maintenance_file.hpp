@@ -1,0 +1,32 @@
+#pragma once
+// Maintenance windows as the operator sets them (`hftguard maintenance start/end`) and the
+// daemon reads them: a small JSON file, replaced atomically (write + rename), so the daemon
+// never reads half of it. It outlives daemon restarts; expired entries are ignored.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hftguard/core/clock.hpp"
+
+namespace hftguard::control {
+
+struct MaintenanceEntry {
+  std::string component;  // empty: the whole node
+  std::string owner;
+  std::string reason;
+  WallTime expires{};
+
+  bool operator==(const MaintenanceEntry&) const = default;
+};
+
+// The entries in `path`; an absent file is no maintenance. Nullopt (with why) when the file
+// exists but cannot be read or parsed.
+std::optional<std::vector<MaintenanceEntry>> readMaintenance(const std::string& path,
+                                                             std::string* error = nullptr);
+
+// Replaces the file's content atomically; false (with why) on failure.
+bool writeMaintenance(const std::string& path, const std::vector<MaintenanceEntry>& entries,
+                      std::string* error = nullptr);
+
+}  // namespace hftguard::control
