@@ -204,6 +204,7 @@ struct Decider::State {
   std::vector<std::unique_ptr<ComponentState>> components;
   std::map<std::string, Maintenance> maintenance;  // "" = the whole node
   bool system_active = false;
+  std::map<std::string, std::optional<double>> corruption;  // last count per COMPONENT/CHECK
 };
 
 Decider::Decider(const config::Config& cfg) : state_(std::make_unique<State>(cfg)) {}
@@ -232,6 +233,17 @@ std::vector<Decision> Decider::observe(const probes::ProbeResult& r, SteadyTime 
     out.push_back(std::move(d));
   }
   state_->evaluate(*c, now, r.at, out);
+  // A check that counts corruption (PostgreSQL's checksum failures) reports each increase.
+  if (auto found = r.value("data_corruption")) {
+    auto& last = state_->corruption[r.component + "/" + r.check];
+    if (last && *found > *last) {
+      auto more = reportDataCorruption(
+          r.component, fmt::format("{} reports {:g} new corruption findings: {}", r.check, *found - *last, r.reason),
+          now, r.at);
+      out.insert(out.end(), more.begin(), more.end());
+    }
+    last = *found;
+  }
   return out;
 }
 
@@ -283,6 +295,7 @@ std::vector<Decision> Decider::reportDataCorruption(const std::string& component
   if (c == nullptr || !c->cfg.triggers.data_corruption) return out;
   c->forced = Forced{"data_corruption", "data corruption: " + reason,
                      std::vector<int>(c->checks.size(), 0)};
+  if (c->health == Health::Failed) return out;  // already failed: the same outage
   state_->evaluate(*c, now, wall, out);
   return out;
 }

@@ -47,6 +47,10 @@ ProbeOutcome probeOnce(const Settings& s) {
     const std::string role = standby ? "standby" : "primary";
     ProbeOutcome out = ProbeOutcome::ok(fmt::format("{} {} answered in {:.1f}ms", s.target, role, ms));
     out.observe("latency_ms", ms).observe("is_primary", standby ? 0 : 1);
+    // Data-checksum failures seen by the server since its statistics were reset; the
+    // decider fails the component over when the count grows.
+    out.observe("data_corruption",
+                tx.exec("SELECT COALESCE(sum(checksum_failures), 0) FROM pg_stat_database")[0][0].as<double>());
     if (s.expect_role != "any" && s.expect_role != role) {
       return ProbeOutcome::failed(fmt::format("{} is a {}, expected {}", s.target, role, s.expect_role));
     }

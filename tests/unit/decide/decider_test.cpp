@@ -338,4 +338,16 @@ TEST(Decider, PartitionAndCorruptionReportsFailOverAtOnce) {
   EXPECT_EQ(s.decider().health("a"), Health::Healthy);
 }
 
+TEST(Decider, AGrowingCorruptionCountFailsOver) {
+  Sim s(configOf(component("db", "      pg: {type: postgres, host: 127.0.0.1, user: u}\n")));
+  for (int i = 0; i < 3; ++i) {
+    s.result("db", "pg", true, 1ms, {{"data_corruption", 2}});  // old findings: a baseline
+    s.advance(1s);
+  }
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 0u);
+  s.result("db", "pg", true, 1ms, {{"data_corruption", 3}});
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_EQ(s.last(Kind::FailoverTriggered)->rule, "data_corruption");
+}
+
 }  // namespace
