@@ -1,6 +1,8 @@
 // The command line as an operator meets it: help, version, check-config's exit codes.
 
 #include <filesystem>
+#include <fstream>
+#include <unistd.h>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -70,6 +72,48 @@ TEST(Cli, RunRefusesAnInvalidConfigBeforeStartingAnything) {
   Output o = cli({"run", "--config", kRoot + "/tests/data/config/bad/10-bad-tier.yaml"});
   EXPECT_EQ(o.code, 1);
   EXPECT_NE(o.err.find("nothing was started"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+// A small event log with two components, an old event and a malformed line.
+std::string writeLog(const fs::path& dir) {
+  const std::string path = (dir / "events.json").string();
+  std::ofstream out(path);
+  const auto line = [](const std::string& id, const std::string& ts, const std::string& comp,
+                       const std::string& type) {
+    return "{\"id\":\"" + id + "\",\"ts\":\"" + ts + "\",\"node\":\"n1\",\"component\":\"" + comp +
+           "\",\"type\":\"" + type + "\",\"reason\":\"r-" + id + "\",\"tier\":\"component\",\"rule\":\"fall\"}\n";
+  };
+  out << line("1", "2026-11-26T00:55:00.000Z", "a", "check_failed")
+      << "not json at all\n"
+      << line("2", "2026-11-26T01:00:00.000Z", "a", "failover_triggered")
+      << line("3", "2026-11-26T01:00:01.000Z", "b", "check_failed")
+      << "{\"id\":\"partial";  // a line still being written is not read
+  return path;
+}
+
+TEST(CliEvents, FiltersAndFormats) {
+  const fs::path dir = fs::temp_directory_path() / ("hftguard-cli-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string log = writeLog(dir);
+  Output all = cli({"events", "--file", log});
+  EXPECT_EQ(all.code, 0);
+  EXPECT_EQ(std::count(all.out.begin(), all.out.end(), '\n'), 3) << all.out;
+  EXPECT_NE(all.err.find("skipped 1 malformed"), std::string::npos);
+  Output a = cli({"events", "--file", log, "--component", "a", "--since", "2026-11-26T00:58:00Z", "--json"});
+  EXPECT_EQ(a.out, "{\"id\":\"2\",\"ts\":\"2026-11-26T01:00:00.000Z\",\"node\":\"n1\",\"component\":\"a\","
+                   "\"type\":\"failover_triggered\",\"reason\":\"r-2\",\"tier\":\"component\",\"rule\":\"fall\"}\n");
+  EXPECT_EQ(cli({"events", "--file", log, "--since", "whenever"}).code, 2);
+  Output explain = cli({"explain", "--file", log, "2"});
+  EXPECT_EQ(explain.code, 0);
+  EXPECT_NE(explain.out.find("rule: fall"), std::string::npos) << explain.out;
+  EXPECT_NE(explain.out.find("r-1"), std::string::npos) << "an earlier event of the component";
+  EXPECT_EQ(explain.out.find("r-3"), std::string::npos) << "another component's event";
+  EXPECT_EQ(cli({"explain", "--file", log, "nope"}).code, 1);
+  fs::remove_all(dir);
 }
 
 }  // namespace
