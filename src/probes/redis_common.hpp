@@ -1,20 +1,21 @@
 #pragma once
-// Private: what the redis and redis_key probes share - connect, AUTH, SELECT, then the
-// kind's commands pipelined, each reply timed.
+// Private: what the redis and redis_key probes share - the check's Redis target and one
+// session per run.
 
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "hftguard/net/redis_client.hpp"
+#include "hftguard/net/redis_session.hpp"
 #include "hftguard/probes/probe.hpp"
 
 namespace hftguard::probes::kinds {
 
-struct TimedReply {
-  net::RedisReply reply;
-  Duration after_send{};  // from sending the commands to this reply
-};
+using net::TimedReply;
+
+// The Redis target of a check or step with redis connection keys (host, port, username,
+// password, db).
+net::RedisTarget redisTarget(const config::Params& p);
 
 class RedisProbeBase : public Probe {
  public:
@@ -22,7 +23,10 @@ class RedisProbeBase : public Probe {
 
   RedisProbeBase(const config::CheckConfig& c, ProbeEnv& env) : check_(c), env_(env) {}
   ~RedisProbeBase() override { cancel(); }
-  void cancel() override;
+  void cancel() override {
+    if (session_) session_->cancel();
+    session_.reset();
+  }
 
  protected:
   void run(std::vector<std::vector<std::string>> commands, Evaluate evaluate, Done done);
@@ -32,11 +36,7 @@ class RedisProbeBase : public Probe {
   ProbeEnv& env_;
 
  private:
-  struct Run;
-  void finish(const std::shared_ptr<Run>& run, ProbeOutcome outcome);
-
-  std::shared_ptr<Run> run_;  // the open run; cancel() marks it finished
-  std::shared_ptr<net::RedisConnection> conn_;
+  std::shared_ptr<net::RedisSession> session_;
 };
 
 }  // namespace hftguard::probes::kinds

@@ -27,6 +27,7 @@ struct HttpRequest {
   bool tls_verify = true;
   std::string ca_file;                     // empty: the system's CA store
   std::size_t max_body_bytes = 1 << 20;    // a larger body aborts the transfer
+  bool connect_only = false;               // only open the connection: "is it reachable?"
 };
 
 struct HttpResponse {

@@ -1,0 +1,71 @@
+#pragma once
+// One interface for every action kind. A kind only knows how to do its one step and how to
+// verify it; the FailoverRunner owns deadlines, retries, backoff and recording.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "hftguard/config/config.hpp"
+#include "hftguard/core/clock.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace hftguard::net {
+class HttpClient;
+class WorkerPool;
+}  // namespace hftguard::net
+
+namespace hftguard::actions {
+
+// What the placeholders of a step resolve to when its plan runs.
+struct PlanContext {
+  std::string component;
+  std::string node;
+  std::string old_primary;
+  std::string new_primary;
+  std::string fencing_token;
+  std::string timestamp;  // RFC 3339, when the plan started
+  std::string reason;
+};
+
+// "{component}" and the other placeholders filled in; other braces are left alone.
+std::string fill(std::string_view text, const PlanContext& ctx);
+
+struct ActionResult {
+  bool ok = false;
+  std::string detail;  // one line: what was done and verified, or why it failed
+
+  static ActionResult success(std::string d) { return {true, std::move(d)}; }
+  static ActionResult failure(std::string d) { return {false, std::move(d)}; }
+};
+
+struct ActionEnv {
+  boost::asio::io_context& io;
+  net::HttpClient& http;
+  net::WorkerPool& workers;
+  const Clock& clock;
+};
+
+class Action {
+ public:
+  using Done = std::function<void(ActionResult)>;
+
+  virtual ~Action() = default;
+  // What the step will do, placeholders filled: printed by dry runs, recorded in events.
+  virtual std::string describe() const = 0;
+  // The step's preconditions, evaluated for real and changing nothing (dry run).
+  virtual void check(Done done) { done(ActionResult::success("nothing to check")); }
+  // Does the step and verifies it; `done` once, on the loop thread.
+  virtual void run(Done done) = 0;
+  // The step's deadline passed: drop what is in flight.
+  virtual void cancel() {}
+};
+
+// The action of a step with its placeholders filled, or null for an unknown kind.
+std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanContext& ctx,
+                                   ActionEnv& env);
+
+}  // namespace hftguard::actions

@@ -1,0 +1,50 @@
+#pragma once
+// Private: the factory of each action kind, one file each, listed in registry.cpp, and what
+// the HTTP-based kinds share.
+
+#include <memory>
+
+#include "hftguard/actions/action.hpp"
+#include "hftguard/net/http_client.hpp"
+
+namespace hftguard::actions::kinds {
+
+using config::StepConfig;
+
+std::unique_ptr<Action> makeHttpCheck(const StepConfig& s, const PlanContext& c, ActionEnv& env);
+std::unique_ptr<Action> makeHttpRequest(const StepConfig& s, const PlanContext& c, ActionEnv& env);
+std::unique_ptr<Action> makeE2eOrder(const StepConfig& s, const PlanContext& c, ActionEnv& env);
+std::unique_ptr<Action> makeRedisSet(const StepConfig& s, const PlanContext& c, ActionEnv& env);
+std::unique_ptr<Action> makeExec(const StepConfig& s, const PlanContext& c, ActionEnv& env);
+std::unique_ptr<Action> makeHaproxy(const StepConfig& s, const PlanContext& c, ActionEnv& env);
+std::unique_ptr<Action> makeKvPut(const StepConfig& s, const PlanContext& c, ActionEnv& env);
+std::unique_ptr<Action> makeKvDelete(const StepConfig& s, const PlanContext& c, ActionEnv& env);
+
+// A request with the step's headers, bearer token and TLS options; `timeout` per request.
+net::HttpRequest stepRequest(const StepConfig& s, std::string method, std::string url,
+                             Duration timeout);
+
+// Sends requests and abandons the one in flight on cancel() or destruction.
+class HttpAction : public Action {
+ public:
+  explicit HttpAction(ActionEnv& env) : env_(env) {}
+  ~HttpAction() override { cancel(); }
+  void cancel() override {
+    if (open_) env_.http.cancel(*open_);
+    open_.reset();
+  }
+
+ protected:
+  void send(net::HttpRequest r, std::function<void(const net::HttpResponse&)> then) {
+    open_ = env_.http.send(std::move(r), [this, then = std::move(then)](net::HttpResponse resp) {
+      open_.reset();
+      then(resp);
+    });
+  }
+  ActionEnv& env_;
+
+ private:
+  std::optional<net::HttpClient::RequestId> open_;
+};
+
+}  // namespace hftguard::actions::kinds
