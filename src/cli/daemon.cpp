@@ -7,12 +7,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "hftguard/actions/runner.hpp"
 #include "hftguard/control/maintenance_file.hpp"
 #include "hftguard/decide/decider.hpp"
 #include "hftguard/events/event_log.hpp"
 #include "hftguard/events/from_decision.hpp"
 #include "hftguard/probes/scheduler.hpp"
 #include "hftguard/version.hpp"
+#include "recorder.hpp"
 #include "runtime.hpp"
 
 namespace hftguard::cli {
@@ -25,7 +27,6 @@ void logDecision(const Decision& d) {
     case Decision::Kind::FailoverTriggered:
       spdlog::critical("FAILOVER {} [{} tier, rule {}]: {} -> plan {}", d.component,
                        decide::toString(d.tier), d.rule, d.reason, d.plan);
-      spdlog::warn("plan {} is not run: this build has no failover runner yet", d.plan);
       break;
     case Decision::Kind::FailoverSuppressed:
       spdlog::warn("failover of {} held back ({}): {}", d.component, d.suppressed_by, d.reason);
@@ -52,6 +53,16 @@ struct Daemon::Impl {
       : cfg(std::move(c)),
         rt(*cfg),
         log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr, nullptr}),
+        recorder(log, cfg->node.name, rt.clock),
+        coordinator(coord::makeLocalCoordinator(lockDir(*cfg))),
+        action_env{rt.io, rt.http, rt.workers, rt.clock},
+        runner(action_env, *coordinator,
+               [this](const std::string& type, const std::string& component, const std::string& reason,
+                      nlohmann::json fields) {
+                 recorder.record(type, component, reason, std::move(fields));
+                 const bool bad = type == "failover_failed" || type == "step_failed";
+                 spdlog::log(bad ? spdlog::level::err : spdlog::level::info, "{}: {}", component, reason);
+               }),
         decider(*cfg),
         scheduler(rt.env, *cfg, [this](const probes::ProbeResult& r) { onResult(r); },
                   std::random_device{}()),
@@ -65,12 +76,46 @@ struct Daemon::Impl {
     record(decider.observe(r, rt.clock.now()));
   }
 
-  // Each decision is on disk before the next is acted on.
+  // Each decision is on disk before it is acted on.
   void record(const std::vector<Decision>& decisions) {
     for (const Decision& d : decisions) {
-      log.append(events::fromDecision(d, cfg->node.name, ids.next(d.at)));
+      const std::string id = recorder.nextId(d.at);
+      log.append(events::fromDecision(d, cfg->node.name, id));
       logDecision(d);
+      if (d.kind == Decision::Kind::FailoverTriggered) runPlan(d, id);
     }
+  }
+
+  // The first failed sample of the failure that led here: where the RTO starts.
+  static std::optional<WallTime> firstFailure(const Decision& d) {
+    std::map<std::string, std::optional<WallTime>> streakStart;
+    for (const auto& s : d.evidence) {
+      auto& start = streakStart[s.check];
+      if (s.status == probes::ProbeStatus::Ok) {
+        start.reset();
+      } else if (!start) {
+        start = s.at;
+      }
+    }
+    std::optional<WallTime> first;
+    for (const auto& [check, start] : streakStart) {
+      if (start && (!first || *start < *first)) first = start;
+    }
+    return first;
+  }
+
+  void runPlan(const Decision& d, const std::string& trigger) {
+    const config::PlanConfig* plan = cfg->findPlan(d.plan);
+    const config::ComponentConfig* c = cfg->findComponent(d.component);
+    if (plan == nullptr || c == nullptr) return;
+    actions::RunRequest request;
+    request.component = d.component;
+    request.plan = plan;
+    request.rto_target = c->rto_target;
+    request.first_failure = firstFailure(d);
+    request.trigger = trigger;
+    request.context = {d.component, cfg->node.name, c->primary, c->standby, {}, {}, d.reason};
+    runner.start(std::move(request), nullptr);
   }
 
   // Applies what `hftguard maintenance` wrote: new windows start, removed ones end. Expiry
@@ -132,7 +177,10 @@ struct Daemon::Impl {
   std::shared_ptr<const config::Config> cfg;
   Runtime rt;
   events::EventLog log;
-  events::EventIds ids;
+  Recorder recorder;
+  std::unique_ptr<coord::Coordinator> coordinator;
+  actions::ActionEnv action_env;
+  actions::FailoverRunner runner;
   decide::Decider decider;
   probes::Scheduler scheduler;
   boost::asio::steady_timer ticker;

@@ -187,6 +187,8 @@ class Builder {
     c.name = name;
     c.where = locationOf(mark);
     if (v.params.has("description")) c.description = v.params.str("description");
+    if (v.params.has("primary")) c.primary = v.params.str("primary");
+    if (v.params.has("standby")) c.standby = v.params.str("standby");
     if (v.params.has("tier")) c.tier = enumFrom<Tier>(v.params.str("tier"), kTiers);
     // The runbook's SLA matrix: hot tiers fail over on their own, cold ones are manual.
     c.automation = v.params.has("automation")

@@ -100,6 +100,7 @@ std::vector<SectionSpec> buildSections() {
        {opt("description", V::String), oneOf(req("tier", V::String), {"hot", "warm", "cold"}),
         oneOf(opt("automation", V::String), {"full", "semi", "manual"}),
         ranged(req("rto_target", V::Duration), "100ms", "24h"), opt("plan", V::String),
+        opt("primary", V::String), opt("standby", V::String),
         req("checks", V::Sections), opt("triggers", V::Section),
         ranged(opt("cooldown", V::Duration, "5m"), "0", "24h"),
         opt("flap_damping", V::Section), opt("alert_channels", V::StringList)}},

@@ -118,6 +118,8 @@ struct ComponentConfig {
   Automation automation = Automation::Full;
   Duration rto_target{};
   std::string plan;  // empty: no plan (manual components)
+  std::string primary;  // {old_primary} in plans: the instance failed over from
+  std::string standby;  // {new_primary} in plans: the instance failed over to
   std::vector<CheckConfig> checks;
   Triggers triggers;
   Duration cooldown{};

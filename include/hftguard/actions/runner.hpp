@@ -1,0 +1,62 @@
+#pragma once
+// Runs a plan: its steps in order on the event loop, each with a deadline, retries with
+// backoff and an on_failure rule; records failover_started, step_started, step_done /
+// step_failed and failover_completed / failover_failed (each before the next step starts)
+// and measures the RTO from the first failed sample to the end of the last step.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "hftguard/actions/action.hpp"
+#include "hftguard/coord/coordinator.hpp"
+
+namespace hftguard::actions {
+
+struct RunRequest {
+  std::string component;
+  const config::PlanConfig* plan = nullptr;
+  PlanContext context;  // timestamp and fencing_token are filled by the runner
+  bool dry_run = false;
+  std::optional<WallTime> first_failure;  // the RTO's start; none: the plan's start
+  Duration rto_target{};
+  std::string trigger;  // the id of the event that asked for this run, if any
+};
+
+struct RunReport {
+  bool ok = false;
+  bool dry_run = false;
+  std::string failed_step;
+  std::string reason;
+  Duration duration{};
+  std::optional<Duration> rto;
+};
+
+class FailoverRunner {
+ public:
+  // Writes one event: synchronous, so it is on disk before the runner goes on.
+  using Record = std::function<void(const std::string& type, const std::string& component,
+                                    const std::string& reason, nlohmann::json fields)>;
+
+  FailoverRunner(ActionEnv& env, coord::Coordinator& coordinator, Record record);
+  ~FailoverRunner();
+
+  // Starts the plan unless one already runs for the component or the coordinator refuses;
+  // returns false then (and records why). `done` runs on the loop when the plan ends.
+  bool start(RunRequest request, std::function<void(const RunReport&)> done);
+  bool running(const std::string& component) const;
+
+  struct Run;
+
+ private:
+  ActionEnv& env_;
+  coord::Coordinator& coordinator_;
+  Record record_;
+  std::map<std::string, std::shared_ptr<Run>> runs_;
+};
+
+}  // namespace hftguard::actions

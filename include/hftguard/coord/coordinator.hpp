@@ -1,0 +1,36 @@
+#pragma once
+// May this node act? The failover runner asks before every plan. `local` (one host) grants
+// when no other process on the host runs a plan for the component (a file lock), with a
+// fencing token; the etcd coordinator (leader election, fencing tokens) comes later behind
+// the same interface.
+
+#include <memory>
+#include <string>
+
+namespace hftguard::coord {
+
+struct Grant {
+  bool granted = false;
+  std::string fencing_token;
+  std::string reason;  // why not, or how it was granted
+};
+
+// Held while a plan runs; releasing it lets the next plan for the component start.
+class Lease {
+ public:
+  virtual ~Lease() = default;
+};
+
+class Coordinator {
+ public:
+  virtual ~Coordinator() = default;
+  virtual std::string name() const = 0;
+  // Synchronous for `local`; a lease is returned only with a grant.
+  virtual std::unique_ptr<Lease> acquire(const std::string& component, Grant& grant) = 0;
+};
+
+// One host: a lock file per component under `lock_dir`, so the daemon and an operator's
+// `hftguard failover` never run two plans for one component at once.
+std::unique_ptr<Coordinator> makeLocalCoordinator(std::string lock_dir);
+
+}  // namespace hftguard::coord

@@ -1,0 +1,103 @@
+// exec: run a program with an argv list - never a shell - and a fixed environment (only
+// what the step gives, nothing inherited). The hook for site tools such as IPMI fencing.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include "kinds.hpp"
+
+namespace hftguard::actions::kinds {
+namespace {
+
+class Exec final : public Action {
+ public:
+  Exec(const StepConfig& s, const PlanContext& c, ActionEnv& env) : step_(s), timer_(env.io) {
+    for (const auto& a : s.params.list("argv")) argv_.push_back(fill(a, c));
+    if (s.params.has("env")) {
+      for (const auto& [k, v] : s.params.map("env")) env_.push_back(k + "=" + fill(v, c));
+    }
+  }
+  ~Exec() override { cancel(); }
+
+  std::string describe() const override {
+    std::string line;
+    for (const auto& a : argv_) line += (line.empty() ? "" : " ") + a;
+    return fmt::format("exec {} (expect exit {})", line, step_.params.integer("expect_exit"));
+  }
+
+  void check(Done done) override {
+    done(::access(argv_.front().c_str(), X_OK) == 0
+             ? ActionResult::success(argv_.front() + " is executable")
+             : ActionResult::failure(fmt::format("{}: {}", argv_.front(), std::strerror(errno))));
+  }
+
+  void run(Done done) override {
+    std::vector<char*> args, envp;
+    for (auto& a : argv_) args.push_back(a.data());
+    args.push_back(nullptr);
+    for (auto& e : env_) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
+    const int rc = posix_spawn(&pid_, args[0], &files, nullptr, args.data(), envp.data());
+    posix_spawn_file_actions_destroy(&files);
+    if (rc != 0) {
+      pid_ = -1;
+      return done(ActionResult::failure(fmt::format("cannot run {}: {}", argv_.front(), std::strerror(rc))));
+    }
+    poll(std::move(done));
+  }
+
+  // The deadline passed: the program is killed and reaped.
+  void cancel() override {
+    timer_.cancel();
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+
+ private:
+  void poll(Done done) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      const long expect = step_.params.integer("expect_exit");
+      if (WIFEXITED(status) && WEXITSTATUS(status) == expect) {
+        return done(ActionResult::success(fmt::format("{} exited {}", argv_.front(), expect)));
+      }
+      return done(ActionResult::failure(
+          WIFEXITED(status) ? fmt::format("{} exited {}, expected {}", argv_.front(), WEXITSTATUS(status), expect)
+                            : fmt::format("{} killed by signal {}", argv_.front(), WTERMSIG(status))));
+    }
+    timer_.expires_after(std::chrono::milliseconds(10));
+    timer_.async_wait([this, done = std::move(done)](boost::system::error_code ec) mutable {
+      if (!ec) poll(std::move(done));
+    });
+  }
+
+  const StepConfig& step_;
+  std::vector<std::string> argv_;
+  std::vector<std::string> env_;
+  boost::asio::steady_timer timer_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace
+
+std::unique_ptr<Action> makeExec(const StepConfig& s, const PlanContext& c, ActionEnv& env) {
+  return std::make_unique<Exec>(s, c, env);
+}
+
+}  // namespace hftguard::actions::kinds

@@ -1,0 +1,210 @@
+// kv_put / kv_delete: service discovery in etcd v3 (its JSON gateway) or Consul KV (HTTP
+// API), with optional compare-and-set on the previous value, each write read back.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "kinds.hpp"
+
+namespace hftguard::actions::kinds {
+namespace {
+
+using nlohmann::json;
+
+std::string base64(std::string_view in) {
+  static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::uint32_t buf = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buf = (buf << 8) | c;
+    bits += 8;
+    while (bits >= 6) out += kChars[(buf >> (bits -= 6)) & 0x3F];
+  }
+  if (bits > 0) out += kChars[(buf << (6 - bits)) & 0x3F];
+  while (out.size() % 4 != 0) out += '=';
+  return out;
+}
+
+std::optional<std::string> unbase64(std::string_view in) {
+  std::string out;
+  std::uint32_t buf = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else if (c == '=') break;
+    else return std::nullopt;
+    buf = (buf << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) out += static_cast<char>((buf >> (bits -= 8)) & 0xFF);
+  }
+  return out;
+}
+
+class Kv final : public HttpAction {
+ public:
+  Kv(const StepConfig& s, const PlanContext& c, ActionEnv& env, bool put)
+      : HttpAction(env), step_(s), put_(put), key_(fill(s.params.str("key"), c)) {
+    if (put) value_ = fill(s.params.str("value"), c);
+    if (s.params.has("prev_value")) prev_ = fill(s.params.str("prev_value"), c);
+    etcd_ = s.params.str("store") == "etcd";
+  }
+
+  std::string describe() const override {
+    return fmt::format("{} {} {}{}{}", step_.params.str("store"), put_ ? "put" : "delete", key_,
+                       put_ ? " = " + value_ : "", prev_ ? " if it is '" + *prev_ + "'" : "");
+  }
+
+  void check(Done done) override {
+    read([this, done](std::optional<std::optional<std::string>> current, std::string error) {
+      if (!current) return done(ActionResult::failure(error));
+      const std::string now = *current ? "'" + **current + "'" : "(not set)";
+      if (prev_ && *current != prev_) {
+        return done(ActionResult::failure(fmt::format("{} is {}, not '{}': the compare-and-set would fail", key_, now, *prev_)));
+      }
+      done(ActionResult::success(fmt::format("{} is {}", key_, now)));
+    });
+  }
+
+  void run(Done done) override {
+    auto verify = [this, done](bool ok, std::string why) {
+      if (!ok) return done(ActionResult::failure(why));
+      read([this, done](std::optional<std::optional<std::string>> current, std::string error) {
+        if (!current) return done(ActionResult::failure("written, but not read back: " + error));
+        const bool good = put_ ? *current == value_ : !current->has_value();
+        done(good ? ActionResult::success(describe() + ", verified")
+                  : ActionResult::failure(fmt::format("{} reads back {} after the write", key_,
+                                                      *current ? "'" + **current + "'" : "(not set)")));
+      });
+    };
+    if (etcd_) return etcdWrite(verify);
+    consulWrite(verify);
+  }
+
+ private:
+  using Read = std::function<void(std::optional<std::optional<std::string>>, std::string)>;
+  using Written = std::function<void(bool, std::string)>;
+
+  net::HttpRequest request(std::string method, std::string path, std::string body = {}) const {
+    auto r = stepRequest(step_, std::move(method), step_.params.list("endpoints").at(endpoint_) + path, step_.timeout);
+    r.body = std::move(body);
+    if (step_.params.has("token")) {
+      r.headers.emplace_back(etcd_ ? "Authorization" : "X-Consul-Token", step_.params.secret("token").reveal());
+    }
+    if (!r.body.empty()) r.headers.emplace_back("Content-Type", etcd_ ? "application/json" : "application/octet-stream");
+    return r;
+  }
+
+  // Calls the store; on no answer tries the next endpoint.
+  void call(std::function<net::HttpRequest()> make, std::function<void(const net::HttpResponse&)> then,
+            std::function<void(std::string)> fail) {
+    send(make(), [this, make, then, fail](const net::HttpResponse& r) {
+      if (r.answered) return then(r);
+      if (endpoint_ + 1 < step_.params.list("endpoints").size()) {
+        ++endpoint_;
+        return call(make, then, fail);
+      }
+      fail(step_.params.str("store") + ": " + r.error);
+    });
+  }
+
+  void read(Read then) {
+    if (etcd_) {
+      call([this] { return request("POST", "/v3/kv/range", json{{"key", base64(key_)}}.dump()); },
+           [then](const net::HttpResponse& r) {
+             auto j = json::parse(r.body, nullptr, false);
+             if (r.status != 200 || j.is_discarded()) return then(std::nullopt, fmt::format("etcd range: HTTP {}", r.status));
+             if (!j.contains("kvs") || j["kvs"].empty()) return then(std::optional<std::string>{}, {});
+             auto v = unbase64(j["kvs"][0].value("value", std::string()));
+             if (!v) return then(std::nullopt, "etcd range: malformed value");
+             then(std::optional<std::string>{*v}, {});
+           },
+           [then](std::string e) { then(std::nullopt, e); });
+      return;
+    }
+    call([this] { return request("GET", "/v1/kv/" + key_); },
+         [this, then](const net::HttpResponse& r) {
+           if (r.status == 404) return then(std::optional<std::string>{}, {});
+           auto j = json::parse(r.body, nullptr, false);
+           if (r.status != 200 || j.is_discarded() || !j.is_array() || j.empty()) {
+             return then(std::nullopt, fmt::format("consul get: HTTP {}", r.status));
+           }
+           index_ = j[0].value("ModifyIndex", 0ULL);
+           auto v = j[0]["Value"].is_string() ? unbase64(j[0]["Value"].get<std::string>()) : std::optional<std::string>("");
+           if (!v) return then(std::nullopt, "consul get: malformed value");
+           then(std::optional<std::string>{*v}, {});
+         },
+         [then](std::string e) { then(std::nullopt, e); });
+  }
+
+  void etcdWrite(Written written) {
+    const json op = put_ ? json{{"request_put", {{"key", base64(key_)}, {"value", base64(value_)}}}}
+                         : json{{"request_delete_range", {{"key", base64(key_)}}}};
+    json body;
+    std::string path;
+    if (prev_) {
+      path = "/v3/kv/txn";
+      body = {{"compare", {{{"key", base64(key_)}, {"result", "EQUAL"}, {"target", "VALUE"}, {"value", base64(*prev_)}}}},
+              {"success", {op}}};
+    } else {
+      path = put_ ? "/v3/kv/put" : "/v3/kv/deleterange";
+      body = put_ ? op["request_put"] : op["request_delete_range"];
+    }
+    call([this, path, b = body.dump()] { return request("POST", path, b); },
+         [this, written](const net::HttpResponse& r) {
+           auto j = json::parse(r.body, nullptr, false);
+           if (r.status != 200 || j.is_discarded()) return written(false, fmt::format("etcd: HTTP {}: {}", r.status, r.body.substr(0, 200)));
+           // A failed transaction has no "succeeded" field.
+           if (prev_ && !j.value("succeeded", false)) {
+             return written(false, fmt::format("etcd: {} is not '{}': compare-and-set refused", key_, *prev_));
+           }
+           written(true, {});
+         },
+         [written](std::string e) { written(false, e); });
+  }
+
+  void consulWrite(Written written) {
+    auto write = [this, written](std::string query) {
+      call([this, query] { return put_ ? request("PUT", "/v1/kv/" + key_ + query, value_) : request("DELETE", "/v1/kv/" + key_ + query); },
+           [this, written](const net::HttpResponse& r) {
+             std::string body = r.body;
+             while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.pop_back();
+             if (r.status != 200) return written(false, fmt::format("consul: HTTP {}: {}", r.status, body.substr(0, 200)));
+             if (body != "true") return written(false, fmt::format("consul: {} changed meanwhile: compare-and-set refused", key_));
+             written(true, {});
+           },
+           [written](std::string e) { written(false, e); });
+    };
+    if (!prev_) return write("");
+    // Consul compares on ModifyIndex: read the value and its index, then write with ?cas=.
+    read([this, written, write](std::optional<std::optional<std::string>> current, std::string error) {
+      if (!current) return written(false, error);
+      if (*current != prev_) return written(false, fmt::format("consul: {} is not '{}': compare-and-set refused", key_, *prev_));
+      write(fmt::format("?cas={}", index_));
+    });
+  }
+
+  const StepConfig& step_;
+  bool put_;
+  bool etcd_ = true;
+  std::string key_;
+  std::string value_;
+  std::optional<std::string> prev_;
+  std::size_t endpoint_ = 0;
+  unsigned long long index_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Action> makeKvPut(const StepConfig& s, const PlanContext& c, ActionEnv& env) {
+  return std::make_unique<Kv>(s, c, env, true);
+}
+std::unique_ptr<Action> makeKvDelete(const StepConfig& s, const PlanContext& c, ActionEnv& env) {
+  return std::make_unique<Kv>(s, c, env, false);
+}
+
+}  // namespace hftguard::actions::kinds

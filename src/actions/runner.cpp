@@ -1,0 +1,206 @@
+#include "hftguard/actions/runner.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include "hftguard/events/event.hpp"
+
+namespace hftguard::actions {
+namespace {
+
+double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+}  // namespace
+
+struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
+  Run(FailoverRunner& r, RunRequest req, std::function<void(const RunReport&)> d)
+      : runner(r), request(std::move(req)), done(std::move(d)), deadline(r.env_.io) {}
+
+  FailoverRunner& runner;
+  RunRequest request;
+  std::function<void(const RunReport&)> done;
+  std::unique_ptr<coord::Lease> lease;
+  std::unique_ptr<Action> action;
+  boost::asio::steady_timer deadline;
+  std::size_t step = 0;
+  int attempt = 0;
+  std::uint64_t token = 0;  // each attempt's callbacks carry it; stale ones are ignored
+  SteadyTime started{};
+  SteadyTime step_started{};
+  WallTime started_wall{};
+  RunReport report;
+
+  const config::StepConfig& current() const { return request.plan->steps[step]; }
+
+  void record(const std::string& type, const std::string& reason, nlohmann::json fields) {
+    fields["plan"] = request.plan->name;
+    if (request.dry_run) fields["dry_run"] = true;
+    runner.record_(type, request.component, reason, std::move(fields));
+  }
+
+  void startStep() {
+    if (step == request.plan->steps.size()) return complete();
+    const auto& s = current();
+    action = makeAction(s, request.context, runner.env_);
+    attempt = 0;
+    record("step_started", fmt::format("step {} ({}): {}", s.name, s.action, action ? action->describe() : "?"),
+           {{"step", s.name}, {"action", s.action}, {"index", step + 1},
+            {"description", action ? action->describe() : ""}});
+    if (!action) return stepFailed(fmt::format("no action kind '{}'", s.action), Duration::zero());
+    startAttempt();
+  }
+
+  void startAttempt() {
+    const auto& s = current();
+    ++attempt;
+    const std::uint64_t mine = ++token;
+    step_started = runner.env_.clock.now();
+    deadline.expires_after(s.timeout);
+    auto self = shared_from_this();
+    deadline.async_wait([self, mine](boost::system::error_code ec) {
+      if (ec || mine != self->token) return;
+      self->action->cancel();
+      self->attemptEnded(mine, ActionResult::failure(
+                                   fmt::format("timed out after {}", formatDuration(self->current().timeout))));
+    });
+    auto cb = [self, mine](ActionResult r) { self->attemptEnded(mine, std::move(r)); };
+    request.dry_run ? action->check(cb) : action->run(cb);
+  }
+
+  // Always posted: the action whose callback this is may not be destroyed inside it.
+  void attemptEnded(std::uint64_t mine, ActionResult result) {
+    if (mine != token) return;
+    ++token;
+    deadline.cancel();
+    const Duration took = runner.env_.clock.now() - step_started;
+    boost::asio::post(runner.env_.io, [self = shared_from_this(), result = std::move(result), took] {
+      self->afterAttempt(result, took);
+    });
+  }
+
+  void afterAttempt(const ActionResult& result, Duration took) {
+    const auto& s = current();
+    if (result.ok) {
+      record("step_done", fmt::format("step {} done in {:.1f}ms: {}", s.name, ms(took), result.detail),
+             {{"step", s.name}, {"action", s.action}, {"duration_ms", ms(took)}, {"attempts", attempt},
+              {"result", result.detail}});
+      ++step;
+      return startStep();
+    }
+    if (attempt <= s.retries) {
+      const Duration wait = s.backoff * (1LL << std::min(attempt - 1, 20));
+      record("step_failed", fmt::format("step {} attempt {} failed: {}; retrying in {}", s.name, attempt,
+                                        result.detail, formatDuration(wait)),
+             {{"step", s.name}, {"action", s.action}, {"duration_ms", ms(took)}, {"attempt", attempt},
+              {"error", result.detail}, {"retrying", true}});
+      deadline.expires_after(wait);
+      const std::uint64_t mine = ++token;
+      deadline.async_wait([self = shared_from_this(), mine](boost::system::error_code ec) {
+        if (!ec && mine == self->token) self->startAttempt();
+      });
+      return;
+    }
+    stepFailed(result.detail, took);
+  }
+
+  void stepFailed(const std::string& why, Duration took) {
+    const auto& s = current();
+    const bool carryOn = s.on_failure == config::OnFailure::Continue;
+    record("step_failed", fmt::format("step {} failed after {} attempt{}: {}{}", s.name, attempt,
+                                      attempt == 1 ? "" : "s", why, carryOn ? " (on_failure: continue)" : ""),
+           {{"step", s.name}, {"action", s.action}, {"duration_ms", ms(took)}, {"attempt", attempt},
+            {"error", why}, {"retrying", false}, {"on_failure", config::toString(s.on_failure)}});
+    if (carryOn) {
+      ++step;
+      return startStep();
+    }
+    report.failed_step = s.name;
+    report.reason = why;
+    finish(false);
+  }
+
+  void complete() { finish(true); }
+
+  void finish(bool ok) {
+    report.ok = ok;
+    report.dry_run = request.dry_run;
+    report.duration = runner.env_.clock.now() - started;
+    const WallTime end = runner.env_.clock.wallNow();
+    nlohmann::json f = {{"duration_ms", ms(report.duration)}, {"steps", request.plan->steps.size()}};
+    if (ok && !request.dry_run) {
+      const WallTime from = request.first_failure.value_or(started_wall);
+      report.rto = std::chrono::duration_cast<Duration>(end - from);
+      f["rto_ms"] = ms(*report.rto);
+      f["rto_target_ms"] = ms(request.rto_target);
+      f["rto_met"] = request.rto_target <= Duration::zero() || *report.rto <= request.rto_target;
+      f["rto_from"] = request.first_failure ? "first failed sample" : "plan start";
+    }
+    if (ok) {
+      record("failover_completed",
+             request.dry_run ? fmt::format("dry run of {}: every step's preconditions hold", request.plan->name)
+                             : fmt::format("{} completed in {:.0f}ms, RTO {:.0f}ms (target {})", request.plan->name,
+                                           ms(report.duration), ms(*report.rto), formatDuration(request.rto_target)),
+             f);
+    } else {
+      f["failed_step"] = report.failed_step;
+      record("failover_failed",
+             fmt::format("{} failed at step {}: {}", request.plan->name, report.failed_step, report.reason), f);
+    }
+    auto self = shared_from_this();  // keeps this alive past its removal from runs_
+    runner.runs_.erase(request.component);
+    lease.reset();
+    if (done) done(report);
+  }
+};
+
+FailoverRunner::FailoverRunner(ActionEnv& env, coord::Coordinator& coordinator, Record record)
+    : env_(env), coordinator_(coordinator), record_(std::move(record)) {}
+
+FailoverRunner::~FailoverRunner() {
+  for (auto& [component, run] : runs_) {
+    ++run->token;
+    run->deadline.cancel();
+    if (run->action) run->action->cancel();
+  }
+}
+
+bool FailoverRunner::running(const std::string& component) const { return runs_.count(component) > 0; }
+
+bool FailoverRunner::start(RunRequest request, std::function<void(const RunReport&)> done) {
+  const std::string component = request.component;
+  if (running(component)) {
+    record_("failover_failed", component,
+            fmt::format("plan {} not started: a plan already runs for {}", request.plan->name, component),
+            {{"plan", request.plan->name}, {"failed_step", ""}});
+    return false;
+  }
+  coord::Grant grant;
+  auto lease = coordinator_.acquire(component, grant);
+  if (!lease) {
+    record_("failover_failed", component,
+            fmt::format("plan {} not started: the {} coordinator refused: {}", request.plan->name,
+                        coordinator_.name(), grant.reason),
+            {{"plan", request.plan->name}, {"coordinator", coordinator_.name()}, {"failed_step", ""}});
+    return false;
+  }
+  auto run = std::make_shared<Run>(*this, std::move(request), std::move(done));
+  run->lease = std::move(lease);
+  run->started = env_.clock.now();
+  run->started_wall = env_.clock.wallNow();
+  run->request.context.fencing_token = grant.fencing_token;
+  run->request.context.timestamp = events::formatTimestamp(run->started_wall);
+  runs_[component] = run;
+  nlohmann::json f = {{"coordinator", coordinator_.name()}, {"fencing_token", grant.fencing_token},
+                      {"steps", run->request.plan->steps.size()}};
+  if (!run->request.trigger.empty()) f["trigger"] = run->request.trigger;
+  if (run->request.first_failure) f["first_failure"] = events::formatTimestamp(*run->request.first_failure);
+  run->record("failover_started",
+              fmt::format("{}plan {} for {} ({} steps); {}", run->request.dry_run ? "dry run of " : "",
+                          run->request.plan->name, component, run->request.plan->steps.size(), grant.reason),
+              f);
+  run->startStep();
+  return true;
+}
+
+}  // namespace hftguard::actions

@@ -1,0 +1,47 @@
+#pragma once
+// Private to the CLI: turns what the decider and the runner say into event-log entries
+// (id, timestamp, node), written before the caller goes on.
+
+#include <string>
+
+#include "hftguard/core/clock.hpp"
+#include "hftguard/events/event_log.hpp"
+
+namespace hftguard::cli {
+
+class Recorder {
+ public:
+  Recorder(events::EventLog& log, std::string node, const Clock& clock)
+      : log_(log), node_(std::move(node)), clock_(clock) {}
+
+  events::Event record(const std::string& type, const std::string& component, const std::string& reason,
+                       nlohmann::json fields) {
+    events::Event e;
+    e.at = clock_.wallNow();
+    e.id = ids_.next(e.at);
+    e.node = node_;
+    e.component = component;
+    e.type = type;
+    e.reason = reason;
+    e.fields = std::move(fields);
+    log_.append(e);
+    return e;
+  }
+
+  std::string nextId(WallTime at) { return ids_.next(at); }
+  events::EventLog& log() { return log_; }
+
+ private:
+  events::EventLog& log_;
+  std::string node_;
+  const Clock& clock_;
+  events::EventIds ids_;
+};
+
+// Where plans take their per-component lock: beside the maintenance file, in the state dir.
+inline std::string lockDir(const config::Config& cfg) {
+  const auto slash = cfg.maintenance_path.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : cfg.maintenance_path.substr(0, slash)) + "/locks";
+}
+
+}  // namespace hftguard::cli
