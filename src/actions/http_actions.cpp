@@ -41,7 +41,12 @@ class HttpCheck final : public HttpAction {
     return fmt::format("{} {} is {}", step_.params.flag("wait_until") ? "wait until" : "require", url_,
                        step_.params.str("expect"));
   }
-  void check(Done done) override { once(std::move(done), false); }
+  // A wait_until step waits for what earlier steps cause, so a dry run (which causes
+  // nothing) only proves the URL reachable; a plain check is a precondition, evaluated.
+  void check(Done done) override {
+    if (!step_.params.flag("wait_until")) return once(std::move(done), false);
+    reachable(stepRequest(step_, "GET", url_, step_.timeout), url_, std::move(done));
+  }
   void run(Done done) override { once(std::move(done), step_.params.flag("wait_until")); }
   void cancel() override {
     timer_.cancel();
@@ -97,14 +102,7 @@ class HttpRequestAction final : public HttpAction {
   }
 
   // A dry run only proves the endpoint reachable: calling it would change something.
-  void check(Done done) override {
-    auto r = stepRequest(step_, "GET", url_, step_.timeout);
-    r.connect_only = true;
-    send(std::move(r), [this, done](const net::HttpResponse& resp) {
-      done(resp.answered ? ActionResult::success(url_ + " is reachable")
-                         : ActionResult::failure(fmt::format("{} is not reachable: {}", url_, resp.error)));
-    });
-  }
+  void check(Done done) override { reachable(stepRequest(step_, "GET", url_, step_.timeout), url_, std::move(done)); }
 
   void run(Done done) override {
     auto r = stepRequest(step_, step_.params.str("method"), url_, step_.timeout);
@@ -148,8 +146,11 @@ class E2eOrderAction final : public HttpAction {
     return fmt::format("dry-run test order {} {} {} through {}", step_.params.str("side"),
                        step_.params.integer("quantity"), step_.params.str("symbol"), step_.params.str("url"));
   }
-  // The order is a dry run by definition: the check places it for real.
-  void check(Done done) override { run(std::move(done)); }
+  // The final verification checks the state the plan creates; before the plan (a dry run)
+  // only the path to it is checked.
+  void check(Done done) override {
+    reachable(stepRequest(step_, "POST", step_.params.str("url"), step_.timeout), step_.params.str("url"), std::move(done));
+  }
 
   void run(Done done) override {
     const auto& p = step_.params;

@@ -35,6 +35,15 @@ class HttpAction : public Action {
   }
 
  protected:
+  // Success when a connection to the request's host opens; nothing is sent.
+  void reachable(net::HttpRequest r, const std::string& url, Done done) {
+    r.connect_only = true;
+    send(std::move(r), [url, done = std::move(done)](const net::HttpResponse& resp) {
+      done(resp.answered ? ActionResult::success(url + " is reachable")
+                         : ActionResult::failure(url + " is not reachable: " + resp.error));
+    });
+  }
+
   void send(net::HttpRequest r, std::function<void(const net::HttpResponse&)> then) {
     open_ = env_.http.send(std::move(r), [this, then = std::move(then)](net::HttpResponse resp) {
       open_.reset();

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -127,6 +128,141 @@ std::string PostgresPair::query(int port, const std::string& sql) const {
   pqxx::result r = tx.exec(sql);
   if (r.empty() || r.columns() == 0 || r[0][0].is_null()) return {};
   return r[0][0].c_str();
+}
+
+// ---------------- HAProxy ----------------
+
+HaproxyServer::HaproxyServer(int primary_port, int standby_port)
+    : dir_("hftguard-haproxy"), frontend_port_(freePort()), admin_port_(freePort()) {
+  const std::string cfg = dir_.path() + "/haproxy.cfg";
+  std::ofstream(cfg) << "global\n  stats socket ipv4@127.0.0.1:" << admin_port_ << " level admin\n"
+                     << "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n"
+                     << "  timeout server 5s\n"
+                     << "frontend fe\n  bind 127.0.0.1:" << frontend_port_ << "\n  default_backend trading\n"
+                     << "backend trading\n"
+                     << "  server primary 127.0.0.1:" << primary_port << " check inter 200 fall 2 rise 1\n"
+                     << "  server standby 127.0.0.1:" << standby_port << " check inter 200 fall 2 rise 1 disabled\n";
+  const std::string log = dir_.path() + "/haproxy.log";
+  process_ = ChildProcess({"/usr/sbin/haproxy", "-db", "-f", cfg}, {.log_file = log});
+  require(waitUntil([&] { return portOpen(frontend_port_) && portOpen(admin_port_); }, 10s),
+          "haproxy did not start", log);
+}
+
+HaproxyServer::~HaproxyServer() { process_.stop(); }
+
+std::string HaproxyServer::command(const std::string& cmd) const {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(admin_port_));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  require(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0, "haproxy admin socket");
+  const std::string line = cmd + "\n";
+  (void)!write(fd, line.data(), line.size());
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  close(fd);
+  return out;
+}
+
+// ---------------- etcd ----------------
+
+EtcdServer::EtcdServer() : dir_("hftguard-etcd"), client_port_(freePort()), peer_port_(freePort()) {
+  const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
+  const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+  const std::string log = dir_.path() + "/etcd.log";
+  process_ = ChildProcess({"/usr/bin/etcd", "--name", "default", "--data-dir", dir_.path() + "/data",
+                           "--listen-client-urls", client, "--advertise-client-urls", client,
+                           "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                           "--initial-cluster", "default=" + peer},
+                          {.log_file = log});
+  require(waitUntil([&] {
+            long status = 0;
+            return httpGet(endpoint() + "/health", &status) && status == 200;
+          }, 15s), "etcd did not start", log);
+}
+
+EtcdServer::~EtcdServer() { process_.stop(); }
+
+namespace {
+
+std::string b64(const std::string& in) {
+  static constexpr char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned buf = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buf = (buf << 8) | c;
+    bits += 8;
+    while (bits >= 6) out += k[(buf >> (bits -= 6)) & 0x3F];
+  }
+  if (bits > 0) out += k[(buf << (6 - bits)) & 0x3F];
+  while (out.size() % 4) out += '=';
+  return out;
+}
+
+std::string unb64(const std::string& in) {
+  std::string out;
+  unsigned buf = 0;
+  int bits = 0;
+  for (char c : in) {
+    const char* p = std::strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", c);
+    if (c == '=' || p == nullptr) break;
+    buf = (buf << 6) | static_cast<unsigned>(p - "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+    bits += 6;
+    if (bits >= 8) out += static_cast<char>((buf >> (bits -= 8)) & 0xFF);
+  }
+  return out;
+}
+
+std::string postJson(const std::string& url, const std::string& body) {
+  CURL* c = curl_easy_init();
+  std::string out;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* u) {
+    static_cast<std::string*>(u)->append(d, s * n);
+    return s * n;
+  });
+  curl_easy_perform(c);
+  curl_easy_cleanup(c);
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> EtcdServer::get(const std::string& key) const {
+  const std::string out = postJson(endpoint() + "/v3/kv/range", "{\"key\":\"" + b64(key) + "\"}");
+  const auto pos = out.find("\"value\":\"");
+  if (pos == std::string::npos) return std::nullopt;
+  const auto start = pos + 9;
+  return unb64(out.substr(start, out.find('"', start) - start));
+}
+
+void EtcdServer::put(const std::string& key, const std::string& value) const {
+  postJson(endpoint() + "/v3/kv/put", "{\"key\":\"" + b64(key) + "\",\"value\":\"" + b64(value) + "\"}");
+}
+
+std::optional<std::string> httpGet(const std::string& url, long* status) {
+  CURL* c = curl_easy_init();
+  std::string out;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* u) {
+    static_cast<std::string*>(u)->append(d, s * n);
+    return s * n;
+  });
+  const bool ok = curl_easy_perform(c) == CURLE_OK;
+  if (ok && status != nullptr) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+  curl_easy_cleanup(c);
+  if (!ok) return std::nullopt;
+  return out;
 }
 
 // ---------------- engine simulator ----------------

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +64,44 @@ class EngineSim {
   int port_;
   ChildProcess process_;
 };
+
+// HAProxy 2.6: an HTTP frontend over backend "trading" with servers "primary" and "standby"
+// (the standby starts in maintenance), runtime API on a TCP admin socket.
+class HaproxyServer {
+ public:
+  HaproxyServer(int primary_port, int standby_port);
+  ~HaproxyServer();
+  int frontendPort() const { return frontend_port_; }
+  std::string adminSocket() const { return "127.0.0.1:" + std::to_string(admin_port_); }
+  // One runtime API command, answered synchronously.
+  std::string command(const std::string& cmd) const;
+
+ private:
+  TempDir dir_;
+  int frontend_port_;
+  int admin_port_;
+  ChildProcess process_;
+};
+
+// A single-member etcd 3.4 with its v3 JSON gateway.
+class EtcdServer {
+ public:
+  EtcdServer();
+  ~EtcdServer();
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(client_port_); }
+  // The value of `key`, or nullopt when absent.
+  std::optional<std::string> get(const std::string& key) const;
+  void put(const std::string& key, const std::string& value) const;
+
+ private:
+  TempDir dir_;
+  int client_port_;
+  int peer_port_;
+  ChildProcess process_;
+};
+
+// GET `url` (short timeout); the body, or nullopt on no answer. `status` gets the code.
+std::optional<std::string> httpGet(const std::string& url, long* status = nullptr);
 
 // Accepts TCP connections and never answers: the hung target of every kind.
 class BlackHole {
