@@ -1,0 +1,177 @@
+// The failover runner with local actions (exec of /bin/true, /bin/false, /bin/sleep): order,
+// retries with backoff, on_failure, deadlines, one plan per component, placeholders.
+
+#include "hftguard/actions/runner.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include "hftguard/config/loader.hpp"
+#include "hftguard/net/http_client.hpp"
+#include "hftguard/net/worker_pool.hpp"
+
+using namespace hftguard;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Recorded {
+  std::string type;
+  std::string reason;
+  nlohmann::json fields;
+};
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hftguard-runner-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void load(const std::string& steps) {
+    auto r = config::loadConfigString(
+        "node: {name: n1}\nplans:\n  p:\n    steps:\n" + steps +
+            "components:\n  c: {tier: hot, rto_target: 10s, plan: p, checks: {t: {type: tcp, host: 127.0.0.1, port: 1}}}\n",
+        "runner.yaml");
+    for (const auto& e : r.errors) ADD_FAILURE() << e.format();
+    cfg_ = r.config;
+    coordinator_ = coord::makeLocalCoordinator(dir_.string());
+    runner_ = std::make_unique<actions::FailoverRunner>(
+        env_, *coordinator_, [this](const std::string& type, const std::string&, const std::string& reason,
+                                    nlohmann::json f) { events_.push_back({type, reason, f}); });
+  }
+
+  actions::RunReport run(bool dry_run = false) {
+    std::optional<actions::RunReport> report;
+    actions::RunRequest r;
+    r.component = "c";
+    r.plan = cfg_->findPlan("p");
+    r.dry_run = dry_run;
+    r.rto_target = 10s;
+    r.context = {"c", "n1", "old-host", "new-host", {}, {}, "test"};
+    EXPECT_TRUE(runner_->start(r, [&](const actions::RunReport& rep) { report = rep; }));
+    while (!report) {
+      if (io_.stopped()) io_.restart();
+      io_.run_one_for(20ms);
+    }
+    return *report;
+  }
+
+  std::vector<std::string> types() const {
+    std::vector<std::string> out;
+    for (const auto& e : events_) out.push_back(e.type);
+    return out;
+  }
+
+  fs::path dir_;
+  boost::asio::io_context io_;
+  SystemClock clock_;
+  net::HttpClient http_{io_};
+  net::WorkerPool workers_{io_, 1};
+  actions::ActionEnv env_{io_, http_, workers_, clock_};
+  std::shared_ptr<const config::Config> cfg_;
+  std::unique_ptr<coord::Coordinator> coordinator_;
+  std::unique_ptr<actions::FailoverRunner> runner_;
+  std::vector<Recorded> events_;
+};
+
+TEST_F(RunnerTest, RunsStepsInOrderAndRecordsEach) {
+  load("      - {name: a, action: exec, argv: [/bin/true]}\n      - {name: b, action: exec, argv: [/bin/true]}\n");
+  auto report = run();
+  EXPECT_TRUE(report.ok);
+  EXPECT_EQ(types(), (std::vector<std::string>{"failover_started", "step_started", "step_done", "step_started",
+                                               "step_done", "failover_completed"}));
+  EXPECT_EQ(events_[2].fields["step"], "a");
+  EXPECT_EQ(events_[0].fields["coordinator"], "local");
+  EXPECT_TRUE(events_[0].fields["fencing_token"].get<std::string>().starts_with("local-"));
+  EXPECT_TRUE(events_.back().fields.contains("rto_ms"));
+}
+
+TEST_F(RunnerTest, RetriesWithBackoffThenAborts) {
+  load("      - {name: flaky, action: exec, argv: [/bin/false], retries: 2, backoff: 20ms}\n"
+       "      - {name: never, action: exec, argv: [/bin/true]}\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto report = run();
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 60ms);  // 20ms + 40ms of backoff
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.failed_step, "flaky");
+  std::size_t retrying = 0;
+  for (const auto& e : events_) retrying += e.type == "step_failed" && e.fields["retrying"].get<bool>();
+  EXPECT_EQ(retrying, 2u);
+  EXPECT_EQ(types().back(), "failover_failed");
+  EXPECT_EQ(events_.back().fields["failed_step"], "flaky");
+  const auto seen = types();
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "step_started"), 1);  // "never" never ran
+}
+
+TEST_F(RunnerTest, OnFailureContinueGoesOn) {
+  load("      - {name: optional, action: exec, argv: [/bin/false], on_failure: continue}\n"
+       "      - {name: after, action: exec, argv: [/bin/true]}\n");
+  EXPECT_TRUE(run().ok);
+  const auto seen = types();
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "step_done"), 1);
+}
+
+TEST_F(RunnerTest, AStepPastItsDeadlineIsKilledAndFails) {
+  load("      - {name: slow, action: exec, argv: [/bin/sleep, '5'], timeout: 100ms}\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto report = run();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_FALSE(report.ok);
+  EXPECT_NE(report.reason.find("timed out after 100ms"), std::string::npos) << report.reason;
+}
+
+TEST_F(RunnerTest, PlaceholdersAreFilledInArgvAndEnv) {
+  const std::string out = (dir_ / "out").string();
+  load("      - {name: write, action: exec, argv: [/bin/sh, -c, 'echo \"$A {new_primary}\" > " + out +
+       "'], env: {A: '{component}-{old_primary}'}}\n");
+  EXPECT_TRUE(run().ok);
+  std::ifstream in(out);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "c-old-host new-host");
+}
+
+TEST_F(RunnerTest, DryRunChecksButDoesNotRun) {
+  const std::string marker = (dir_ / "ran").string();
+  load("      - {name: touch, action: exec, argv: [/usr/bin/touch, '" + marker + "']}\n"
+       "      - {name: missing, action: exec, argv: [/no/such/program]}\n");
+  auto report = run(true);
+  EXPECT_FALSE(fs::exists(marker));
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.failed_step, "missing");
+}
+
+TEST_F(RunnerTest, NeverTwoPlansForOneComponent) {
+  load("      - {name: slow, action: exec, argv: [/bin/sleep, '0.2']}\n");
+  actions::RunRequest r;
+  r.component = "c";
+  r.plan = cfg_->findPlan("p");
+  bool first = false;
+  EXPECT_TRUE(runner_->start(r, [&](const actions::RunReport&) { first = true; }));
+  EXPECT_FALSE(runner_->start(r, nullptr));
+  EXPECT_EQ(types().back(), "failover_failed");
+  // Another process (an operator's hftguard failover) is held off by the lock file too.
+  auto other = coord::makeLocalCoordinator(dir_.string());
+  coord::Grant grant;
+  EXPECT_EQ(other->acquire("c", grant), nullptr);
+  EXPECT_FALSE(grant.granted);
+  while (!first) io_.run_one_for(20ms);
+  EXPECT_NE(other->acquire("c", grant), nullptr);
+}
+
+TEST(Template, FillsOnlyKnownPlaceholders) {
+  actions::PlanContext c{"trading", "n1", "a", "b", "tok", "2026-11-26T00:00:00.000Z", "down"};
+  EXPECT_EQ(actions::fill("{component}/{new_primary} {fencing_token}", c), "trading/b tok");
+  EXPECT_EQ(actions::fill("{\"x\": {\"reason\": \"{reason}\"}} {unknown} {", c),
+            "{\"x\": {\"reason\": \"down\"}} {unknown} {");
+}
+
+}  // namespace
