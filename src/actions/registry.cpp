@@ -13,6 +13,7 @@ std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanCon
       {"e2e_order", kinds::makeE2eOrder},   {"redis_set", kinds::makeRedisSet},
       {"exec", kinds::makeExec},            {"haproxy", kinds::makeHaproxy},
       {"kv_put", kinds::makeKvPut},         {"kv_delete", kinds::makeKvDelete},
+      {"fence", kinds::makeFence},
   };
   auto it = factories.find(step.action);
   return it == factories.end() ? nullptr : it->second(step, ctx, env);

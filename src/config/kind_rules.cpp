@@ -97,6 +97,22 @@ const std::map<std::string, Rule, std::less<>>& rules() {
            needKey(ctx, v, where, "leader", "operation switchover");
          }
        }},
+      {"action/fence",
+       [](auto& ctx, auto& v, auto& where) {
+         if (!v.present("haproxy_socket") && !v.present("kv_store") && !v.present("stop_url") &&
+             !v.present("stop_argv")) {
+           ctx.diag.error(v.owner, fmt::format("{}: a fence needs at least one of haproxy_socket, "
+                                               "kv_store, stop_url, stop_argv", where));
+         }
+         if (v.present("haproxy_socket")) {
+           needKey(ctx, v, where, "haproxy_backend", "haproxy_socket is set");
+           needKey(ctx, v, where, "haproxy_server", "haproxy_socket is set");
+         }
+         if (v.present("kv_store")) needKey(ctx, v, where, "kv_endpoints", "kv_store is set");
+         if (v.present("stop_url") && v.present("stop_argv")) {
+           ctx.diag.error(v.markOf("stop_argv"), fmt::format("{}: set stop_url or stop_argv, not both", where));
+         }
+       }},
       {"action/exec",
        [](auto& ctx, auto& v, auto& where) {
          if (v.params.has("argv") && v.params.list("argv").empty()) {

@@ -253,6 +253,17 @@ std::vector<KindSpec> buildKinds() {
                 oneOf(opt("record_type", V::String, "A"), {"A", "AAAA", "CNAME"}),
                 tmplStr("content", true), ranged(opt("ttl", V::Integer, "30"), "1", "86400"),
                 req("api_key", V::SecretRef), tlsVerify()}});
+  k.push_back({"action", "fence", {},
+               {tmplStr("target", false), opt("haproxy_socket", V::String),
+                tmplStr("haproxy_backend", false), tmplStr("haproxy_server", false),
+                oneOf(opt("kv_store", V::String), {"etcd", "consul"}), opt("kv_endpoints", V::StringList),
+                [] {
+                  KeySpec key = templ(opt("kv_key", V::String));
+                  key.default_text = "nodes/{old_primary}/fenced";
+                  return key;
+                }(),
+                opt("kv_token", V::SecretRef), templ(url("stop_url", false)),
+                templ(opt("stop_argv", V::StringList)), tlsVerify()}});
   k.push_back({"action", "exec", {},
                {templ(req("argv", V::StringList)), templ(opt("env", V::Dict)),
                 ranged(opt("expect_exit", V::Integer, "0"), "0", "255")}});

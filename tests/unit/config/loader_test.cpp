@@ -99,9 +99,10 @@ TEST(ExampleConfig, TriggersPlansAndChannels) {
   ASSERT_EQ(plan.steps.size(), 10u);
   EXPECT_EQ(plan.steps[0].name, "verify_primary_down");
   EXPECT_EQ(plan.steps[0].params.str("expect"), "down");
-  EXPECT_EQ(plan.steps[2].retries, 2);
-  EXPECT_EQ(plan.steps[6].on_failure, OnFailure::Continue);
-  EXPECT_EQ(plan.steps[7].params.str("value"), "{new_primary}");  // filled in at run time
+  EXPECT_EQ(plan.steps[2].action, "fence");
+  EXPECT_EQ(plan.steps[3].retries, 2);
+  EXPECT_EQ(plan.steps[5].on_failure, OnFailure::Continue);
+  EXPECT_EQ(plan.steps[6].params.str("value"), "{new_primary}");  // filled in at run time
   EXPECT_EQ(cfg->findPlan("market_data_failover")->steps[1].name, "haproxy-2");
 
   EXPECT_EQ(cfg->system.plan, "site_failover");

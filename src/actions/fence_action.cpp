@@ -1,0 +1,89 @@
+// fence: isolate the old primary so it cannot take traffic or writes again - take it out
+// of the load balancer (maint), mark nodes/<node>/fenced in the KV store, ask it to stop
+// (POST to stop_url, or an argv) - each part done and verified by the action it borrows.
+#include <fmt/format.h>
+
+#include "kinds.hpp"
+
+namespace hftguard::actions::kinds {
+namespace {
+
+class Fence final : public Action {
+ public:
+  Fence(const StepConfig& s, const PlanContext& c, ActionEnv& env) {
+    const auto& p = s.params;
+    target_ = p.has("target") ? fill(p.str("target"), c) : c.old_primary;
+    auto part = [&](std::string name, std::string action) -> config::Params& {
+      auto step = std::make_unique<config::StepConfig>();
+      step->name = s.name + "/" + name;
+      step->action = std::move(action);
+      step->timeout = s.timeout;
+      if (p.has("tls_verify")) step->params.set("tls_verify", p.flag("tls_verify"));
+      parts_.push_back(std::move(step));
+      return parts_.back()->params;
+    };
+    if (p.has("haproxy_socket")) {
+      auto& h = part("lb", "haproxy");
+      h.set("socket", p.str("haproxy_socket"));
+      h.set("backend", p.str("haproxy_backend"));
+      h.set("server", p.str("haproxy_server"));
+      h.set("state", std::string("maint"));
+    }
+    if (p.has("kv_store")) {
+      auto& k = part("kv", "kv_put");
+      k.set("store", p.str("kv_store"));
+      k.set("endpoints", p.list("kv_endpoints"));
+      k.set("key", p.str("kv_key"));
+      k.set("value", std::string("true"));
+      if (p.has("kv_token")) k.set("token", p.secret("kv_token"));
+    }
+    if (p.has("stop_url")) {
+      auto& h = part("stop", "http_request");
+      h.set("url", p.str("stop_url"));
+      h.set("method", std::string("POST"));
+      h.set("content_type", std::string("application/json"));
+      h.set("expect_status", std::int64_t{200});
+    } else if (p.has("stop_argv")) {
+      auto& e = part("stop", "exec");
+      e.set("argv", p.list("stop_argv"));
+      e.set("expect_exit", std::int64_t{0});
+    }
+    for (const auto& step : parts_) actions_.push_back(makeAction(*step, c, env));
+  }
+
+  std::string describe() const override {
+    std::string out = "fence " + target_ + ":";
+    for (const auto& a : actions_) out += " [" + a->describe() + "]";
+    return out;
+  }
+
+  void check(Done done) override { next(0, true, {}, std::move(done)); }
+  void run(Done done) override { next(0, false, {}, std::move(done)); }
+  void cancel() override {
+    if (current_ < actions_.size()) actions_[current_]->cancel();
+  }
+
+ private:
+  void next(std::size_t i, bool dry, std::string details, Done done) {
+    current_ = i;
+    if (i == actions_.size()) return done(ActionResult::success(fmt::format("{} fenced: {}", target_, details)));
+    auto cb = [this, i, dry, details, done](ActionResult r) {
+      if (!r.ok) return done(ActionResult::failure(fmt::format("fencing {}: {} failed: {}", target_, parts_[i]->name, r.detail)));
+      next(i + 1, dry, details + (details.empty() ? "" : "; ") + r.detail, done);
+    };
+    dry ? actions_[i]->check(cb) : actions_[i]->run(cb);
+  }
+
+  std::string target_;
+  std::vector<std::unique_ptr<config::StepConfig>> parts_;  // the borrowed actions refer to these
+  std::vector<std::unique_ptr<Action>> actions_;
+  std::size_t current_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Action> makeFence(const StepConfig& s, const PlanContext& c, ActionEnv& env) {
+  return std::make_unique<Fence>(s, c, env);
+}
+
+}  // namespace hftguard::actions::kinds
