@@ -206,6 +206,29 @@ TEST(TradingPlan, DryRunChangesNothing) {
   EXPECT_EQ(nlohmann::json::parse(*httpGet(s.standby_.url("/admin/state")))["role"], "standby");
 }
 
+TEST(TradingPlan, FenceTakesTheOldPrimaryOutOfServiceEverywhere) {
+  Stack s;
+  const std::string plan =
+      "plans:\n  trading:\n    steps:\n"
+      "      - {name: fence, action: fence, haproxy_socket: '" + s.haproxy_.adminSocket() +
+      "', haproxy_backend: trading, haproxy_server: primary, kv_store: etcd, kv_endpoints: ['" + s.etcd_.endpoint() +
+      "'], stop_url: '" + s.primary_.url("/admin/demote") + "'}\n";
+  PlanHarness dry(plan);
+  EXPECT_TRUE(dry.run(true).ok);
+  EXPECT_FALSE(s.etcd_.get("nodes/primary.hft.local/fenced").has_value());
+  EXPECT_EQ(nlohmann::json::parse(*httpGet(s.primary_.url("/admin/state")))["role"], "primary");
+  PlanHarness h(plan);
+  auto report = h.run(false);
+  ASSERT_TRUE(report.ok) << report.reason;
+  EXPECT_EQ(s.etcd_.get("nodes/primary.hft.local/fenced"), "true");
+  EXPECT_EQ(nlohmann::json::parse(*httpGet(s.primary_.url("/admin/state")))["role"], "standby");
+  const std::string lb = s.haproxy_.command("show servers state trading");
+  EXPECT_NE(lb.find(" primary "), std::string::npos);
+  long status = 0;
+  httpGet(s.frontend("/health"), &status);
+  EXPECT_EQ(status, 503) << "the fenced primary still takes traffic";
+}
+
 // Consul cannot be installed here: its KV HTTP API is checked by form against a receiver
 // that answers as Consul does (GET -> [{Value, ModifyIndex}], PUT/DELETE ?cas= -> true/false).
 TEST(ConsulKv, CompareAndSetPutAndDeleteInConsulsRequestForm) {
