@@ -136,6 +136,7 @@ HaproxyServer::HaproxyServer(int primary_port, int standby_port)
     : dir_("hftguard-haproxy"), frontend_port_(freePort()), admin_port_(freePort()) {
   const std::string cfg = dir_.path() + "/haproxy.cfg";
   std::ofstream(cfg) << "global\n  stats socket ipv4@127.0.0.1:" << admin_port_ << " level admin\n"
+                     << "  stats socket " << dir_.path() << "/admin.sock mode 600 level admin\n"
                      << "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n"
                      << "  timeout server 5s\n"
                      << "frontend fe\n  bind 127.0.0.1:" << frontend_port_ << "\n  default_backend trading\n"

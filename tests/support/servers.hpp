@@ -73,6 +73,7 @@ class HaproxyServer {
   ~HaproxyServer();
   int frontendPort() const { return frontend_port_; }
   std::string adminSocket() const { return "127.0.0.1:" + std::to_string(admin_port_); }
+  std::string adminUnixSocket() const { return "unix:" + dir_.path() + "/admin.sock"; }
   // One runtime API command, answered synchronously.
   std::string command(const std::string& cmd) const;
 

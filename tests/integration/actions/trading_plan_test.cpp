@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "hftguard/actions/runner.hpp"
 #include "http_receiver.hpp"
 #include "probe_harness.hpp"
@@ -210,7 +212,7 @@ TEST(TradingPlan, FenceTakesTheOldPrimaryOutOfServiceEverywhere) {
   Stack s;
   const std::string plan =
       "plans:\n  trading:\n    steps:\n"
-      "      - {name: fence, action: fence, haproxy_socket: '" + s.haproxy_.adminSocket() +
+      "      - {name: fence, action: fence, haproxy_socket: '" + s.haproxy_.adminUnixSocket() +
       "', haproxy_backend: trading, haproxy_server: primary, kv_store: etcd, kv_endpoints: ['" + s.etcd_.endpoint() +
       "'], stop_url: '" + s.primary_.url("/admin/demote") + "'}\n";
   PlanHarness dry(plan);
@@ -227,6 +229,32 @@ TEST(TradingPlan, FenceTakesTheOldPrimaryOutOfServiceEverywhere) {
   long status = 0;
   httpGet(s.frontend("/health"), &status);
   EXPECT_EQ(status, 503) << "the fenced primary still takes traffic";
+}
+
+// The operator's command: a dry run prints every step and exits 0; the real run moves the
+// traffic and exits 0; both are in the event log.
+TEST(TradingPlan, HftguardFailoverCommand) {
+  Stack s;
+  s.primary_.setFault("http500");
+  TempDir dir;
+  const std::string config = dir.path() + "/hftguard.yaml";
+  std::ofstream(config) << "node: {name: ops}\n"
+                        << "event_log: {path: " << dir.path() << "/events.json}\n"
+                        << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+                        << tradingPlan(s) << kComponent;
+  const std::string out = dir.path() + "/out.txt";
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "failover", "--config", config, "trading_engine", "--dry-run"},
+                       {.log_file = out}), 0);
+  std::ifstream dry(out);
+  const std::string dryText((std::istreambuf_iterator<char>(dry)), {});
+  EXPECT_NE(dryText.find("dry run of plan trading"), std::string::npos) << dryText;
+  EXPECT_EQ(s.servedBy(), "http500");
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "failover", "--config", config, "trading_engine", "--reason", "it test"},
+                       {.log_file = out}), 0);
+  EXPECT_EQ(s.servedBy(), "none");
+  std::ifstream log(dir.path() + "/events.json");
+  const std::string events((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_EQ(std::count(events.begin(), events.end(), '\n'), 2 * (1 + 2 * 10 + 1));
 }
 
 // Consul cannot be installed here: its KV HTTP API is checked by form against a receiver
