@@ -3,47 +3,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "hftguard/core/base64.hpp"
 #include "kinds.hpp"
 
 namespace hftguard::actions::kinds {
 namespace {
 
 using nlohmann::json;
-
-std::string base64(std::string_view in) {
-  static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t buf = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buf = (buf << 8) | c;
-    bits += 8;
-    while (bits >= 6) out += kChars[(buf >> (bits -= 6)) & 0x3F];
-  }
-  if (bits > 0) out += kChars[(buf << (6 - bits)) & 0x3F];
-  while (out.size() % 4 != 0) out += '=';
-  return out;
-}
-
-std::optional<std::string> unbase64(std::string_view in) {
-  std::string out;
-  std::uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    else if (c == '=') break;
-    else return std::nullopt;
-    buf = (buf << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) out += static_cast<char>((buf >> (bits -= 8)) & 0xFF);
-  }
-  return out;
-}
 
 class Kv final : public HttpAction {
  public:
@@ -114,12 +80,12 @@ class Kv final : public HttpAction {
 
   void read(Read then) {
     if (etcd_) {
-      call([this] { return request("POST", "/v3/kv/range", json{{"key", base64(key_)}}.dump()); },
+      call([this] { return request("POST", "/v3/kv/range", json{{"key", base64Encode(key_)}}.dump()); },
            [then](const net::HttpResponse& r) {
              auto j = json::parse(r.body, nullptr, false);
              if (r.status != 200 || j.is_discarded()) return then(std::nullopt, fmt::format("etcd range: HTTP {}", r.status));
              if (!j.contains("kvs") || j["kvs"].empty()) return then(std::optional<std::string>{}, {});
-             auto v = unbase64(j["kvs"][0].value("value", std::string()));
+             auto v = base64Decode(j["kvs"][0].value("value", std::string()));
              if (!v) return then(std::nullopt, "etcd range: malformed value");
              then(std::optional<std::string>{*v}, {});
            },
@@ -134,7 +100,7 @@ class Kv final : public HttpAction {
              return then(std::nullopt, fmt::format("consul get: HTTP {}", r.status));
            }
            index_ = j[0].value("ModifyIndex", 0ULL);
-           auto v = j[0]["Value"].is_string() ? unbase64(j[0]["Value"].get<std::string>()) : std::optional<std::string>("");
+           auto v = j[0]["Value"].is_string() ? base64Decode(j[0]["Value"].get<std::string>()) : std::optional<std::string>("");
            if (!v) return then(std::nullopt, "consul get: malformed value");
            then(std::optional<std::string>{*v}, {});
          },
@@ -142,13 +108,13 @@ class Kv final : public HttpAction {
   }
 
   void etcdWrite(Written written) {
-    const json op = put_ ? json{{"request_put", {{"key", base64(key_)}, {"value", base64(value_)}}}}
-                         : json{{"request_delete_range", {{"key", base64(key_)}}}};
+    const json op = put_ ? json{{"request_put", {{"key", base64Encode(key_)}, {"value", base64Encode(value_)}}}}
+                         : json{{"request_delete_range", {{"key", base64Encode(key_)}}}};
     json body;
     std::string path;
     if (prev_) {
       path = "/v3/kv/txn";
-      body = {{"compare", {{{"key", base64(key_)}, {"result", "EQUAL"}, {"target", "VALUE"}, {"value", base64(*prev_)}}}},
+      body = {{"compare", {{{"key", base64Encode(key_)}, {"result", "EQUAL"}, {"target", "VALUE"}, {"value", base64Encode(*prev_)}}}},
               {"success", {op}}};
     } else {
       path = put_ ? "/v3/kv/put" : "/v3/kv/deleterange";

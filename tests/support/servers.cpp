@@ -14,6 +14,8 @@
 
 #include <pqxx/pqxx>
 
+#include "hftguard/core/base64.hpp"
+
 #ifndef HFTGUARD_ENGINE_SIM
 #error "HFTGUARD_ENGINE_SIM must name the engine_sim binary"
 #endif
@@ -188,35 +190,6 @@ EtcdServer::~EtcdServer() { process_.stop(); }
 
 namespace {
 
-std::string b64(const std::string& in) {
-  static constexpr char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buf = (buf << 8) | c;
-    bits += 8;
-    while (bits >= 6) out += k[(buf >> (bits -= 6)) & 0x3F];
-  }
-  if (bits > 0) out += k[(buf << (6 - bits)) & 0x3F];
-  while (out.size() % 4) out += '=';
-  return out;
-}
-
-std::string unb64(const std::string& in) {
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    const char* p = std::strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", c);
-    if (c == '=' || p == nullptr) break;
-    buf = (buf << 6) | static_cast<unsigned>(p - "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
-    bits += 6;
-    if (bits >= 8) out += static_cast<char>((buf >> (bits -= 8)) & 0xFF);
-  }
-  return out;
-}
-
 std::string postJson(const std::string& url, const std::string& body) {
   CURL* c = curl_easy_init();
   std::string out;
@@ -237,15 +210,15 @@ std::string postJson(const std::string& url, const std::string& body) {
 }  // namespace
 
 std::optional<std::string> EtcdServer::get(const std::string& key) const {
-  const std::string out = postJson(endpoint() + "/v3/kv/range", "{\"key\":\"" + b64(key) + "\"}");
+  const std::string out = postJson(endpoint() + "/v3/kv/range", "{\"key\":\"" + base64Encode(key) + "\"}");
   const auto pos = out.find("\"value\":\"");
   if (pos == std::string::npos) return std::nullopt;
   const auto start = pos + 9;
-  return unb64(out.substr(start, out.find('"', start) - start));
+  return base64Decode(out.substr(start, out.find('"', start) - start));
 }
 
 void EtcdServer::put(const std::string& key, const std::string& value) const {
-  postJson(endpoint() + "/v3/kv/put", "{\"key\":\"" + b64(key) + "\",\"value\":\"" + b64(value) + "\"}");
+  postJson(endpoint() + "/v3/kv/put", "{\"key\":\"" + base64Encode(key) + "\",\"value\":\"" + base64Encode(value) + "\"}");
 }
 
 std::optional<std::string> httpGet(const std::string& url, long* status) {

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "hftguard/actions/runner.hpp"
+#include "hftguard/core/base64.hpp"
 #include "http_receiver.hpp"
 #include "probe_harness.hpp"
 #include "servers.hpp"
@@ -15,21 +16,6 @@ using namespace hftguard::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string base64(const std::string& in) {
-  static constexpr char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned buf = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buf = (buf << 8) | c;
-    bits += 8;
-    while (bits >= 6) out += k[(buf >> (bits -= 6)) & 0x3F];
-  }
-  if (bits > 0) out += k[(buf << (6 - bits)) & 0x3F];
-  while (out.size() % 4) out += '=';
-  return out;
-}
 
 struct Recorded {
   std::string type;
@@ -272,7 +258,7 @@ TEST(ConsulKv, CompareAndSetPutAndDeleteInConsulsRequestForm) {
     auto it = kv.find(key);
     if (r.method == "GET") {
       if (it == kv.end()) return {404, ""};
-      return {200, nlohmann::json::array({{{"Key", key}, {"Value", base64(it->second.first)},
+      return {200, nlohmann::json::array({{{"Key", key}, {"Value", base64Encode(it->second.first)},
                                            {"ModifyIndex", it->second.second}}}).dump()};
     }
     if (cas != std::string::npos && (it == kv.end() || std::to_string(it->second.second) != r.target.substr(cas + 5))) {
