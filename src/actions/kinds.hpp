@@ -21,6 +21,9 @@ std::unique_ptr<Action> makeKvPut(const StepConfig& s, const PlanContext& c, Act
 std::unique_ptr<Action> makeKvDelete(const StepConfig& s, const PlanContext& c, ActionEnv& env);
 std::unique_ptr<Action> makeFence(const StepConfig& s, const PlanContext& c, ActionEnv& env);
 
+// "HTTP 503", or why there was no answer.
+std::string outcome(const net::HttpResponse& r);
+
 // A request with the step's headers, bearer token and TLS options; `timeout` per request.
 net::HttpRequest stepRequest(const StepConfig& s, std::string method, std::string url,
                              Duration timeout);

@@ -1,0 +1,77 @@
+// http_request: the generic load-balancer / DNS / engine admin call - method, URL, headers,
+// templated JSON or form body, expected status.
+#include <fmt/format.h>
+
+#include "hftguard/net/http_client.hpp"
+#include "kinds.hpp"
+
+namespace hftguard::actions::kinds {
+namespace {
+
+class HttpRequestAction final : public HttpAction {
+ public:
+  HttpRequestAction(const StepConfig& s, const PlanContext& c, ActionEnv& env)
+      : HttpAction(env), step_(s), url_(fill(s.params.str("url"), c)) {
+    const auto& p = s.params;
+    if (p.has("form")) {
+      std::string form;
+      for (const auto& [k, v] : p.map("form")) {
+        form += (form.empty() ? "" : "&") + escape(k) + "=" + escape(fill(v, c));
+      }
+      body_ = form;
+      content_type_ = "application/x-www-form-urlencoded";
+    } else if (p.has("body")) {
+      body_ = fill(p.str("body"), c);
+      content_type_ = p.str("content_type");
+    }
+  }
+
+  std::string describe() const override {
+    return fmt::format("{} {}{} (expect HTTP {})", step_.params.str("method"), url_,
+                       body_.empty() ? "" : " with " + body_, step_.params.integer("expect_status"));
+  }
+
+  // A dry run only proves the endpoint reachable: calling it would change something.
+  void check(Done done) override { reachable(stepRequest(step_, "GET", url_, step_.timeout), url_, std::move(done)); }
+
+  void run(Done done) override {
+    auto r = stepRequest(step_, step_.params.str("method"), url_, step_.timeout);
+    r.body = body_;
+    if (!body_.empty()) r.headers.emplace_back("Content-Type", content_type_);
+    send(std::move(r), [this, done](const net::HttpResponse& resp) {
+      const long expect = static_cast<long>(step_.params.integer("expect_status"));
+      if (resp.answered && resp.status == expect) {
+        return done(ActionResult::success(fmt::format("{} {}: HTTP {}", step_.params.str("method"), url_, resp.status)));
+      }
+      done(ActionResult::failure(fmt::format("{} {}: {} (expected HTTP {}){}", step_.params.str("method"), url_,
+                                             outcome(resp), expect,
+                                             resp.body.empty() ? "" : ": " + resp.body.substr(0, 200))));
+    });
+  }
+
+ private:
+  static std::string escape(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+        out += static_cast<char>(c);
+      } else {
+        out += fmt::format("%{:02X}", c);
+      }
+    }
+    return out;
+  }
+
+  const StepConfig& step_;
+  std::string url_;
+  std::string body_;
+  std::string content_type_;
+};
+
+}  // namespace
+
+std::unique_ptr<Action> makeHttpRequest(const StepConfig& s, const PlanContext& c, ActionEnv& env) {
+  return std::make_unique<HttpRequestAction>(s, c, env);
+}
+
+}  // namespace hftguard::actions::kinds
