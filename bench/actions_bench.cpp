@@ -13,6 +13,7 @@
 #include "hftguard/config/loader.hpp"
 #include "hftguard/net/http_client.hpp"
 #include "hftguard/net/worker_pool.hpp"
+
 #include "servers.hpp"
 
 using namespace hftguard;
@@ -31,13 +32,26 @@ int main(int argc, char** argv) {
   EtcdServer etcd;
   const std::string yaml =
       "node: {name: bench}\nplans:\n"
-      "  haproxy: {steps: [{action: haproxy, socket: '" + lb.adminSocket() + "', backend: trading, server: standby, state: ready}]}\n"
-      "  haproxy_back: {steps: [{action: haproxy, socket: '" + lb.adminSocket() + "', backend: trading, server: standby, state: maint}]}\n"
-      "  etcd: {steps: [{action: kv_put, store: etcd, endpoints: ['" + etcd.endpoint() + "'], key: service/trading/primary, value: standby}]}\n"
-      "  redis: {steps: [{action: redis_set, host: 127.0.0.1, port: " + std::to_string(redis.port()) + ", key: 'trading:enabled', value: 'true'}]}\n"
-      "  http: {steps: [{action: http_request, url: '" + standby.url("/admin/promote") + "'}]}\n"
-      "  check: {steps: [{action: http_check, url: '" + standby.url("/health") + "', expect: up}]}\n"
-      "components:\n  c: {tier: cold, rto_target: 1m, checks: {t: {type: tcp, host: 127.0.0.1, port: 1}}}\n";
+      "  haproxy: {steps: [{action: haproxy, socket: '" +
+      lb.adminSocket() +
+      "', backend: trading, server: standby, state: ready}]}\n"
+      "  haproxy_back: {steps: [{action: haproxy, socket: '" +
+      lb.adminSocket() +
+      "', backend: trading, server: standby, state: maint}]}\n"
+      "  etcd: {steps: [{action: kv_put, store: etcd, endpoints: ['" +
+      etcd.endpoint() +
+      "'], key: service/trading/primary, value: standby}]}\n"
+      "  redis: {steps: [{action: redis_set, host: 127.0.0.1, port: " +
+      std::to_string(redis.port()) +
+      ", key: 'trading:enabled', value: 'true'}]}\n"
+      "  http: {steps: [{action: http_request, url: '" +
+      standby.url("/admin/promote") +
+      "'}]}\n"
+      "  check: {steps: [{action: http_check, url: '" +
+      standby.url("/health") +
+      "', expect: up}]}\n"
+      "components:\n  c: {tier: cold, rto_target: 1m, checks: {t: {type: tcp, host: 127.0.0.1, "
+      "port: 1}}}\n";
   auto cfg = config::loadConfigString(yaml, "bench.yaml").config;
   boost::asio::io_context io;
   SystemClock clock;
@@ -64,7 +78,8 @@ int main(int argc, char** argv) {
   std::printf("%-34s %8s %8s %8s\n", "action", "p50", "p95", "max");
   auto report = [&](const char* name, std::vector<double> v) {
     std::sort(v.begin(), v.end());
-    std::printf("%-34s %8.3f %8.3f %8.3f\n", name, v[v.size() / 2], v[v.size() * 95 / 100], v.back());
+    std::printf("%-34s %8.3f %8.3f %8.3f\n", name, v[v.size() / 2], v[v.size() * 95 / 100],
+                v.back());
   };
   std::vector<double> hap, et, rd, ht, ck;
   for (int i = 0; i < iterations; ++i) {

@@ -3,12 +3,12 @@
 //
 //   bench_decider [--results 2000000] [--events 2000] [--dir /var/tmp]
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
+
+#include <unistd.h>
 
 #include "hftguard/config/loader.hpp"
 #include "hftguard/decide/decider.hpp"
@@ -28,11 +28,15 @@ int main(int argc, char** argv) {
     if (a == "--dir") dir = argv[i + 1];
   }
   // 100 components with 5 checks each, the example's triggers at their defaults.
-  std::string yaml = "node: {name: bench}\nplans:\n  p: {steps: [{action: http_check, url: 'http://127.0.0.1:1/', expect: up}]}\ncomponents:\n";
+  std::string yaml =
+      "node: {name: bench}\nplans:\n  p: {steps: [{action: http_check, url: 'http://127.0.0.1:1/', "
+      "expect: up}]}\ncomponents:\n";
   for (int c = 0; c < 100; ++c) {
-    yaml += "  c" + std::to_string(c) + ":\n    tier: hot\n    rto_target: 30s\n    plan: p\n    checks:\n";
+    yaml += "  c" + std::to_string(c) +
+            ":\n    tier: hot\n    rto_target: 30s\n    plan: p\n    checks:\n";
     for (int k = 0; k < 5; ++k) {
-      yaml += "      k" + std::to_string(k) + ": {type: http, url: 'http://127.0.0.1:1/', interval: 1s}\n";
+      yaml += "      k" + std::to_string(k) +
+              ": {type: http, url: 'http://127.0.0.1:1/', interval: 1s}\n";
     }
   }
   auto cfg = config::loadConfigString(yaml, "bench.yaml").config;
@@ -55,7 +59,8 @@ int main(int argc, char** argv) {
   for (long i = 0; i < results; ++i) {
     probes::ProbeResult& r = inputs[static_cast<std::size_t>(i) % inputs.size()];
     // One failed sample in 50: counters, suspect/healthy transitions and events all move.
-    r.status = ((i / 500) + (i % 500)) % 50 == 0 ? probes::ProbeStatus::Failed : probes::ProbeStatus::Ok;
+    r.status =
+        ((i / 500) + (i % 500)) % 50 == 0 ? probes::ProbeStatus::Failed : probes::ProbeStatus::Ok;
     r.at = clock.wallNow();
     decisions += decider.observe(r, clock.now()).size();
     if (i % 500 == 0) clock.advance(1s);
@@ -74,14 +79,22 @@ int main(int argc, char** argv) {
     d.reason = "k0 failed 3 times in a row: HTTP 500 from http://127.0.0.1:1/ (expected 200)";
     d.rule = "fall";
     d.tier = decide::Tier::Component;
-    for (int i = 0; i < 10; ++i) d.evidence.push_back({"k0", probes::ProbeStatus::Failed, 2ms, "HTTP 500", {{"latency_ms", 2}}, clock.wallNow()});
+    for (int i = 0; i < 10; ++i)
+      d.evidence.push_back({"k0",
+                            probes::ProbeStatus::Failed,
+                            2ms,
+                            "HTTP 500",
+                            {{"latency_ms", 2}},
+                            clock.wallNow()});
     d.thresholds.push_back({"k0", "consecutive_failures", 3, 3, ""});
     const auto line = events::toJsonLine(events::fromDecision(d, "bench", "x"));
     const auto w0 = std::chrono::steady_clock::now();
-    for (long i = 0; i < writes; ++i) log.append(events::fromDecision(d, "bench", ids.next(clock.wallNow())));
+    for (long i = 0; i < writes; ++i)
+      log.append(events::fromDecision(d, "bench", ids.next(clock.wallNow())));
     const double ws = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
-    std::printf("event write: %ld events of %zu bytes in %.2fs = %.1f us each (write + fsync) in %s\n",
-                writes, line.size(), ws, ws * 1e6 / writes, dir.c_str());
+    std::printf(
+        "event write: %ld events of %zu bytes in %.2fs = %.1f us each (write + fsync) in %s\n",
+        writes, line.size(), ws, ws * 1e6 / writes, dir.c_str());
   }
   std::filesystem::remove(path);
   return 0;

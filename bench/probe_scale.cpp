@@ -8,12 +8,12 @@
 // Targets run in other processes (engine_sim), so their CPU is not counted; hung targets
 // are a full-backlog listener (tcp) and an engine_sim in the "hang" fault (http).
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
+
+#include <sys/resource.h>
 
 #include "probe_harness.hpp"
 #include "servers.hpp"
@@ -46,11 +46,16 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const int v = std::stoi(argv[i + 1]);
-    if (a == "--checks") checks = v;
-    else if (a == "--seconds") seconds = v;
-    else if (a == "--hung") hung = v;
-    else if (a == "--targets") targetCount = v;
-    else if (a == "--http-percent") httpPercent = v;
+    if (a == "--checks")
+      checks = v;
+    else if (a == "--seconds")
+      seconds = v;
+    else if (a == "--hung")
+      hung = v;
+    else if (a == "--targets")
+      targetCount = v;
+    else if (a == "--http-percent")
+      httpPercent = v;
   }
   std::vector<std::unique_ptr<EngineSim>> targets;
   for (int i = 0; i < targetCount; ++i) targets.push_back(std::make_unique<EngineSim>("primary"));
@@ -62,7 +67,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < checks; ++i) {
     const bool http = (i * httpPercent) % 100 + httpPercent > 99;
     const bool isHung = i < hung;
-    const int port = isHung ? (http ? hangs.port() : stuck.port()) : targets[i % targetCount]->port();
+    const int port =
+        isHung ? (http ? hangs.port() : stuck.port()) : targets[i % targetCount]->port();
     yaml += "      c" + std::to_string(i) + ": {interval: 1s, timeout: 500ms, " +
             (http ? "type: http, url: 'http://127.0.0.1:" + std::to_string(port) + "/health'}\n"
                   : "type: tcp, host: 127.0.0.1, port: " + std::to_string(port) + "}\n");
@@ -71,13 +77,17 @@ int main(int argc, char** argv) {
   std::vector<Duration> skew;
   skew.reserve(static_cast<std::size_t>(checks) * (seconds + 1));
   std::map<probes::ProbeStatus, long> statuses;
-  probes::Scheduler scheduler(h.env, *h.cfg, [&](const probes::ProbeResult& r) {
-    skew.push_back(r.started - r.scheduled);
-    ++statuses[r.status];
-  }, 42);
+  probes::Scheduler scheduler(
+      h.env, *h.cfg,
+      [&](const probes::ProbeResult& r) {
+        skew.push_back(r.started - r.scheduled);
+        ++statuses[r.status];
+      },
+      42);
 
-  std::printf("probe-scale: %d checks (%d%% http, the rest tcp), %d hung, 1s interval, %ds, %d targets\n",
-              checks, httpPercent, hung, seconds, targetCount);
+  std::printf(
+      "probe-scale: %d checks (%d%% http, the rest tcp), %d hung, 1s interval, %ds, %d targets\n",
+      checks, httpPercent, hung, seconds, targetCount);
   scheduler.start();
   h.io.run_for(2s);  // warm-up: the first runs are spread over one interval
   skew.clear();
@@ -90,7 +100,9 @@ int main(int argc, char** argv) {
   scheduler.stop();
 
   std::sort(skew.begin(), skew.end());
-  auto pct = [&](double p) { return skew.empty() ? 0.0 : ms(skew[static_cast<std::size_t>(p * (skew.size() - 1))]); };
+  auto pct = [&](double p) {
+    return skew.empty() ? 0.0 : ms(skew[static_cast<std::size_t>(p * (skew.size() - 1))]);
+  };
   std::printf("results: %zu (ok %ld, failed %ld, timeout %ld, error %ld)\n", skew.size(),
               statuses[probes::ProbeStatus::Ok], statuses[probes::ProbeStatus::Failed],
               statuses[probes::ProbeStatus::Timeout], statuses[probes::ProbeStatus::Error]);

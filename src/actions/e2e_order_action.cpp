@@ -1,9 +1,10 @@
 // e2e_order: the dry-run test order through a URL (the load balancer) as the final
 // verification of a failover.
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "hftguard/net/http_client.hpp"
+
 #include "kinds.hpp"
 
 namespace hftguard::actions::kinds {
@@ -11,34 +12,39 @@ namespace {
 
 class E2eOrderAction final : public HttpAction {
  public:
-  E2eOrderAction(const StepConfig& s, const PlanContext&, ActionEnv& env) : HttpAction(env), step_(s) {}
+  E2eOrderAction(const StepConfig& s, const PlanContext&, ActionEnv& env)
+      : HttpAction(env), step_(s) {}
 
   std::string describe() const override {
     return fmt::format("dry-run test order {} {} {} through {}", step_.params.str("side"),
-                       step_.params.integer("quantity"), step_.params.str("symbol"), step_.params.str("url"));
+                       step_.params.integer("quantity"), step_.params.str("symbol"),
+                       step_.params.str("url"));
   }
   // The final verification checks the state the plan creates; before the plan (a dry run)
   // only the path to it is checked.
   void check(Done done) override {
-    reachable(stepRequest(step_, "POST", step_.params.str("url"), step_.timeout), step_.params.str("url"), std::move(done));
+    reachable(stepRequest(step_, "POST", step_.params.str("url"), step_.timeout),
+              step_.params.str("url"), std::move(done));
   }
 
   void run(Done done) override {
     const auto& p = step_.params;
     auto r = stepRequest(step_, "POST", p.str("url"), step_.timeout);
-    r.body = nlohmann::json{{"symbol", p.str("symbol")}, {"quantity", p.integer("quantity")},
-                            {"side", p.str("side")},     {"type", p.str("order_type")},
+    r.body = nlohmann::json{{"symbol", p.str("symbol")},  {"quantity", p.integer("quantity")},
+                            {"side", p.str("side")},      {"type", p.str("order_type")},
                             {"price", p.number("price")}, {"dry_run", true}}
                  .dump();
     r.headers.emplace_back("Content-Type", "application/json");
     send(std::move(r), [done, url = p.str("url")](const net::HttpResponse& resp) {
       if (!resp.answered || resp.status != 200) {
-        return done(ActionResult::failure(fmt::format("test order through {}: {}", url, outcome(resp))));
+        return done(
+            ActionResult::failure(fmt::format("test order through {}: {}", url, outcome(resp))));
       }
       auto body = nlohmann::json::parse(resp.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object() || body.value("status", std::string()) != "SUCCESS") {
-        return done(ActionResult::failure(fmt::format("test order through {} not accepted: {}", url,
-                                                      resp.body.substr(0, 200))));
+      if (body.is_discarded() || !body.is_object() ||
+          body.value("status", std::string()) != "SUCCESS") {
+        return done(ActionResult::failure(
+            fmt::format("test order through {} not accepted: {}", url, resp.body.substr(0, 200))));
       }
       done(ActionResult::success(fmt::format("test order accepted through {}", url)));
     });

@@ -1,16 +1,15 @@
 // exec: run a program with an argv list - never a shell - and a fixed environment (only
 // what the step gives, nothing inherited). The hook for site tools such as IPMI fencing.
+#include <cerrno>
+#include <cstring>
+
+#include <boost/asio/steady_timer.hpp>
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-
-#include <boost/asio/steady_timer.hpp>
-#include <fmt/format.h>
 
 #include "kinds.hpp"
 
@@ -52,7 +51,8 @@ class Exec final : public Action {
     posix_spawn_file_actions_destroy(&files);
     if (rc != 0) {
       pid_ = -1;
-      return done(ActionResult::failure(fmt::format("cannot run {}: {}", argv_.front(), std::strerror(rc))));
+      return done(ActionResult::failure(
+          fmt::format("cannot run {}: {}", argv_.front(), std::strerror(rc))));
     }
     poll(std::move(done));
   }
@@ -78,8 +78,9 @@ class Exec final : public Action {
         return done(ActionResult::success(fmt::format("{} exited {}", argv_.front(), expect)));
       }
       return done(ActionResult::failure(
-          WIFEXITED(status) ? fmt::format("{} exited {}, expected {}", argv_.front(), WEXITSTATUS(status), expect)
-                            : fmt::format("{} killed by signal {}", argv_.front(), WTERMSIG(status))));
+          WIFEXITED(status)
+              ? fmt::format("{} exited {}, expected {}", argv_.front(), WEXITSTATUS(status), expect)
+              : fmt::format("{} killed by signal {}", argv_.front(), WTERMSIG(status))));
     }
     timer_.expires_after(std::chrono::milliseconds(10));
     timer_.async_wait([this, done = std::move(done)](boost::system::error_code ec) mutable {

@@ -66,9 +66,12 @@ class Fence final : public Action {
  private:
   void next(std::size_t i, bool dry, std::string details, Done done) {
     current_ = i;
-    if (i == actions_.size()) return done(ActionResult::success(fmt::format("{} fenced: {}", target_, details)));
+    if (i == actions_.size())
+      return done(ActionResult::success(fmt::format("{} fenced: {}", target_, details)));
     auto cb = [this, i, dry, details, done](ActionResult r) {
-      if (!r.ok) return done(ActionResult::failure(fmt::format("fencing {}: {} failed: {}", target_, parts_[i]->name, r.detail)));
+      if (!r.ok)
+        return done(ActionResult::failure(
+            fmt::format("fencing {}: {} failed: {}", target_, parts_[i]->name, r.detail)));
       next(i + 1, dry, details + (details.empty() ? "" : "; ") + r.detail, done);
     };
     dry ? actions_[i]->check(cb) : actions_[i]->run(cb);

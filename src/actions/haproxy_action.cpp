@@ -1,5 +1,7 @@
 // haproxy: the runtime API over a unix socket or TCP - `set server B/S state ...` and
 // `set server B/S weight ...`, verified with `show servers state B`.
+#include <sstream>
+
 #include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -8,8 +10,6 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
-
-#include <sstream>
 
 #include "kinds.hpp"
 
@@ -63,16 +63,20 @@ class RuntimeApi {
     if (!*alive) return;
     if (ec) return reply(std::nullopt, "runtime API: " + ec.message());
     auto text = std::make_shared<std::string>(command + "\n");
-    asio::async_write(*s, asio::buffer(*text), [s, text, reply, alive](boost::system::error_code e, std::size_t) {
-      if (!*alive) return;
-      if (e) return reply(std::nullopt, "runtime API: " + e.message());
-      auto buf = std::make_shared<asio::streambuf>();
-      asio::async_read(*s, *buf, [s, buf, reply, alive](boost::system::error_code r, std::size_t) {
-        if (!*alive) return;
-        if (r && r != asio::error::eof) return reply(std::nullopt, "runtime API: " + r.message());
-        reply(std::string(asio::buffers_begin(buf->data()), asio::buffers_end(buf->data())), {});
-      });
-    });
+    asio::async_write(
+        *s, asio::buffer(*text), [s, text, reply, alive](boost::system::error_code e, std::size_t) {
+          if (!*alive) return;
+          if (e) return reply(std::nullopt, "runtime API: " + e.message());
+          auto buf = std::make_shared<asio::streambuf>();
+          asio::async_read(
+              *s, *buf, [s, buf, reply, alive](boost::system::error_code r, std::size_t) {
+                if (!*alive) return;
+                if (r && r != asio::error::eof)
+                  return reply(std::nullopt, "runtime API: " + r.message());
+                reply(std::string(asio::buffers_begin(buf->data()), asio::buffers_end(buf->data())),
+                      {});
+              });
+        });
   }
 
   asio::io_context& io_;
@@ -121,29 +125,36 @@ std::optional<ServerState> parseState(const std::string& answer, const std::stri
 class Haproxy final : public Action {
  public:
   Haproxy(const StepConfig& s, const PlanContext& c, ActionEnv& env)
-      : step_(s), api_(env.io, s.params.str("socket")), backend_(fill(s.params.str("backend"), c)),
+      : step_(s),
+        api_(env.io, s.params.str("socket")),
+        backend_(fill(s.params.str("backend"), c)),
         server_(fill(s.params.str("server"), c)) {}
 
   std::string describe() const override {
     std::string what;
     if (step_.params.has("state")) what += "state " + step_.params.str("state");
-    if (step_.params.has("weight")) what += (what.empty() ? "" : ", ") + fmt::format("weight {}", step_.params.integer("weight"));
-    return fmt::format("haproxy {}: set server {}/{} {}", step_.params.str("socket"), backend_, server_, what);
+    if (step_.params.has("weight"))
+      what += (what.empty() ? "" : ", ") + fmt::format("weight {}", step_.params.integer("weight"));
+    return fmt::format("haproxy {}: set server {}/{} {}", step_.params.str("socket"), backend_,
+                       server_, what);
   }
 
   void check(Done done) override {
     show([this, done](std::optional<ServerState> st, std::string error) {
       if (!st) return done(ActionResult::failure(error));
-      done(ActionResult::success(fmt::format("{}/{} is op_state {} admin_state {} weight {}", backend_, server_,
-                                             st->op_state, st->admin_state, st->weight)));
+      done(ActionResult::success(fmt::format("{}/{} is op_state {} admin_state {} weight {}",
+                                             backend_, server_, st->op_state, st->admin_state,
+                                             st->weight)));
     });
   }
 
   void run(Done done) override {
     std::vector<std::string> commands;
     const std::string target = fmt::format("set server {}/{} ", backend_, server_);
-    if (step_.params.has("state")) commands.push_back(target + "state " + step_.params.str("state"));
-    if (step_.params.has("weight")) commands.push_back(target + fmt::format("weight {}", step_.params.integer("weight")));
+    if (step_.params.has("state"))
+      commands.push_back(target + "state " + step_.params.str("state"));
+    if (step_.params.has("weight"))
+      commands.push_back(target + fmt::format("weight {}", step_.params.integer("weight")));
     next(std::move(commands), 0, std::move(done));
   }
 
@@ -153,23 +164,29 @@ class Haproxy final : public Action {
   void next(std::vector<std::string> commands, std::size_t i, Done done) {
     if (i == commands.size()) return verify(std::move(done));
     const std::string cmd = commands[i];
-    api_.send(cmd, [this, commands, i, done, cmd](std::optional<std::string> answer, std::string error) {
-      if (!answer) return done(ActionResult::failure(error));
-      // Success is an empty answer; anything else is HAProxy saying why not.
-      std::string text = *answer;
-      while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-      if (!text.empty()) return done(ActionResult::failure(fmt::format("'{}': {}", cmd, text)));
-      next(commands, i + 1, done);
-    });
+    api_.send(cmd,
+              [this, commands, i, done, cmd](std::optional<std::string> answer, std::string error) {
+                if (!answer) return done(ActionResult::failure(error));
+                // Success is an empty answer; anything else is HAProxy saying why not.
+                std::string text = *answer;
+                while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+                  text.pop_back();
+                if (!text.empty())
+                  return done(ActionResult::failure(fmt::format("'{}': {}", cmd, text)));
+                next(commands, i + 1, done);
+              });
   }
 
   void show(std::function<void(std::optional<ServerState>, std::string)> then) {
-    api_.send("show servers state " + backend_, [this, then](std::optional<std::string> answer, std::string error) {
-      if (!answer) return then(std::nullopt, error);
-      auto st = parseState(*answer, server_);
-      if (!st) return then(std::nullopt, fmt::format("no server {}/{} in 'show servers state'", backend_, server_));
-      then(st, {});
-    });
+    api_.send("show servers state " + backend_,
+              [this, then](std::optional<std::string> answer, std::string error) {
+                if (!answer) return then(std::nullopt, error);
+                auto st = parseState(*answer, server_);
+                if (!st)
+                  return then(std::nullopt, fmt::format("no server {}/{} in 'show servers state'",
+                                                        backend_, server_));
+                then(st, {});
+              });
   }
 
   void verify(Done done) {
@@ -180,15 +197,18 @@ class Haproxy final : public Action {
       if (p.has("state")) {
         const std::string& want = p.str("state");
         const bool maint = st->admin_state & 0x01, drain = st->admin_state & 0x08;
-        const bool ok = want == "maint" ? maint : want == "drain" ? drain && !maint : !maint && !drain;
+        const bool ok = want == "maint"   ? maint
+                        : want == "drain" ? drain && !maint
+                                          : !maint && !drain;
         if (!ok) {
-          return done(ActionResult::failure(fmt::format("{}/{} admin_state is {} after 'state {}'", backend_, server_,
-                                                        st->admin_state, want)));
+          return done(ActionResult::failure(fmt::format("{}/{} admin_state is {} after 'state {}'",
+                                                        backend_, server_, st->admin_state, want)));
         }
       }
       if (p.has("weight") && st->weight != p.integer("weight")) {
-        return done(ActionResult::failure(fmt::format("{}/{} weight is {} after 'weight {}'", backend_, server_,
-                                                      st->weight, p.integer("weight"))));
+        return done(
+            ActionResult::failure(fmt::format("{}/{} weight is {} after 'weight {}'", backend_,
+                                              server_, st->weight, p.integer("weight"))));
       }
       done(ActionResult::success(describe().substr(describe().find("set server")) + ", verified"));
     });

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "hftguard/net/http_client.hpp"
+
 #include "kinds.hpp"
 
 namespace hftguard::actions::kinds {
@@ -15,8 +16,8 @@ class HttpCheck final : public HttpAction {
       : HttpAction(env), step_(s), url_(fill(s.params.str("url"), c)), timer_(env.io) {}
 
   std::string describe() const override {
-    return fmt::format("{} {} is {}", step_.params.flag("wait_until") ? "wait until" : "require", url_,
-                       step_.params.str("expect"));
+    return fmt::format("{} {} is {}", step_.params.flag("wait_until") ? "wait until" : "require",
+                       url_, step_.params.str("expect"));
   }
   // A wait_until step waits for what earlier steps cause, so a dry run (which causes
   // nothing) only proves the URL reachable; a plain check is a precondition, evaluated.
@@ -33,21 +34,24 @@ class HttpCheck final : public HttpAction {
  private:
   void once(Done done, bool poll) {
     const Duration perRequest = std::min<Duration>(step_.timeout, std::chrono::seconds(2));
-    send(stepRequest(step_, "GET", url_, perRequest), [this, done, poll](const net::HttpResponse& r) {
-      const bool up = r.answered && r.status == step_.params.integer("expect_status");
-      const bool wantUp = step_.params.str("expect") == "up";
-      if (up == wantUp) {
-        return done(ActionResult::success(fmt::format("{} is {} ({})", url_, wantUp ? "up" : "down", outcome(r))));
-      }
-      if (!poll) {
-        return done(ActionResult::failure(
-            fmt::format("{} is {} ({}), expected {}", url_, up ? "up" : "down", outcome(r), wantUp ? "up" : "down")));
-      }
-      timer_.expires_after(step_.params.duration("poll_interval"));
-      timer_.async_wait([this, done, poll](boost::system::error_code ec) {
-        if (!ec) once(done, poll);
-      });
-    });
+    send(stepRequest(step_, "GET", url_, perRequest),
+         [this, done, poll](const net::HttpResponse& r) {
+           const bool up = r.answered && r.status == step_.params.integer("expect_status");
+           const bool wantUp = step_.params.str("expect") == "up";
+           if (up == wantUp) {
+             return done(ActionResult::success(
+                 fmt::format("{} is {} ({})", url_, wantUp ? "up" : "down", outcome(r))));
+           }
+           if (!poll) {
+             return done(ActionResult::failure(fmt::format("{} is {} ({}), expected {}", url_,
+                                                           up ? "up" : "down", outcome(r),
+                                                           wantUp ? "up" : "down")));
+           }
+           timer_.expires_after(step_.params.duration("poll_interval"));
+           timer_.async_wait([this, done, poll](boost::system::error_code ec) {
+             if (!ec) once(done, poll);
+           });
+         });
   }
 
   const StepConfig& step_;

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include "hftguard/net/http_client.hpp"
+
 #include "kinds.hpp"
 
 namespace hftguard::actions::kinds {
 
-net::HttpRequest stepRequest(const StepConfig& s, std::string method, std::string url, Duration timeout) {
+net::HttpRequest stepRequest(const StepConfig& s, std::string method, std::string url,
+                             Duration timeout) {
   const auto& p = s.params;
   net::HttpRequest r;
   r.method = std::move(method);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "hftguard/net/http_client.hpp"
+
 #include "kinds.hpp"
 
 namespace hftguard::actions::kinds {
@@ -28,11 +29,14 @@ class HttpRequestAction final : public HttpAction {
 
   std::string describe() const override {
     return fmt::format("{} {}{} (expect HTTP {})", step_.params.str("method"), url_,
-                       body_.empty() ? "" : " with " + body_, step_.params.integer("expect_status"));
+                       body_.empty() ? "" : " with " + body_,
+                       step_.params.integer("expect_status"));
   }
 
   // A dry run only proves the endpoint reachable: calling it would change something.
-  void check(Done done) override { reachable(stepRequest(step_, "GET", url_, step_.timeout), url_, std::move(done)); }
+  void check(Done done) override {
+    reachable(stepRequest(step_, "GET", url_, step_.timeout), url_, std::move(done));
+  }
 
   void run(Done done) override {
     auto r = stepRequest(step_, step_.params.str("method"), url_, step_.timeout);
@@ -41,11 +45,12 @@ class HttpRequestAction final : public HttpAction {
     send(std::move(r), [this, done](const net::HttpResponse& resp) {
       const long expect = static_cast<long>(step_.params.integer("expect_status"));
       if (resp.answered && resp.status == expect) {
-        return done(ActionResult::success(fmt::format("{} {}: HTTP {}", step_.params.str("method"), url_, resp.status)));
+        return done(ActionResult::success(
+            fmt::format("{} {}: HTTP {}", step_.params.str("method"), url_, resp.status)));
       }
-      done(ActionResult::failure(fmt::format("{} {}: {} (expected HTTP {}){}", step_.params.str("method"), url_,
-                                             outcome(resp), expect,
-                                             resp.body.empty() ? "" : ": " + resp.body.substr(0, 200))));
+      done(ActionResult::failure(fmt::format(
+          "{} {}: {} (expected HTTP {}){}", step_.params.str("method"), url_, outcome(resp), expect,
+          resp.body.empty() ? "" : ": " + resp.body.substr(0, 200))));
     });
   }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hftguard/core/base64.hpp"
+
 #include "kinds.hpp"
 
 namespace hftguard::actions::kinds {
@@ -30,7 +31,8 @@ class Kv final : public HttpAction {
       if (!current) return done(ActionResult::failure(error));
       const std::string now = *current ? "'" + **current + "'" : "(not set)";
       if (prev_ && *current != prev_) {
-        return done(ActionResult::failure(fmt::format("{} is {}, not '{}': the compare-and-set would fail", key_, now, *prev_)));
+        return done(ActionResult::failure(
+            fmt::format("{} is {}, not '{}': the compare-and-set would fail", key_, now, *prev_)));
       }
       done(ActionResult::success(fmt::format("{} is {}", key_, now)));
     });
@@ -43,8 +45,9 @@ class Kv final : public HttpAction {
         if (!current) return done(ActionResult::failure("written, but not read back: " + error));
         const bool good = put_ ? *current == value_ : !current->has_value();
         done(good ? ActionResult::success(describe() + ", verified")
-                  : ActionResult::failure(fmt::format("{} reads back {} after the write", key_,
-                                                      *current ? "'" + **current + "'" : "(not set)")));
+                  : ActionResult::failure(
+                        fmt::format("{} reads back {} after the write", key_,
+                                    *current ? "'" + **current + "'" : "(not set)")));
       });
     };
     if (etcd_) return etcdWrite(verify);
@@ -56,17 +59,22 @@ class Kv final : public HttpAction {
   using Written = std::function<void(bool, std::string)>;
 
   net::HttpRequest request(std::string method, std::string path, std::string body = {}) const {
-    auto r = stepRequest(step_, std::move(method), step_.params.list("endpoints").at(endpoint_) + path, step_.timeout);
+    auto r = stepRequest(step_, std::move(method),
+                         step_.params.list("endpoints").at(endpoint_) + path, step_.timeout);
     r.body = std::move(body);
     if (step_.params.has("token")) {
-      r.headers.emplace_back(etcd_ ? "Authorization" : "X-Consul-Token", step_.params.secret("token").reveal());
+      r.headers.emplace_back(etcd_ ? "Authorization" : "X-Consul-Token",
+                             step_.params.secret("token").reveal());
     }
-    if (!r.body.empty()) r.headers.emplace_back("Content-Type", etcd_ ? "application/json" : "application/octet-stream");
+    if (!r.body.empty())
+      r.headers.emplace_back("Content-Type",
+                             etcd_ ? "application/json" : "application/octet-stream");
     return r;
   }
 
   // Calls the store; on no answer tries the next endpoint.
-  void call(std::function<net::HttpRequest()> make, std::function<void(const net::HttpResponse&)> then,
+  void call(std::function<net::HttpRequest()> make,
+            std::function<void(const net::HttpResponse&)> then,
             std::function<void(std::string)> fail) {
     send(make(), [this, make, then, fail](const net::HttpResponse& r) {
       if (r.answered) return then(r);
@@ -80,16 +88,21 @@ class Kv final : public HttpAction {
 
   void read(Read then) {
     if (etcd_) {
-      call([this] { return request("POST", "/v3/kv/range", json{{"key", base64Encode(key_)}}.dump()); },
-           [then](const net::HttpResponse& r) {
-             auto j = json::parse(r.body, nullptr, false);
-             if (r.status != 200 || j.is_discarded()) return then(std::nullopt, fmt::format("etcd range: HTTP {}", r.status));
-             if (!j.contains("kvs") || j["kvs"].empty()) return then(std::optional<std::string>{}, {});
-             auto v = base64Decode(j["kvs"][0].value("value", std::string()));
-             if (!v) return then(std::nullopt, "etcd range: malformed value");
-             then(std::optional<std::string>{*v}, {});
-           },
-           [then](std::string e) { then(std::nullopt, e); });
+      call(
+          [this] {
+            return request("POST", "/v3/kv/range", json{{"key", base64Encode(key_)}}.dump());
+          },
+          [then](const net::HttpResponse& r) {
+            auto j = json::parse(r.body, nullptr, false);
+            if (r.status != 200 || j.is_discarded())
+              return then(std::nullopt, fmt::format("etcd range: HTTP {}", r.status));
+            if (!j.contains("kvs") || j["kvs"].empty())
+              return then(std::optional<std::string>{}, {});
+            auto v = base64Decode(j["kvs"][0].value("value", std::string()));
+            if (!v) return then(std::nullopt, "etcd range: malformed value");
+            then(std::optional<std::string>{*v}, {});
+          },
+          [then](std::string e) { then(std::nullopt, e); });
       return;
     }
     call([this] { return request("GET", "/v1/kv/" + key_); },
@@ -100,7 +113,8 @@ class Kv final : public HttpAction {
              return then(std::nullopt, fmt::format("consul get: HTTP {}", r.status));
            }
            index_ = j[0].value("ModifyIndex", 0ULL);
-           auto v = j[0]["Value"].is_string() ? base64Decode(j[0]["Value"].get<std::string>()) : std::optional<std::string>("");
+           auto v = j[0]["Value"].is_string() ? base64Decode(j[0]["Value"].get<std::string>())
+                                              : std::optional<std::string>("");
            if (!v) return then(std::nullopt, "consul get: malformed value");
            then(std::optional<std::string>{*v}, {});
          },
@@ -108,13 +122,18 @@ class Kv final : public HttpAction {
   }
 
   void etcdWrite(Written written) {
-    const json op = put_ ? json{{"request_put", {{"key", base64Encode(key_)}, {"value", base64Encode(value_)}}}}
-                         : json{{"request_delete_range", {{"key", base64Encode(key_)}}}};
+    const json op =
+        put_ ? json{{"request_put", {{"key", base64Encode(key_)}, {"value", base64Encode(value_)}}}}
+             : json{{"request_delete_range", {{"key", base64Encode(key_)}}}};
     json body;
     std::string path;
     if (prev_) {
       path = "/v3/kv/txn";
-      body = {{"compare", {{{"key", base64Encode(key_)}, {"result", "EQUAL"}, {"target", "VALUE"}, {"value", base64Encode(*prev_)}}}},
+      body = {{"compare",
+               {{{"key", base64Encode(key_)},
+                 {"result", "EQUAL"},
+                 {"target", "VALUE"},
+                 {"value", base64Encode(*prev_)}}}},
               {"success", {op}}};
     } else {
       path = put_ ? "/v3/kv/put" : "/v3/kv/deleterange";
@@ -123,10 +142,13 @@ class Kv final : public HttpAction {
     call([this, path, b = body.dump()] { return request("POST", path, b); },
          [this, written](const net::HttpResponse& r) {
            auto j = json::parse(r.body, nullptr, false);
-           if (r.status != 200 || j.is_discarded()) return written(false, fmt::format("etcd: HTTP {}: {}", r.status, r.body.substr(0, 200)));
+           if (r.status != 200 || j.is_discarded())
+             return written(false,
+                            fmt::format("etcd: HTTP {}: {}", r.status, r.body.substr(0, 200)));
            // A failed transaction has no "succeeded" field.
            if (prev_ && !j.value("succeeded", false)) {
-             return written(false, fmt::format("etcd: {} is not '{}': compare-and-set refused", key_, *prev_));
+             return written(
+                 false, fmt::format("etcd: {} is not '{}': compare-and-set refused", key_, *prev_));
            }
            written(true, {});
          },
@@ -135,21 +157,33 @@ class Kv final : public HttpAction {
 
   void consulWrite(Written written) {
     auto write = [this, written](std::string query) {
-      call([this, query] { return put_ ? request("PUT", "/v1/kv/" + key_ + query, value_) : request("DELETE", "/v1/kv/" + key_ + query); },
-           [this, written](const net::HttpResponse& r) {
-             std::string body = r.body;
-             while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.pop_back();
-             if (r.status != 200) return written(false, fmt::format("consul: HTTP {}: {}", r.status, body.substr(0, 200)));
-             if (body != "true") return written(false, fmt::format("consul: {} changed meanwhile: compare-and-set refused", key_));
-             written(true, {});
-           },
-           [written](std::string e) { written(false, e); });
+      call(
+          [this, query] {
+            return put_ ? request("PUT", "/v1/kv/" + key_ + query, value_)
+                        : request("DELETE", "/v1/kv/" + key_ + query);
+          },
+          [this, written](const net::HttpResponse& r) {
+            std::string body = r.body;
+            while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.pop_back();
+            if (r.status != 200)
+              return written(false,
+                             fmt::format("consul: HTTP {}: {}", r.status, body.substr(0, 200)));
+            if (body != "true")
+              return written(
+                  false,
+                  fmt::format("consul: {} changed meanwhile: compare-and-set refused", key_));
+            written(true, {});
+          },
+          [written](std::string e) { written(false, e); });
     };
     if (!prev_) return write("");
     // Consul compares on ModifyIndex: read the value and its index, then write with ?cas=.
-    read([this, written, write](std::optional<std::optional<std::string>> current, std::string error) {
+    read([this, written, write](std::optional<std::optional<std::string>> current,
+                                std::string error) {
       if (!current) return written(false, error);
-      if (*current != prev_) return written(false, fmt::format("consul: {} is not '{}': compare-and-set refused", key_, *prev_));
+      if (*current != prev_)
+        return written(
+            false, fmt::format("consul: {} is not '{}': compare-and-set refused", key_, *prev_));
       write(fmt::format("?cas={}", index_));
     });
   }

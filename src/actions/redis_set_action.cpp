@@ -10,29 +10,36 @@ namespace {
 class RedisSet final : public Action {
  public:
   RedisSet(const StepConfig& s, const PlanContext& c, ActionEnv& env)
-      : step_(s), env_(env), key_(fill(s.params.str("key"), c)), value_(fill(s.params.str("value"), c)) {}
+      : step_(s),
+        env_(env),
+        key_(fill(s.params.str("key"), c)),
+        value_(fill(s.params.str("value"), c)) {}
   ~RedisSet() override { cancel(); }
 
   std::string describe() const override {
     return fmt::format("SET {} {} on redis {}:{}{}", key_, value_, step_.params.str("host"),
-                       step_.params.integer("port"), step_.params.flag("verify") ? ", then read it back" : "");
+                       step_.params.integer("port"),
+                       step_.params.flag("verify") ? ", then read it back" : "");
   }
 
   void check(Done done) override {
     talk({{"GET", key_}}, std::move(done), [this](const std::vector<net::TimedReply>& r) {
       const auto& now = r.at(0).reply;
-      return ActionResult::success(fmt::format(
-          "{} is {}; would become {}", key_, now.type == net::RedisReply::Type::Nil ? "(not set)" : now.text, value_));
+      return ActionResult::success(
+          fmt::format("{} is {}; would become {}", key_,
+                      now.type == net::RedisReply::Type::Nil ? "(not set)" : now.text, value_));
     });
   }
 
   void run(Done done) override {
-    talk({{"SET", key_, value_}, {"GET", key_}}, std::move(done), [this](const std::vector<net::TimedReply>& r) {
-      if (step_.params.flag("verify") && r.at(1).reply.text != value_) {
-        return ActionResult::failure(fmt::format("{} reads back '{}', not '{}'", key_, r.at(1).reply.text, value_));
-      }
-      return ActionResult::success(fmt::format("{} = {}", key_, value_));
-    });
+    talk({{"SET", key_, value_}, {"GET", key_}}, std::move(done),
+         [this](const std::vector<net::TimedReply>& r) {
+           if (step_.params.flag("verify") && r.at(1).reply.text != value_) {
+             return ActionResult::failure(
+                 fmt::format("{} reads back '{}', not '{}'", key_, r.at(1).reply.text, value_));
+           }
+           return ActionResult::success(fmt::format("{} = {}", key_, value_));
+         });
   }
 
   void cancel() override {
@@ -45,7 +52,8 @@ class RedisSet final : public Action {
             std::function<ActionResult(const std::vector<net::TimedReply>&)> then) {
     session_ = net::RedisSession::start(
         env_.io, probes::kinds::redisTarget(step_.params), std::move(commands),
-        [this, done = std::move(done), then = std::move(then)](std::vector<net::TimedReply> r, std::string error) {
+        [this, done = std::move(done), then = std::move(then)](std::vector<net::TimedReply> r,
+                                                               std::string error) {
           session_.reset();
           done(error.empty() ? then(r) : ActionResult::failure("redis: " + error));
         });

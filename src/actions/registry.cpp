@@ -6,13 +6,19 @@
 
 namespace hftguard::actions {
 
-std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanContext& ctx, ActionEnv& env) {
-  using Factory = std::unique_ptr<Action> (*)(const config::StepConfig&, const PlanContext&, ActionEnv&);
+std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanContext& ctx,
+                                   ActionEnv& env) {
+  using Factory =
+      std::unique_ptr<Action> (*)(const config::StepConfig&, const PlanContext&, ActionEnv&);
   static const std::map<std::string_view, Factory> factories = {
-      {"http_check", kinds::makeHttpCheck}, {"http_request", kinds::makeHttpRequest},
-      {"e2e_order", kinds::makeE2eOrder},   {"redis_set", kinds::makeRedisSet},
-      {"exec", kinds::makeExec},            {"haproxy", kinds::makeHaproxy},
-      {"kv_put", kinds::makeKvPut},         {"kv_delete", kinds::makeKvDelete},
+      {"http_check", kinds::makeHttpCheck},
+      {"http_request", kinds::makeHttpRequest},
+      {"e2e_order", kinds::makeE2eOrder},
+      {"redis_set", kinds::makeRedisSet},
+      {"exec", kinds::makeExec},
+      {"haproxy", kinds::makeHaproxy},
+      {"kv_put", kinds::makeKvPut},
+      {"kv_delete", kinds::makeKvDelete},
       {"fence", kinds::makeFence},
   };
   auto it = factories.find(step.action);

@@ -44,8 +44,11 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     const auto& s = current();
     action = makeAction(s, request.context, runner.env_);
     attempt = 0;
-    record("step_started", fmt::format("step {} ({}): {}", s.name, s.action, action ? action->describe() : "?"),
-           {{"step", s.name}, {"action", s.action}, {"index", step + 1},
+    record("step_started",
+           fmt::format("step {} ({}): {}", s.name, s.action, action ? action->describe() : "?"),
+           {{"step", s.name},
+            {"action", s.action},
+            {"index", step + 1},
             {"description", action ? action->describe() : ""}});
     if (!action) return stepFailed(fmt::format("no action kind '{}'", s.action), Duration::zero());
     startAttempt();
@@ -61,8 +64,8 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     deadline.async_wait([self, mine](boost::system::error_code ec) {
       if (ec || mine != self->token) return;
       self->action->cancel();
-      self->attemptEnded(mine, ActionResult::failure(
-                                   fmt::format("timed out after {}", formatDuration(self->current().timeout))));
+      self->attemptEnded(mine, ActionResult::failure(fmt::format(
+                                   "timed out after {}", formatDuration(self->current().timeout))));
     });
     auto cb = [self, mine](ActionResult r) { self->attemptEnded(mine, std::move(r)); };
     request.dry_run ? action->check(cb) : action->run(cb);
@@ -74,26 +77,34 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     ++token;
     deadline.cancel();
     const Duration took = runner.env_.clock.now() - step_started;
-    boost::asio::post(runner.env_.io, [self = shared_from_this(), result = std::move(result), took] {
-      self->afterAttempt(result, took);
-    });
+    boost::asio::post(runner.env_.io, [self = shared_from_this(), result = std::move(result),
+                                       took] { self->afterAttempt(result, took); });
   }
 
   void afterAttempt(const ActionResult& result, Duration took) {
     const auto& s = current();
     if (result.ok) {
-      record("step_done", fmt::format("step {} done in {:.1f}ms: {}", s.name, ms(took), result.detail),
-             {{"step", s.name}, {"action", s.action}, {"duration_ms", ms(took)}, {"attempts", attempt},
+      record("step_done",
+             fmt::format("step {} done in {:.1f}ms: {}", s.name, ms(took), result.detail),
+             {{"step", s.name},
+              {"action", s.action},
+              {"duration_ms", ms(took)},
+              {"attempts", attempt},
               {"result", result.detail}});
       ++step;
       return startStep();
     }
     if (attempt <= s.retries) {
       const Duration wait = s.backoff * (1LL << std::min(attempt - 1, 20));
-      record("step_failed", fmt::format("step {} attempt {} failed: {}; retrying in {}", s.name, attempt,
-                                        result.detail, formatDuration(wait)),
-             {{"step", s.name}, {"action", s.action}, {"duration_ms", ms(took)}, {"attempt", attempt},
-              {"error", result.detail}, {"retrying", true}});
+      record("step_failed",
+             fmt::format("step {} attempt {} failed: {}; retrying in {}", s.name, attempt,
+                         result.detail, formatDuration(wait)),
+             {{"step", s.name},
+              {"action", s.action},
+              {"duration_ms", ms(took)},
+              {"attempt", attempt},
+              {"error", result.detail},
+              {"retrying", true}});
       deadline.expires_after(wait);
       const std::uint64_t mine = ++token;
       deadline.async_wait([self = shared_from_this(), mine](boost::system::error_code ec) {
@@ -107,10 +118,16 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   void stepFailed(const std::string& why, Duration took) {
     const auto& s = current();
     const bool carryOn = s.on_failure == config::OnFailure::Continue;
-    record("step_failed", fmt::format("step {} failed after {} attempt{}: {}{}", s.name, attempt,
-                                      attempt == 1 ? "" : "s", why, carryOn ? " (on_failure: continue)" : ""),
-           {{"step", s.name}, {"action", s.action}, {"duration_ms", ms(took)}, {"attempt", attempt},
-            {"error", why}, {"retrying", false}, {"on_failure", config::toString(s.on_failure)}});
+    record("step_failed",
+           fmt::format("step {} failed after {} attempt{}: {}{}", s.name, attempt,
+                       attempt == 1 ? "" : "s", why, carryOn ? " (on_failure: continue)" : ""),
+           {{"step", s.name},
+            {"action", s.action},
+            {"duration_ms", ms(took)},
+            {"attempt", attempt},
+            {"error", why},
+            {"retrying", false},
+            {"on_failure", config::toString(s.on_failure)}});
     if (carryOn) {
       ++step;
       return startStep();
@@ -127,7 +144,8 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     report.dry_run = request.dry_run;
     report.duration = runner.env_.clock.now() - started;
     const WallTime end = runner.env_.clock.wallNow();
-    nlohmann::json f = {{"duration_ms", ms(report.duration)}, {"steps", request.plan->steps.size()}};
+    nlohmann::json f = {{"duration_ms", ms(report.duration)},
+                        {"steps", request.plan->steps.size()}};
     if (ok && !request.dry_run) {
       const WallTime from = request.first_failure.value_or(started_wall);
       report.rto = std::chrono::duration_cast<Duration>(end - from);
@@ -138,14 +156,18 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     }
     if (ok) {
       record("failover_completed",
-             request.dry_run ? fmt::format("dry run of {}: every step's preconditions hold", request.plan->name)
-                             : fmt::format("{} completed in {:.0f}ms, RTO {:.0f}ms (target {})", request.plan->name,
-                                           ms(report.duration), ms(*report.rto), formatDuration(request.rto_target)),
+             request.dry_run
+                 ? fmt::format("dry run of {}: every step's preconditions hold", request.plan->name)
+                 : fmt::format("{} completed in {:.0f}ms, RTO {:.0f}ms (target {})",
+                               request.plan->name, ms(report.duration), ms(*report.rto),
+                               formatDuration(request.rto_target)),
              f);
     } else {
       f["failed_step"] = report.failed_step;
       record("failover_failed",
-             fmt::format("{} failed at step {}: {}", request.plan->name, report.failed_step, report.reason), f);
+             fmt::format("{} failed at step {}: {}", request.plan->name, report.failed_step,
+                         report.reason),
+             f);
     }
     auto self = shared_from_this();  // keeps this alive past its removal from runs_
     runner.runs_.erase(request.component);
@@ -165,23 +187,27 @@ FailoverRunner::~FailoverRunner() {
   }
 }
 
-bool FailoverRunner::running(const std::string& component) const { return runs_.count(component) > 0; }
+bool FailoverRunner::running(const std::string& component) const {
+  return runs_.count(component) > 0;
+}
 
 bool FailoverRunner::start(RunRequest request, std::function<void(const RunReport&)> done) {
   const std::string component = request.component;
   if (running(component)) {
     record_("failover_failed", component,
-            fmt::format("plan {} not started: a plan already runs for {}", request.plan->name, component),
+            fmt::format("plan {} not started: a plan already runs for {}", request.plan->name,
+                        component),
             {{"plan", request.plan->name}, {"failed_step", ""}});
     return false;
   }
   coord::Grant grant;
   auto lease = coordinator_.acquire(component, grant);
   if (!lease) {
-    record_("failover_failed", component,
-            fmt::format("plan {} not started: the {} coordinator refused: {}", request.plan->name,
-                        coordinator_.name(), grant.reason),
-            {{"plan", request.plan->name}, {"coordinator", coordinator_.name()}, {"failed_step", ""}});
+    record_(
+        "failover_failed", component,
+        fmt::format("plan {} not started: the {} coordinator refused: {}", request.plan->name,
+                    coordinator_.name(), grant.reason),
+        {{"plan", request.plan->name}, {"coordinator", coordinator_.name()}, {"failed_step", ""}});
     return false;
   }
   auto run = std::make_shared<Run>(*this, std::move(request), std::move(done));
@@ -191,13 +217,16 @@ bool FailoverRunner::start(RunRequest request, std::function<void(const RunRepor
   run->request.context.fencing_token = grant.fencing_token;
   run->request.context.timestamp = events::formatTimestamp(run->started_wall);
   runs_[component] = run;
-  nlohmann::json f = {{"coordinator", coordinator_.name()}, {"fencing_token", grant.fencing_token},
+  nlohmann::json f = {{"coordinator", coordinator_.name()},
+                      {"fencing_token", grant.fencing_token},
                       {"steps", run->request.plan->steps.size()}};
   if (!run->request.trigger.empty()) f["trigger"] = run->request.trigger;
-  if (run->request.first_failure) f["first_failure"] = events::formatTimestamp(*run->request.first_failure);
+  if (run->request.first_failure)
+    f["first_failure"] = events::formatTimestamp(*run->request.first_failure);
   run->record("failover_started",
-              fmt::format("{}plan {} for {} ({} steps); {}", run->request.dry_run ? "dry run of " : "",
-                          run->request.plan->name, component, run->request.plan->steps.size(), grant.reason),
+              fmt::format("{}plan {} for {} ({} steps); {}",
+                          run->request.dry_run ? "dry run of " : "", run->request.plan->name,
+                          component, run->request.plan->steps.size(), grant.reason),
               f);
   run->startStep();
   return true;

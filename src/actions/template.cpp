@@ -5,9 +5,12 @@ namespace hftguard::actions {
 
 std::string fill(std::string_view text, const PlanContext& ctx) {
   const std::pair<std::string_view, const std::string*> values[] = {
-      {"component", &ctx.component},         {"node", &ctx.node},
-      {"old_primary", &ctx.old_primary},     {"new_primary", &ctx.new_primary},
-      {"fencing_token", &ctx.fencing_token}, {"timestamp", &ctx.timestamp},
+      {"component", &ctx.component},
+      {"node", &ctx.node},
+      {"old_primary", &ctx.old_primary},
+      {"new_primary", &ctx.new_primary},
+      {"fencing_token", &ctx.fencing_token},
+      {"timestamp", &ctx.timestamp},
       {"reason", &ctx.reason}};
   std::string out;
   out.reserve(text.size());

@@ -6,10 +6,11 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include "commands.hpp"
 #include "hftguard/config/loader.hpp"
 #include "hftguard/core/suggest.hpp"
 #include "hftguard/version.hpp"
+
+#include "commands.hpp"
 
 namespace hftguard::cli {
 namespace {
@@ -24,29 +25,45 @@ struct Command {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
-      {"run", "run --config FILE [--log-level LEVEL]",
+      {"run",
+       "run --config FILE [--log-level LEVEL]",
        "Run the daemon: probe, decide, fail over, record (what systemd starts)",
-       {.options = {"config", "log-level"}}, cmdRun},
-      {"check-config", "check-config FILE",
+       {.options = {"config", "log-level"}},
+       cmdRun},
+      {"check-config",
+       "check-config FILE",
        "Validate a config; print every error as file:line:col, or a summary (exit 0/1)",
-       {.min_positional = 1, .max_positional = 1}, cmdCheckConfig},
-      {"probe", "probe --config FILE (COMPONENT/CHECK | --all)",
+       {.min_positional = 1, .max_positional = 1},
+       cmdCheckConfig},
+      {"probe",
+       "probe --config FILE (COMPONENT/CHECK | --all)",
        "Run checks once, now, and print what the daemon sees (exit 1 if any failed)",
-       {.options = {"config"}, .flags = {"all"}, .max_positional = 1}, cmdProbe},
-      {"events", "events [--config F | --file LOG] [--follow] [--component C] [--since T] [--json]",
+       {.options = {"config"}, .flags = {"all"}, .max_positional = 1},
+       cmdProbe},
+      {"events",
+       "events [--config F | --file LOG] [--follow] [--component C] [--since T] [--json]",
        "Print the event log readably (or as JSON lines), filtered; --follow waits for more",
-       {.options = {"config", "file", "component", "since"}, .flags = {"follow", "json"}}, cmdEvents},
-      {"explain", "explain [--config F | --file LOG] EVENT_ID",
+       {.options = {"config", "file", "component", "since"}, .flags = {"follow", "json"}},
+       cmdEvents},
+      {"explain",
+       "explain [--config F | --file LOG] EVENT_ID",
        "The chain behind a decision: samples, rule, tier, cooldown and damping state",
-       {.options = {"config", "file"}, .min_positional = 1, .max_positional = 1}, cmdExplain},
-      {"failover", "failover [--config F] COMPONENT [--dry-run] [--reason TEXT]",
+       {.options = {"config", "file"}, .min_positional = 1, .max_positional = 1},
+       cmdExplain},
+      {"failover",
+       "failover [--config F] COMPONENT [--dry-run] [--reason TEXT]",
        "Run the component's failover plan now; --dry-run checks every step and changes nothing",
-       {.options = {"config", "reason"}, .flags = {"dry-run"}, .min_positional = 1, .max_positional = 1},
+       {.options = {"config", "reason"},
+        .flags = {"dry-run"},
+        .min_positional = 1,
+        .max_positional = 1},
        cmdFailover},
       {"maintenance",
-       "maintenance (start|end|list) [--config F] [--component C] [--for D] [--reason R] [--owner O]",
+       "maintenance (start|end|list) [--config F] [--component C] [--for D] [--reason R] [--owner "
+       "O]",
        "Maintenance of a component or the whole node: probing goes on, automatic failover does not",
-       {.options = {"config", "component", "for", "reason", "owner"}, .min_positional = 1,
+       {.options = {"config", "component", "for", "reason", "owner"},
+        .min_positional = 1,
         .max_positional = 1},
        cmdMaintenance},
       {"version", "version", "Print the version", {}, nullptr},

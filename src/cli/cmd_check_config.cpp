@@ -4,8 +4,9 @@
 
 #include <fmt/ostream.h>
 
-#include "commands.hpp"
 #include "hftguard/config/summary.hpp"
+
+#include "commands.hpp"
 
 namespace hftguard::cli {
 

@@ -1,15 +1,15 @@
 // hftguard events: the event log, readable or as JSON, filtered, optionally followed.
 // hftguard explain EVENT_ID: the chain behind one decision.
-#include <sys/stat.h>
-
 #include <fstream>
 #include <ostream>
 #include <thread>
 
 #include <fmt/ostream.h>
+#include <sys/stat.h>
+
+#include "hftguard/events/event.hpp"
 
 #include "commands.hpp"
-#include "hftguard/events/event.hpp"
 
 namespace hftguard::cli {
 namespace {
@@ -143,26 +143,31 @@ int cmdExplain(const Args& args, std::ostream& out, std::ostream& err) {
   }
   const events::Event& e = *target;
   const nlohmann::json& f = e.fields;
-  fmt::print(out, "event {}: {} at {} on node {}\n", e.id, e.type, events::formatTimestamp(e.at), e.node);
+  fmt::print(out, "event {}: {} at {} on node {}\n", e.id, e.type, events::formatTimestamp(e.at),
+             e.node);
   fmt::print(out, "component: {}\n", e.component.empty() ? "(whole node)" : e.component);
-  for (const char* key : {"tier", "rule", "plan", "suppressed_by", "from", "to", "owner", "expires"}) {
+  for (const char* key :
+       {"tier", "rule", "plan", "suppressed_by", "from", "to", "owner", "expires"}) {
     if (auto v = field(f, key); !v.empty()) fmt::print(out, "{}: {}\n", key, v);
   }
   fmt::print(out, "reason: {}\n", e.reason);
   if (f.contains("gates")) {
     const auto& g = f["gates"];
-    fmt::print(out, "gates: damping penalty {:.0f} ({}), cooldown {}, maintenance {}\n",
-               g.value("penalty", 0.0), g.value("damped", false) ? "damped" : "not damped",
-               g.contains("cooldown_until") ? "until " + g["cooldown_until"].get<std::string>() : "none",
-               g.value("maintenance", false) ? "by " + g.value("maintenance_owner", std::string("?")) : "off");
+    fmt::print(
+        out, "gates: damping penalty {:.0f} ({}), cooldown {}, maintenance {}\n",
+        g.value("penalty", 0.0), g.value("damped", false) ? "damped" : "not damped",
+        g.contains("cooldown_until") ? "until " + g["cooldown_until"].get<std::string>() : "none",
+        g.value("maintenance", false) ? "by " + g.value("maintenance_owner", std::string("?"))
+                                      : "off");
   }
   if (f.contains("evidence")) {
     const auto& ev = f["evidence"];
     fmt::print(out, "thresholds crossed:\n");
     for (const auto& t : ev.value("thresholds", nlohmann::json::array())) {
       fmt::print(out, "  {:<14} {:<22} {:g}{} (limit {:g}{})\n", t.value("check", std::string("-")),
-                 t.value("name", std::string()), t.value("observed", 0.0), t.value("unit", std::string()),
-                 t.value("limit", 0.0), t.value("unit", std::string()));
+                 t.value("name", std::string()), t.value("observed", 0.0),
+                 t.value("unit", std::string()), t.value("limit", 0.0),
+                 t.value("unit", std::string()));
     }
     fmt::print(out, "evidence (recent samples):\n");
     for (const auto& s : ev.value("samples", nlohmann::json::array())) {

@@ -7,9 +7,10 @@
 #include <fmt/ostream.h>
 #include <spdlog/spdlog.h>
 
-#include "commands.hpp"
 #include "hftguard/actions/runner.hpp"
 #include "hftguard/core/logging.hpp"
+
+#include "commands.hpp"
 #include "recorder.hpp"
 #include "runtime.hpp"
 
@@ -21,33 +22,43 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
   const std::string& name = args.positional.front();
   const config::ComponentConfig* component = cfg->findComponent(name);
   if (component == nullptr || component->plan.empty()) {
-    err << "hftguard failover: " << (component ? "component '" + name + "' has no plan" : "no component '" + name + "'")
+    err << "hftguard failover: "
+        << (component ? "component '" + name + "' has no plan" : "no component '" + name + "'")
         << "\n";
     return kExitUsage;
   }
   setupLogging(spdlog::level::warn);
   try {
     Runtime rt(*cfg);
-    events::EventLog log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr, nullptr});
+    events::EventLog log(
+        {cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr, nullptr});
     Recorder recorder(log, cfg->node.name, rt.clock);
     auto coordinator = coord::makeLocalCoordinator(lockDir(*cfg));
     actions::ActionEnv env{rt.io, rt.http, rt.workers, rt.clock};
-    actions::FailoverRunner runner(env, *coordinator,
-                                   [&](const std::string& type, const std::string& comp, const std::string& reason,
-                                       nlohmann::json fields) {
-                                     auto e = recorder.record(type, comp, reason, std::move(fields));
-                                     fmt::print(out, "{}  {:<18} {}\n", events::formatTimestamp(e.at), type, reason);
-                                   });
+    actions::FailoverRunner runner(
+        env, *coordinator,
+        [&](const std::string& type, const std::string& comp, const std::string& reason,
+            nlohmann::json fields) {
+          auto e = recorder.record(type, comp, reason, std::move(fields));
+          fmt::print(out, "{}  {:<18} {}\n", events::formatTimestamp(e.at), type, reason);
+        });
     const char* user = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : std::getenv("USER");
     actions::RunRequest request;
     request.component = name;
     request.plan = cfg->findPlan(component->plan);
     request.dry_run = args.flag("dry-run");
     request.rto_target = component->rto_target;
-    request.context = {name, cfg->node.name, component->primary, component->standby, {}, {},
-                       args.option("reason").value_or(fmt::format("manual failover by {}", user ? user : "operator"))};
+    request.context = {name,
+                       cfg->node.name,
+                       component->primary,
+                       component->standby,
+                       {},
+                       {},
+                       args.option("reason").value_or(
+                           fmt::format("manual failover by {}", user ? user : "operator"))};
     std::optional<actions::RunReport> report;
-    if (!runner.start(request, [&](const actions::RunReport& r) { report = r; })) return kExitFailed;
+    if (!runner.start(request, [&](const actions::RunReport& r) { report = r; }))
+      return kExitFailed;
     while (!report) rt.io.run_one();
     return report->ok ? kExitOk : kExitFailed;
   } catch (const std::runtime_error& e) {

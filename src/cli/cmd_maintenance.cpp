@@ -5,9 +5,10 @@
 
 #include <fmt/ostream.h>
 
-#include "commands.hpp"
 #include "hftguard/control/maintenance_file.hpp"
 #include "hftguard/events/event.hpp"
+
+#include "commands.hpp"
 
 namespace hftguard::cli {
 namespace {
@@ -37,11 +38,14 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitFailed;
   }
   const WallTime now = std::chrono::system_clock::now();
-  std::erase_if(*entries, [&](const auto& e) { return e.expires <= now || (action != "list" && e.component == component); });
+  std::erase_if(*entries, [&](const auto& e) {
+    return e.expires <= now || (action != "list" && e.component == component);
+  });
   if (action == "list") {
     if (entries->empty()) fmt::print(out, "no maintenance\n");
     for (const auto& e : *entries) {
-      fmt::print(out, "{:<20} until {}  by {}: {}\n", e.component.empty() ? "(whole node)" : e.component,
+      fmt::print(out, "{:<20} until {}  by {}: {}\n",
+                 e.component.empty() ? "(whole node)" : e.component,
                  events::formatTimestamp(e.expires), e.owner, e.reason);
     }
     return kExitOk;
@@ -50,7 +54,8 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
     auto length = parseDuration(args.option("for").value_or(""));
     const auto reason = args.option("reason");
     if (!length || *length <= Duration::zero() || *length > std::chrono::hours(24 * 7) || !reason) {
-      err << "hftguard maintenance start: --for DURATION (up to 7d) and --reason TEXT are required\n";
+      err << "hftguard maintenance start: --for DURATION (up to 7d) and --reason TEXT are "
+             "required\n";
       return kExitUsage;
     }
     entries->push_back({component, args.option("owner").value_or(defaultOwner()), *reason,

@@ -5,8 +5,9 @@
 
 #include <fmt/ostream.h>
 
-#include "commands.hpp"
 #include "hftguard/probes/scheduler.hpp"
+
+#include "commands.hpp"
 #include "runtime.hpp"
 
 namespace hftguard::cli {

@@ -4,9 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "hftguard/core/logging.hpp"
+
 #include "commands.hpp"
 #include "daemon.hpp"
-#include "hftguard/core/logging.hpp"
 
 namespace hftguard::cli {
 

@@ -6,8 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "args.hpp"
 #include "hftguard/config/config.hpp"
+
+#include "args.hpp"
 
 namespace hftguard::probes {
 struct ProbeResult;

@@ -14,6 +14,7 @@
 #include "hftguard/events/from_decision.hpp"
 #include "hftguard/probes/scheduler.hpp"
 #include "hftguard/version.hpp"
+
 #include "recorder.hpp"
 #include "runtime.hpp"
 
@@ -52,20 +53,23 @@ struct Daemon::Impl {
   explicit Impl(std::shared_ptr<const config::Config> c)
       : cfg(std::move(c)),
         rt(*cfg),
-        log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr, nullptr}),
+        log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr,
+             nullptr}),
         recorder(log, cfg->node.name, rt.clock),
         coordinator(coord::makeLocalCoordinator(lockDir(*cfg))),
         action_env{rt.io, rt.http, rt.workers, rt.clock},
         runner(action_env, *coordinator,
-               [this](const std::string& type, const std::string& component, const std::string& reason,
-                      nlohmann::json fields) {
+               [this](const std::string& type, const std::string& component,
+                      const std::string& reason, nlohmann::json fields) {
                  recorder.record(type, component, reason, std::move(fields));
                  const bool bad = type == "failover_failed" || type == "step_failed";
-                 spdlog::log(bad ? spdlog::level::err : spdlog::level::info, "{}: {}", component, reason);
+                 spdlog::log(bad ? spdlog::level::err : spdlog::level::info, "{}: {}", component,
+                             reason);
                }),
         decider(*cfg),
-        scheduler(rt.env, *cfg, [this](const probes::ProbeResult& r) { onResult(r); },
-                  std::random_device{}()),
+        scheduler(
+            rt.env, *cfg, [this](const probes::ProbeResult& r) { onResult(r); },
+            std::random_device{}()),
         ticker(rt.io),
         signals(rt.io, SIGINT, SIGTERM, SIGHUP) {}
 
@@ -142,7 +146,8 @@ struct Daemon::Impl {
       if (std::find(applied.begin(), applied.end(), e) != applied.end()) continue;
       if (!e.component.empty() && cfg->findComponent(e.component) == nullptr) continue;
       record(decider.startMaintenance(e.component, e.owner, e.reason,
-                                      std::chrono::duration_cast<Duration>(e.expires - wall), now, wall));
+                                      std::chrono::duration_cast<Duration>(e.expires - wall), now,
+                                      wall));
     }
     applied = std::move(*entries);
   }
@@ -163,7 +168,8 @@ struct Daemon::Impl {
       if (ec) return;
       if (sig == SIGHUP) {
         log.reopen();
-        spdlog::info("SIGHUP: event log reopened; config reload is not supported, restart to apply one");
+        spdlog::info(
+            "SIGHUP: event log reopened; config reload is not supported, restart to apply one");
         waitForSignal();
         return;
       }
@@ -189,22 +195,23 @@ struct Daemon::Impl {
   std::string maintenance_error;
 };
 
-Daemon::Daemon(std::shared_ptr<const config::Config> cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+Daemon::Daemon(std::shared_ptr<const config::Config> cfg)
+    : impl_(std::make_unique<Impl>(std::move(cfg))) {}
 Daemon::~Daemon() = default;
 
 int Daemon::run() {
   Impl& d = *impl_;
-  spdlog::info("hftguard {} starting: node {} site {}, {} components, {} checks, events to {}", kVersion,
-               d.cfg->node.name, d.cfg->node.site, d.cfg->components.size(), d.scheduler.size(),
-               d.cfg->event_log_path);
+  spdlog::info("hftguard {} starting: node {} site {}, {} components, {} checks, events to {}",
+               kVersion, d.cfg->node.name, d.cfg->node.site, d.cfg->components.size(),
+               d.scheduler.size(), d.cfg->event_log_path);
   d.waitForSignal();
   d.syncMaintenance();  // windows set while the daemon was down still hold
   d.scheduler.start();
   d.tick();
   d.rt.io.run();
   const auto& stats = d.scheduler.stats();
-  spdlog::info("stopped after {} probe runs ({} skipped while busy, {} missed while behind)", stats.runs,
-               stats.skipped_busy, stats.skipped_behind);
+  spdlog::info("stopped after {} probe runs ({} skipped while busy, {} missed while behind)",
+               stats.runs, stats.skipped_busy, stats.skipped_behind);
   return 0;
 }
 

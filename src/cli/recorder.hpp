@@ -14,8 +14,8 @@ class Recorder {
   Recorder(events::EventLog& log, std::string node, const Clock& clock)
       : log_(log), node_(std::move(node)), clock_(clock) {}
 
-  events::Event record(const std::string& type, const std::string& component, const std::string& reason,
-                       nlohmann::json fields) {
+  events::Event record(const std::string& type, const std::string& component,
+                       const std::string& reason, nlohmann::json fields) {
     events::Event e;
     e.at = clock_.wallNow();
     e.id = ids_.next(e.at);
@@ -41,7 +41,8 @@ class Recorder {
 // Where plans take their per-component lock: beside the maintenance file, in the state dir.
 inline std::string lockDir(const config::Config& cfg) {
   const auto slash = cfg.maintenance_path.rfind('/');
-  return (slash == std::string::npos ? std::string(".") : cfg.maintenance_path.substr(0, slash)) + "/locks";
+  return (slash == std::string::npos ? std::string(".") : cfg.maintenance_path.substr(0, slash)) +
+         "/locks";
 }
 
 }  // namespace hftguard::cli

@@ -49,8 +49,7 @@ void hostPortList(ReaderContext& ctx, const SectionValues& v, std::string_view k
   if (!v.params.has(key)) return;
   for (const std::string& item : v.params.list(key)) {
     if (!isHostPort(item)) {
-      ctx.diag.error(v.markOf(key),
-                     fmt::format("{}: '{}' is not host:port", key, item));
+      ctx.diag.error(v.markOf(key), fmt::format("{}: '{}' is not host:port", key, item));
     }
   }
 }
@@ -102,7 +101,8 @@ const std::map<std::string, Rule, std::less<>>& rules() {
          if (!v.present("haproxy_socket") && !v.present("kv_store") && !v.present("stop_url") &&
              !v.present("stop_argv")) {
            ctx.diag.error(v.owner, fmt::format("{}: a fence needs at least one of haproxy_socket, "
-                                               "kv_store, stop_url, stop_argv", where));
+                                               "kv_store, stop_url, stop_argv",
+                                               where));
          }
          if (v.present("haproxy_socket")) {
            needKey(ctx, v, where, "haproxy_backend", "haproxy_socket is set");
@@ -110,7 +110,8 @@ const std::map<std::string, Rule, std::less<>>& rules() {
          }
          if (v.present("kv_store")) needKey(ctx, v, where, "kv_endpoints", "kv_store is set");
          if (v.present("stop_url") && v.present("stop_argv")) {
-           ctx.diag.error(v.markOf("stop_argv"), fmt::format("{}: set stop_url or stop_argv, not both", where));
+           ctx.diag.error(v.markOf("stop_argv"),
+                          fmt::format("{}: set stop_url or stop_argv, not both", where));
          }
        }},
       {"action/exec",

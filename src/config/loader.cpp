@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "hftguard/core/suggest.hpp"
+
 #include "kind_rules.hpp"
 #include "yaml_reader.hpp"
 
@@ -109,9 +110,9 @@ class Builder {
       LayerTiming& t = cfg.probes.layers[i];
       t.interval = layer.params.has("interval") ? layer.params.duration("interval")
                                                 : *parseDuration(kLayerDefaults[i].first);
-      t.timeout = layer.params.has("timeout") ? layer.params.duration("timeout")
-                                              : std::min(t.interval,
-                                                         *parseDuration(kLayerDefaults[i].second));
+      t.timeout = layer.params.has("timeout")
+                      ? layer.params.duration("timeout")
+                      : std::min(t.interval, *parseDuration(kLayerDefaults[i].second));
       checkTimeout(layer, t);
     }
     cfg.probes.jitter = v.params.number("jitter");
@@ -129,16 +130,13 @@ class Builder {
   }
 
   // Reads a section whose keys depend on its `type`/`action`: common keys + the kind's.
-  std::pair<SectionValues, const KindSpec*> readTyped(const YAML::Node& node,
-                                                      const YAML::Mark& owner,
-                                                      const std::string& where,
-                                                      std::string_view common_path,
-                                                      std::string_view family,
-                                                      const std::string& type_key) {
+  std::pair<SectionValues, const KindSpec*> readTyped(
+      const YAML::Node& node, const YAML::Mark& owner, const std::string& where,
+      std::string_view common_path, std::string_view family, const std::string& type_key) {
     std::optional<std::string> type = detail::peekScalar(node, type_key);
     const KindSpec* kind = type ? findKind(family, *type) : nullptr;
-    detail::SpecList keys = kind ? detail::specsOf(config::section(common_path), *kind)
-                                 : specs(common_path);
+    detail::SpecList keys =
+        kind ? detail::specsOf(config::section(common_path), *kind) : specs(common_path);
     // The type key's Enum choices are the registered kinds of the family.
     KeySpec typeSpec{type_key, ValueKind::Enum, true};
     typeSpec.choices = kindNames(family);
@@ -161,9 +159,8 @@ class Builder {
     c.where = locationOf(mark);
     if (!kind) return c;
     c.type = std::string(kind->type);
-    c.layer = enumFrom<Layer>(v.params.has("layer") ? v.params.str("layer")
-                                                    : std::string(kind->default_layer),
-                              kLayers);
+    c.layer = enumFrom<Layer>(
+        v.params.has("layer") ? v.params.str("layer") : std::string(kind->default_layer), kLayers);
     const LayerTiming& layer = cfg.probes.of(c.layer);
     LayerTiming t{v.params.has("interval") ? v.params.duration("interval") : layer.interval,
                   v.params.has("timeout") ? v.params.duration("timeout") : layer.timeout};
@@ -179,8 +176,8 @@ class Builder {
     return c;
   }
 
-  ComponentConfig readComponent(const Config& cfg, const std::string& name,
-                                const YAML::Mark& mark, const YAML::Node& node) {
+  ComponentConfig readComponent(const Config& cfg, const std::string& name, const YAML::Mark& mark,
+                                const YAML::Node& node) {
     const std::string where = dot("components", name);
     SectionValues v = detail::readSection(ctx_, node, mark, where, specs("components.<name>"));
     ComponentConfig c;
@@ -198,7 +195,9 @@ class Builder {
     c.cooldown = v.params.duration("cooldown");
     forEachNamed(
         v, "checks",
-        [&](auto& check, auto& m, auto& n) { c.checks.push_back(readCheck(cfg, name, check, m, n)); },
+        [&](auto& check, auto& m, auto& n) {
+          c.checks.push_back(readCheck(cfg, name, check, m, n));
+        },
         dot(where, "checks"));
     if (hasEmptyMap(v, "checks")) {
       ctx_.diag.error(v.markOf("checks"), where + ".checks: define at least one check");
@@ -216,8 +215,8 @@ class Builder {
       c.plan = v.params.str("plan");
       checkRef(v.markOf("plan"), "plan", "plan", c.plan, names(cfg.plans));
     } else if (c.automation != Automation::Manual) {
-      ctx_.diag.error(v.owner, fmt::format("{}: automation {} needs a plan", where,
-                                           toString(c.automation)));
+      ctx_.diag.error(v.owner,
+                      fmt::format("{}: automation {} needs a plan", where, toString(c.automation)));
     }
     if (v.params.has("alert_channels")) {
       c.alert_channels = v.params.list("alert_channels");
@@ -275,9 +274,9 @@ class Builder {
 
   void readDamping(ComponentConfig& c, const SectionValues& v) {
     FlapDamping& d = c.flap_damping;
-    d = {v.params.flag("enabled"),        v.params.number("penalty"),
+    d = {v.params.flag("enabled"),          v.params.number("penalty"),
          v.params.number("suppress_above"), v.params.number("reuse_below"),
-         v.params.duration("half_life"),  v.params.duration("max_suppress")};
+         v.params.duration("half_life"),    v.params.duration("max_suppress")};
     if (d.reuse_below >= d.suppress_above) {
       ctx_.diag.error(v.markOf("reuse_below"),
                       fmt::format("reuse_below: {:g} must be below suppress_above {:g}",
@@ -312,7 +311,8 @@ class Builder {
       const std::string stepWhere = fmt::format("{}.steps[{}]", where, i + 1);
       StepConfig s = readStep(step, stepWhere, i);
       if (!stepNames.emplace(s.name, static_cast<int>(i)).second) {
-        ctx_.diag.error(step.Mark(), fmt::format("{}: duplicate step name '{}'", stepWhere, s.name));
+        ctx_.diag.error(step.Mark(),
+                        fmt::format("{}: duplicate step name '{}'", stepWhere, s.name));
       }
       p.steps.push_back(std::move(s));
     }
@@ -320,11 +320,13 @@ class Builder {
   }
 
   StepConfig readStep(const YAML::Node& node, const std::string& where, std::size_t index) {
-    auto [v, kind] = readTyped(node, node.Mark(), where, "plans.<name>.steps[]", "action", "action");
+    auto [v, kind] =
+        readTyped(node, node.Mark(), where, "plans.<name>.steps[]", "action", "action");
     StepConfig s;
     s.where = locationOf(node.Mark());
     if (kind) s.action = std::string(kind->type);
-    s.name = v.params.has("name") ? v.params.str("name") : fmt::format("{}-{}", s.action, index + 1);
+    s.name =
+        v.params.has("name") ? v.params.str("name") : fmt::format("{}-{}", s.action, index + 1);
     if (v.params.has("description")) s.description = v.params.str("description");
     s.timeout = v.params.duration("timeout");
     s.retries = static_cast<int>(v.params.integer("retries"));
@@ -343,9 +345,10 @@ class Builder {
     a.deadline = v.params.duration("deadline");
     a.group_window = v.params.duration("group_window");
     if (a.max_backoff < a.initial_backoff) {
-      ctx_.diag.error(v.markOf("max_backoff"),
-                      fmt::format("max_backoff: {} is shorter than initial_backoff {}",
-                                  formatDuration(a.max_backoff), formatDuration(a.initial_backoff)));
+      ctx_.diag.error(
+          v.markOf("max_backoff"),
+          fmt::format("max_backoff: {} is shorter than initial_backoff {}",
+                      formatDuration(a.max_backoff), formatDuration(a.initial_backoff)));
     }
     forEachNamed(
         v, "channels",

@@ -22,8 +22,8 @@ KeySpec oneOf(KeySpec spec, std::vector<std::string_view> choices) {
   spec.choices = std::move(choices);
   return spec;
 }
-KeySpec url(std::string_view key, bool required, std::vector<std::string_view> schemes = {
-                                                     "http", "https"}) {
+KeySpec url(std::string_view key, bool required,
+            std::vector<std::string_view> schemes = {"http", "https"}) {
   KeySpec spec = required ? req(key, V::Url) : opt(key, V::Url);
   spec.choices = std::move(schemes);
   return spec;
@@ -100,13 +100,12 @@ std::vector<SectionSpec> buildSections() {
        {opt("description", V::String), oneOf(req("tier", V::String), {"hot", "warm", "cold"}),
         oneOf(opt("automation", V::String), {"full", "semi", "manual"}),
         ranged(req("rto_target", V::Duration), "100ms", "24h"), opt("plan", V::String),
-        opt("primary", V::String), opt("standby", V::String),
-        req("checks", V::Sections), opt("triggers", V::Section),
-        ranged(opt("cooldown", V::Duration, "5m"), "0", "24h"),
+        opt("primary", V::String), opt("standby", V::String), req("checks", V::Sections),
+        opt("triggers", V::Section), ranged(opt("cooldown", V::Duration, "5m"), "0", "24h"),
         opt("flap_damping", V::Section), opt("alert_channels", V::StringList)}},
       {"components.<name>.checks.<name>",
-       {req("type", V::Enum), oneOf(opt("layer", V::String),
-                                    {"process", "service", "business", "end_to_end"}),
+       {req("type", V::Enum),
+        oneOf(opt("layer", V::String), {"process", "service", "business", "end_to_end"}),
         layerInterval, layerTimeout, ranged(opt("fall", V::Integer), "1", "100"),
         ranged(opt("rise", V::Integer), "1", "100"), opt("description", V::String),
         opt("informational", V::Bool, "false")}},
@@ -146,12 +145,11 @@ std::vector<SectionSpec> buildSections() {
         ranged(opt("initial_backoff", V::Duration, "1s"), "10ms", "1m"),
         ranged(opt("max_backoff", V::Duration, "30s"), "10ms", "1h"),
         ranged(opt("deadline", V::Duration, "5m"), "1s", "24h"),
-        ranged(opt("group_window", V::Duration, "30s"), "0", "1h"),
-        opt("channels", V::Sections)}},
+        ranged(opt("group_window", V::Duration, "30s"), "0", "1h"), opt("channels", V::Sections)}},
       {"alerts.channels.<name>", {req("type", V::Enum)}},
       {"coordination",
-       {oneOf(opt("type", V::String, "local"), {"local", "etcd"}),
-        opt("endpoints", V::StringList), ranged(opt("lease_ttl", V::Duration, "10s"), "2s", "5m"),
+       {oneOf(opt("type", V::String, "local"), {"local", "etcd"}), opt("endpoints", V::StringList),
+        ranged(opt("lease_ttl", V::Duration, "10s"), "2s", "5m"),
         opt("key_prefix", V::String, "/hftguard/"), opt("username", V::String),
         opt("password", V::SecretRef), tlsVerify()}},
       {"maintenance", {opt("path", V::String, "/var/lib/hftguard/maintenance.json")}},
@@ -167,28 +165,30 @@ std::vector<KindSpec> buildKinds() {
   };
   std::vector<KindSpec> k;
   // --- checks (probes) ---
-  k.push_back({"check", "process", "process",
+  k.push_back({"check",
+               "process",
+               "process",
                {opt("executable", V::String), opt("cmdline", V::String), opt("pidfile", V::String),
                 ranged(opt("min_count", V::Integer, "1"), "1", "10000")}});
   k.push_back({"check", "tcp", "process", {req("host", V::String), port()}});
-  k.push_back({"check", "http", "service",
-               join({url("url", true), oneOf(opt("method", V::String, "GET"),
-                                                  {"GET", "HEAD", "POST"}),
-                     ranged(opt("expect_status", V::Integer, "200"), "100", "599"), maxLatency({}),
-                     ranged(opt("max_body_bytes", V::Integer, "1048576"), "0", "1073741824"),
-                     opt("json_field", V::String), opt("json_equals", V::String)},
-                    httpClientKeys())});
+  k.push_back(
+      {"check", "http", "service",
+       join({url("url", true), oneOf(opt("method", V::String, "GET"), {"GET", "HEAD", "POST"}),
+             ranged(opt("expect_status", V::Integer, "200"), "100", "599"), maxLatency({}),
+             ranged(opt("max_body_bytes", V::Integer, "1048576"), "0", "1073741824"),
+             opt("json_field", V::String), opt("json_equals", V::String)},
+            httpClientKeys())});
   k.push_back({"check", "postgres", "service",
                join(postgresKeys(),
                     {oneOf(opt("expect_role", V::String, "any"), {"primary", "standby", "any"}),
                      maxLatency("100ms"), ranged(opt("max_lag_bytes", V::Integer), "0", "1e15"),
                      ranged(opt("max_lag", V::Duration), "1ms", "1h"),
                      opt("write_check_table", V::String)})});
-  k.push_back({"check", "redis", "service",
-               join(redisKeys(),
-                    {oneOf(opt("expect_role", V::String, "any"), {"master", "replica", "any"}),
-                     maxLatency("10ms"),
-                     ranged(opt("max_memory_ratio", V::Percent, "95%"), "1%", "100%")})});
+  k.push_back(
+      {"check", "redis", "service",
+       join(redisKeys(), {oneOf(opt("expect_role", V::String, "any"), {"master", "replica", "any"}),
+                          maxLatency("10ms"),
+                          ranged(opt("max_memory_ratio", V::Percent, "95%"), "1%", "100%")})});
   k.push_back({"check", "redis_key", "business",
                join(redisKeys(),
                     {req("key", V::String),
@@ -202,76 +202,104 @@ std::vector<KindSpec> buildKinds() {
   const auto tmplStr = [](std::string_view key, bool required) {
     return templ(required ? req(key, V::String) : opt(key, V::String));
   };
-  k.push_back({"action", "http_check", {},
+  k.push_back({"action",
+               "http_check",
+               {},
                join({templ(url("url", true)), oneOf(req("expect", V::String), {"up", "down"}),
                      opt("wait_until", V::Bool, "false"),
                      ranged(opt("poll_interval", V::Duration, "200ms"), "10ms", "1m"),
                      ranged(opt("expect_status", V::Integer, "200"), "100", "599")},
                     httpClientKeys())});
-  k.push_back({"action", "http_request", {},
-               join({templ(url("url", true)),
-                     oneOf(opt("method", V::String, "POST"),
-                           {"GET", "POST", "PUT", "PATCH", "DELETE"}),
-                     tmplStr("body", false), templ(opt("form", V::Dict)),
-                     opt("content_type", V::String, "application/json"),
-                     ranged(opt("expect_status", V::Integer, "200"), "100", "599")},
-                    httpClientKeys())});
-  k.push_back({"action", "haproxy", {},
+  k.push_back(
+      {"action",
+       "http_request",
+       {},
+       join({templ(url("url", true)),
+             oneOf(opt("method", V::String, "POST"), {"GET", "POST", "PUT", "PATCH", "DELETE"}),
+             tmplStr("body", false), templ(opt("form", V::Dict)),
+             opt("content_type", V::String, "application/json"),
+             ranged(opt("expect_status", V::Integer, "200"), "100", "599")},
+            httpClientKeys())});
+  k.push_back({"action",
+               "haproxy",
+               {},
                {req("socket", V::String), tmplStr("backend", true), tmplStr("server", true),
                 oneOf(opt("state", V::String), {"ready", "drain", "maint"}),
                 ranged(opt("weight", V::Integer), "0", "256")}});
-  const std::vector<KeySpec> kvKeys = {
-      oneOf(req("store", V::String), {"etcd", "consul"}), req("endpoints", V::StringList),
-      tmplStr("key", true), tmplStr("prev_value", false), opt("token", V::SecretRef), tlsVerify()};
+  const std::vector<KeySpec> kvKeys = {oneOf(req("store", V::String), {"etcd", "consul"}),
+                                       req("endpoints", V::StringList),
+                                       tmplStr("key", true),
+                                       tmplStr("prev_value", false),
+                                       opt("token", V::SecretRef),
+                                       tlsVerify()};
   k.push_back({"action", "kv_put", {}, join(kvKeys, {tmplStr("value", true)})});
   k.push_back({"action", "kv_delete", {}, kvKeys});
-  k.push_back({"action", "redis_set", {},
+  k.push_back({"action",
+               "redis_set",
+               {},
                join(redisKeys(), {tmplStr("key", true), tmplStr("value", true),
                                   opt("verify", V::Bool, "true")})});
   k.push_back({"action", "e2e_order", {}, join(orderKeys(), httpClientKeys())});
-  k.push_back({"action", "pg_promote", {},
-               join(postgresKeys(),
-                    {ranged(opt("max_lag_bytes", V::Integer, "16777216"), "0", "1e15"),
-                     opt("old_primary_host", V::String), ranged(opt("old_primary_port", V::Integer,
-                                                                    "5432"), "1", "65535"),
-                     opt("checkpoint_old_primary", V::Bool, "false"),
-                     opt("write_check_table", V::String)})});
-  k.push_back({"action", "patroni", {},
-               join({url("url", true),
-                     oneOf(req("operation", V::String), {"failover", "switchover"}),
-                     tmplStr("candidate", false), tmplStr("leader", false),
-                     opt("scheduled_at", V::String), opt("username", V::String),
-                     opt("password", V::SecretRef)},
-                    httpClientKeys())});
-  k.push_back({"action", "redis_sentinel", {},
-               {req("sentinels", V::StringList), req("master_name", V::String),
-                opt("trigger_failover", V::Bool, "false"), opt("demote_old_master", V::Bool, "true"),
-                opt("password", V::SecretRef), opt("sentinel_password", V::SecretRef)}});
-  k.push_back({"action", "dns", {},
-               {url("api_url", true), opt("server_id", V::String, "localhost"),
-                req("zone", V::String), tmplStr("record", true),
-                oneOf(opt("record_type", V::String, "A"), {"A", "AAAA", "CNAME"}),
-                tmplStr("content", true), ranged(opt("ttl", V::Integer, "30"), "1", "86400"),
-                req("api_key", V::SecretRef), tlsVerify()}});
-  k.push_back({"action", "fence", {},
-               {tmplStr("target", false), opt("haproxy_socket", V::String),
-                tmplStr("haproxy_backend", false), tmplStr("haproxy_server", false),
-                oneOf(opt("kv_store", V::String), {"etcd", "consul"}), opt("kv_endpoints", V::StringList),
-                [] {
-                  KeySpec key = templ(opt("kv_key", V::String));
-                  key.default_text = "nodes/{old_primary}/fenced";
-                  return key;
-                }(),
-                opt("kv_token", V::SecretRef), templ(url("stop_url", false)),
-                templ(opt("stop_argv", V::StringList)), tlsVerify()}});
-  k.push_back({"action", "exec", {},
+  k.push_back(
+      {"action",
+       "pg_promote",
+       {},
+       join(postgresKeys(), {ranged(opt("max_lag_bytes", V::Integer, "16777216"), "0", "1e15"),
+                             opt("old_primary_host", V::String),
+                             ranged(opt("old_primary_port", V::Integer, "5432"), "1", "65535"),
+                             opt("checkpoint_old_primary", V::Bool, "false"),
+                             opt("write_check_table", V::String)})});
+  k.push_back(
+      {"action",
+       "patroni",
+       {},
+       join({url("url", true), oneOf(req("operation", V::String), {"failover", "switchover"}),
+             tmplStr("candidate", false), tmplStr("leader", false), opt("scheduled_at", V::String),
+             opt("username", V::String), opt("password", V::SecretRef)},
+            httpClientKeys())});
+  k.push_back(
+      {"action",
+       "redis_sentinel",
+       {},
+       {req("sentinels", V::StringList), req("master_name", V::String),
+        opt("trigger_failover", V::Bool, "false"), opt("demote_old_master", V::Bool, "true"),
+        opt("password", V::SecretRef), opt("sentinel_password", V::SecretRef)}});
+  k.push_back(
+      {"action",
+       "dns",
+       {},
+       {url("api_url", true), opt("server_id", V::String, "localhost"), req("zone", V::String),
+        tmplStr("record", true), oneOf(opt("record_type", V::String, "A"), {"A", "AAAA", "CNAME"}),
+        tmplStr("content", true), ranged(opt("ttl", V::Integer, "30"), "1", "86400"),
+        req("api_key", V::SecretRef), tlsVerify()}});
+  k.push_back(
+      {"action",
+       "fence",
+       {},
+       {tmplStr("target", false), opt("haproxy_socket", V::String),
+        tmplStr("haproxy_backend", false), tmplStr("haproxy_server", false),
+        oneOf(opt("kv_store", V::String), {"etcd", "consul"}), opt("kv_endpoints", V::StringList),
+        [] {
+          KeySpec key = templ(opt("kv_key", V::String));
+          key.default_text = "nodes/{old_primary}/fenced";
+          return key;
+        }(),
+        opt("kv_token", V::SecretRef), templ(url("stop_url", false)),
+        templ(opt("stop_argv", V::StringList)), tlsVerify()}});
+  k.push_back({"action",
+               "exec",
+               {},
                {templ(req("argv", V::StringList)), templ(opt("env", V::Dict)),
                 ranged(opt("expect_exit", V::Integer, "0"), "0", "255")}});
   // --- alert channels ---
-  k.push_back({"channel", "slack", {},
+  k.push_back({"channel",
+               "slack",
+               {},
                {req("webhook_url", V::SecretRef), opt("channel", V::String),
                 opt("username", V::String, "hftguard"), severity("info"), tlsVerify()}});
-  k.push_back({"channel", "pagerduty", {},
+  k.push_back({"channel",
+               "pagerduty",
+               {},
                {req("routing_key", V::SecretRef),
                 [] {
                   KeySpec u = url("url", false);
@@ -279,9 +307,11 @@ std::vector<KindSpec> buildKinds() {
                   return u;
                 }(),
                 opt("source", V::String), severity("critical"), tlsVerify()}});
-  k.push_back({"channel", "email", {},
-               {url("smtp_url", true, {"smtp", "smtps"}), req("from", V::String), req("to", V::StringList),
-                opt("username", V::String), opt("password", V::SecretRef),
+  k.push_back({"channel",
+               "email",
+               {},
+               {url("smtp_url", true, {"smtp", "smtps"}), req("from", V::String),
+                req("to", V::StringList), opt("username", V::String), opt("password", V::SecretRef),
                 opt("starttls", V::Bool, "true"), severity("warning"), tlsVerify()}});
   return k;
 }

@@ -42,8 +42,8 @@ void appendChannels(std::string& out, const Config& cfg) {
         secrets += fmt::format(" {} from {}", key, s->describe());
       }
     }
-    out += fmt::format("  {:<20} {:<10} min {:<8}{}\n", ch.name, ch.type,
-                       toString(ch.min_severity), secrets);
+    out += fmt::format("  {:<20} {:<10} min {:<8}{}\n", ch.name, ch.type, toString(ch.min_severity),
+                       secrets);
   }
 }
 
@@ -72,8 +72,9 @@ std::string summarize(const Config& cfg) {
   appendChannels(out, cfg);
   out += fmt::format("coordination: {}", cfg.coordination.type);
   if (cfg.coordination.type == "etcd") {
-    out += fmt::format(" endpoints {} lease {} prefix {}", fmt::join(cfg.coordination.endpoints, ","),
-                       formatDuration(cfg.coordination.lease_ttl), cfg.coordination.key_prefix);
+    out +=
+        fmt::format(" endpoints {} lease {} prefix {}", fmt::join(cfg.coordination.endpoints, ","),
+                    formatDuration(cfg.coordination.lease_ttl), cfg.coordination.key_prefix);
   }
   out += fmt::format("\ncontrol api: {} token {}\n",
                      cfg.control_api.enabled ? cfg.control_api.listen : "disabled",

@@ -79,9 +79,9 @@ Parsed parseScalar(const KeySpec& spec, const std::string& text) {
       if (std::find(spec.choices.begin(), spec.choices.end(), text) != spec.choices.end()) {
         return {ParamValue{text}, {}};
       }
-      std::string msg =
-          fmt::format("'{}' is not one of {}", text, joinChoices(spec.choices, ", "));
-      if (auto near = closestMatch(text, spec.choices)) msg += fmt::format("; did you mean '{}'?", *near);
+      std::string msg = fmt::format("'{}' is not one of {}", text, joinChoices(spec.choices, ", "));
+      if (auto near = closestMatch(text, spec.choices))
+        msg += fmt::format("; did you mean '{}'?", *near);
       return fail(msg);
     }
     case ValueKind::Bool:
@@ -184,8 +184,8 @@ void readValue(ReaderContext& ctx, const KeySpec& spec, const std::string& writt
                const YAML::Node& value, SectionValues& out) {
   const std::string key(spec.key);
   auto wrongShape = [&](std::string_view expected) {
-    ctx.diag.error(value.Mark(), fmt::format("{}: expected {}, got {}", written_key, expected,
-                                             describe(value)));
+    ctx.diag.error(value.Mark(),
+                   fmt::format("{}: expected {}, got {}", written_key, expected, describe(value)));
   };
   switch (spec.kind) {
     case ValueKind::Section:
@@ -210,8 +210,8 @@ void readValue(ReaderContext& ctx, const KeySpec& spec, const std::string& writt
       std::vector<std::string> items;
       for (const YAML::Node& item : value) {
         if (!isPlainScalar(item)) {
-          ctx.diag.error(item.Mark(), fmt::format("{}: expected a string, got {}", written_key,
-                                                  describe(item)));
+          ctx.diag.error(item.Mark(),
+                         fmt::format("{}: expected a string, got {}", written_key, describe(item)));
           continue;
         }
         if (spec.templated) checkPlaceholders(ctx, item.Mark(), written_key, item.Scalar());
@@ -225,9 +225,8 @@ void readValue(ReaderContext& ctx, const KeySpec& spec, const std::string& writt
       StringMap items;
       for (auto it = value.begin(); it != value.end(); ++it) {
         if (!isPlainScalar(it->first) || !isPlainScalar(it->second)) {
-          ctx.diag.error(it->second.Mark(),
-                         fmt::format("{}: expected string values, got {}", written_key,
-                                     describe(it->second)));
+          ctx.diag.error(it->second.Mark(), fmt::format("{}: expected string values, got {}",
+                                                        written_key, describe(it->second)));
           continue;
         }
         if (spec.templated) {
@@ -313,8 +312,8 @@ void readKeys(ReaderContext& ctx, const YAML::Node& node, const std::string& whe
 
 void Diagnostics::error(const YAML::Mark& at, std::string message) {
   // yaml-cpp marks are 0-based; a node without a position (-1) reports 1:1.
-  errors_.push_back({file_, std::max(at.line, 0) + 1, std::max(at.column, 0) + 1,
-                     std::move(message)});
+  errors_.push_back(
+      {file_, std::max(at.line, 0) + 1, std::max(at.column, 0) + 1, std::move(message)});
 }
 
 std::vector<ConfigError> Diagnostics::take() {
@@ -348,10 +347,14 @@ SpecList specsOf(const SectionSpec& common, const KindSpec& kind) {
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return fmt::format("'{}'", node.Scalar());
-    default: return "nothing";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return fmt::format("'{}'", node.Scalar());
+    default:
+      return "nothing";
   }
 }
 
@@ -379,9 +382,8 @@ SectionValues readSection(ReaderContext& ctx, const YAML::Node& node, const YAML
     const bool hasValue = out.params.has(spec->key) || out.children.count(spec->key) > 0;
     if (hasValue) continue;
     if (spec->required && !out.present(spec->key) && report.missing) {
-      std::string alt = spec->kind == ValueKind::SecretRef
-                            ? fmt::format(" (or {}_file)", spec->key)
-                            : std::string();
+      std::string alt = spec->kind == ValueKind::SecretRef ? fmt::format(" (or {}_file)", spec->key)
+                                                           : std::string();
       ctx.diag.error(owner, fmt::format("{}missing required key '{}'{}",
                                         where.empty() ? "" : where + ": ", spec->key, alt));
     }
@@ -394,14 +396,14 @@ SectionValues readSection(ReaderContext& ctx, const YAML::Node& node, const YAML
   return out;
 }
 
-void forEachNamed(ReaderContext& ctx, const YAML::Node& node, const std::string& where,
-                  const std::function<void(const std::string&, const YAML::Mark&,
-                                           const YAML::Node&)>& fn) {
+void forEachNamed(
+    ReaderContext& ctx, const YAML::Node& node, const std::string& where,
+    const std::function<void(const std::string&, const YAML::Mark&, const YAML::Node&)>& fn) {
   static const std::regex valid(R"(^[a-z0-9_][a-z0-9_.-]*$)");
   if (!node.IsMap()) {
     if (node.IsDefined() && !node.IsNull()) {
-      ctx.diag.error(node.Mark(), fmt::format("{}: expected a map of names, got {}", where,
-                                              describe(node)));
+      ctx.diag.error(node.Mark(),
+                     fmt::format("{}: expected a map of names, got {}", where, describe(node)));
     }
     return;
   }

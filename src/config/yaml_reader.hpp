@@ -63,14 +63,13 @@ struct Reporting {
 // for values that failed to parse. `where` names the section in messages
 // ("components.trading_engine").
 SectionValues readSection(ReaderContext& ctx, const YAML::Node& node, const YAML::Mark& owner,
-                          const std::string& where, const SpecList& specs,
-                          Reporting report = {});
+                          const std::string& where, const SpecList& specs, Reporting report = {});
 
 // Calls fn(name, name_mark, value) for each entry of a name -> map section; reports a
 // non-map node, duplicate names and names that are not [a-z0-9_][a-z0-9_.-]*.
-void forEachNamed(ReaderContext& ctx, const YAML::Node& node, const std::string& where,
-                  const std::function<void(const std::string&, const YAML::Mark&,
-                                           const YAML::Node&)>& fn);
+void forEachNamed(
+    ReaderContext& ctx, const YAML::Node& node, const std::string& where,
+    const std::function<void(const std::string&, const YAML::Mark&, const YAML::Node&)>& fn);
 
 // The scalar at node[key] when it is one, for peeking at a section's `type` first.
 std::optional<std::string> peekScalar(const YAML::Node& map, const std::string& key);

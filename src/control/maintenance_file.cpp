@@ -48,7 +48,9 @@ bool writeMaintenance(const std::string& path, const std::vector<MaintenanceEntr
                       std::string* error) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& e : entries) {
-    list.push_back({{"component", e.component}, {"owner", e.owner}, {"reason", e.reason},
+    list.push_back({{"component", e.component},
+                    {"owner", e.owner},
+                    {"reason", e.reason},
                     {"expires", events::formatTimestamp(e.expires)}});
   }
   std::error_code ec;

@@ -1,13 +1,12 @@
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "hftguard/coord/coordinator.hpp"
 
@@ -43,12 +42,14 @@ class LocalCoordinator final : public Coordinator {
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       ::close(fd);
-      grant = {false, {}, fmt::format("another process on this host runs a plan for {}", component)};
+      grant = {
+          false, {}, fmt::format("another process on this host runs a plan for {}", component)};
       return nullptr;
     }
     // Milliseconds since the epoch: increasing across restarts on one host.
     const auto token = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
     grant = {true, fmt::format("local-{}", token), "local coordinator: this node acts alone"};
     return std::make_unique<FileLease>(fd);
   }

@@ -18,7 +18,8 @@ Transition CheckTracker::observe(const probes::ProbeResult& r, SteadyTime now) {
   last_latency_ms_ = std::chrono::duration<double, std::milli>(r.latency).count();
 
   if (watches(triggers_.latency.check)) latency_.update(r.latency > triggers_.latency.above, now);
-  if (auto cpu = utilisation(r, "cpu_ratio", "process_cpu_ratio"); cpu && watches(triggers_.cpu.check)) {
+  if (auto cpu = utilisation(r, "cpu_ratio", "process_cpu_ratio");
+      cpu && watches(triggers_.cpu.check)) {
     cpu_.update(*cpu > triggers_.cpu.above, now);
   }
   if (auto mem = utilisation(r, "memory_ratio", "process_memory_ratio");

@@ -111,10 +111,11 @@ Cause ComponentState::cause(SteadyTime now) const {
     }
     auto utilisation = [&](bool active, const config::UtilisationTrigger& u, std::string name) {
       if (!active) return;
-      const auto v = k->lastValue("process_" + name + "_ratio").value_or(
-          k->lastValue(name + "_ratio").value_or(0));
-      c.add(name, fmt::format("{} {} above {} for {}", kc.name, name, formatPercent(u.above),
-                              formatDuration(u.sustained_for)),
+      const auto v = k->lastValue("process_" + name + "_ratio")
+                         .value_or(k->lastValue(name + "_ratio").value_or(0));
+      c.add(name,
+            fmt::format("{} {} above {} for {}", kc.name, name, formatPercent(u.above),
+                        formatDuration(u.sustained_for)),
             {kc.name, name + "_ratio", v, u.above, "ratio"}, k.get(), true);
     };
     utilisation(k->cpuActive(now), t.cpu, "cpu");

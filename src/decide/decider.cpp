@@ -19,7 +19,8 @@ struct Maintenance {
 
 std::vector<Sample> evidenceOf(const Cause& cause) {
   std::vector<Sample> out;
-  for (const CheckTracker* k : cause.involved) out.insert(out.end(), k->recent().begin(), k->recent().end());
+  for (const CheckTracker* k : cause.involved)
+    out.insert(out.end(), k->recent().begin(), k->recent().end());
   return out;
 }
 
@@ -31,7 +32,8 @@ WallTime wallAfter(WallTime wall, Duration d) {
 
 struct Decider::State {
   explicit State(const config::Config& c) : cfg(c) {
-    for (const auto& comp : c.components) components.push_back(std::make_unique<ComponentState>(comp));
+    for (const auto& comp : c.components)
+      components.push_back(std::make_unique<ComponentState>(comp));
   }
 
   ComponentState* find(std::string_view name) {
@@ -93,8 +95,9 @@ struct Decider::State {
       return "cooldown";
     }
     if (g.damped) {
-      why = fmt::format("flapping: damping penalty {:.0f} above {:g}, released below {:g}", g.penalty,
-                        c.cfg.flap_damping.suppress_above, c.cfg.flap_damping.reuse_below);
+      why =
+          fmt::format("flapping: damping penalty {:.0f} above {:g}, released below {:g}", g.penalty,
+                      c.cfg.flap_damping.suppress_above, c.cfg.flap_damping.reuse_below);
       return "flap_damping";
     }
     return {};
@@ -127,17 +130,21 @@ struct Decider::State {
     d.evidence = evidenceOf(cause);
     d.thresholds = cause.thresholds;
     if (tier == Tier::System) {
-      d.thresholds.push_back({{}, "failed_components", static_cast<double>(failedWithinWindow(now)),
-                              static_cast<double>(cfg.system.min_failed_components), ""});
+      d.thresholds.push_back({{},
+                              "failed_components",
+                              static_cast<double>(failedWithinWindow(now)),
+                              static_cast<double>(cfg.system.min_failed_components),
+                              ""});
     }
     d.gates = gates(c, now);
     std::string why;
     bool held = false;
     const std::string gateName = gate(c, tier, d.gates, why, held);
-    const std::string what = tier == Tier::System
-                                 ? fmt::format("{} components failed within {}: {}", failedWithinWindow(now),
-                                               formatDuration(cfg.system.window), cause.reason)
-                                 : cause.reason;
+    const std::string what =
+        tier == Tier::System
+            ? fmt::format("{} components failed within {}: {}", failedWithinWindow(now),
+                          formatDuration(cfg.system.window), cause.reason)
+            : cause.reason;
     if (!gateName.empty()) {
       d.kind = Decision::Kind::FailoverSuppressed;
       d.suppressed_by = gateName;
@@ -179,16 +186,19 @@ struct Decider::State {
     out.push_back(d);
     if (after == Health::Healthy) c.held_by.clear();
     // The site incident ends once fewer components than the bar are failed.
-    if (system_active && failedCount() < static_cast<std::size_t>(cfg.system.min_failed_components)) {
+    if (system_active &&
+        failedCount() < static_cast<std::size_t>(cfg.system.min_failed_components)) {
       system_active = false;
     }
     // Only a failure seen from a known, working state is acted on: a component already down
     // when hftguard starts is reported, never failed over on one sample; a relapse while
     // recovering is the same outage, whose failover ran or is held.
-    if (after != Health::Failed || before == Health::Unknown || before == Health::Recovering) return;
+    if (after != Health::Failed || before == Health::Unknown || before == Health::Recovering)
+      return;
     c.failed_since = now;
     if (!c.anyCheckDown()) c.damper.flap(now);  // a trigger, not a check: flap counted here
-    const bool system = failedWithinWindow(now) >= static_cast<std::size_t>(cfg.system.min_failed_components);
+    const bool system =
+        failedWithinWindow(now) >= static_cast<std::size_t>(cfg.system.min_failed_components);
     if (system && system_active) {
       Decision s = failover(c, cause, Tier::System, now, wall, "");
       s.kind = Decision::Kind::FailoverSuppressed;
@@ -225,8 +235,8 @@ std::vector<Decision> Decider::observe(const probes::ProbeResult& r, SteadyTime 
     d.at = r.at;
     d.tier = k->up() ? Tier::Transient : Tier::Component;
     d.rule = "fall";
-    d.reason = fmt::format("{}/{} {} ({} of {}): {}", r.component, r.check, probes::toString(r.status),
-                           k->failures(), k->config().fall, r.reason);
+    d.reason = fmt::format("{}/{} {} ({} of {}): {}", r.component, r.check,
+                           probes::toString(r.status), k->failures(), k->config().fall, r.reason);
     d.evidence.assign(k->recent().begin(), k->recent().end());
     d.thresholds.push_back({r.check, "consecutive_failures", static_cast<double>(k->failures()),
                             static_cast<double>(k->config().fall), ""});
@@ -237,9 +247,10 @@ std::vector<Decision> Decider::observe(const probes::ProbeResult& r, SteadyTime 
   if (auto found = r.value("data_corruption")) {
     auto& last = state_->corruption[r.component + "/" + r.check];
     if (last && *found > *last) {
-      auto more = reportDataCorruption(
-          r.component, fmt::format("{} reports {:g} new corruption findings: {}", r.check, *found - *last, r.reason),
-          now, r.at);
+      auto more = reportDataCorruption(r.component,
+                                       fmt::format("{} reports {:g} new corruption findings: {}",
+                                                   r.check, *found - *last, r.reason),
+                                       now, r.at);
       out.insert(out.end(), more.begin(), more.end());
     }
     last = *found;
@@ -269,14 +280,16 @@ std::vector<Decision> Decider::tick(SteadyTime now, WallTime wall) {
     if (c->held_by.empty() || c->health != Health::Failed) continue;
     const Cause cause = c->cause(now);
     if (cause.empty()) continue;
-    Decision d = state_->failover(*c, cause, Tier::Component, now, wall, "held failover released: ");
+    Decision d =
+        state_->failover(*c, cause, Tier::Component, now, wall, "held failover released: ");
     if (d.kind == Decision::Kind::FailoverTriggered) out.push_back(std::move(d));
   }
   return out;
 }
 
-std::vector<Decision> Decider::reportPartition(const std::string& component, const std::string& reason,
-                                               SteadyTime now, WallTime wall) {
+std::vector<Decision> Decider::reportPartition(const std::string& component,
+                                               const std::string& reason, SteadyTime now,
+                                               WallTime wall) {
   std::vector<Decision> out;
   ComponentState* c = state_->find(component);
   if (c == nullptr || !c->cfg.triggers.network_partition) return out;
@@ -300,9 +313,9 @@ std::vector<Decision> Decider::reportDataCorruption(const std::string& component
   return out;
 }
 
-std::vector<Decision> Decider::startMaintenance(const std::string& component, const std::string& owner,
-                                                const std::string& reason, Duration length,
-                                                SteadyTime now, WallTime wall) {
+std::vector<Decision> Decider::startMaintenance(const std::string& component,
+                                                const std::string& owner, const std::string& reason,
+                                                Duration length, SteadyTime now, WallTime wall) {
   if (!component.empty() && state_->find(component) == nullptr) {
     throw std::invalid_argument("no component " + component);
   }
@@ -313,8 +326,9 @@ std::vector<Decision> Decider::startMaintenance(const std::string& component, co
   d.at = wall;
   d.owner = owner;
   d.expires = wallAfter(wall, length);
-  d.reason = fmt::format("maintenance of {} by {} for {}: {}", component.empty() ? "the whole node" : component,
-                         owner, formatDuration(length), reason);
+  d.reason = fmt::format("maintenance of {} by {} for {}: {}",
+                         component.empty() ? "the whole node" : component, owner,
+                         formatDuration(length), reason);
   return {d};
 }
 

@@ -7,7 +7,8 @@
 namespace hftguard::events {
 
 std::string formatTimestamp(WallTime t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
@@ -36,9 +37,9 @@ std::optional<WallTime> parseTimestamp(std::string_view text) {
 }
 
 nlohmann::json toJson(const Event& e) {
-  nlohmann::json j = {{"id", e.id},         {"ts", formatTimestamp(e.at)},
-                      {"node", e.node},     {"component", e.component},
-                      {"type", e.type},     {"reason", e.reason}};
+  nlohmann::json j = {{"id", e.id},     {"ts", formatTimestamp(e.at)},
+                      {"node", e.node}, {"component", e.component},
+                      {"type", e.type}, {"reason", e.reason}};
   for (const auto& [key, value] : e.fields.items()) j[key] = value;
   return j;
 }
@@ -56,7 +57,8 @@ std::optional<Event> parseEventLine(std::string_view line, std::string* error) {
   nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return fail("not a JSON object");
   for (const char* key : {"id", "ts", "node", "component", "type", "reason"}) {
-    if (!j.contains(key) || !j[key].is_string()) return fail(std::string("missing string field ") + key);
+    if (!j.contains(key) || !j[key].is_string())
+      return fail(std::string("missing string field ") + key);
   }
   Event e;
   e.id = j["id"];
@@ -73,7 +75,8 @@ std::optional<Event> parseEventLine(std::string_view line, std::string* error) {
 }
 
 std::string EventIds::next(WallTime at) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
   return fmt::format("{}-{:06}", ms, ++sequence_ % 1000000);
 }
 

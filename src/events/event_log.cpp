@@ -1,31 +1,33 @@
 #include "hftguard/events/event_log.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace hftguard::events {
 
 EventLog::EventLog(Options options) : options_(std::move(options)) {
-  if (!options_.write) options_.write = [](int fd, const void* d, std::size_t n) { return ::write(fd, d, n); };
+  if (!options_.write)
+    options_.write = [](int fd, const void* d, std::size_t n) { return ::write(fd, d, n); };
   if (!options_.sync) options_.sync = [](int fd) { return ::fsync(fd); };
   fd_ = open();
   if (fd_ < 0) {
-    throw std::runtime_error("cannot open event log " + options_.path + ": " + std::strerror(errno));
+    throw std::runtime_error("cannot open event log " + options_.path + ": " +
+                             std::strerror(errno));
   }
 }
 
 EventLog::~EventLog() {
   flush();
   if (!queue_.empty()) {
-    spdlog::error("event log {}: {} events could not be written before exit", options_.path, queue_.size());
+    spdlog::error("event log {}: {} events could not be written before exit", options_.path,
+                  queue_.size());
   }
   if (fd_ >= 0) ::close(fd_);
 }
@@ -51,11 +53,13 @@ bool EventLog::writeLine(const std::string& line) {
   // Take a partial line (or one whose fsync failed) back out, so the file only ever holds
   // whole lines and the event is written exactly once, later.
   if (n > 0 && before >= 0 && ::ftruncate(fd_, before) != 0) {
-    spdlog::critical("event log {}: cannot remove a partial line: {}", options_.path, std::strerror(errno));
+    spdlog::critical("event log {}: cannot remove a partial line: {}", options_.path,
+                     std::strerror(errno));
   }
   if (!failing_) {
-    spdlog::error("event log {}: write failed ({}); keeping events in memory (up to {}) until it works",
-                  options_.path, std::strerror(err), options_.queue_limit);
+    spdlog::error(
+        "event log {}: write failed ({}); keeping events in memory (up to {}) until it works",
+        options_.path, std::strerror(err), options_.queue_limit);
   }
   failing_ = true;
   return false;

@@ -56,8 +56,11 @@ Event fromDecision(const Decision& d, const std::string& node, std::string id) {
     for (const auto& s : d.evidence) samples.push_back(sampleJson(s));
     nlohmann::json thresholds = nlohmann::json::array();
     for (const auto& t : d.thresholds) {
-      thresholds.push_back({{"check", t.check}, {"name", t.name}, {"observed", t.observed},
-                            {"limit", t.limit}, {"unit", t.unit}});
+      thresholds.push_back({{"check", t.check},
+                            {"name", t.name},
+                            {"observed", t.observed},
+                            {"limit", t.limit},
+                            {"unit", t.unit}});
     }
     f["evidence"] = {{"samples", samples}, {"thresholds", thresholds}};
   }

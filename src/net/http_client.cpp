@@ -1,14 +1,13 @@
 #include "hftguard/net/http_client.hpp"
 
-#include <curl/curl.h>
-
 #include <map>
 #include <mutex>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <curl/curl.h>
 #include <fmt/format.h>
 
 namespace hftguard::net {
@@ -220,7 +219,8 @@ struct HttpClient::Impl {
   static void finish(Transfer& t, CURLcode code) {
     double seconds = 0;
     curl_easy_getinfo(t.easy, CURLINFO_TOTAL_TIME, &seconds);
-    t.response.elapsed = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
+    t.response.elapsed =
+        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds));
     if (code == CURLE_OK) {
       t.response.answered = true;
       curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &t.response.status);
@@ -243,8 +243,9 @@ struct HttpClient::Impl {
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(
-                                                std::chrono::ceil<std::chrono::milliseconds>(r.timeout).count()));
+    curl_easy_setopt(
+        e, CURLOPT_TIMEOUT_MS,
+        static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(r.timeout).count()));
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r.tls_verify ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r.tls_verify ? 2L : 0L);
     if (!r.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_file.c_str());

@@ -1,12 +1,11 @@
 #include "hftguard/net/redis_client.hpp"
 
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
 
 namespace hftguard::net {
 namespace asio = boost::asio;
@@ -16,12 +15,24 @@ namespace {
 RedisReply convert(const redisReply* r) {
   RedisReply out;
   switch (r->type) {
-    case REDIS_REPLY_STRING: out.type = RedisReply::Type::String; break;
-    case REDIS_REPLY_STATUS: out.type = RedisReply::Type::Status; break;
-    case REDIS_REPLY_ERROR: out.type = RedisReply::Type::Error; break;
-    case REDIS_REPLY_INTEGER: out.type = RedisReply::Type::Integer; break;
-    case REDIS_REPLY_ARRAY: out.type = RedisReply::Type::Array; break;
-    default: out.type = RedisReply::Type::Nil; break;
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::String;
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::Status;
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::Error;
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::Integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::Array;
+      break;
+    default:
+      out.type = RedisReply::Type::Nil;
+      break;
   }
   if (r->str != nullptr) out.text.assign(r->str, r->len);
   out.integer = r->integer;

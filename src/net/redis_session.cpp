@@ -24,8 +24,10 @@ struct RedisSession::State {
   }
 };
 
-std::shared_ptr<RedisSession> RedisSession::start(boost::asio::io_context& io, const RedisTarget& target,
-                                                  std::vector<std::vector<std::string>> commands, Done done) {
+std::shared_ptr<RedisSession> RedisSession::start(boost::asio::io_context& io,
+                                                  const RedisTarget& target,
+                                                  std::vector<std::vector<std::string>> commands,
+                                                  Done done) {
   std::vector<std::vector<std::string>> all;
   if (target.password) {
     std::vector<std::string> auth{"AUTH"};
@@ -41,7 +43,8 @@ std::shared_ptr<RedisSession> RedisSession::start(boost::asio::io_context& io, c
   state->done = std::move(done);
   std::weak_ptr<State> weak = state;
   state->conn = RedisConnection::connect(
-      io, target.host, target.port, [weak, all](std::shared_ptr<RedisConnection> c, std::string error) {
+      io, target.host, target.port,
+      [weak, all](std::shared_ptr<RedisConnection> c, std::string error) {
         auto s = weak.lock();
         if (!s || s->finished) return;
         if (!c) return s->finish(error);
@@ -52,10 +55,12 @@ std::shared_ptr<RedisSession> RedisSession::start(boost::asio::io_context& io, c
             if (!st || st->finished) return;
             if (!reply) return st->finish(err);
             if (reply->isError()) {
-              return st->finish(i < st->setup ? "authentication/select failed: " + reply->text : reply->text);
+              return st->finish(i < st->setup ? "authentication/select failed: " + reply->text
+                                              : reply->text);
             }
             if (i >= st->setup) {
-              st->replies.push_back({std::move(*reply), std::chrono::steady_clock::now() - st->sent});
+              st->replies.push_back(
+                  {std::move(*reply), std::chrono::steady_clock::now() - st->sent});
             }
             if (++st->answered == st->expected) st->finish({});
           });

@@ -12,8 +12,8 @@ class E2eOrderProbe final : public HttpProbeBase {
  public:
   E2eOrderProbe(const CheckConfig& c, ProbeEnv& env) : HttpProbeBase(env), check_(c) {
     const auto& p = c.params;
-    body_ = nlohmann::json{{"symbol", p.str("symbol")},   {"quantity", p.integer("quantity")},
-                           {"side", p.str("side")},       {"type", p.str("order_type")},
+    body_ = nlohmann::json{{"symbol", p.str("symbol")},  {"quantity", p.integer("quantity")},
+                           {"side", p.str("side")},      {"type", p.str("order_type")},
                            {"price", p.number("price")}, {"dry_run", true}}
                 .dump();
   }
@@ -22,8 +22,9 @@ class E2eOrderProbe final : public HttpProbeBase {
     net::HttpRequest req = requestFor(check_, "POST");
     req.body = body_;
     req.headers.emplace_back("Content-Type", "application/json");
-    send(std::move(req), [this](const net::HttpResponse& r) { return evaluate(r); },
-         std::move(done));
+    send(
+        std::move(req), [this](const net::HttpResponse& r) { return evaluate(r); },
+        std::move(done));
   }
 
  private:
@@ -36,8 +37,8 @@ class E2eOrderProbe final : public HttpProbeBase {
     }
     const auto status = body->find("status");
     if (status == body->end() || jsonText(*status) != "SUCCESS") {
-      return ProbeOutcome::failed(
-          fmt::format("test order rejected: status {}", status == body->end() ? "missing" : status->dump()));
+      return ProbeOutcome::failed(fmt::format("test order rejected: status {}",
+                                              status == body->end() ? "missing" : status->dump()));
     }
     const double ms = std::chrono::duration<double, std::milli>(r.elapsed).count();
     return ProbeOutcome::ok(fmt::format("test order accepted in {:.1f}ms", ms))

@@ -1,11 +1,10 @@
 // host: CPU and memory utilisation of the host and optionally of one process, as
 // observations for the sustained cpu/memory triggers. CPU needs two samples, so the first
 // run reports memory only.
-#include <unistd.h>
-
 #include <charconv>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "kinds.hpp"
 #include "procfs.hpp"
@@ -52,7 +51,8 @@ class HostProbe final : public Probe {
     std::string text = fmt::format("; pid {} memory {:.1f}%", pid, rss * 100);
     if (last_pid_ == pid && now > last_time_) {
       const double seconds = std::chrono::duration<double>(now - last_time_).count();
-      const double ratio = static_cast<double>(st->cpu_ticks - last_ticks_) / ticksPerSecond / seconds;
+      const double ratio =
+          static_cast<double>(st->cpu_ticks - last_ticks_) / ticksPerSecond / seconds;
       out.observe("process_cpu_ratio", ratio);
       text += fmt::format(" cpu {:.1f}%", ratio * 100);
     }

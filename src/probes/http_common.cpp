@@ -30,8 +30,8 @@ std::optional<ProbeOutcome> checkResponse(const net::HttpResponse& r, const std:
   if (!r.answered) return ProbeOutcome::failed(fmt::format("{}: {}", url, r.error));
   const double ms = std::chrono::duration<double, std::milli>(r.elapsed).count();
   if (r.status != expect_status) {
-    return ProbeOutcome::failed(fmt::format("HTTP {} from {} (expected {})", r.status, url,
-                                            expect_status))
+    return ProbeOutcome::failed(
+               fmt::format("HTTP {} from {} (expected {})", r.status, url, expect_status))
         .observe("http_status", static_cast<double>(r.status))
         .observe("latency_ms", ms);
   }

@@ -16,8 +16,9 @@ class HttpProbe final : public HttpProbeBase {
   }
 
   void start(Done done) override {
-    send(requestFor(check_, check_.params.str("method")),
-         [this](const net::HttpResponse& r) { return evaluate(r); }, std::move(done));
+    send(
+        requestFor(check_, check_.params.str("method")),
+        [this](const net::HttpResponse& r) { return evaluate(r); }, std::move(done));
   }
 
  private:

@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "hftguard/net/worker_pool.hpp"
+
 #include "kinds.hpp"
 
 namespace hftguard::probes::kinds {
@@ -45,20 +46,24 @@ ProbeOutcome probeOnce(const Settings& s) {
     const double ms = std::chrono::duration<double, std::milli>(latency).count();
     const bool standby = tx.exec("SELECT pg_is_in_recovery()")[0][0].as<bool>();
     const std::string role = standby ? "standby" : "primary";
-    ProbeOutcome out = ProbeOutcome::ok(fmt::format("{} {} answered in {:.1f}ms", s.target, role, ms));
+    ProbeOutcome out =
+        ProbeOutcome::ok(fmt::format("{} {} answered in {:.1f}ms", s.target, role, ms));
     out.observe("latency_ms", ms).observe("is_primary", standby ? 0 : 1);
     // Data-checksum failures seen by the server since its statistics were reset; the
     // decider fails the component over when the count grows.
     out.observe("data_corruption",
-                tx.exec("SELECT COALESCE(sum(checksum_failures), 0) FROM pg_stat_database")[0][0].as<double>());
+                tx.exec("SELECT COALESCE(sum(checksum_failures), 0) FROM pg_stat_database")[0][0]
+                    .as<double>());
     if (s.expect_role != "any" && s.expect_role != role) {
-      return ProbeOutcome::failed(fmt::format("{} is a {}, expected {}", s.target, role, s.expect_role));
+      return ProbeOutcome::failed(
+          fmt::format("{} is a {}, expected {}", s.target, role, s.expect_role));
     }
     if (standby) {
       // Bytes received but not replayed, and the replay delay only while bytes are pending:
       // now() - pg_last_xact_replay_timestamp() alone grows while the primary is idle.
       auto r = tx.exec(
-          "SELECT COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0),"
+          "SELECT COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), "
+          "0),"
           " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
           " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END,"
           " (SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming')");
@@ -91,7 +96,8 @@ ProbeOutcome probeOnce(const Settings& s) {
     }
     if (out.status == ProbeStatus::Ok && latency > s.max_latency) {
       out.status = ProbeStatus::Failed;
-      out.reason = fmt::format("{} slow: {:.1f}ms over {}", s.target, ms, formatDuration(s.max_latency));
+      out.reason =
+          fmt::format("{} slow: {:.1f}ms over {}", s.target, ms, formatDuration(s.max_latency));
     }
     return out;
   } catch (const std::exception& e) {
@@ -130,11 +136,12 @@ class PostgresProbe final : public Probe {
     // A worker still blocked on the previous run means the server is hung: do not tie up a
     // second worker; the scheduler reports this run as a timeout at its deadline.
     if (busy_->exchange(true)) return;
-    env_.workers.submit([s = s_, busy = busy_, done = std::move(done)]() -> net::WorkerPool::Continuation {
-      ProbeOutcome outcome = probeOnce(s);
-      busy->store(false);
-      return [done, outcome = std::move(outcome)]() mutable { done(std::move(outcome)); };
-    });
+    env_.workers.submit(
+        [s = s_, busy = busy_, done = std::move(done)]() -> net::WorkerPool::Continuation {
+          ProbeOutcome outcome = probeOnce(s);
+          busy->store(false);
+          return [done, outcome = std::move(outcome)]() mutable { done(std::move(outcome)); };
+        });
   }
 
  private:

@@ -28,16 +28,18 @@ class ProcessProbe final : public Probe {
     if (p.has("pidfile")) return byPidfile(p.str("pidfile"));
     const auto minCount = static_cast<std::size_t>(p.integer("min_count"));
     std::vector<int> found;
-    const std::string what = p.has("executable") ? "executable " + p.str("executable")
-                                                 : "command line containing '" + p.str("cmdline") + "'";
+    const std::string what = p.has("executable")
+                                 ? "executable " + p.str("executable")
+                                 : "command line containing '" + p.str("cmdline") + "'";
     for (int pid : procfs::pids(root_)) {
       if (matches(pid) && alive(root_, pid)) found.push_back(pid);
     }
-    ProbeOutcome out = found.size() >= minCount
-                           ? ProbeOutcome::ok(fmt::format("{} running ({} process{})", what,
-                                                          found.size(), found.size() == 1 ? "" : "es"))
-                           : ProbeOutcome::failed(fmt::format("{}: {} running, need {}", what,
-                                                              found.size(), minCount));
+    ProbeOutcome out =
+        found.size() >= minCount
+            ? ProbeOutcome::ok(fmt::format("{} running ({} process{})", what, found.size(),
+                                           found.size() == 1 ? "" : "es"))
+            : ProbeOutcome::failed(
+                  fmt::format("{}: {} running, need {}", what, found.size(), minCount));
     out.observe("count", static_cast<double>(found.size()));
     if (!found.empty()) out.observe("pid", found.front());
     return out;

@@ -2,9 +2,10 @@
 
 #include <charconv>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <sstream>
+
+#include <dirent.h>
 
 namespace hftguard::probes::procfs {
 

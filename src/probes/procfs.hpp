@@ -12,7 +12,7 @@ std::optional<std::string> readFile(const std::string& path, std::size_t limit =
 std::vector<int> pids(const std::string& proc_root);
 
 struct ProcStat {
-  char state = '?';           // R, S, D, Z, ...
+  char state = '?';             // R, S, D, Z, ...
   std::uint64_t cpu_ticks = 0;  // utime + stime
   std::uint64_t rss_pages = 0;
 };

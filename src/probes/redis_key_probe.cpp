@@ -15,7 +15,8 @@ namespace {
 std::optional<double> parseNumber(const std::string& text) {
   double v = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || ptr != text.data() + text.size() || !std::isfinite(v)) return std::nullopt;
+  if (ec != std::errc{} || ptr != text.data() + text.size() || !std::isfinite(v))
+    return std::nullopt;
   return v;
 }
 
@@ -30,7 +31,8 @@ class RedisKeyProbe final : public RedisProbeBase {
   using RedisProbeBase::RedisProbeBase;
 
   void start(Done done) override {
-    run({{"GET", check_.params.str("key")}},
+    run(
+        {{"GET", check_.params.str("key")}},
         [this](const std::vector<TimedReply>& r) { return evaluate(r.at(0).reply); },
         std::move(done));
   }
@@ -50,7 +52,8 @@ class RedisKeyProbe final : public RedisProbeBase {
     const std::string& value = reply.text;
     if (condition == "equals") {
       if (value == p.str("expect")) return ProbeOutcome::ok(fmt::format("{} is '{}'", key, value));
-      return ProbeOutcome::failed(fmt::format("{} is '{}', expected '{}'", key, value, p.str("expect")));
+      return ProbeOutcome::failed(
+          fmt::format("{} is '{}', expected '{}'", key, value, p.str("expect")));
     }
     const auto n = parseNumber(value);
     if (!n) {
@@ -60,12 +63,13 @@ class RedisKeyProbe final : public RedisProbeBase {
     if (condition == "below") {
       ProbeOutcome out = *n < p.number("max_value")
                              ? ProbeOutcome::ok(fmt::format("{} is {:g}", key, *n))
-                             : ProbeOutcome::failed(fmt::format("{} is {:g}, not below {:g}", key, *n,
-                                                                p.number("max_value")));
+                             : ProbeOutcome::failed(fmt::format("{} is {:g}, not below {:g}", key,
+                                                                *n, p.number("max_value")));
       return out.observe("value", *n);
     }
     const double stamp = *n * unitSeconds(p.str("timestamp_unit"));
-    const double now = std::chrono::duration<double>(env_.clock.wallNow().time_since_epoch()).count();
+    const double now =
+        std::chrono::duration<double>(env_.clock.wallNow().time_since_epoch()).count();
     const double age = std::max(0.0, now - stamp);
     if (condition == "report") {
       ProbeOutcome out = ProbeOutcome::ok(fmt::format("{} is {}", key, value));
@@ -78,10 +82,11 @@ class RedisKeyProbe final : public RedisProbeBase {
       return out;
     }
     const double maxAge = std::chrono::duration<double>(p.duration("max_age")).count();
-    ProbeOutcome out = age <= maxAge
-                           ? ProbeOutcome::ok(fmt::format("{} is {:.1f}s old", key, age))
-                           : ProbeOutcome::failed(fmt::format("{} is stale: {:.1f}s old, over {}",
-                                                              key, age, formatDuration(p.duration("max_age"))));
+    ProbeOutcome out =
+        age <= maxAge
+            ? ProbeOutcome::ok(fmt::format("{} is {:.1f}s old", key, age))
+            : ProbeOutcome::failed(fmt::format("{} is stale: {:.1f}s old, over {}", key, age,
+                                               formatDuration(p.duration("max_age"))));
     return out.observe("age_seconds", age);
   }
 };

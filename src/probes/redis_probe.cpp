@@ -37,7 +37,8 @@ class RedisProbe final : public RedisProbeBase {
   using RedisProbeBase::RedisProbeBase;
 
   void start(Done done) override {
-    run({{"PING"}, {"INFO", "memory"}, {"INFO", "replication"}},
+    run(
+        {{"PING"}, {"INFO", "memory"}, {"INFO", "replication"}},
         [this](const std::vector<TimedReply>& r) { return evaluate(r); }, std::move(done));
   }
 
@@ -53,7 +54,8 @@ class RedisProbe final : public RedisProbeBase {
     const auto role = infoField(r[2].reply.text, "role");
     if (!used || !max || !role) return ProbeOutcome::failed(target() + ": malformed INFO reply");
     const std::string roleName = *role == "slave" ? "replica" : *role;
-    ProbeOutcome out = ProbeOutcome::ok(fmt::format("{} PONG in {:.2f}ms, role {}", target(), ms, roleName));
+    ProbeOutcome out =
+        ProbeOutcome::ok(fmt::format("{} PONG in {:.2f}ms, role {}", target(), ms, roleName));
     out.observe("latency_ms", ms).observe("used_memory_bytes", *used);
     out.observe("is_master", roleName == "master" ? 1 : 0);
     const std::string& expect = p.str("expect_role");

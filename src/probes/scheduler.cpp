@@ -136,8 +136,8 @@ struct Scheduler::Impl {
     Entry& e = *entries[index];
     const Duration interval = e.runner.ref().check->interval;
     const auto jitterSpan = std::chrono::duration_cast<Duration>(interval * cfg.probes.jitter);
-    queue.push({e.base + interval * static_cast<Duration::rep>(e.slot) + randomUpTo(jitterSpan),
-                index});
+    queue.push(
+        {e.base + interval * static_cast<Duration::rep>(e.slot) + randomUpTo(jitterSpan), index});
   }
 
   void arm() {

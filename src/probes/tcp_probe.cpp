@@ -33,7 +33,9 @@ class TcpProbe final : public Probe {
         host_, std::to_string(port_),
         [run, target = target_](boost::system::error_code ec, tcp::resolver::results_type r) {
           if (ec == asio::error::operation_aborted) return;
-          if (ec) return run->done(ProbeOutcome::failed("cannot resolve " + target + ": " + ec.message()));
+          if (ec)
+            return run->done(
+                ProbeOutcome::failed("cannot resolve " + target + ": " + ec.message()));
           connect(run, *r.begin(), target);
         });
   }

@@ -1,13 +1,13 @@
 #include "http_receiver.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <stdexcept>
 
 #include "process.hpp"
 
@@ -21,12 +21,18 @@ std::string lower(std::string s) {
 
 const char* reasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 429: return "Too Many Requests";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 202:
+      return "Accepted";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 429:
+      return "Too Many Requests";
+    default:
+      return "Status";
   }
 }
 
@@ -78,7 +84,8 @@ void HttpReceiver::serve(int fd) {
     const ssize_t n = read(fd, buf, sizeof buf);
     if (n <= 0) break;
     data.append(buf, static_cast<std::size_t>(n));
-    if (headerEnd == std::string::npos && (headerEnd = data.find("\r\n\r\n")) != std::string::npos) {
+    if (headerEnd == std::string::npos &&
+        (headerEnd = data.find("\r\n\r\n")) != std::string::npos) {
       const std::string head = lower(data.substr(0, headerEnd));
       const auto cl = head.find("content-length:");
       if (cl != std::string::npos) length = std::stoul(head.substr(cl + 15));
@@ -112,9 +119,11 @@ void HttpReceiver::serve(int fd) {
     std::lock_guard lock(mu_);
     requests_.push_back(req);
   }
-  const std::string response = "HTTP/1.1 " + std::to_string(reply.status) + " " + reasonPhrase(reply.status) +
-                               "\r\nContent-Type: " + reply.content_type + "\r\nContent-Length: " +
-                               std::to_string(reply.body.size()) + "\r\nConnection: close\r\n\r\n" + reply.body;
+  const std::string response = "HTTP/1.1 " + std::to_string(reply.status) + " " +
+                               reasonPhrase(reply.status) +
+                               "\r\nContent-Type: " + reply.content_type +
+                               "\r\nContent-Length: " + std::to_string(reply.body.size()) +
+                               "\r\nConnection: close\r\n\r\n" + reply.body;
   (void)!write(fd, response.data(), response.size());
   close(fd);
 }

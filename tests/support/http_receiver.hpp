@@ -14,7 +14,7 @@ namespace hftguard::testing {
 
 struct ReceivedRequest {
   std::string method;
-  std::string target;  // path and query
+  std::string target;                          // path and query
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
 };

@@ -30,7 +30,8 @@ probes::ProbeResult ProbeHarness::run(const std::string& name) {
   if (check == nullptr) throw std::runtime_error("no check " + name);
   // One runner per check, kept across runs like the scheduler keeps it (host CPU needs two).
   auto& runner = runners_[name];
-  if (!runner) runner = std::make_unique<probes::CheckRunner>(env, probes::CheckRef{&component, check});
+  if (!runner)
+    runner = std::make_unique<probes::CheckRunner>(env, probes::CheckRef{&component, check});
   std::optional<probes::ProbeResult> result;
   runner->run(clock.now(), [&](const probes::ProbeResult& r) { result = r; });
   const auto limit = clock.now() + check->timeout + std::chrono::seconds(5);

@@ -1,10 +1,10 @@
 #pragma once
 // Test support: runs the daemon's own probe objects once against real targets.
 
-#include <boost/asio/io_context.hpp>
-
 #include <memory>
 #include <string>
+
+#include <boost/asio/io_context.hpp>
 
 #include "hftguard/config/loader.hpp"
 #include "hftguard/net/http_client.hpp"

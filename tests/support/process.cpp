@@ -1,5 +1,12 @@
 #include "process.hpp"
 
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -9,13 +16,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <random>
-#include <stdexcept>
-#include <thread>
 
 extern char** environ;
 
@@ -32,7 +32,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const SpawnOpti
   for (auto& e : envStore) envp.push_back(e.data());
   envp.push_back(nullptr);
   struct passwd* pw = options.run_as.empty() ? nullptr : getpwnam(options.run_as.c_str());
-  if (!options.run_as.empty() && pw == nullptr) throw std::runtime_error("no user " + options.run_as);
+  if (!options.run_as.empty() && pw == nullptr)
+    throw std::runtime_error("no user " + options.run_as);
   const std::string log = options.log_file.empty() ? "/dev/null" : options.log_file;
   // Group list resolved before fork: the child may only make async-signal-safe calls.
   std::vector<gid_t> groups(64);
@@ -69,7 +70,8 @@ ChildProcess::~ChildProcess() {
   if (pid_ > 0) stop();
 }
 
-ChildProcess::ChildProcess(ChildProcess&& other) noexcept : pid_(other.pid_), status_(other.status_) {
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : pid_(other.pid_), status_(other.status_) {
   other.pid_ = -1;
 }
 
@@ -174,7 +176,8 @@ TempDir::TempDir(const std::string& prefix, const std::string& owner) {
   path_ = pattern;
   if (!owner.empty()) {
     if (struct passwd* pw = getpwnam(owner.c_str())) {
-      if (chown(path_.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("chown failed");
+      if (chown(path_.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+        throw std::runtime_error("chown failed");
     }
   }
 }

@@ -1,13 +1,13 @@
 #pragma once
 // Test support: child processes the tests start and stop themselves, by PID.
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace hftguard::testing {
 

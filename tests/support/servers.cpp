@@ -1,18 +1,17 @@
 #include "servers.hpp"
 
-#include <arpa/inet.h>
-#include <curl/curl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pqxx/pqxx>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "hftguard/core/base64.hpp"
 
@@ -42,9 +41,19 @@ void require(bool ok, const std::string& what, const std::string& log = {}) {
 // ---------------- Redis ----------------
 
 RedisServer::RedisServer(int replica_of) : dir_("hftguard-redis"), port_(freePort()) {
-  std::vector<std::string> argv = {"/usr/bin/redis-server", "--port", std::to_string(port_),
-                                   "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                   "--dir", dir_.path(), "--repl-diskless-sync-delay", "0"};
+  std::vector<std::string> argv = {"/usr/bin/redis-server",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--dir",
+                                   dir_.path(),
+                                   "--repl-diskless-sync-delay",
+                                   "0"};
   if (replica_of > 0) {
     argv.insert(argv.end(), {"--replicaof", "127.0.0.1", std::to_string(replica_of)});
   }
@@ -79,40 +88,51 @@ PostgresPair::PostgresPair()
   const std::string standby = dir_.path() + "/standby";
   const std::string log = dir_.path() + "/setup.log";
   SpawnOptions as{.log_file = log, .run_as = user_};
-  require(runCommand({kPgBin + "initdb", "-D", primary, "-A", "trust", "-U", "postgres",
-                      "--no-sync"}, as) == 0, "initdb failed", log);
+  require(
+      runCommand({kPgBin + "initdb", "-D", primary, "-A", "trust", "-U", "postgres", "--no-sync"},
+                 as) == 0,
+      "initdb failed", log);
   std::ofstream(primary + "/postgresql.conf", std::ios::app)
       << "listen_addresses = '127.0.0.1'\nunix_socket_directories = '" << dir_.path() << "'\n"
       << "fsync = off\nwal_level = replica\nmax_wal_senders = 4\nhot_standby = on\n";
   std::ofstream(primary + "/pg_hba.conf", std::ios::app)
       << "host replication all 127.0.0.1/32 trust\n";
   primary_ = startServer(primary, primary_port_);
-  require(runCommand({kPgBin + "pg_basebackup", "-h", "127.0.0.1", "-p",
-                      std::to_string(primary_port_), "-U", "postgres", "-D", standby, "-R",
-                      "-X", "stream", "-c", "fast"}, as) == 0, "pg_basebackup failed", log);
+  require(
+      runCommand({kPgBin + "pg_basebackup", "-h", "127.0.0.1", "-p", std::to_string(primary_port_),
+                  "-U", "postgres", "-D", standby, "-R", "-X", "stream", "-c", "fast"},
+                 as) == 0,
+      "pg_basebackup failed", log);
   standby_ = startServer(standby, standby_port_);
-  require(waitUntil([&] {
-            try {
-              return query(primary_port_, "SELECT count(*) FROM pg_stat_replication "
-                                          "WHERE state = 'streaming'") == "1";
-            } catch (const std::exception&) {
-              return false;
-            }
-          }, 20s), "standby did not start streaming", log);
+  require(waitUntil(
+              [&] {
+                try {
+                  return query(primary_port_,
+                               "SELECT count(*) FROM pg_stat_replication "
+                               "WHERE state = 'streaming'") == "1";
+                } catch (const std::exception&) {
+                  return false;
+                }
+              },
+              20s),
+          "standby did not start streaming", log);
 }
 
 ChildProcess PostgresPair::startServer(const std::string& data_dir, int port) {
   const std::string log = data_dir + ".log";
   ChildProcess p({kPgBin + "postgres", "-D", data_dir, "-p", std::to_string(port)},
                  {.log_file = log, .run_as = user_});
-  require(waitUntil([&] {
-            try {
-              query(port, "SELECT 1");
-              return true;
-            } catch (const std::exception&) {
-              return false;
-            }
-          }, 20s), "postgres did not start on port " + std::to_string(port), log);
+  require(waitUntil(
+              [&] {
+                try {
+                  query(port, "SELECT 1");
+                  return true;
+                } catch (const std::exception&) {
+                  return false;
+                }
+              },
+              20s),
+          "postgres did not start on port " + std::to_string(port), log);
   return p;
 }
 
@@ -141,10 +161,13 @@ HaproxyServer::HaproxyServer(int primary_port, int standby_port)
                      << "  stats socket " << dir_.path() << "/admin.sock mode 600 level admin\n"
                      << "defaults\n  mode http\n  timeout connect 1s\n  timeout client 5s\n"
                      << "  timeout server 5s\n"
-                     << "frontend fe\n  bind 127.0.0.1:" << frontend_port_ << "\n  default_backend trading\n"
+                     << "frontend fe\n  bind 127.0.0.1:" << frontend_port_
+                     << "\n  default_backend trading\n"
                      << "backend trading\n"
-                     << "  server primary 127.0.0.1:" << primary_port << " check inter 200 fall 2 rise 1\n"
-                     << "  server standby 127.0.0.1:" << standby_port << " check inter 200 fall 2 rise 1 disabled\n";
+                     << "  server primary 127.0.0.1:" << primary_port
+                     << " check inter 200 fall 2 rise 1\n"
+                     << "  server standby 127.0.0.1:" << standby_port
+                     << " check inter 200 fall 2 rise 1 disabled\n";
   const std::string log = dir_.path() + "/haproxy.log";
   process_ = ChildProcess({"/usr/sbin/haproxy", "-db", "-f", cfg}, {.log_file = log});
   require(waitUntil([&] { return portOpen(frontend_port_) && portOpen(admin_port_); }, 10s),
@@ -159,12 +182,14 @@ std::string HaproxyServer::command(const std::string& cmd) const {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(admin_port_));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  require(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0, "haproxy admin socket");
+  require(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0,
+          "haproxy admin socket");
   const std::string line = cmd + "\n";
   (void)!write(fd, line.data(), line.size());
   std::string out;
   char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+    out.append(buf, static_cast<std::size_t>(n));
   close(fd);
   return out;
 }
@@ -175,15 +200,18 @@ EtcdServer::EtcdServer() : dir_("hftguard-etcd"), client_port_(freePort()), peer
   const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
   const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
   const std::string log = dir_.path() + "/etcd.log";
-  process_ = ChildProcess({"/usr/bin/etcd", "--name", "default", "--data-dir", dir_.path() + "/data",
-                           "--listen-client-urls", client, "--advertise-client-urls", client,
-                           "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                           "--initial-cluster", "default=" + peer},
-                          {.log_file = log});
-  require(waitUntil([&] {
-            long status = 0;
-            return httpGet(endpoint() + "/health", &status) && status == 200;
-          }, 15s), "etcd did not start", log);
+  process_ = ChildProcess(
+      {"/usr/bin/etcd", "--name", "default", "--data-dir", dir_.path() + "/data",
+       "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
+       peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "default=" + peer},
+      {.log_file = log});
+  require(waitUntil(
+              [&] {
+                long status = 0;
+                return httpGet(endpoint() + "/health", &status) && status == 200;
+              },
+              15s),
+          "etcd did not start", log);
 }
 
 EtcdServer::~EtcdServer() { process_.stop(); }
@@ -198,10 +226,11 @@ std::string postJson(const std::string& url, const std::string& body) {
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* u) {
-    static_cast<std::string*>(u)->append(d, s * n);
-    return s * n;
-  });
+  curl_easy_setopt(
+      c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* u) {
+        static_cast<std::string*>(u)->append(d, s * n);
+        return s * n;
+      });
   curl_easy_perform(c);
   curl_easy_cleanup(c);
   return out;
@@ -210,7 +239,8 @@ std::string postJson(const std::string& url, const std::string& body) {
 }  // namespace
 
 std::optional<std::string> EtcdServer::get(const std::string& key) const {
-  const std::string out = postJson(endpoint() + "/v3/kv/range", "{\"key\":\"" + base64Encode(key) + "\"}");
+  const std::string out =
+      postJson(endpoint() + "/v3/kv/range", "{\"key\":\"" + base64Encode(key) + "\"}");
   const auto pos = out.find("\"value\":\"");
   if (pos == std::string::npos) return std::nullopt;
   const auto start = pos + 9;
@@ -218,7 +248,8 @@ std::optional<std::string> EtcdServer::get(const std::string& key) const {
 }
 
 void EtcdServer::put(const std::string& key, const std::string& value) const {
-  postJson(endpoint() + "/v3/kv/put", "{\"key\":\"" + base64Encode(key) + "\",\"value\":\"" + base64Encode(value) + "\"}");
+  postJson(endpoint() + "/v3/kv/put",
+           "{\"key\":\"" + base64Encode(key) + "\",\"value\":\"" + base64Encode(value) + "\"}");
 }
 
 std::optional<std::string> httpGet(const std::string& url, long* status) {
@@ -228,10 +259,11 @@ std::optional<std::string> httpGet(const std::string& url, long* status) {
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* u) {
-    static_cast<std::string*>(u)->append(d, s * n);
-    return s * n;
-  });
+  curl_easy_setopt(
+      c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* u) {
+        static_cast<std::string*>(u)->append(d, s * n);
+        return s * n;
+      });
   const bool ok = curl_easy_perform(c) == CURLE_OK;
   if (ok && status != nullptr) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
   curl_easy_cleanup(c);
@@ -246,7 +278,8 @@ EngineSim::EngineSim(const std::string& role, int redis_port)
   std::vector<std::string> argv = {HFTGUARD_ENGINE_SIM, "--role", role, "--port",
                                    std::to_string(port_)};
   if (redis_port > 0) {
-    argv.insert(argv.end(), {"--redis-port", std::to_string(redis_port), "--publish-interval-ms", "50"});
+    argv.insert(argv.end(),
+                {"--redis-port", std::to_string(redis_port), "--publish-interval-ms", "50"});
   }
   const std::string log = dir_.path() + "/engine.log";
   process_ = ChildProcess(argv, {.log_file = log});
@@ -269,7 +302,8 @@ long httpPost(const std::string& url, const std::string& body) {
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
+  curl_easy_setopt(
+      c, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
   long status = 0;
   if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(c);

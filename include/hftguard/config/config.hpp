@@ -49,7 +49,7 @@ struct LayerTiming {
 
 struct ProbeDefaults {
   std::array<LayerTiming, kLayerCount> layers;  // indexed by Layer
-  double jitter = 0;                             // fraction of the interval
+  double jitter = 0;                            // fraction of the interval
   int fall = 3;
   int rise = 2;
   const LayerTiming& of(Layer l) const { return layers[static_cast<std::size_t>(l)]; }
@@ -117,7 +117,7 @@ struct ComponentConfig {
   Tier tier = Tier::Hot;
   Automation automation = Automation::Full;
   Duration rto_target{};
-  std::string plan;  // empty: no plan (manual components)
+  std::string plan;     // empty: no plan (manual components)
   std::string primary;  // {old_primary} in plans: the instance failed over from
   std::string standby;  // {new_primary} in plans: the instance failed over to
   std::vector<CheckConfig> checks;

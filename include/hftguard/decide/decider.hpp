@@ -39,8 +39,8 @@ class Decider {
   // Maintenance of one component, or of the whole node when `component` is empty: probing
   // and recording go on, automatic failover does not. Ends on its own after `length`.
   std::vector<Decision> startMaintenance(const std::string& component, const std::string& owner,
-                                         const std::string& reason, Duration length,
-                                         SteadyTime now, WallTime wall);
+                                         const std::string& reason, Duration length, SteadyTime now,
+                                         WallTime wall);
   std::vector<Decision> endMaintenance(const std::string& component, const std::string& why,
                                        SteadyTime now, WallTime wall);
 

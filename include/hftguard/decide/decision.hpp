@@ -70,13 +70,13 @@ struct Decision {
   std::string rule;  // fall, latency, error_rate, cpu, memory, network_partition, data_corruption
   Health from = Health::Unknown;
   Health to = Health::Unknown;
-  std::string plan;            // failover decisions
-  std::string suppressed_by;   // automation, maintenance, cooldown, flap_damping, no_plan
+  std::string plan;           // failover decisions
+  std::string suppressed_by;  // automation, maintenance, cooldown, flap_damping, no_plan
   std::vector<Sample> evidence;
   std::vector<Threshold> thresholds;
   GateState gates;
-  std::string owner;                  // maintenance
-  std::optional<WallTime> expires;    // maintenance
+  std::string owner;                // maintenance
+  std::optional<WallTime> expires;  // maintenance
 };
 
 std::string_view toString(Decision::Kind k);  // the event type: "failover_triggered", ...

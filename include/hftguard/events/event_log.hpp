@@ -4,12 +4,12 @@
 // append() says so. When the disk fails (ENOSPC, EIO) events wait in a bounded queue, in
 // order, and are written when it recovers; a partial write is truncated away.
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <string>
+
+#include <sys/types.h>
 
 #include "hftguard/events/event.hpp"
 

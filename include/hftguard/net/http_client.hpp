@@ -25,9 +25,9 @@ struct HttpRequest {
   std::string body;
   Duration timeout = std::chrono::seconds(5);  // whole transfer
   bool tls_verify = true;
-  std::string ca_file;                     // empty: the system's CA store
-  std::size_t max_body_bytes = 1 << 20;    // a larger body aborts the transfer
-  bool connect_only = false;               // only open the connection: "is it reachable?"
+  std::string ca_file;                   // empty: the system's CA store
+  std::size_t max_body_bytes = 1 << 20;  // a larger body aborts the transfer
+  bool connect_only = false;             // only open the connection: "is it reachable?"
 };
 
 struct HttpResponse {

@@ -33,7 +33,8 @@ class RedisSession {
   using Done = std::function<void(std::vector<TimedReply> replies, std::string error)>;
 
   static std::shared_ptr<RedisSession> start(boost::asio::io_context& io, const RedisTarget& target,
-                                             std::vector<std::vector<std::string>> commands, Done done);
+                                             std::vector<std::vector<std::string>> commands,
+                                             Done done);
   // Ends the conversation; `done` is not called afterwards.
   void cancel();
 

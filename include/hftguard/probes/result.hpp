@@ -31,7 +31,9 @@ struct ProbeOutcome {
   std::string reason;  // human, one line: "HTTP 500 from http://...", "replay lag 20 MiB"
   std::vector<Observation> observed;
 
-  static ProbeOutcome ok(std::string reason = {}) { return {ProbeStatus::Ok, std::move(reason), {}}; }
+  static ProbeOutcome ok(std::string reason = {}) {
+    return {ProbeStatus::Ok, std::move(reason), {}};
+  }
   static ProbeOutcome failed(std::string reason) {
     return {ProbeStatus::Failed, std::move(reason), {}};
   }

@@ -1,12 +1,13 @@
 // The runbook's trading-engine failover as a plan, against a real HAProxy (a frontend over
 // two engine simulators), a real etcd and a real Redis.
 
-#include <gtest/gtest.h>
-
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "hftguard/actions/runner.hpp"
 #include "hftguard/core/base64.hpp"
+
 #include "http_receiver.hpp"
 #include "probe_harness.hpp"
 #include "servers.hpp"
@@ -25,7 +26,10 @@ struct Recorded {
 
 class Stack {
  public:
-  Stack() : primary_("primary", redis_.port()), standby_("standby"), haproxy_(primary_.port(), standby_.port()) {
+  Stack()
+      : primary_("primary", redis_.port()),
+        standby_("standby"),
+        haproxy_(primary_.port(), standby_.port()) {
     etcd_.put("service/trading/primary", "primary.hft.local");
   }
   std::string frontend(const std::string& path) const {
@@ -34,7 +38,8 @@ class Stack {
   // The fault of whichever engine the frontend sends traffic to.
   std::string servedBy() const {
     auto state = httpGet(frontend("/admin/state"));
-    return state ? nlohmann::json::parse(*state, nullptr, false).value("fault", std::string("?")) : "no answer";
+    return state ? nlohmann::json::parse(*state, nullptr, false).value("fault", std::string("?"))
+                 : "no answer";
   }
 
   RedisServer redis_;
@@ -48,23 +53,35 @@ std::string tradingPlan(const Stack& s, const std::string& lbServer = "primary")
   const std::string admin = s.haproxy_.adminSocket();
   const std::string etcd = s.etcd_.endpoint();
   return "plans:\n  trading:\n    steps:\n"
-         "      - {name: verify_primary_down, action: http_check, url: '" + s.primary_.url("/health") + "', expect: down}\n"
-         "      - {name: verify_standby_up, action: http_check, url: '" + s.standby_.url("/health") + "', expect: up}\n"
-         "      - {name: promote_standby, action: http_request, url: '" + s.standby_.url("/admin/promote") +
+         "      - {name: verify_primary_down, action: http_check, url: '" +
+         s.primary_.url("/health") +
+         "', expect: down}\n"
+         "      - {name: verify_standby_up, action: http_check, url: '" +
+         s.standby_.url("/health") +
+         "', expect: up}\n"
+         "      - {name: promote_standby, action: http_request, url: '" +
+         s.standby_.url("/admin/promote") +
          "', body: '{\"reason\": \"{reason}\"}'}\n"
-         "      - {name: lb_drain_primary, action: haproxy, socket: '" + admin + "', backend: trading, server: " +
-         lbServer + ", state: maint}\n"
-         "      - {name: lb_enable_standby, action: haproxy, socket: '" + admin +
+         "      - {name: lb_drain_primary, action: haproxy, socket: '" +
+         admin + "', backend: trading, server: " + lbServer +
+         ", state: maint}\n"
+         "      - {name: lb_enable_standby, action: haproxy, socket: '" +
+         admin +
          "', backend: trading, server: standby, state: ready, weight: 100}\n"
-         "      - {name: wait_frontend, action: http_check, url: '" + s.frontend("/health") +
+         "      - {name: wait_frontend, action: http_check, url: '" +
+         s.frontend("/health") +
          "', expect: up, wait_until: true, poll_interval: 50ms, timeout: 5s}\n"
-         "      - {name: discovery_primary, action: kv_put, store: etcd, endpoints: ['" + etcd +
+         "      - {name: discovery_primary, action: kv_put, store: etcd, endpoints: ['" +
+         etcd +
          "'], key: service/trading/primary, value: '{new_primary}', prev_value: '{old_primary}'}\n"
-         "      - {name: discovery_timestamp, action: kv_put, store: etcd, endpoints: ['" + etcd +
+         "      - {name: discovery_timestamp, action: kv_put, store: etcd, endpoints: ['" +
+         etcd +
          "'], key: service/trading/failover_timestamp, value: '{timestamp}'}\n"
-         "      - {name: maintenance_off, action: redis_set, host: 127.0.0.1, port: " + std::to_string(s.redis_.port()) +
+         "      - {name: maintenance_off, action: redis_set, host: 127.0.0.1, port: " +
+         std::to_string(s.redis_.port()) +
          ", key: 'system:maintenance_mode', value: 'false'}\n"
-         "      - {name: test_order, action: e2e_order, url: '" + s.frontend("/api/orders/test") + "'}\n";
+         "      - {name: test_order, action: e2e_order, url: '" +
+         s.frontend("/api/orders/test") + "'}\n";
 }
 
 const std::string kComponent =
@@ -78,8 +95,11 @@ class PlanHarness {
       : cfg_(load(plans + components)),
         env_{io_, http_, workers_, clock_},
         coordinator_(coord::makeLocalCoordinator(dir_.path())),
-        runner_(env_, *coordinator_, [this](const std::string& type, const std::string&, const std::string& reason,
-                                            nlohmann::json fields) { events.push_back({type, reason, fields}); }) {}
+        runner_(env_, *coordinator_,
+                [this](const std::string& type, const std::string&, const std::string& reason,
+                       nlohmann::json fields) {
+                  events.push_back({type, reason, fields});
+                }) {}
 
   actions::RunReport run(bool dry_run, const std::string& plan = "trading") {
     actions::RunRequest r;
@@ -88,7 +108,8 @@ class PlanHarness {
     r.dry_run = dry_run;
     r.rto_target = 30s;
     r.first_failure = clock_.wallNow() - std::chrono::seconds(2);
-    r.context = {"trading_engine", "n1", "primary.hft.local", "standby.hft.local", {}, {}, "primary down"};
+    r.context = {"trading_engine", "n1", "primary.hft.local", "standby.hft.local", {}, {},
+                 "primary down"};
     std::optional<actions::RunReport> report;
     EXPECT_TRUE(runner_.start(r, [&](const actions::RunReport& rep) { report = rep; }));
     const auto limit = std::chrono::steady_clock::now() + 60s;
@@ -101,7 +122,8 @@ class PlanHarness {
   }
 
   std::size_t count(const std::string& type) const {
-    return static_cast<std::size_t>(std::count_if(events.begin(), events.end(), [&](const auto& e) { return e.type == type; }));
+    return static_cast<std::size_t>(
+        std::count_if(events.begin(), events.end(), [&](const auto& e) { return e.type == type; }));
   }
 
   std::vector<Recorded> events;
@@ -135,7 +157,9 @@ TEST(TradingPlan, MovesLiveTrafficToTheStandby) {
   EXPECT_EQ(s.etcd_.get("service/trading/primary"), "standby.hft.local");
   EXPECT_TRUE(s.etcd_.get("service/trading/failover_timestamp").has_value());
   EXPECT_EQ(s.redis_.cli({"GET", "system:maintenance_mode"}), "false");
-  EXPECT_EQ(httpPost(s.frontend("/api/orders/test"), "{\"symbol\":\"T\",\"quantity\":1,\"dry_run\":true}"), 200);
+  EXPECT_EQ(httpPost(s.frontend("/api/orders/test"),
+                     "{\"symbol\":\"T\",\"quantity\":1,\"dry_run\":true}"),
+            200);
   EXPECT_EQ(h.count("failover_started"), 1u);
   EXPECT_EQ(h.count("step_started"), 10u);
   EXPECT_EQ(h.count("step_done"), 10u);
@@ -198,9 +222,10 @@ TEST(TradingPlan, FenceTakesTheOldPrimaryOutOfServiceEverywhere) {
   Stack s;
   const std::string plan =
       "plans:\n  trading:\n    steps:\n"
-      "      - {name: fence, action: fence, haproxy_socket: '" + s.haproxy_.adminUnixSocket() +
-      "', haproxy_backend: trading, haproxy_server: primary, kv_store: etcd, kv_endpoints: ['" + s.etcd_.endpoint() +
-      "'], stop_url: '" + s.primary_.url("/admin/demote") + "'}\n";
+      "      - {name: fence, action: fence, haproxy_socket: '" +
+      s.haproxy_.adminUnixSocket() +
+      "', haproxy_backend: trading, haproxy_server: primary, kv_store: etcd, kv_endpoints: ['" +
+      s.etcd_.endpoint() + "'], stop_url: '" + s.primary_.url("/admin/demote") + "'}\n";
   PlanHarness dry(plan);
   EXPECT_TRUE(dry.run(true).ok);
   EXPECT_FALSE(s.etcd_.get("nodes/primary.hft.local/fenced").has_value());
@@ -229,14 +254,18 @@ TEST(TradingPlan, HftguardFailoverCommand) {
                         << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
                         << tradingPlan(s) << kComponent;
   const std::string out = dir.path() + "/out.txt";
-  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "failover", "--config", config, "trading_engine", "--dry-run"},
-                       {.log_file = out}), 0);
+  ASSERT_EQ(
+      runCommand({HFTGUARD_BINARY, "failover", "--config", config, "trading_engine", "--dry-run"},
+                 {.log_file = out}),
+      0);
   std::ifstream dry(out);
   const std::string dryText((std::istreambuf_iterator<char>(dry)), {});
   EXPECT_NE(dryText.find("dry run of plan trading"), std::string::npos) << dryText;
   EXPECT_EQ(s.servedBy(), "http500");
-  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "failover", "--config", config, "trading_engine", "--reason", "it test"},
-                       {.log_file = out}), 0);
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "failover", "--config", config, "trading_engine",
+                        "--reason", "it test"},
+                       {.log_file = out}),
+            0);
   EXPECT_EQ(s.servedBy(), "none");
   std::ifstream log(dir.path() + "/events.json");
   const std::string events((std::istreambuf_iterator<char>(log)), {});
@@ -247,7 +276,8 @@ TEST(TradingPlan, HftguardFailoverCommand) {
 // that answers as Consul does (GET -> [{Value, ModifyIndex}], PUT/DELETE ?cas= -> true/false).
 TEST(ConsulKv, CompareAndSetPutAndDeleteInConsulsRequestForm) {
   std::mutex mu;
-  std::map<std::string, std::pair<std::string, int>> kv{{"service/trading/primary", {"primary.hft.local", 7}}};
+  std::map<std::string, std::pair<std::string, int>> kv{
+      {"service/trading/primary", {"primary.hft.local", 7}}};
   int index = 7;
   HttpReceiver consul([&](const ReceivedRequest& r) -> Reply {
     std::lock_guard lock(mu);
@@ -258,10 +288,13 @@ TEST(ConsulKv, CompareAndSetPutAndDeleteInConsulsRequestForm) {
     auto it = kv.find(key);
     if (r.method == "GET") {
       if (it == kv.end()) return {404, ""};
-      return {200, nlohmann::json::array({{{"Key", key}, {"Value", base64Encode(it->second.first)},
-                                           {"ModifyIndex", it->second.second}}}).dump()};
+      return {200, nlohmann::json::array({{{"Key", key},
+                                           {"Value", base64Encode(it->second.first)},
+                                           {"ModifyIndex", it->second.second}}})
+                       .dump()};
     }
-    if (cas != std::string::npos && (it == kv.end() || std::to_string(it->second.second) != r.target.substr(cas + 5))) {
+    if (cas != std::string::npos &&
+        (it == kv.end() || std::to_string(it->second.second) != r.target.substr(cas + 5))) {
       return {200, "false"};
     }
     if (r.method == "PUT") kv[key] = {r.body, ++index};
@@ -270,10 +303,13 @@ TEST(ConsulKv, CompareAndSetPutAndDeleteInConsulsRequestForm) {
   });
   const std::string plans =
       "plans:\n  trading:\n    steps:\n"
-      "      - {name: put, action: kv_put, store: consul, endpoints: ['" + consul.url() +
-      "'], key: service/trading/primary, value: '{new_primary}', prev_value: '{old_primary}', token: '${HFTGUARD_IT_CONSUL_TOKEN}'}\n"
+      "      - {name: put, action: kv_put, store: consul, endpoints: ['" +
+      consul.url() +
+      "'], key: service/trading/primary, value: '{new_primary}', prev_value: '{old_primary}', "
+      "token: '${HFTGUARD_IT_CONSUL_TOKEN}'}\n"
       "  cleanup:\n    steps:\n"
-      "      - {name: delete, action: kv_delete, store: consul, endpoints: ['" + consul.url() + "'], key: service/trading/primary}\n";
+      "      - {name: delete, action: kv_delete, store: consul, endpoints: ['" +
+      consul.url() + "'], key: service/trading/primary}\n";
   ::setenv("HFTGUARD_IT_CONSUL_TOKEN", "consul-secret", 1);
   PlanHarness h(plans);
   auto put = h.run(false);
@@ -291,7 +327,8 @@ TEST(ConsulKv, CompareAndSetPutAndDeleteInConsulsRequestForm) {
   auto report = h.run(false, "cleanup");
   EXPECT_TRUE(report.ok) << report.reason;
   reqs = consul.requests();
-  const auto del = std::find_if(reqs.begin(), reqs.end(), [](const auto& r) { return r.method == "DELETE"; });
+  const auto del =
+      std::find_if(reqs.begin(), reqs.end(), [](const auto& r) { return r.method == "DELETE"; });
   ASSERT_NE(del, reqs.end());
   EXPECT_EQ(del->target, "/v1/kv/service/trading/primary");
   EXPECT_EQ(kv.count("service/trading/primary"), 0u);

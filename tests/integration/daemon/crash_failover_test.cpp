@@ -1,11 +1,12 @@
 // End to end: hftguard run, the primary engine crashes, hftguard fails over by itself, and
 // the event log holds the chain from check_failed to failover_completed with the RTO.
 
-#include <gtest/gtest.h>
-
 #include <fstream>
 
+#include <gtest/gtest.h>
+
 #include "hftguard/events/event.hpp"
+
 #include "process.hpp"
 #include "servers.hpp"
 
@@ -41,11 +42,15 @@ TEST(CrashFailover, TheDaemonFailsOverByItselfAndRecordsTheChain) {
       << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
       << "components:\n  trading_engine:\n    tier: hot\n    rto_target: 30s\n    plan: trading\n"
       << "    primary: primary.hft.local\n    standby: standby.hft.local\n    checks:\n"
-      << "      health: {type: http, url: '" << primary.url("/health") << "', interval: 200ms, timeout: 150ms}\n"
+      << "      health: {type: http, url: '" << primary.url("/health")
+      << "', interval: 200ms, timeout: 150ms}\n"
       << "plans:\n  trading:\n    steps:\n"
-      << "      - {name: verify_primary_down, action: http_check, url: '" << primary.url("/health") << "', expect: down}\n"
-      << "      - {name: verify_standby_up, action: http_check, url: '" << standby.url("/health") << "', expect: up}\n"
-      << "      - {name: promote_standby, action: http_request, url: '" << standby.url("/admin/promote") << "'}\n"
+      << "      - {name: verify_primary_down, action: http_check, url: '" << primary.url("/health")
+      << "', expect: down}\n"
+      << "      - {name: verify_standby_up, action: http_check, url: '" << standby.url("/health")
+      << "', expect: up}\n"
+      << "      - {name: promote_standby, action: http_request, url: '"
+      << standby.url("/admin/promote") << "'}\n"
       << "      - {name: lb_primary_out, action: haproxy, socket: '" << lb.adminSocket()
       << "', backend: trading, server: primary, state: maint}\n"
       << "      - {name: lb_standby_in, action: haproxy, socket: '" << lb.adminSocket()
@@ -55,15 +60,19 @@ TEST(CrashFailover, TheDaemonFailsOverByItselfAndRecordsTheChain) {
       << "      - {name: discovery, action: kv_put, store: etcd, endpoints: ['" << etcd.endpoint()
       << "'], key: service/trading/primary, value: '{new_primary}', prev_value: '{old_primary}'}\n"
       << "      - {name: test_order, action: e2e_order, url: '" << fe << "/api/orders/test'}\n";
-  ChildProcess daemon({HFTGUARD_BINARY, "run", "--config", config}, {.log_file = dir.path() + "/run.log"});
+  ChildProcess daemon({HFTGUARD_BINARY, "run", "--config", config},
+                      {.log_file = dir.path() + "/run.log"});
   ASSERT_TRUE(waitUntil([&] { return !readEvents(events).empty(); }, 10s));
   primary.setFault("crash");  // the engine process dies
-  ASSERT_TRUE(waitUntil([&] {
-    for (const auto& e : readEvents(events)) {
-      if (e.type == "failover_completed" || e.type == "failover_failed") return true;
-    }
-    return false;
-  }, 30s)) << "no failover outcome";
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        for (const auto& e : readEvents(events)) {
+          if (e.type == "failover_completed" || e.type == "failover_failed") return true;
+        }
+        return false;
+      },
+      30s))
+      << "no failover outcome";
   daemon.stop();
 
   const auto all = readEvents(events);
@@ -71,8 +80,9 @@ TEST(CrashFailover, TheDaemonFailsOverByItselfAndRecordsTheChain) {
   for (const auto& e : all) {
     if (chain.empty() || chain.back() != e.type) chain.push_back(e.type);
   }
-  const std::vector<std::string> order = {"check_failed", "failover_triggered", "failover_started",
-                                          "step_started", "step_done", "failover_completed"};
+  const std::vector<std::string> order = {"check_failed",     "failover_triggered",
+                                          "failover_started", "step_started",
+                                          "step_done",        "failover_completed"};
   std::size_t at = 0;
   for (const auto& type : chain) {
     if (at < order.size() && type == order[at]) ++at;
@@ -94,7 +104,8 @@ TEST(CrashFailover, TheDaemonFailsOverByItselfAndRecordsTheChain) {
   }
   EXPECT_EQ(stepsDone, 8u);
   EXPECT_EQ(etcd.get("service/trading/primary"), "standby.hft.local");
-  EXPECT_EQ(httpPost(fe + "/api/orders/test", "{\"symbol\":\"T\",\"quantity\":1,\"dry_run\":true}"), 200);
+  EXPECT_EQ(httpPost(fe + "/api/orders/test", "{\"symbol\":\"T\",\"quantity\":1,\"dry_run\":true}"),
+            200);
 }
 
 }  // namespace

@@ -1,12 +1,13 @@
 // hftguard run against the engine simulator: an HTTP 500 fault becomes check_failed events,
 // then one failover_triggered with evidence, and hftguard explain prints its chain.
 
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <sstream>
 
+#include <gtest/gtest.h>
+
 #include "hftguard/events/event.hpp"
+
 #include "process.hpp"
 #include "servers.hpp"
 
@@ -68,7 +69,8 @@ TEST(RunEvents, Http500BecomesOneFailoverWithEvidenceAndExplainPrintsIt) {
   ASSERT_TRUE(waitUntil([&] { return countType(readEvents(events), "state_changed") >= 1; }, 10s))
       << slurp(dir.path() + "/run.log");
   engine.setFault("http500");
-  ASSERT_TRUE(waitUntil([&] { return countType(readEvents(events), "failover_triggered") >= 1; }, 10s))
+  ASSERT_TRUE(
+      waitUntil([&] { return countType(readEvents(events), "failover_triggered") >= 1; }, 10s))
       << slurp(dir.path() + "/run.log");
   std::this_thread::sleep_for(500ms);  // more failed samples: still one failover
   daemon.stop();
@@ -76,7 +78,8 @@ TEST(RunEvents, Http500BecomesOneFailoverWithEvidenceAndExplainPrintsIt) {
   const auto all = readEvents(events);
   EXPECT_EQ(countType(all, "check_failed"), 3u);
   ASSERT_EQ(countType(all, "failover_triggered"), 1u);
-  const auto& f = *std::find_if(all.begin(), all.end(), [](const auto& e) { return e.type == "failover_triggered"; });
+  const auto& f = *std::find_if(all.begin(), all.end(),
+                                [](const auto& e) { return e.type == "failover_triggered"; });
   EXPECT_EQ(f.node, "it-node");
   EXPECT_EQ(f.component, "engine");
   EXPECT_EQ(f.fields["tier"], "component");
@@ -96,13 +99,15 @@ TEST(RunEvents, Http500BecomesOneFailoverWithEvidenceAndExplainPrintsIt) {
   const std::string out = dir.path() + "/explain.out";
   ASSERT_EQ(runCommand({HFTGUARD_BINARY, "explain", "--file", events, f.id}, {.log_file = out}), 0);
   const std::string text = slurp(out);
-  for (const char* expected : {"failover_triggered", "rule: fall", "tier: component",
-                               "consecutive_failures", "HTTP 500", "leading events", "check_failed"}) {
+  for (const char* expected :
+       {"failover_triggered", "rule: fall", "tier: component", "consecutive_failures", "HTTP 500",
+        "leading events", "check_failed"}) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n" << text;
   }
   const std::string listing = dir.path() + "/events.out";
   ASSERT_EQ(runCommand({HFTGUARD_BINARY, "events", "--file", events, "--component", "engine"},
-                       {.log_file = listing}), 0);
+                       {.log_file = listing}),
+            0);
   EXPECT_NE(slurp(listing).find("failover_triggered"), std::string::npos);
 }
 
@@ -114,28 +119,41 @@ TEST(RunEvents, MaintenanceHoldsTheFailoverUntilTheOperatorEndsIt) {
   const std::string cliLog = dir.path() + "/cli.log";
   ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "start", "--config", config, "--component",
                         "engine", "--for", "10m", "--reason", "engine upgrade", "--owner", "alice"},
-                       {.log_file = cliLog}), 0) << slurp(cliLog);
-  ChildProcess daemon({HFTGUARD_BINARY, "run", "--config", config}, {.log_file = dir.path() + "/run.log"});
+                       {.log_file = cliLog}),
+            0)
+      << slurp(cliLog);
+  ChildProcess daemon({HFTGUARD_BINARY, "run", "--config", config},
+                      {.log_file = dir.path() + "/run.log"});
   // Healthy first: a component already down at start is never failed over.
-  ASSERT_TRUE(waitUntil([&] {
-    const auto all = readEvents(events);
-    return countType(all, "maintenance_started") == 1 && countType(all, "state_changed") == 1;
-  }, 10s)) << slurp(dir.path() + "/run.log");
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        const auto all = readEvents(events);
+        return countType(all, "maintenance_started") == 1 && countType(all, "state_changed") == 1;
+      },
+      10s))
+      << slurp(dir.path() + "/run.log");
   engine.setFault("http500");
-  ASSERT_TRUE(waitUntil([&] { return countType(readEvents(events), "failover_suppressed") == 1; }, 10s))
+  ASSERT_TRUE(
+      waitUntil([&] { return countType(readEvents(events), "failover_suppressed") == 1; }, 10s))
       << slurp(events) << slurp(dir.path() + "/run.log");
   EXPECT_EQ(countType(readEvents(events), "failover_triggered"), 0u);
-  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "end", "--config", config, "--component", "engine"},
-                       {.log_file = cliLog}), 0) << slurp(cliLog);
-  ASSERT_TRUE(waitUntil([&] { return countType(readEvents(events), "failover_triggered") == 1; }, 10s))
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "end", "--config", config, "--component",
+                        "engine"},
+                       {.log_file = cliLog}),
+            0)
+      << slurp(cliLog);
+  ASSERT_TRUE(
+      waitUntil([&] { return countType(readEvents(events), "failover_triggered") == 1; }, 10s))
       << slurp(dir.path() + "/run.log");
   daemon.stop();
   const auto all = readEvents(events);
   EXPECT_EQ(countType(all, "maintenance_ended"), 1u);
-  const auto held = std::find_if(all.begin(), all.end(), [](const auto& e) { return e.type == "failover_suppressed"; });
+  const auto held = std::find_if(all.begin(), all.end(),
+                                 [](const auto& e) { return e.type == "failover_suppressed"; });
   EXPECT_EQ(held->fields["suppressed_by"], "maintenance");
   EXPECT_EQ(held->fields["gates"]["maintenance_owner"], "alice");
-  const auto released = std::find_if(all.begin(), all.end(), [](const auto& e) { return e.type == "failover_triggered"; });
+  const auto released = std::find_if(all.begin(), all.end(),
+                                     [](const auto& e) { return e.type == "failover_triggered"; });
   EXPECT_NE(released->reason.find("held failover released"), std::string::npos) << released->reason;
 }
 

@@ -1,10 +1,10 @@
 // http, e2e_order, tcp, process and host probes against the engine simulator and loopback.
 
+#include <fstream>
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fstream>
 
 #include "../../support/probe_harness.hpp"
 #include "../../support/servers.hpp"
@@ -30,7 +30,8 @@ class EngineProbes : public ::testing::Test {
   }
   void TearDown() override { primary_->setFault("none"); }
 
-  static std::string http(const std::string& name, const std::string& url, const std::string& extra = "") {
+  static std::string http(const std::string& name, const std::string& url,
+                          const std::string& extra = "") {
     return "      " + name + ":\n        type: http\n        url: " + url +
            "\n        timeout: 500ms\n" + extra;
   }
@@ -45,8 +46,9 @@ EngineSim* EngineProbes::primary_ = nullptr;
 EngineSim* EngineProbes::standby_ = nullptr;
 
 TEST_F(EngineProbes, HealthyWithJsonField) {
-  ProbeHarness h(http("h", primary_->url("/health"),
-                      "        json_field: /role\n        json_equals: primary\n        max_latency: 200ms\n"));
+  ProbeHarness h(http(
+      "h", primary_->url("/health"),
+      "        json_field: /role\n        json_equals: primary\n        max_latency: 200ms\n"));
   auto r = h.run("h");
   EXPECT_EQ(r.status, ProbeStatus::Ok) << r.reason;
   EXPECT_TRUE(r.value("latency_ms").has_value());
@@ -104,8 +106,10 @@ TEST_F(EngineProbes, RefusedConnectionFails) {
 }
 
 TEST_F(EngineProbes, TestOrderSucceedsOnThePrimaryOnly) {
-  ProbeHarness h("      p:\n        type: e2e_order\n        url: " + primary_->url("/api/orders/test") +
-                 "\n      s:\n        type: e2e_order\n        url: " + standby_->url("/api/orders/test") + "\n");
+  ProbeHarness h(
+      "      p:\n        type: e2e_order\n        url: " + primary_->url("/api/orders/test") +
+      "\n      s:\n        type: e2e_order\n        url: " + standby_->url("/api/orders/test") +
+      "\n");
   auto p = h.run("p");
   EXPECT_EQ(p.status, ProbeStatus::Ok) << p.reason;
   auto s = h.run("s");
@@ -114,9 +118,10 @@ TEST_F(EngineProbes, TestOrderSucceedsOnThePrimaryOnly) {
 }
 
 TEST_F(EngineProbes, MarketDataGoesStaleWhenThePublisherStops) {
-  ProbeHarness h("      md:\n        type: redis_key\n        host: 127.0.0.1\n        port: " +
-                 std::to_string(redis_->port()) +
-                 "\n        key: last_market_update\n        condition: fresh\n        max_age: 1s\n");
+  ProbeHarness h(
+      "      md:\n        type: redis_key\n        host: 127.0.0.1\n        port: " +
+      std::to_string(redis_->port()) +
+      "\n        key: last_market_update\n        condition: fresh\n        max_age: 1s\n");
   ASSERT_TRUE(waitUntil([&] { return h.run("md").status == ProbeStatus::Ok; }, 5s));
   primary_->setFault("stale_market_data");
   EXPECT_TRUE(waitUntil([&] { return h.run("md").status == ProbeStatus::Failed; }, 5s));
@@ -126,10 +131,12 @@ TEST(TcpProbe, OpenRefusedAndHung) {
   EngineSim engine("standby");
   FullBacklog stuck;
   auto tcp = [](const std::string& name, int port) {
-    return "      " + name + ":\n        type: tcp\n        host: 127.0.0.1\n        port: " +
-           std::to_string(port) + "\n        timeout: 300ms\n";
+    return "      " + name +
+           ":\n        type: tcp\n        host: 127.0.0.1\n        port: " + std::to_string(port) +
+           "\n        timeout: 300ms\n";
   };
-  ProbeHarness h(tcp("open", engine.port()) + tcp("refused", freePort()) + tcp("hung", stuck.port()));
+  ProbeHarness h(tcp("open", engine.port()) + tcp("refused", freePort()) +
+                 tcp("hung", stuck.port()));
   EXPECT_EQ(h.run("open").status, ProbeStatus::Ok);
   auto refused = h.run("refused");
   EXPECT_EQ(refused.status, ProbeStatus::Failed);
@@ -146,8 +153,12 @@ TEST(ProcessProbe, ByExecutableCmdlineAndPidfile) {
   std::ofstream(pidfile) << engine.process().pid() << "\n";
   ProbeHarness h(
       "      exe:\n        type: process\n        executable: engine_sim\n"
-      "      cmd:\n        type: process\n        cmdline: \"--port " + std::to_string(engine.port()) + "\"\n"
-      "      pid:\n        type: process\n        pidfile: " + pidfile + "\n"
+      "      cmd:\n        type: process\n        cmdline: \"--port " +
+      std::to_string(engine.port()) +
+      "\"\n"
+      "      pid:\n        type: process\n        pidfile: " +
+      pidfile +
+      "\n"
       "      none:\n        type: process\n        executable: no_such_engine\n");
   EXPECT_EQ(h.run("exe").status, ProbeStatus::Ok);
   auto cmd = h.run("cmd");
@@ -166,11 +177,13 @@ TEST(ProcessProbe, AZombieIsNotRunning) {
   pid_t child = fork();
   if (child == 0) _exit(0);
   std::ofstream(pidfile) << child << "\n";
-  ASSERT_TRUE(waitUntil([&] {
-    std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
-    std::string all((std::istreambuf_iterator<char>(stat)), {});
-    return all.find(") Z ") != std::string::npos;
-  }, 5s));
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+        std::string all((std::istreambuf_iterator<char>(stat)), {});
+        return all.find(") Z ") != std::string::npos;
+      },
+      5s));
   ProbeHarness h("      pid:\n        type: process\n        pidfile: " + pidfile + "\n");
   auto r = h.run("pid");
   waitpid(child, nullptr, 0);

@@ -1,8 +1,8 @@
 // postgres probe against a real PostgreSQL 15 primary + streaming standby.
 
-#include <gtest/gtest.h>
-
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "../../support/probe_harness.hpp"
 #include "../../support/servers.hpp"
@@ -38,8 +38,9 @@ class PostgresProbe : public ::testing::Test {
 PostgresPair* PostgresProbe::pg_ = nullptr;
 
 TEST_F(PostgresProbe, HealthyPrimaryTakesTheWriteCheck) {
-  ProbeHarness h(check("p", pg_->primaryPort(),
-                       "        expect_role: primary\n        write_check_table: hftguard_write_check\n"));
+  ProbeHarness h(
+      check("p", pg_->primaryPort(),
+            "        expect_role: primary\n        write_check_table: hftguard_write_check\n"));
   auto r = h.run("p");
   EXPECT_EQ(r.status, ProbeStatus::Ok) << r.reason;
   EXPECT_EQ(r.value("is_primary"), 1.0);
@@ -66,9 +67,12 @@ TEST_F(PostgresProbe, WrongRoleFails) {
 
 // The runbook's replay-timestamp query calls an idle standby lagging; this probe must not.
 TEST_F(PostgresProbe, IdleStandbyIsNotLagging) {
-  pg_->query(pg_->primaryPort(), "CREATE TABLE IF NOT EXISTS idle_probe (x int); INSERT INTO idle_probe VALUES (1); SELECT 1");
+  pg_->query(
+      pg_->primaryPort(),
+      "CREATE TABLE IF NOT EXISTS idle_probe (x int); INSERT INTO idle_probe VALUES (1); SELECT 1");
   std::this_thread::sleep_for(1500ms);  // the primary stays idle; replay timestamp ages
-  ProbeHarness h(check("s", pg_->standbyPort(), "        expect_role: standby\n        max_lag: 1s\n"));
+  ProbeHarness h(
+      check("s", pg_->standbyPort(), "        expect_role: standby\n        max_lag: 1s\n"));
   auto r = h.run("s");
   EXPECT_EQ(r.status, ProbeStatus::Ok) << r.reason;
   EXPECT_LT(*r.value("lag_seconds"), 1.0);
@@ -78,12 +82,15 @@ TEST_F(PostgresProbe, ReplicationLagOverThresholdFails) {
   pg_->query(pg_->standbyPort(), "SELECT pg_wal_replay_pause()");
   pg_->query(pg_->primaryPort(),
              "CREATE TABLE lag_probe AS SELECT generate_series(1, 20000) AS x; SELECT 1");
-  ASSERT_TRUE(waitUntil([&] {
-    return std::stod(pg_->query(pg_->standbyPort(),
-                                "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), "
-                                "pg_last_wal_replay_lsn())")) > 100000;
-  }, 10s));
-  ProbeHarness h(check("s", pg_->standbyPort(), "        expect_role: standby\n        max_lag_bytes: 65536\n"));
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return std::stod(pg_->query(pg_->standbyPort(),
+                                    "SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), "
+                                    "pg_last_wal_replay_lsn())")) > 100000;
+      },
+      10s));
+  ProbeHarness h(check("s", pg_->standbyPort(),
+                       "        expect_role: standby\n        max_lag_bytes: 65536\n"));
   auto r = h.run("s");
   pg_->query(pg_->standbyPort(), "SELECT pg_wal_replay_resume()");
   EXPECT_EQ(r.status, ProbeStatus::Failed);
@@ -101,7 +108,8 @@ TEST_F(PostgresProbe, StoppedServerIsRefused) {
 TEST_F(PostgresProbe, HungServerTimesOutAtTheDeadline) {
   BlackHole hole;
   ProbeHarness h("      x:\n        type: postgres\n        host: 127.0.0.1\n        port: " +
-                 std::to_string(hole.port()) + "\n        user: postgres\n        timeout: 300ms\n");
+                 std::to_string(hole.port()) +
+                 "\n        user: postgres\n        timeout: 300ms\n");
   auto r = h.run("x");
   EXPECT_EQ(r.status, ProbeStatus::Timeout) << r.reason;
   EXPECT_GE(r.latency, 300ms);

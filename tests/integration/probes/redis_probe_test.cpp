@@ -1,8 +1,8 @@
 // redis and redis_key probes against a real Redis 7 master and replica.
 
-#include <gtest/gtest.h>
-
 #include <chrono>
+
+#include <gtest/gtest.h>
 
 #include "../../support/probe_harness.hpp"
 #include "../../support/servers.hpp"
@@ -35,7 +35,8 @@ class RedisProbe : public ::testing::Test {
   }
   static std::string now(long offset_seconds = 0) {
     return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count() +
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count() +
                           offset_seconds);
   }
 
@@ -91,7 +92,9 @@ TEST_F(RedisProbe, StoppedHungAndGarbageTargets) {
 }
 
 TEST_F(RedisProbe, FlagEquals) {
-  ProbeHarness h(key("flag", "        key: trading:enabled\n        condition: equals\n        expect: \"true\"\n"));
+  ProbeHarness h(
+      key("flag",
+          "        key: trading:enabled\n        condition: equals\n        expect: \"true\"\n"));
   master_->cli({"SET", "trading:enabled", "true"});
   EXPECT_EQ(h.run("flag").status, ProbeStatus::Ok);
   master_->cli({"SET", "trading:enabled", "false"});
@@ -103,7 +106,8 @@ TEST_F(RedisProbe, FlagEquals) {
 }
 
 TEST_F(RedisProbe, TimestampFreshness) {
-  ProbeHarness h(key("md", "        key: last_market_update\n        condition: fresh\n        max_age: 5s\n"));
+  ProbeHarness h(key(
+      "md", "        key: last_market_update\n        condition: fresh\n        max_age: 5s\n"));
   master_->cli({"SET", "last_market_update", now(-1)});
   auto fresh = h.run("md");
   EXPECT_EQ(fresh.status, ProbeStatus::Ok) << fresh.reason;
@@ -123,8 +127,12 @@ TEST_F(RedisProbe, TimestampFreshness) {
 }
 
 TEST_F(RedisProbe, NumberBelowAndInformationalReport) {
-  ProbeHarness h(key("orders", "        key: active_order_count\n        condition: below\n        max_value: 10000\n") +
-                 key("last", "        key: last_order_timestamp\n        condition: report\n        informational: true\n"));
+  ProbeHarness h(
+      key("orders",
+          "        key: active_order_count\n        condition: below\n        max_value: 10000\n") +
+      key("last",
+          "        key: last_order_timestamp\n        condition: report\n        informational: "
+          "true\n"));
   master_->cli({"SET", "active_order_count", "20000"});
   auto high = h.run("orders");
   EXPECT_EQ(high.status, ProbeStatus::Failed);

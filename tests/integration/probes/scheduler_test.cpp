@@ -1,10 +1,10 @@
 // One hung target of each kind beside healthy checks: the healthy checks keep their
 // schedule and the hung ones report `timeout` at their deadline.
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <map>
+
+#include <gtest/gtest.h>
 
 #include "../../support/probe_harness.hpp"
 #include "../../support/servers.hpp"
@@ -22,19 +22,28 @@ TEST(Scheduler, HungTargetsDoNotDelayHealthyChecks) {
   const std::string h = std::to_string(hole.port());
   const std::string checks =
       // healthy, every 100ms
-      "      ok_tcp: {type: tcp, host: 127.0.0.1, port: " + e + ", interval: 100ms, timeout: 100ms}\n"
-      "      ok_http: {type: http, url: 'http://127.0.0.1:" + e + "/health', interval: 100ms, timeout: 100ms}\n"
+      "      ok_tcp: {type: tcp, host: 127.0.0.1, port: " + e +
+      ", interval: 100ms, timeout: 100ms}\n"
+      "      ok_http: {type: http, url: 'http://127.0.0.1:" +
+      e +
+      "/health', interval: 100ms, timeout: 100ms}\n"
       // hung, one of each kind, 300ms deadline every 500ms
-      "      hung_tcp: {type: tcp, host: 127.0.0.1, port: " + std::to_string(stuck.port()) +
+      "      hung_tcp: {type: tcp, host: 127.0.0.1, port: " +
+      std::to_string(stuck.port()) +
       ", interval: 500ms, timeout: 300ms}\n"
-      "      hung_http: {type: http, url: 'http://127.0.0.1:" + h + "/health', interval: 500ms, timeout: 300ms}\n"
-      "      hung_redis: {type: redis, host: 127.0.0.1, port: " + h + ", interval: 500ms, timeout: 300ms}\n"
-      "      hung_pg: {type: postgres, host: 127.0.0.1, port: " + h +
-      ", user: postgres, interval: 500ms, timeout: 300ms}\n";
+      "      hung_http: {type: http, url: 'http://127.0.0.1:" +
+      h +
+      "/health', interval: 500ms, timeout: 300ms}\n"
+      "      hung_redis: {type: redis, host: 127.0.0.1, port: " +
+      h +
+      ", interval: 500ms, timeout: 300ms}\n"
+      "      hung_pg: {type: postgres, host: 127.0.0.1, port: " +
+      h + ", user: postgres, interval: 500ms, timeout: 300ms}\n";
   ProbeHarness harness(checks);
   std::map<std::string, std::vector<probes::ProbeResult>> results;
-  probes::Scheduler scheduler(harness.env, *harness.cfg,
-                              [&](const probes::ProbeResult& r) { results[r.check].push_back(r); }, 1);
+  probes::Scheduler scheduler(
+      harness.env, *harness.cfg,
+      [&](const probes::ProbeResult& r) { results[r.check].push_back(r); }, 1);
   scheduler.start();
   harness.io.run_for(3s);
   scheduler.stop();

@@ -15,10 +15,6 @@
 // last_order_timestamp current in Redis (unless the fault is stale_market_data).
 // One thread per connection keeps "hang" trivial; it is a test tool, not a server.
 
-#include <hiredis/hiredis.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -31,7 +27,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <hiredis/hiredis.h>
 #include <nlohmann/json.hpp>
+#include <signal.h>
+#include <unistd.h>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -81,7 +80,8 @@ http::response<http::string_body> reply(http::status status, const nlohmann::jso
 
 std::string faultFromBody(const std::string& body) {
   auto j = nlohmann::json::parse(body, nullptr, false);
-  if (!j.is_discarded() && j.is_object() && j.contains("fault")) return j["fault"].get<std::string>();
+  if (!j.is_discarded() && j.is_object() && j.contains("fault"))
+    return j["fault"].get<std::string>();
   std::string f = body;
   while (!f.empty() && (f.back() == '\n' || f.back() == ' ')) f.pop_back();
   return f;
@@ -106,8 +106,10 @@ http::response<http::string_body> handle(const http::request<http::string_body>&
   }
   auto [role, fault] = snapshot();
   if (fault == "hang") hang();
-  if (fault.starts_with("slow:")) std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(fault.substr(5))));
-  if (fault == "http500") return reply(http::status::internal_server_error, {{"status", "error"}}, v);
+  if (fault.starts_with("slow:"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(fault.substr(5))));
+  if (fault == "http500")
+    return reply(http::status::internal_server_error, {{"status", "error"}}, v);
   if (fault == "malformed") {
     http::response<http::string_body> res{http::status::ok, v};
     res.set(http::field::content_type, "application/json");
@@ -119,10 +121,13 @@ http::response<http::string_body> handle(const http::request<http::string_body>&
   if (target == "/api/orders/test" && req.method() == http::verb::post) {
     auto order = nlohmann::json::parse(req.body(), nullptr, false);
     if (order.is_discarded() || !order.value("dry_run", false)) {
-      return reply(http::status::bad_request, {{"status", "REJECTED"}, {"reason", "dry_run required"}}, v);
+      return reply(http::status::bad_request,
+                   {{"status", "REJECTED"}, {"reason", "dry_run required"}}, v);
     }
-    if (role != "primary") return reply(http::status::service_unavailable, {{"status", "STANDBY"}}, v);
-    return reply(http::status::ok, {{"status", "SUCCESS"}, {"order_id", ++g_state.orders}, {"dry_run", true}}, v);
+    if (role != "primary")
+      return reply(http::status::service_unavailable, {{"status", "STANDBY"}}, v);
+    return reply(http::status::ok,
+                 {{"status", "SUCCESS"}, {"order_id", ++g_state.orders}, {"dry_run", true}}, v);
   }
   return reply(http::status::not_found, {{"status", "not found"}}, v);
 }
@@ -160,9 +165,11 @@ void publish(std::string host, int port, std::chrono::milliseconds every) {
       redisSetTimeout(c, timeval{0, 500000});
     }
     const long now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
     const std::string ts = std::to_string(now);
-    if (fault != "stale_market_data") freeReplyObject(redisCommand(c, "SET last_market_update %s", ts.c_str()));
+    if (fault != "stale_market_data")
+      freeReplyObject(redisCommand(c, "SET last_market_update %s", ts.c_str()));
     freeReplyObject(redisCommand(c, "SET trading:enabled true"));
     freeReplyObject(redisCommand(c, "SET active_order_count %ld", g_state.orders.load() % 100));
     freeReplyObject(redisCommand(c, "SET last_order_timestamp %s", ts.c_str()));
@@ -177,12 +184,18 @@ int main(int argc, char** argv) {
   long publishMs = 100;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
-    if (a == "--role") g_state.role = v;
-    else if (a == "--port") port = std::stoi(v);
-    else if (a == "--host") host = v;
-    else if (a == "--redis-host") redisHost = v;
-    else if (a == "--redis-port") redisPort = std::stoi(v);
-    else if (a == "--publish-interval-ms") publishMs = std::stol(v);
+    if (a == "--role")
+      g_state.role = v;
+    else if (a == "--port")
+      port = std::stoi(v);
+    else if (a == "--host")
+      host = v;
+    else if (a == "--redis-host")
+      redisHost = v;
+    else if (a == "--redis-port")
+      redisPort = std::stoi(v);
+    else if (a == "--publish-interval-ms")
+      publishMs = std::stol(v);
     else {
       std::cerr << "engine_sim: unknown option " << a << "\n";
       return 2;
@@ -194,11 +207,13 @@ int main(int argc, char** argv) {
   }
   ::signal(SIGPIPE, SIG_IGN);
   asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)));
+  tcp::acceptor acceptor(
+      io, tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)));
   if (redisPort != 0) {
     std::thread(publish, redisHost, redisPort, std::chrono::milliseconds(publishMs)).detach();
   }
-  std::cout << "engine_sim " << g_state.role << " listening on " << host << ":" << port << std::endl;
+  std::cout << "engine_sim " << g_state.role << " listening on " << host << ":" << port
+            << std::endl;
   for (;;) {
     tcp::socket socket(io);
     acceptor.accept(socket);

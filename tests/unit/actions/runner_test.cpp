@@ -3,13 +3,12 @@
 
 #include "hftguard/actions/runner.hpp"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "hftguard/config/loader.hpp"
 #include "hftguard/net/http_client.hpp"
@@ -36,16 +35,19 @@ class RunnerTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   void load(const std::string& steps) {
-    auto r = config::loadConfigString(
-        "node: {name: n1}\nplans:\n  p:\n    steps:\n" + steps +
-            "components:\n  c: {tier: hot, rto_target: 10s, plan: p, checks: {t: {type: tcp, host: 127.0.0.1, port: 1}}}\n",
-        "runner.yaml");
+    auto r = config::loadConfigString("node: {name: n1}\nplans:\n  p:\n    steps:\n" + steps +
+                                          "components:\n  c: {tier: hot, rto_target: 10s, plan: p, "
+                                          "checks: {t: {type: tcp, host: 127.0.0.1, port: 1}}}\n",
+                                      "runner.yaml");
     for (const auto& e : r.errors) ADD_FAILURE() << e.format();
     cfg_ = r.config;
     coordinator_ = coord::makeLocalCoordinator(dir_.string());
     runner_ = std::make_unique<actions::FailoverRunner>(
-        env_, *coordinator_, [this](const std::string& type, const std::string&, const std::string& reason,
-                                    nlohmann::json f) { events_.push_back({type, reason, f}); });
+        env_, *coordinator_,
+        [this](const std::string& type, const std::string&, const std::string& reason,
+               nlohmann::json f) {
+          events_.push_back({type, reason, f});
+        });
   }
 
   actions::RunReport run(bool dry_run = false) {
@@ -83,11 +85,13 @@ class RunnerTest : public ::testing::Test {
 };
 
 TEST_F(RunnerTest, RunsStepsInOrderAndRecordsEach) {
-  load("      - {name: a, action: exec, argv: [/bin/true]}\n      - {name: b, action: exec, argv: [/bin/true]}\n");
+  load(
+      "      - {name: a, action: exec, argv: [/bin/true]}\n      - {name: b, action: exec, argv: "
+      "[/bin/true]}\n");
   auto report = run();
   EXPECT_TRUE(report.ok);
-  EXPECT_EQ(types(), (std::vector<std::string>{"failover_started", "step_started", "step_done", "step_started",
-                                               "step_done", "failover_completed"}));
+  EXPECT_EQ(types(), (std::vector<std::string>{"failover_started", "step_started", "step_done",
+                                               "step_started", "step_done", "failover_completed"}));
   EXPECT_EQ(events_[2].fields["step"], "a");
   EXPECT_EQ(events_[0].fields["coordinator"], "local");
   EXPECT_TRUE(events_[0].fields["fencing_token"].get<std::string>().starts_with("local-"));
@@ -95,15 +99,17 @@ TEST_F(RunnerTest, RunsStepsInOrderAndRecordsEach) {
 }
 
 TEST_F(RunnerTest, RetriesWithBackoffThenAborts) {
-  load("      - {name: flaky, action: exec, argv: [/bin/false], retries: 2, backoff: 20ms}\n"
-       "      - {name: never, action: exec, argv: [/bin/true]}\n");
+  load(
+      "      - {name: flaky, action: exec, argv: [/bin/false], retries: 2, backoff: 20ms}\n"
+      "      - {name: never, action: exec, argv: [/bin/true]}\n");
   const auto t0 = std::chrono::steady_clock::now();
   auto report = run();
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 60ms);  // 20ms + 40ms of backoff
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.failed_step, "flaky");
   std::size_t retrying = 0;
-  for (const auto& e : events_) retrying += e.type == "step_failed" && e.fields["retrying"].get<bool>();
+  for (const auto& e : events_)
+    retrying += e.type == "step_failed" && e.fields["retrying"].get<bool>();
   EXPECT_EQ(retrying, 2u);
   EXPECT_EQ(types().back(), "failover_failed");
   EXPECT_EQ(events_.back().fields["failed_step"], "flaky");
@@ -112,8 +118,9 @@ TEST_F(RunnerTest, RetriesWithBackoffThenAborts) {
 }
 
 TEST_F(RunnerTest, OnFailureContinueGoesOn) {
-  load("      - {name: optional, action: exec, argv: [/bin/false], on_failure: continue}\n"
-       "      - {name: after, action: exec, argv: [/bin/true]}\n");
+  load(
+      "      - {name: optional, action: exec, argv: [/bin/false], on_failure: continue}\n"
+      "      - {name: after, action: exec, argv: [/bin/true]}\n");
   EXPECT_TRUE(run().ok);
   const auto seen = types();
   EXPECT_EQ(std::count(seen.begin(), seen.end(), "step_done"), 1);
@@ -130,8 +137,8 @@ TEST_F(RunnerTest, AStepPastItsDeadlineIsKilledAndFails) {
 
 TEST_F(RunnerTest, PlaceholdersAreFilledInArgvAndEnv) {
   const std::string out = (dir_ / "out").string();
-  load("      - {name: write, action: exec, argv: [/bin/sh, -c, 'echo \"$A {new_primary}\" > " + out +
-       "'], env: {A: '{component}-{old_primary}'}}\n");
+  load("      - {name: write, action: exec, argv: [/bin/sh, -c, 'echo \"$A {new_primary}\" > " +
+       out + "'], env: {A: '{component}-{old_primary}'}}\n");
   EXPECT_TRUE(run().ok);
   std::ifstream in(out);
   std::string line;
@@ -141,7 +148,8 @@ TEST_F(RunnerTest, PlaceholdersAreFilledInArgvAndEnv) {
 
 TEST_F(RunnerTest, DryRunChecksButDoesNotRun) {
   const std::string marker = (dir_ / "ran").string();
-  load("      - {name: touch, action: exec, argv: [/usr/bin/touch, '" + marker + "']}\n"
+  load("      - {name: touch, action: exec, argv: [/usr/bin/touch, '" + marker +
+       "']}\n"
        "      - {name: missing, action: exec, argv: [/no/such/program]}\n");
   auto report = run(true);
   EXPECT_FALSE(fs::exists(marker));

@@ -1,13 +1,14 @@
 // The command line as an operator meets it: help, version, check-config's exit codes.
 
+#include "hftguard/cli/cli.hpp"
+
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
-#include "hftguard/cli/cli.hpp"
 #include "hftguard/version.hpp"
 
 namespace fs = std::filesystem;
@@ -85,10 +86,10 @@ std::string writeLog(const fs::path& dir) {
   const auto line = [](const std::string& id, const std::string& ts, const std::string& comp,
                        const std::string& type) {
     return "{\"id\":\"" + id + "\",\"ts\":\"" + ts + "\",\"node\":\"n1\",\"component\":\"" + comp +
-           "\",\"type\":\"" + type + "\",\"reason\":\"r-" + id + "\",\"tier\":\"component\",\"rule\":\"fall\"}\n";
+           "\",\"type\":\"" + type + "\",\"reason\":\"r-" + id +
+           "\",\"tier\":\"component\",\"rule\":\"fall\"}\n";
   };
-  out << line("1", "2026-11-26T00:55:00.000Z", "a", "check_failed")
-      << "not json at all\n"
+  out << line("1", "2026-11-26T00:55:00.000Z", "a", "check_failed") << "not json at all\n"
       << line("2", "2026-11-26T01:00:00.000Z", "a", "failover_triggered")
       << line("3", "2026-11-26T01:00:01.000Z", "b", "check_failed")
       << "{\"id\":\"partial";  // a line still being written is not read
@@ -103,9 +104,12 @@ TEST(CliEvents, FiltersAndFormats) {
   EXPECT_EQ(all.code, 0);
   EXPECT_EQ(std::count(all.out.begin(), all.out.end(), '\n'), 3) << all.out;
   EXPECT_NE(all.err.find("skipped 1 malformed"), std::string::npos);
-  Output a = cli({"events", "--file", log, "--component", "a", "--since", "2026-11-26T00:58:00Z", "--json"});
-  EXPECT_EQ(a.out, "{\"id\":\"2\",\"ts\":\"2026-11-26T01:00:00.000Z\",\"node\":\"n1\",\"component\":\"a\","
-                   "\"type\":\"failover_triggered\",\"reason\":\"r-2\",\"tier\":\"component\",\"rule\":\"fall\"}\n");
+  Output a = cli(
+      {"events", "--file", log, "--component", "a", "--since", "2026-11-26T00:58:00Z", "--json"});
+  EXPECT_EQ(a.out,
+            "{\"id\":\"2\",\"ts\":\"2026-11-26T01:00:00.000Z\",\"node\":\"n1\",\"component\":\"a\","
+            "\"type\":\"failover_triggered\",\"reason\":\"r-2\",\"tier\":\"component\",\"rule\":"
+            "\"fall\"}\n");
   EXPECT_EQ(cli({"events", "--file", log, "--since", "whenever"}).code, 2);
   Output explain = cli({"explain", "--file", log, "2"});
   EXPECT_EQ(explain.code, 0);

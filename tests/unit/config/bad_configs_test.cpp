@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "hftguard/config/loader.hpp"
+
 #include "test_env.hpp"
 
 namespace fs = std::filesystem;
@@ -55,8 +56,8 @@ TEST_P(BadConfig, ReportsExactlyTheExpectedErrors) {
   for (const auto& e : result.errors) {
     const std::string formatted = e.format();
     ASSERT_TRUE(formatted.starts_with(prefix)) << formatted;
-    EXPECT_EQ(formatted, prefix + std::to_string(e.line) + ":" + std::to_string(e.column) +
-                             ": " + e.message);
+    EXPECT_EQ(formatted,
+              prefix + std::to_string(e.line) + ":" + std::to_string(e.column) + ": " + e.message);
     actual.push_back(formatted.substr(prefix.size()));
   }
   EXPECT_EQ(actual, readLines(expectedFile));

@@ -67,7 +67,8 @@ void checkBlock(const Blocks& blocks, const std::string& name, const std::vector
     }
   }
   for (const auto& [key, row] : rows) {
-    bool known = std::any_of(keys.begin(), keys.end(), [&](const KeySpec& k) { return k.key == key; });
+    bool known =
+        std::any_of(keys.begin(), keys.end(), [&](const KeySpec& k) { return k.key == key; });
     EXPECT_TRUE(known) << "docs/config.md documents `" << key << "` in `" << name
                        << "`, which the loader does not accept";
   }
@@ -75,7 +76,8 @@ void checkBlock(const Blocks& blocks, const std::string& name, const std::vector
 
 TEST(ConfigDocs, EverySectionKeyIsDocumentedWithItsDefault) {
   const Blocks blocks = parseDocs();
-  for (const auto& s : hftguard::config::sections()) checkBlock(blocks, std::string(s.path), s.keys);
+  for (const auto& s : hftguard::config::sections())
+    checkBlock(blocks, std::string(s.path), s.keys);
 }
 
 TEST(ConfigDocs, EveryKindKeyIsDocumentedWithItsDefault) {

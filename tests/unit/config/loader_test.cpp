@@ -1,5 +1,7 @@
 // The valid configs: values, defaults and inheritance as the daemon will see them.
 
+#include "hftguard/config/loader.hpp"
+
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -7,9 +9,9 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include "hftguard/config/loader.hpp"
-#include "test_env.hpp"
 #include "hftguard/config/schema.hpp"
+
+#include "test_env.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -185,15 +187,16 @@ TEST(ConfigCoverage, EveryKeyIsUsedInAValidConfig) {
   }
   auto check = [&](const KeySpec& k, const std::string& where) {
     const std::string key(k.key);
-    const bool ok = used.count(key) ||
-                    (k.kind == ValueKind::SecretRef && used.count(key + "_file"));
+    const bool ok =
+        used.count(key) || (k.kind == ValueKind::SecretRef && used.count(key + "_file"));
     EXPECT_TRUE(ok) << "no valid config uses `" << key << "` (" << where << ")";
   };
   for (const auto& s : sections()) {
     for (const auto& k : s.keys) check(k, std::string(s.path));
   }
   for (const auto& kind : kinds()) {
-    for (const auto& k : kind.keys) check(k, std::string(kind.family) + " " + std::string(kind.type));
+    for (const auto& k : kind.keys)
+      check(k, std::string(kind.family) + " " + std::string(kind.type));
   }
 }
 

@@ -38,7 +38,9 @@ TEST(Duration, FormatsTheShortestExactSpelling) {
   EXPECT_EQ(formatDuration(25h), "25h");
   EXPECT_EQ(formatDuration(10us), "10us");
   EXPECT_EQ(formatDuration(0s), "0");
-  for (hftguard::Duration d : {hftguard::Duration(1ms), hftguard::Duration(999ms), hftguard::Duration(61s), hftguard::Duration(3601s), hftguard::Duration(7h)})
+  for (hftguard::Duration d :
+       {hftguard::Duration(1ms), hftguard::Duration(999ms), hftguard::Duration(61s),
+        hftguard::Duration(3601s), hftguard::Duration(7h)})
     EXPECT_EQ(parseDuration(formatDuration(d)), d);
 }
 

@@ -177,7 +177,8 @@ TEST(Decider, FlappingEveryTenSecondsForThirtyMinutesFailsOverOnce) {
     s.advance(1s);
   }
   EXPECT_EQ(s.count(Kind::FailoverTriggered), 2u);
-  EXPECT_NE(s.last(Kind::FailoverTriggered)->reason.find("held failover released"), std::string::npos);
+  EXPECT_NE(s.last(Kind::FailoverTriggered)->reason.find("held failover released"),
+            std::string::npos);
   EXPECT_LT(s.last(Kind::FailoverTriggered)->gates.penalty, 750);
 }
 
@@ -294,7 +295,8 @@ TEST(Decider, MaintenanceSuppressesAndExpiresOnItsOwn) {
 TEST(Decider, GlobalMaintenanceHoldsAndReleasesWhenItEnds) {
   Sim s(configOf(component("e", kHttp)));
   run(s, "e", "h", true, 3);
-  s.keep(s.decider().startMaintenance("", "bob", "site work", 1h, s.clock().now(), s.clock().wallNow()));
+  s.keep(s.decider().startMaintenance("", "bob", "site work", 1h, s.clock().now(),
+                                      s.clock().wallNow()));
   run(s, "e", "h", false, 3);
   EXPECT_EQ(s.count(Kind::FailoverTriggered), 0u);
   s.keep(s.decider().endMaintenance("", "done early", s.clock().now(), s.clock().wallNow()));
@@ -317,7 +319,8 @@ TEST(Decider, SemiAndManualAutomationNeverFailOverOnTheirOwn) {
 }
 
 TEST(Decider, InformationalChecksNeverFailTheComponent) {
-  Sim s(configOf(component("e", kHttp + "      info: {type: http, url: 'http://127.0.0.1:1/', informational: true}\n")));
+  Sim s(configOf(component(
+      "e", kHttp + "      info: {type: http, url: 'http://127.0.0.1:1/', informational: true}\n")));
   run(s, "e", "h", true, 3);
   run(s, "e", "info", false, 10);
   EXPECT_EQ(s.decider().health("e"), Health::Healthy);
@@ -332,9 +335,10 @@ TEST(Decider, PartitionAndCorruptionReportsFailOverAtOnce) {
   s.keep(s.decider().reportPartition("a", "lost quorum", s.clock().now(), s.clock().wallNow()));
   ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
   EXPECT_EQ(s.last(Kind::FailoverTriggered)->rule, "network_partition");
-  s.keep(s.decider().reportDataCorruption("b", "checksum mismatch", s.clock().now(), s.clock().wallNow()));
+  s.keep(s.decider().reportDataCorruption("b", "checksum mismatch", s.clock().now(),
+                                          s.clock().wallNow()));
   EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);  // disabled for b
-  run(s, "a", "h", true, 2);  // rise successes after the report clear it
+  run(s, "a", "h", true, 2);                        // rise successes after the report clear it
   EXPECT_EQ(s.decider().health("a"), Health::Healthy);
 }
 
