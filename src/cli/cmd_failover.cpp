@@ -33,7 +33,7 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
     events::EventLog log(
         {cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr, nullptr});
     Recorder recorder(log, cfg->node.name, rt.clock);
-    auto coordinator = coord::makeLocalCoordinator(lockDir(*cfg));
+    auto coordinator = localCoordinator(*cfg);
     actions::ActionEnv env{rt.io, rt.http, rt.workers, rt.clock};
     actions::FailoverRunner runner(
         env, *coordinator,

@@ -56,7 +56,7 @@ struct Daemon::Impl {
         log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr,
              nullptr}),
         recorder(log, cfg->node.name, rt.clock),
-        coordinator(coord::makeLocalCoordinator(lockDir(*cfg))),
+        coordinator(localCoordinator(*cfg)),
         action_env{rt.io, rt.http, rt.workers, rt.clock},
         runner(action_env, *coordinator,
                [this](const std::string& type, const std::string& component,

@@ -2,8 +2,12 @@
 // Private to the CLI: turns what the decider and the runner say into event-log entries
 // (id, timestamp, node), written before the caller goes on.
 
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "hftguard/config/config.hpp"
+#include "hftguard/coord/coordinator.hpp"
 #include "hftguard/core/clock.hpp"
 #include "hftguard/events/event_log.hpp"
 
@@ -38,11 +42,15 @@ class Recorder {
   events::EventIds ids_;
 };
 
-// Where plans take their per-component lock: beside the maintenance file, in the state dir.
-inline std::string lockDir(const config::Config& cfg) {
+// The local coordinator: per-component locks beside the maintenance file, in the state dir.
+inline std::unique_ptr<coord::Coordinator> localCoordinator(const config::Config& cfg) {
   const auto slash = cfg.maintenance_path.rfind('/');
-  return (slash == std::string::npos ? std::string(".") : cfg.maintenance_path.substr(0, slash)) +
-         "/locks";
+  const std::string dir =
+      (slash == std::string::npos ? std::string(".") : cfg.maintenance_path.substr(0, slash)) +
+      "/locks";
+  std::vector<std::string> names;
+  for (const auto& c : cfg.components) names.push_back(c.name);
+  return coord::makeLocalCoordinator(dir, names);
 }
 
 }  // namespace hftguard::cli

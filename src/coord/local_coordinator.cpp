@@ -27,17 +27,25 @@ class FileLease final : public Lease {
 
 class LocalCoordinator final : public Coordinator {
  public:
-  explicit LocalCoordinator(std::string dir) : dir_(std::move(dir)) {}
+  LocalCoordinator(std::string dir, const std::vector<std::string>& components)
+      : dir_(std::move(dir)) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    for (const auto& c : components) {
+      const int fd = ::open(path(c).c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (fd >= 0) ::close(fd);
+    }
+  }
 
   std::string name() const override { return "local"; }
 
   std::unique_ptr<Lease> acquire(const std::string& component, Grant& grant) override {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
-    const std::string path = dir_ + "/" + component + ".failover.lock";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    const std::string lock = path(component);
+    const int fd = ::open(lock.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-      grant = {false, {}, fmt::format("cannot open lock {}: {}", path, std::strerror(errno))};
+      grant = {false, {}, fmt::format("cannot open lock {}: {}", lock, std::strerror(errno))};
       return nullptr;
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -55,13 +63,18 @@ class LocalCoordinator final : public Coordinator {
   }
 
  private:
+  std::string path(const std::string& component) const {
+    return dir_ + "/" + component + ".failover.lock";
+  }
+
   std::string dir_;
 };
 
 }  // namespace
 
-std::unique_ptr<Coordinator> makeLocalCoordinator(std::string lock_dir) {
-  return std::make_unique<LocalCoordinator>(std::move(lock_dir));
+std::unique_ptr<Coordinator> makeLocalCoordinator(std::string lock_dir,
+                                                  const std::vector<std::string>& components) {
+  return std::make_unique<LocalCoordinator>(std::move(lock_dir), components);
 }
 
 }  // namespace hftguard::coord

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace hftguard::coord {
 
@@ -30,7 +31,10 @@ class Coordinator {
 };
 
 // One host: a lock file per component under `lock_dir`, so the daemon and an operator's
-// `hftguard failover` never run two plans for one component at once.
-std::unique_ptr<Coordinator> makeLocalCoordinator(std::string lock_dir);
+// `hftguard failover` never run two plans for one component at once. The files of
+// `components` are created up front (mode 0644, locked through read-only descriptors), so
+// the daemon's unprivileged user can lock a file root created, and the other way round.
+std::unique_ptr<Coordinator> makeLocalCoordinator(std::string lock_dir,
+                                                  const std::vector<std::string>& components = {});
 
 }  // namespace hftguard::coord
