@@ -40,8 +40,7 @@ void logDecision(const Decision& d) {
       }
       break;
     case Decision::Kind::CheckFailed:
-      spdlog::warn("{}", d.reason);
-      break;
+      break;  // the failed result itself was logged; the event holds the counting
     default:
       spdlog::info("{}", d.reason);
   }
@@ -74,8 +73,10 @@ struct Daemon::Impl {
         signals(rt.io, SIGINT, SIGTERM, SIGHUP) {}
 
   void onResult(const probes::ProbeResult& r) {
+    // Every failed result is logged (info: `logging.level: warn` keeps only decisions).
     if (!r.ok()) {
-      spdlog::debug("{}/{} {}: {}", r.component, r.check, probes::toString(r.status), r.reason);
+      spdlog::info("{}/{} {}{}: {}", r.component, r.check, probes::toString(r.status),
+                   r.informational ? " (informational)" : "", r.reason);
     }
     record(decider.observe(r, rt.clock.now()));
   }

@@ -3,6 +3,7 @@
 // (id, timestamp, node), written before the caller goes on.
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -42,8 +43,15 @@ class Recorder {
   events::EventIds ids_;
 };
 
-// The local coordinator: per-component locks beside the maintenance file, in the state dir.
+// The coordinator the config asks for. Only `local` exists so far: a config that asks for
+// etcd (leader election across hosts) is refused rather than silently run without it, which
+// could leave two hosts acting at once. Throws std::runtime_error.
 inline std::unique_ptr<coord::Coordinator> localCoordinator(const config::Config& cfg) {
+  if (cfg.coordination.type != "local") {
+    throw std::runtime_error("coordination type '" + cfg.coordination.type +
+                             "' is not available in this build; use type: local");
+  }
+  // Per-component locks beside the maintenance file, in the state directory.
   const auto slash = cfg.maintenance_path.rfind('/');
   const std::string dir =
       (slash == std::string::npos ? std::string(".") : cfg.maintenance_path.substr(0, slash)) +

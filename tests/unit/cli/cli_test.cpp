@@ -121,3 +121,24 @@ TEST(CliEvents, FiltersAndFormats) {
 }
 
 }  // namespace
+
+namespace {
+
+// Asking for etcd coordination in a build that only has `local` must stop the daemon, not
+// run it without leader election.
+TEST(CliRun, RefusesACoordinatorThisBuildDoesNotHave) {
+  const fs::path dir = fs::temp_directory_path() / ("hftguard-coord-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string config = (dir / "c.yaml").string();
+  std::ofstream(config) << "node: {name: n1}\n"
+                        << "event_log: {path: " << (dir / "events.json").string() << "}\n"
+                        << "maintenance: {path: " << (dir / "m.json").string() << "}\n"
+                        << "coordination: {type: etcd, endpoints: ['http://127.0.0.1:1']}\n"
+                        << "components:\n  c: {tier: cold, rto_target: 1m, checks: {t: {type: tcp, "
+                           "host: 127.0.0.1, port: 1}}}\n";
+  Output o = cli({"run", "--config", config, "--log-level", "off"});
+  EXPECT_EQ(o.code, 1);
+  fs::remove_all(dir);
+}
+
+}  // namespace
