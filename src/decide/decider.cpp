@@ -210,6 +210,21 @@ struct Decider::State {
     out.push_back(failover(c, cause, system ? Tier::System : Tier::Component, now, wall, ""));
   }
 
+  // A failure reported from outside the probes, when the component's trigger for `rule`
+  // is enabled: it fails the component at once and holds it until every check passes.
+  std::vector<Decision> force(const std::string& component, const std::string& rule,
+                              std::string reason, SteadyTime now, WallTime wall) {
+    std::vector<Decision> out;
+    ComponentState* c = find(component);
+    if (c == nullptr) return out;
+    const auto& t = c->cfg.triggers;
+    if (!(rule == "network_partition" ? t.network_partition : t.data_corruption)) return out;
+    c->forced = Forced{rule, std::move(reason), std::vector<int>(c->checks.size(), 0)};
+    if (c->health == Health::Failed) return out;  // already failed: the same outage
+    evaluate(*c, now, wall, out);
+    return out;
+  }
+
   const config::Config& cfg;
   std::vector<std::unique_ptr<ComponentState>> components;
   std::map<std::string, Maintenance> maintenance;  // "" = the whole node
@@ -290,27 +305,13 @@ std::vector<Decision> Decider::tick(SteadyTime now, WallTime wall) {
 std::vector<Decision> Decider::reportPartition(const std::string& component,
                                                const std::string& reason, SteadyTime now,
                                                WallTime wall) {
-  std::vector<Decision> out;
-  ComponentState* c = state_->find(component);
-  if (c == nullptr || !c->cfg.triggers.network_partition) return out;
-  c->forced = Forced{"network_partition", "network partition: " + reason,
-                     std::vector<int>(c->checks.size(), 0)};
-  if (c->health == Health::Failed) return out;  // already failed: the same outage
-  state_->evaluate(*c, now, wall, out);
-  return out;
+  return state_->force(component, "network_partition", "network partition: " + reason, now, wall);
 }
 
 std::vector<Decision> Decider::reportDataCorruption(const std::string& component,
                                                     const std::string& reason, SteadyTime now,
                                                     WallTime wall) {
-  std::vector<Decision> out;
-  ComponentState* c = state_->find(component);
-  if (c == nullptr || !c->cfg.triggers.data_corruption) return out;
-  c->forced = Forced{"data_corruption", "data corruption: " + reason,
-                     std::vector<int>(c->checks.size(), 0)};
-  if (c->health == Health::Failed) return out;  // already failed: the same outage
-  state_->evaluate(*c, now, wall, out);
-  return out;
+  return state_->force(component, "data_corruption", "data corruption: " + reason, now, wall);
 }
 
 std::vector<Decision> Decider::startMaintenance(const std::string& component,

@@ -36,6 +36,33 @@ void require(bool ok, const std::string& what, const std::string& log = {}) {
   if (!ok) throw std::runtime_error(what + (log.empty() ? "" : "\n--- log ---\n" + readAll(log)));
 }
 
+// One blocking request (3 s at most): POST when `body` is given, else GET. The body of the
+// answer, or nullopt when there was none; `status` gets the HTTP status.
+std::optional<std::string> fetch(const std::string& url, const std::optional<std::string>& body,
+                                 long* status) {
+  CURL* c = curl_easy_init();
+  std::string out;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->c_str());
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  curl_easy_setopt(
+      c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* u) {
+        static_cast<std::string*>(u)->append(d, s * n);
+        return s * n;
+      });
+  const bool ok = curl_easy_perform(c) == CURLE_OK;
+  if (ok && status != nullptr) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+  curl_easy_cleanup(c);
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::string postJson(const std::string& url, const std::string& body) {
+  return fetch(url, body, nullptr).value_or("");
+}
+
 }  // namespace
 
 // ---------------- Redis ----------------
@@ -216,28 +243,6 @@ EtcdServer::EtcdServer() : dir_("hftguard-etcd"), client_port_(freePort()), peer
 
 EtcdServer::~EtcdServer() { process_.stop(); }
 
-namespace {
-
-std::string postJson(const std::string& url, const std::string& body) {
-  CURL* c = curl_easy_init();
-  std::string out;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-  curl_easy_setopt(
-      c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* u) {
-        static_cast<std::string*>(u)->append(d, s * n);
-        return s * n;
-      });
-  curl_easy_perform(c);
-  curl_easy_cleanup(c);
-  return out;
-}
-
-}  // namespace
-
 std::optional<std::string> EtcdServer::get(const std::string& key) const {
   const std::string out =
       postJson(endpoint() + "/v3/kv/range", "{\"key\":\"" + base64Encode(key) + "\"}");
@@ -250,25 +255,6 @@ std::optional<std::string> EtcdServer::get(const std::string& key) const {
 void EtcdServer::put(const std::string& key, const std::string& value) const {
   postJson(endpoint() + "/v3/kv/put",
            "{\"key\":\"" + base64Encode(key) + "\",\"value\":\"" + base64Encode(value) + "\"}");
-}
-
-std::optional<std::string> httpGet(const std::string& url, long* status) {
-  CURL* c = curl_easy_init();
-  std::string out;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-  curl_easy_setopt(
-      c, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* u) {
-        static_cast<std::string*>(u)->append(d, s * n);
-        return s * n;
-      });
-  const bool ok = curl_easy_perform(c) == CURLE_OK;
-  if (ok && status != nullptr) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-  curl_easy_cleanup(c);
-  if (!ok) return std::nullopt;
-  return out;
 }
 
 // ---------------- engine simulator ----------------
@@ -294,20 +280,6 @@ std::string EngineSim::url(const std::string& path) const {
 
 void EngineSim::setFault(const std::string& fault) {
   require(httpPost(url("/admin/fault"), fault) == 200, "cannot set fault " + fault);
-}
-
-long httpPost(const std::string& url, const std::string& body) {
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(
-      c, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
-  long status = 0;
-  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(c);
-  return status;
 }
 
 // ---------------- hung and broken targets ----------------
@@ -394,6 +366,15 @@ BlackHole::~BlackHole() {
   thread_.join();
   for (int fd : held_) close(fd);
   close(listen_fd_);
+}
+
+std::optional<std::string> httpGet(const std::string& url, long* status) {
+  return fetch(url, std::nullopt, status);
+}
+
+long httpPost(const std::string& url, const std::string& body) {
+  long status = 0;
+  return fetch(url, body, &status) ? status : 0;
 }
 
 }  // namespace hftguard::testing
