@@ -20,6 +20,7 @@ std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanCon
       {"kv_put", kinds::makeKvPut},
       {"kv_delete", kinds::makeKvDelete},
       {"fence", kinds::makeFence},
+      {"pg_promote", kinds::makePgPromote},
   };
   auto it = factories.find(step.action);
   return it == factories.end() ? nullptr : it->second(step, ctx, env);

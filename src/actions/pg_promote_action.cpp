@@ -1,0 +1,189 @@
+// pg_promote: promote a PostgreSQL standby. Preconditions: the standby answers, is in
+// recovery, has replayed all but max_lag_bytes of the WAL it received, and (when
+// old_primary_host is set) the old primary no longer answers - or, for a planned switchover
+// (checkpoint_old_primary), it is checkpointed first. Promotion is pg_promote(wait => false)
+// and a poll for NOT pg_is_in_recovery(); a write proves the new primary. libpqxx blocks, so
+// the work runs on the worker pool, bounded by libpq timeouts from the step's deadline.
+#include <atomic>
+#include <thread>
+
+#include <fmt/format.h>
+#include <pqxx/pqxx>
+
+#include "hftguard/net/worker_pool.hpp"
+
+#include "kinds.hpp"
+
+namespace hftguard::actions::kinds {
+namespace {
+
+std::string kv(std::string_view key, const std::string& value) {
+  std::string out = std::string(key) + "='";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "' ";
+}
+
+struct Target {
+  std::string conninfo;
+  std::string name;  // host:port, for messages
+};
+
+struct Settings {
+  Target standby;
+  std::optional<Target> old_primary;
+  bool checkpoint = false;
+  std::int64_t max_lag_bytes = 0;
+  std::string write_table;
+  std::string node;
+  std::chrono::milliseconds deadline{};
+};
+
+Target target(const config::Params& p, const std::string& host, std::int64_t port,
+              long timeout_ms) {
+  Target t;
+  t.name = fmt::format("{}:{}", host, port);
+  t.conninfo = kv("host", host) + kv("port", std::to_string(port)) + kv("dbname", p.str("dbname")) +
+               kv("user", p.str("user")) + kv("sslmode", p.str("sslmode")) +
+               kv("connect_timeout", std::to_string(std::max<long>(2, (timeout_ms + 999) / 1000))) +
+               kv("options", fmt::format("-c statement_timeout={}", timeout_ms)) +
+               kv("application_name", "hftguard");
+  if (p.has("password")) t.conninfo += kv("password", p.secret("password").reveal());
+  return t;
+}
+
+std::string firstLine(const std::exception& e) {
+  std::string w = e.what();
+  return w.substr(0, w.find('\n'));
+}
+
+// The preconditions; empty when they hold, else why not. Fills `lag` (bytes).
+std::string preconditions(const Settings& s, double& lag) {
+  try {
+    pqxx::connection c(s.standby.conninfo);
+    pqxx::nontransaction tx(c);
+    if (!tx.exec("SELECT pg_is_in_recovery()")[0][0].as<bool>()) {
+      return fmt::format("{} is not a standby (already promoted?)", s.standby.name);
+    }
+    lag = tx.exec(
+                "SELECT COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), "
+                "pg_last_wal_replay_lsn()), 0)")[0][0]
+              .as<double>();
+    if (lag > static_cast<double>(s.max_lag_bytes)) {
+      return fmt::format("{} has {:.0f} bytes of WAL not replayed, over max_lag_bytes {}",
+                         s.standby.name, lag, s.max_lag_bytes);
+    }
+  } catch (const std::exception& e) {
+    return fmt::format("standby {}: {}", s.standby.name, firstLine(e));
+  }
+  if (s.old_primary && !s.checkpoint) {
+    try {
+      pqxx::connection c(s.old_primary->conninfo);
+      pqxx::nontransaction tx(c);
+      if (!tx.exec("SELECT pg_is_in_recovery()")[0][0].as<bool>()) {
+        return fmt::format(
+            "old primary {} still answers as a primary: fence it first (never two primaries)",
+            s.old_primary->name);
+      }
+    } catch (const std::exception&) {
+      // Unreachable: what an unplanned failover expects.
+    }
+  }
+  return {};
+}
+
+ActionResult promote(const Settings& s) {
+  double lag = 0;
+  if (auto why = preconditions(s, lag); !why.empty()) return ActionResult::failure(why);
+  try {
+    if (s.checkpoint && s.old_primary) {
+      pqxx::connection old(s.old_primary->conninfo);
+      pqxx::nontransaction(old).exec("CHECKPOINT");
+    }
+    pqxx::connection c(s.standby.conninfo);
+    pqxx::nontransaction tx(c);
+    tx.exec("SELECT pg_promote(wait => false)");
+    const auto until = std::chrono::steady_clock::now() + s.deadline;
+    while (tx.exec("SELECT pg_is_in_recovery()")[0][0].as<bool>()) {
+      if (std::chrono::steady_clock::now() > until) {
+        return ActionResult::failure(
+            fmt::format("{} still in recovery after pg_promote", s.standby.name));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    // A write proves it: on a standby txid_current() fails ("during recovery").
+    if (s.write_table.empty()) {
+      tx.exec("SELECT txid_current()");
+    } else {
+      tx.exec_params("INSERT INTO " + tx.quote_name(s.write_table) +
+                         " (node, checked_at) VALUES ($1, now()) ON CONFLICT (node) DO UPDATE SET "
+                         "checked_at = excluded.checked_at",
+                     s.node);
+    }
+    return ActionResult::success(fmt::format(
+        "{} promoted (replay lag was {:.0f} bytes) and accepts writes", s.standby.name, lag));
+  } catch (const std::exception& e) {
+    return ActionResult::failure(fmt::format("promoting {}: {}", s.standby.name, firstLine(e)));
+  }
+}
+
+class PgPromote final : public Action {
+ public:
+  PgPromote(const StepConfig& step, const PlanContext& ctx, ActionEnv& env) : env_(env) {
+    const auto& p = step.params;
+    const long ms =
+        static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(step.timeout).count());
+    s_.standby = target(p, p.str("host"), p.integer("port"), ms);
+    if (p.has("old_primary_host")) {
+      s_.old_primary = target(p, p.str("old_primary_host"), p.integer("old_primary_port"), ms);
+    }
+    s_.checkpoint = p.flag("checkpoint_old_primary");
+    s_.max_lag_bytes = p.integer("max_lag_bytes");
+    if (p.has("write_check_table")) s_.write_table = p.str("write_check_table");
+    s_.node = ctx.node;
+    s_.deadline = std::chrono::milliseconds(ms);
+  }
+
+  std::string describe() const override {
+    return fmt::format("promote PostgreSQL standby {} (replay lag at most {} bytes{}{})",
+                       s_.standby.name, s_.max_lag_bytes,
+                       s_.old_primary
+                           ? (s_.checkpoint ? ", after a CHECKPOINT on " : ", old primary down: ") +
+                                 s_.old_primary->name
+                           : "",
+                       ", then a write");
+  }
+
+  void check(Done done) override {
+    env_.workers.submit([s = s_, done]() -> net::WorkerPool::Continuation {
+      double lag = 0;
+      const std::string why = preconditions(s, lag);
+      ActionResult r =
+          why.empty() ? ActionResult::success(fmt::format(
+                            "{} is a standby {:.0f} bytes behind: promotable", s.standby.name, lag))
+                      : ActionResult::failure(why);
+      return [done, r] { done(r); };
+    });
+  }
+
+  void run(Done done) override {
+    env_.workers.submit([s = s_, done]() -> net::WorkerPool::Continuation {
+      ActionResult r = promote(s);
+      return [done, r] { done(r); };
+    });
+  }
+
+ private:
+  ActionEnv& env_;
+  Settings s_;
+};
+
+}  // namespace
+
+std::unique_ptr<Action> makePgPromote(const StepConfig& s, const PlanContext& c, ActionEnv& env) {
+  return std::make_unique<PgPromote>(s, c, env);
+}
+
+}  // namespace hftguard::actions::kinds
