@@ -20,6 +20,7 @@ std::unique_ptr<Action> makeHaproxy(const StepConfig& s, const PlanContext& c, A
 std::unique_ptr<Action> makeKvPut(const StepConfig& s, const PlanContext& c, ActionEnv& env);
 std::unique_ptr<Action> makeKvDelete(const StepConfig& s, const PlanContext& c, ActionEnv& env);
 std::unique_ptr<Action> makePgPromote(const StepConfig& s, const PlanContext& c, ActionEnv& env);
+std::unique_ptr<Action> makeDns(const StepConfig& s, const PlanContext& c, ActionEnv& env);
 std::unique_ptr<Action> makeFence(const StepConfig& s, const PlanContext& c, ActionEnv& env);
 
 // "HTTP 503", or why there was no answer.

@@ -21,6 +21,7 @@ std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanCon
       {"kv_delete", kinds::makeKvDelete},
       {"fence", kinds::makeFence},
       {"pg_promote", kinds::makePgPromote},
+      {"dns", kinds::makeDns},
   };
   auto it = factories.find(step.action);
   return it == factories.end() ? nullptr : it->second(step, ctx, env);

@@ -257,6 +257,43 @@ void EtcdServer::put(const std::string& key, const std::string& value) const {
            "{\"key\":\"" + base64Encode(key) + "\",\"value\":\"" + base64Encode(value) + "\"}");
 }
 
+// ---------------- PowerDNS ----------------
+
+PdnsServer::PdnsServer() : dir_("hftguard-pdns"), dns_port_(freePort()), api_port_(freePort()) {
+  const std::string db = dir_.path() + "/pdns.db";
+  const std::string log = dir_.path() + "/pdns.log";
+  require(runCommand({"/usr/bin/sqlite3", db,
+                      ".read /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql"},
+                     {.log_file = log}) == 0,
+          "cannot create the PowerDNS database", log);
+  std::ofstream(dir_.path() + "/pdns.conf")
+      << "launch=gsqlite3\ngsqlite3-database=" << db
+      << "\nlocal-address=127.0.0.1\nlocal-port=" << dns_port_
+      << "\nwebserver=yes\nwebserver-address=127.0.0.1\nwebserver-port=" << api_port_
+      << "\nwebserver-allow-from=127.0.0.1\napi=yes\napi-key=" << kApiKey
+      << "\nguardian=no\ndaemon=no\nsocket-dir=" << dir_.path() << "\n";
+  process_ =
+      ChildProcess({"/usr/sbin/pdns_server", "--config-dir=" + dir_.path()}, {.log_file = log});
+  require(waitUntil([&] { return portOpen(api_port_); }, 15s), "PowerDNS did not start", log);
+  CURL* c = curl_easy_init();
+  const std::string url = apiUrl() + "/api/v1/servers/localhost/zones";
+  const std::string body = "{\"name\":\"hft.local.\",\"kind\":\"Native\",\"nameservers\":[]}";
+  curl_slist* headers = curl_slist_append(nullptr, (std::string("X-API-Key: ") + kApiKey).c_str());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(
+      c, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
+  long status = 0;
+  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+  require(status == 201, "cannot create zone hft.local.", log);
+}
+
+PdnsServer::~PdnsServer() { process_.stop(); }
+
 // ---------------- engine simulator ----------------
 
 EngineSim::EngineSim(const std::string& role, int redis_port)

@@ -101,6 +101,21 @@ class EtcdServer {
   ChildProcess process_;
 };
 
+// PowerDNS 4.7 with the sqlite backend and the HTTP API, zone "hft.local." created.
+class PdnsServer {
+ public:
+  PdnsServer();
+  ~PdnsServer();
+  std::string apiUrl() const { return "http://127.0.0.1:" + std::to_string(api_port_); }
+  static constexpr const char* kApiKey = "test-api-key";
+
+ private:
+  TempDir dir_;
+  int dns_port_;
+  int api_port_;
+  ChildProcess process_;
+};
+
 // GET `url` (short timeout); the body, or nullopt on no answer. `status` gets the code.
 std::optional<std::string> httpGet(const std::string& url, long* status = nullptr);
 

@@ -99,4 +99,46 @@ TEST_F(PgPromote, RefusesWhenReplayLagIsOverTheThreshold) {
   pg_.query(pg_.standbyPort(), "SELECT pg_wal_replay_resume()");
 }
 
+// dns against a real PowerDNS (sqlite backend) through its HTTP API.
+TEST(DnsAction, PointsTheRecordAtTheNewPrimaryAndVerifies) {
+  PdnsServer pdns;
+  auto r = config::loadConfigString(
+      "node: {name: n1}\nplans:\n  p:\n    steps:\n      - {action: dns, api_url: '" +
+          pdns.apiUrl() +
+          "', zone: hft.local., record: trading.hft.local., content: '{new_primary}', ttl: 5, "
+          "api_key: '${HFTGUARD_IT_PDNS_KEY}'}\n"
+          "components:\n  c: {tier: cold, rto_target: 1m, checks: {t: {type: tcp, host: 127.0.0.1, "
+          "port: 1}}}\n",
+      "dns.yaml", {.env = [](const std::string&) -> std::optional<std::string> {
+        return PdnsServer::kApiKey;
+      }});
+  ASSERT_TRUE(r.ok());
+  boost::asio::io_context io;
+  SystemClock clock;
+  net::HttpClient http(io);
+  net::WorkerPool workers(io, 1);
+  actions::ActionEnv env{io, http, workers, clock};
+  auto run = [&](const std::string& address, bool dry) {
+    auto action = actions::makeAction(r.config->findPlan("p")->steps.at(0),
+                                      {"c", "n1", "", address, "", "", ""}, env);
+    std::optional<actions::ActionResult> result;
+    auto done = [&](actions::ActionResult res) { result = res; };
+    dry ? action->check(done) : action->run(done);
+    while (!result) {
+      if (io.stopped()) io.restart();
+      io.run_one_for(20ms);
+    }
+    return *result;
+  };
+  auto dry = run("127.0.0.2", true);
+  EXPECT_TRUE(dry.ok) << dry.detail;
+  EXPECT_NE(dry.detail.find("(absent)"), std::string::npos) << dry.detail;
+  auto first = run("127.0.0.2", false);
+  EXPECT_TRUE(first.ok) << first.detail;
+  auto second = run("127.0.0.3", false);
+  EXPECT_TRUE(second.ok) << second.detail;
+  auto now = run("127.0.0.9", true);
+  EXPECT_NE(now.detail.find("is 127.0.0.3"), std::string::npos) << now.detail;
+}
+
 }  // namespace
