@@ -22,6 +22,7 @@ std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanCon
       {"fence", kinds::makeFence},
       {"pg_promote", kinds::makePgPromote},
       {"dns", kinds::makeDns},
+      {"redis_sentinel", kinds::makeRedisSentinel},
   };
   auto it = factories.find(step.action);
   return it == factories.end() ? nullptr : it->second(step, ctx, env);

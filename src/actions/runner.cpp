@@ -84,13 +84,19 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   void afterAttempt(const ActionResult& result, Duration took) {
     const auto& s = current();
     if (result.ok) {
+      nlohmann::json fields = {{"step", s.name},
+                               {"action", s.action},
+                               {"duration_ms", ms(took)},
+                               {"attempts", attempt},
+                               {"result", result.detail}};
+      // What the step found out is what later steps' placeholders mean from now on.
+      if (result.old_primary)
+        fields["old_primary"] = request.context.old_primary = *result.old_primary;
+      if (result.new_primary)
+        fields["new_primary"] = request.context.new_primary = *result.new_primary;
       record("step_done",
              fmt::format("step {} done in {:.1f}ms: {}", s.name, ms(took), result.detail),
-             {{"step", s.name},
-              {"action", s.action},
-              {"duration_ms", ms(took)},
-              {"attempts", attempt},
-              {"result", result.detail}});
+             std::move(fields));
       ++step;
       return startStep();
     }

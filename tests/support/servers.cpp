@@ -104,6 +104,22 @@ std::string RedisServer::cli(const std::vector<std::string>& args) const {
   return text;
 }
 
+// ---------------- Sentinel ----------------
+
+SentinelServer::SentinelServer(int master_port) : dir_("hftguard-sentinel"), port_(freePort()) {
+  // Sentinels rewrite their config: a fresh file for every one.
+  const std::string cfg = dir_.path() + "/sentinel.conf";
+  std::ofstream(cfg) << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_.path() << "\n"
+                     << "sentinel monitor mymaster 127.0.0.1 " << master_port << " 2\n"
+                     << "sentinel down-after-milliseconds mymaster 1000\n"
+                     << "sentinel failover-timeout mymaster 5000\n";
+  const std::string log = dir_.path() + "/sentinel.log";
+  process_ = ChildProcess({"/usr/bin/redis-server", cfg, "--sentinel"}, {.log_file = log});
+  require(waitUntil([&] { return portOpen(port_); }, 10s), "sentinel did not start", log);
+}
+
+SentinelServer::~SentinelServer() { process_.stop(); }
+
 // ---------------- PostgreSQL ----------------
 
 PostgresPair::PostgresPair()

@@ -28,6 +28,20 @@ class RedisServer {
   ChildProcess process_;
 };
 
+// A Redis Sentinel monitoring "mymaster" on `master_port` (quorum 2, down after 1 s).
+class SentinelServer {
+ public:
+  explicit SentinelServer(int master_port);
+  ~SentinelServer();
+  int port() const { return port_; }
+  void stop() { process_.stop(); }
+
+ private:
+  TempDir dir_;
+  int port_;
+  ChildProcess process_;
+};
+
 // A PostgreSQL 15 primary and a streaming hot standby (pg_basebackup -R).
 class PostgresPair {
  public:

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "hftguard/config/config.hpp"
@@ -37,6 +38,10 @@ std::string fill(std::string_view text, const PlanContext& ctx);
 struct ActionResult {
   bool ok = false;
   std::string detail;  // one line: what was done and verified, or why it failed
+  // What the step found out for the steps after it: {old_primary} / {new_primary} from now
+  // on (a Sentinel's elected master, a Patroni leader).
+  std::optional<std::string> old_primary = {};
+  std::optional<std::string> new_primary = {};
 
   static ActionResult success(std::string d) { return {true, std::move(d)}; }
   static ActionResult failure(std::string d) { return {false, std::move(d)}; }

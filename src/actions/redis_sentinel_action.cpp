@@ -1,0 +1,197 @@
+// redis_sentinel: follow (or trigger) a Sentinel failover. The master is what a majority of
+// the Sentinels say, never one; the step ends when that master answers with role master.
+// With demote_old_master, an old master that is still alive is made a replica of the new
+// one at once, closing the ~11 s in which Sentinel leaves it a writable master.
+#include <map>
+
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include "hftguard/net/redis_session.hpp"
+
+#include "kinds.hpp"
+
+namespace hftguard::actions::kinds {
+namespace {
+
+using net::RedisReply;
+using net::RedisSession;
+using net::RedisTarget;
+using net::TimedReply;
+
+std::pair<std::string, int> hostPort(const std::string& text) {
+  const auto colon = text.rfind(':');
+  return {text.substr(0, colon), std::stoi(text.substr(colon + 1))};
+}
+
+class RedisSentinel final : public Action {
+ public:
+  RedisSentinel(const StepConfig& s, const PlanContext&, ActionEnv& env)
+      : step_(s), env_(env), timer_(env.io) {}
+  ~RedisSentinel() override { cancel(); }
+
+  std::string describe() const override {
+    return fmt::format("{}follow the majority of {} Sentinels for {}{}",
+                       step_.params.flag("trigger_failover") ? "SENTINEL FAILOVER, then " : "",
+                       step_.params.list("sentinels").size(), step_.params.str("master_name"),
+                       step_.params.flag("demote_old_master") ? ", demote a live old master" : "");
+  }
+
+  void check(Done done) override {
+    majority([this, done](std::optional<std::string> master, std::string why) {
+      if (!master) return done(ActionResult::failure(why));
+      role(*master, [this, done, m = *master](std::string r) {
+        done(r == "master"
+                 ? ActionResult::success(fmt::format("Sentinels agree: master {} (role master)", m))
+                 : ActionResult::failure(fmt::format("Sentinels say {} but it answers {}", m, r)));
+      });
+    });
+  }
+
+  void run(Done done) override {
+    majority([this, done](std::optional<std::string> master, std::string why) {
+      if (!master) return done(ActionResult::failure(why));
+      old_ = *master;
+      if (!step_.params.flag("trigger_failover")) return follow(done, false);
+      talk(sentinel(0), {"SENTINEL", "FAILOVER", step_.params.str("master_name")},
+           [this, done](std::optional<RedisReply> r, std::string error) {
+             if (!r) return done(ActionResult::failure("SENTINEL FAILOVER: " + error));
+             follow(done, true);
+           });
+    });
+  }
+
+  void cancel() override {
+    *alive_ = false;
+    alive_ = std::make_shared<bool>(true);
+    timer_.cancel();
+    for (auto& s : sessions_) s->cancel();
+    sessions_.clear();
+  }
+
+ private:
+  using Reply = std::function<void(std::optional<RedisReply>, std::string)>;
+
+  RedisTarget sentinel(std::size_t i) const {
+    auto [host, port] = hostPort(step_.params.list("sentinels").at(i));
+    RedisTarget t{host, port, {}, {}, 0};
+    if (step_.params.has("sentinel_password"))
+      t.password = step_.params.secret("sentinel_password").reveal();
+    return t;
+  }
+
+  RedisTarget node(const std::string& address) const {
+    auto [host, port] = hostPort(address);
+    RedisTarget t{host, port, {}, {}, 0};
+    if (step_.params.has("password")) t.password = step_.params.secret("password").reveal();
+    return t;
+  }
+
+  // One command; the callback never runs after cancel().
+  void talk(const RedisTarget& t, std::vector<std::string> cmd, Reply reply) {
+    auto alive = alive_;
+    sessions_.push_back(RedisSession::start(
+        env_.io, t, {std::move(cmd)}, [alive, reply](std::vector<TimedReply> r, std::string error) {
+          if (!*alive) return;
+          if (!error.empty() || r.empty())
+            return reply(std::nullopt, error.empty() ? "no reply" : error);
+          reply(std::move(r[0].reply), {});
+        }));
+  }
+
+  // What more than half of the Sentinels name as the master ("host:port").
+  void majority(std::function<void(std::optional<std::string>, std::string)> then) {
+    const auto& list = step_.params.list("sentinels");
+    auto answers = std::make_shared<std::map<std::string, int>>();
+    auto pending = std::make_shared<std::size_t>(list.size());
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      talk(sentinel(i), {"SENTINEL", "get-master-addr-by-name", step_.params.str("master_name")},
+           [answers, pending, then, n = list.size()](std::optional<RedisReply> r, std::string) {
+             if (r && r->type == RedisReply::Type::Array && r->elements.size() == 2) {
+               ++(*answers)[r->elements[0].text + ":" + r->elements[1].text];
+             }
+             if (--*pending > 0) return;
+             std::string seen;
+             for (const auto& [addr, count] : *answers) {
+               if (count * 2 > static_cast<int>(n)) return then(addr, {});
+               seen += fmt::format("{}{} x{}", seen.empty() ? "" : ", ", addr, count);
+             }
+             then(std::nullopt, fmt::format("no majority of {} Sentinels agrees on a master ({})",
+                                            n, seen.empty() ? "no answers" : seen));
+           });
+    }
+  }
+
+  // ROLE's first element: "master", "slave", or why it could not be asked.
+  void role(const std::string& address, std::function<void(std::string)> then) {
+    talk(node(address), {"ROLE"}, [then](std::optional<RedisReply> r, std::string error) {
+      if (!r) return then("no answer (" + error + ")");
+      then(r->elements.empty() ? "unknown" : r->elements[0].text);
+    });
+  }
+
+  // Polls until the majority's master (a new one when `must_change`) answers as master.
+  void follow(Done done, bool must_change) {
+    majority([this, done, must_change](std::optional<std::string> master, std::string) {
+      if (!master || (must_change && *master == old_)) return later(done, must_change);
+      role(*master, [this, done, must_change, m = *master](std::string r) {
+        if (r != "master") return later(done, must_change);
+        demote(m, done);
+      });
+    });
+  }
+
+  void later(Done done, bool must_change) {
+    timer_.expires_after(std::chrono::milliseconds(50));
+    timer_.async_wait([this, done, must_change](boost::system::error_code ec) {
+      if (!ec) follow(done, must_change);
+    });
+  }
+
+  void demote(const std::string& master, Done done) {
+    ActionResult ok = ActionResult::success(
+        fmt::format("master of {} is {} (was {})", step_.params.str("master_name"), master, old_));
+    ok.old_primary = old_;
+    ok.new_primary = master;
+    if (!step_.params.flag("demote_old_master") || master == old_) return done(ok);
+    role(old_, [this, master, done, ok](std::string r) mutable {
+      if (r != "master") {
+        ok.detail += fmt::format("; old master {}: {}", old_, r);
+        return done(ok);
+      }
+      auto [host, port] = hostPort(master);
+      talk(node(old_), {"REPLICAOF", host, std::to_string(port)},
+           [this, done, ok](std::optional<RedisReply> rep, std::string error) mutable {
+             if (!rep || rep->isError()) {
+               return done(ActionResult::failure(
+                   fmt::format("old master {} still a master: REPLICAOF failed: {}", old_,
+                               rep ? rep->text : error)));
+             }
+             role(old_, [this, done, ok](std::string r2) mutable {
+               if (r2 != "slave") {
+                 return done(ActionResult::failure(
+                     fmt::format("old master {} answers {} after REPLICAOF", old_, r2)));
+               }
+               ok.detail += fmt::format("; old master {} demoted to a replica", old_);
+               done(ok);
+             });
+           });
+    });
+  }
+
+  const StepConfig& step_;
+  ActionEnv& env_;
+  boost::asio::steady_timer timer_;
+  std::string old_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::vector<std::shared_ptr<RedisSession>> sessions_;
+};
+
+}  // namespace
+
+std::unique_ptr<Action> makeRedisSentinel(const StepConfig& s, const PlanContext& c,
+                                          ActionEnv& env) {
+  return std::make_unique<RedisSentinel>(s, c, env);
+}
+
+}  // namespace hftguard::actions::kinds
