@@ -6,11 +6,13 @@
 
 namespace hftguard::actions {
 
-std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanContext& ctx,
-                                   ActionEnv& env) {
-  using Factory =
-      std::unique_ptr<Action> (*)(const config::StepConfig&, const PlanContext&, ActionEnv&);
-  static const std::map<std::string_view, Factory> factories = {
+namespace {
+
+using Factory = std::unique_ptr<Action> (*)(const config::StepConfig&, const PlanContext&,
+                                            ActionEnv&);
+
+const std::map<std::string_view, Factory>& factories() {
+  static const std::map<std::string_view, Factory> all = {
       {"http_check", kinds::makeHttpCheck},
       {"http_request", kinds::makeHttpRequest},
       {"e2e_order", kinds::makeE2eOrder},
@@ -24,8 +26,28 @@ std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanCon
       {"dns", kinds::makeDns},
       {"redis_sentinel", kinds::makeRedisSentinel},
   };
-  auto it = factories.find(step.action);
-  return it == factories.end() ? nullptr : it->second(step, ctx, env);
+  return all;
+}
+
+}  // namespace
+
+std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanContext& ctx,
+                                   ActionEnv& env) {
+  auto it = factories().find(step.action);
+  return it == factories().end() ? nullptr : it->second(step, ctx, env);
+}
+
+std::vector<std::string> unrunnableSteps(const config::Config& cfg) {
+  std::vector<std::string> out;
+  for (const auto& plan : cfg.plans) {
+    for (const auto& step : plan.steps) {
+      if (factories().count(step.action) == 0) {
+        out.push_back("plan " + plan.name + " step " + step.name + ": action '" + step.action +
+                      "' is not available in this build; the plan will fail at that step");
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace hftguard::actions

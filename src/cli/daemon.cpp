@@ -205,6 +205,7 @@ int Daemon::run() {
   spdlog::info("hftguard {} starting: node {} site {}, {} components, {} checks, events to {}",
                kVersion, d.cfg->node.name, d.cfg->node.site, d.cfg->components.size(),
                d.scheduler.size(), d.cfg->event_log_path);
+  for (const auto& w : actions::unrunnableSteps(*d.cfg)) spdlog::warn("{}", w);
   d.waitForSignal();
   d.syncMaintenance();  // windows set while the daemon was down still hold
   d.scheduler.start();

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "hftguard/config/config.hpp"
 #include "hftguard/core/clock.hpp"
@@ -70,6 +71,9 @@ class Action {
 };
 
 // The action of a step with its placeholders filled, or null for an unknown kind.
+// Steps whose action kind the config accepts but this build cannot run, one message each.
+std::vector<std::string> unrunnableSteps(const config::Config& cfg);
+
 std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanContext& ctx,
                                    ActionEnv& env);
 
