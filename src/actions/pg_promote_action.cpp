@@ -10,21 +10,13 @@
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
+#include "hftguard/net/pg_conninfo.hpp"
 #include "hftguard/net/worker_pool.hpp"
 
 #include "kinds.hpp"
 
 namespace hftguard::actions::kinds {
 namespace {
-
-std::string kv(std::string_view key, const std::string& value) {
-  std::string out = std::string(key) + "='";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "' ";
-}
 
 struct Target {
   std::string conninfo;
@@ -42,21 +34,8 @@ struct Settings {
 };
 
 Target target(const config::Params& p, const std::string& host, std::int64_t port,
-              long timeout_ms) {
-  Target t;
-  t.name = fmt::format("{}:{}", host, port);
-  t.conninfo = kv("host", host) + kv("port", std::to_string(port)) + kv("dbname", p.str("dbname")) +
-               kv("user", p.str("user")) + kv("sslmode", p.str("sslmode")) +
-               kv("connect_timeout", std::to_string(std::max<long>(2, (timeout_ms + 999) / 1000))) +
-               kv("options", fmt::format("-c statement_timeout={}", timeout_ms)) +
-               kv("application_name", "hftguard");
-  if (p.has("password")) t.conninfo += kv("password", p.secret("password").reveal());
-  return t;
-}
-
-std::string firstLine(const std::exception& e) {
-  std::string w = e.what();
-  return w.substr(0, w.find('\n'));
+              Duration timeout) {
+  return {net::pgConninfo(p, host, port, timeout), fmt::format("{}:{}", host, port)};
 }
 
 // The preconditions; empty when they hold, else why not. Fills `lag` (bytes).
@@ -76,7 +55,7 @@ std::string preconditions(const Settings& s, double& lag) {
                          s.standby.name, lag, s.max_lag_bytes);
     }
   } catch (const std::exception& e) {
-    return fmt::format("standby {}: {}", s.standby.name, firstLine(e));
+    return fmt::format("standby {}: {}", s.standby.name, net::pgError(e));
   }
   if (s.old_primary && !s.checkpoint) {
     try {
@@ -125,7 +104,7 @@ ActionResult promote(const Settings& s) {
     return ActionResult::success(fmt::format(
         "{} promoted (replay lag was {:.0f} bytes) and accepts writes", s.standby.name, lag));
   } catch (const std::exception& e) {
-    return ActionResult::failure(fmt::format("promoting {}: {}", s.standby.name, firstLine(e)));
+    return ActionResult::failure(fmt::format("promoting {}: {}", s.standby.name, net::pgError(e)));
   }
 }
 
@@ -135,9 +114,10 @@ class PgPromote final : public Action {
     const auto& p = step.params;
     const long ms =
         static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(step.timeout).count());
-    s_.standby = target(p, p.str("host"), p.integer("port"), ms);
+    s_.standby = target(p, p.str("host"), p.integer("port"), step.timeout);
     if (p.has("old_primary_host")) {
-      s_.old_primary = target(p, p.str("old_primary_host"), p.integer("old_primary_port"), ms);
+      s_.old_primary =
+          target(p, p.str("old_primary_host"), p.integer("old_primary_port"), step.timeout);
     }
     s_.checkpoint = p.flag("checkpoint_old_primary");
     s_.max_lag_bytes = p.integer("max_lag_bytes");

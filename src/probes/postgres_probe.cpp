@@ -7,22 +7,13 @@
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
+#include "hftguard/net/pg_conninfo.hpp"
 #include "hftguard/net/worker_pool.hpp"
 
 #include "kinds.hpp"
 
 namespace hftguard::probes::kinds {
 namespace {
-
-// libpq keyword=value with the value quoted, so spaces and quotes in it are safe.
-std::string kv(std::string_view key, const std::string& value) {
-  std::string out = std::string(key) + "='";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "' ";
-}
 
 struct Settings {
   std::string conninfo;
@@ -101,10 +92,7 @@ ProbeOutcome probeOnce(const Settings& s) {
     }
     return out;
   } catch (const std::exception& e) {
-    // libpq's first line says what happened; the rest is advice ("Is the server running...").
-    std::string what = e.what();
-    what = what.substr(0, what.find('\n'));
-    return ProbeOutcome::failed(s.target + ": " + what);
+    return ProbeOutcome::failed(s.target + ": " + net::pgError(e));
   }
 }
 
@@ -112,17 +100,7 @@ class PostgresProbe final : public Probe {
  public:
   PostgresProbe(const CheckConfig& c, ProbeEnv& env) : env_(env) {
     const auto& p = c.params;
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(c.timeout).count();
-    // connect_timeout is whole seconds (libpq treats < 2 as 2); the others bound a hung server.
-    const auto connectSeconds = std::max<long long>(2, (ms + 999) / 1000);
-    s_.conninfo = kv("host", p.str("host")) + kv("port", std::to_string(p.integer("port"))) +
-                  kv("dbname", p.str("dbname")) + kv("user", p.str("user")) +
-                  kv("sslmode", p.str("sslmode")) +
-                  kv("connect_timeout", std::to_string(connectSeconds)) +
-                  kv("tcp_user_timeout", std::to_string(ms)) +
-                  kv("options", fmt::format("-c statement_timeout={}", ms)) +
-                  kv("application_name", "hftguard");
-    if (p.has("password")) s_.conninfo += kv("password", p.secret("password").reveal());
+    s_.conninfo = net::pgConninfo(p, p.str("host"), p.integer("port"), c.timeout);
     s_.expect_role = p.str("expect_role");
     s_.max_latency = p.duration("max_latency");
     if (p.has("max_lag_bytes")) s_.max_lag_bytes = p.integer("max_lag_bytes");
