@@ -8,6 +8,7 @@
 #include "hftguard/net/http_client.hpp"
 #include "hftguard/net/worker_pool.hpp"
 
+#include "action_harness.hpp"
 #include "servers.hpp"
 
 using namespace hftguard;
@@ -32,14 +33,7 @@ class PgPromote : public ::testing::Test {
     cfg_ = r.config;
     auto action = actions::makeAction(cfg_->findPlan("p")->steps.at(0),
                                       {"c", "n1", "", "", "", "", ""}, env_);
-    std::optional<actions::ActionResult> result;
-    auto done = [&](actions::ActionResult res) { result = res; };
-    dry_run ? action->check(done) : action->run(done);
-    while (!result) {
-      if (io_.stopped()) io_.restart();
-      io_.run_one_for(20ms);
-    }
-    return *result;
+    return runAction(io_, *action, dry_run);
   }
 
   bool standbyInRecovery() {
@@ -121,14 +115,7 @@ TEST(DnsAction, PointsTheRecordAtTheNewPrimaryAndVerifies) {
   auto run = [&](const std::string& address, bool dry) {
     auto action = actions::makeAction(r.config->findPlan("p")->steps.at(0),
                                       {"c", "n1", "", address, "", "", ""}, env);
-    std::optional<actions::ActionResult> result;
-    auto done = [&](actions::ActionResult res) { result = res; };
-    dry ? action->check(done) : action->run(done);
-    while (!result) {
-      if (io.stopped()) io.restart();
-      io.run_one_for(20ms);
-    }
-    return *result;
+    return runAction(io, *action, dry);
   };
   auto dry = run("127.0.0.2", true);
   EXPECT_TRUE(dry.ok) << dry.detail;

@@ -10,6 +10,7 @@
 #include "hftguard/net/http_client.hpp"
 #include "hftguard/net/worker_pool.hpp"
 
+#include "action_harness.hpp"
 #include "servers.hpp"
 
 using namespace hftguard;
@@ -70,15 +71,7 @@ class Sentinels : public ::testing::Test {
     for (const auto& e : r.errors) ADD_FAILURE() << e.format();
     cfg_ = r.config;
     auto action = actions::makeAction(cfg_->findPlan("p")->steps.at(0), {}, env_);
-    std::optional<actions::ActionResult> result;
-    auto done = [&](actions::ActionResult res) { result = res; };
-    dry_run ? action->check(done) : action->run(done);
-    const auto limit = std::chrono::steady_clock::now() + 20s;
-    while (!result && std::chrono::steady_clock::now() < limit) {
-      if (io_.stopped()) io_.restart();
-      io_.run_one_for(20ms);
-    }
-    return result.value_or(actions::ActionResult::failure("no result"));
+    return runAction(io_, *action, dry_run, 20s);
   }
 
   std::vector<int> sentinelPorts() const {
