@@ -20,6 +20,9 @@ std::unique_ptr<Action> makeHaproxy(const StepConfig& s, const PlanContext& c, A
 std::unique_ptr<Action> makeKvPut(const StepConfig& s, const PlanContext& c, ActionEnv& env);
 std::unique_ptr<Action> makeKvDelete(const StepConfig& s, const PlanContext& c, ActionEnv& env);
 std::unique_ptr<Action> makePgPromote(const StepConfig& s, const PlanContext& c, ActionEnv& env);
+std::unique_ptr<Action> makePgFinalSync(const StepConfig& s, const PlanContext& c,
+                                        ActionEnv& env);
+std::unique_ptr<Action> makePatroni(const StepConfig& s, const PlanContext& c, ActionEnv& env);
 std::unique_ptr<Action> makeRedisSentinel(const StepConfig& s, const PlanContext& c,
                                           ActionEnv& env);
 std::unique_ptr<Action> makeDns(const StepConfig& s, const PlanContext& c, ActionEnv& env);

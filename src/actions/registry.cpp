@@ -23,6 +23,8 @@ const std::map<std::string_view, Factory>& factories() {
       {"kv_delete", kinds::makeKvDelete},
       {"fence", kinds::makeFence},
       {"pg_promote", kinds::makePgPromote},
+      {"pg_final_sync", kinds::makePgFinalSync},
+      {"patroni", kinds::makePatroni},
       {"dns", kinds::makeDns},
       {"redis_sentinel", kinds::makeRedisSentinel},
   };
@@ -37,17 +39,6 @@ std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanCon
   return it == factories().end() ? nullptr : it->second(step, ctx, env);
 }
 
-std::vector<std::string> unrunnableSteps(const config::Config& cfg) {
-  std::vector<std::string> out;
-  for (const auto& plan : cfg.plans) {
-    for (const auto& step : plan.steps) {
-      if (factories().count(step.action) == 0) {
-        out.push_back("plan " + plan.name + " step " + step.name + ": action '" + step.action +
-                      "' is not available in this build; the plan will fail at that step");
-      }
-    }
-  }
-  return out;
-}
+bool runnable(std::string_view kind) { return factories().count(kind) != 0; }
 
 }  // namespace hftguard::actions

@@ -64,8 +64,10 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     deadline.async_wait([self, mine](boost::system::error_code ec) {
       if (ec || mine != self->token) return;
       self->action->cancel();
+      const std::string seen = self->action->lastSeen();
       self->attemptEnded(mine, ActionResult::failure(fmt::format(
-                                   "timed out after {}", formatDuration(self->current().timeout))));
+                                   "timed out after {}{}", formatDuration(self->current().timeout),
+                                   seen.empty() ? "" : "; last seen: " + seen)));
     });
     auto cb = [self, mine](ActionResult r) { self->attemptEnded(mine, std::move(r)); };
     request.dry_run ? action->check(cb) : action->run(cb);
@@ -158,7 +160,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
       f["rto_ms"] = ms(*report.rto);
       f["rto_target_ms"] = ms(request.rto_target);
       f["rto_met"] = request.rto_target <= Duration::zero() || *report.rto <= request.rto_target;
-      f["rto_from"] = request.first_failure ? "first failed sample" : "plan start";
+      f["rto_from"] = request.first_failure ? request.rto_from : "plan start";
     }
     if (ok) {
       record("failover_completed",

@@ -4,7 +4,6 @@
 
 #include <fmt/ostream.h>
 
-#include "hftguard/actions/action.hpp"
 #include "hftguard/config/summary.hpp"
 
 #include "commands.hpp"
@@ -16,8 +15,6 @@ int cmdCheckConfig(const Args& args, std::ostream& out, std::ostream& err) {
   auto cfg = loadOrReport(path, err);
   if (!cfg) return kExitFailed;
   fmt::print(out, "{}: valid\n{}", path, config::summarize(*cfg));
-  for (const auto& w : actions::unrunnableSteps(*cfg))
-    fmt::print(err, "{}: warning: {}\n", path, w);
   return kExitOk;
 }
 

@@ -3,7 +3,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -188,5 +190,16 @@ TempDir::~TempDir() {
 }
 
 std::string postgresUser() { return geteuid() == 0 ? "postgres" : ""; }
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void require(bool ok, const std::string& what, const std::string& log) {
+  if (!ok) throw std::runtime_error(what + (log.empty() ? "" : "\n--- log ---\n" + readFile(log)));
+}
 
 }  // namespace hftguard::testing

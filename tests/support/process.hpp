@@ -63,6 +63,12 @@ class TempDir {
   std::string path_;
 };
 
+// A whole file ("" when unreadable).
+std::string readFile(const std::string& path);
+
+// Throws std::runtime_error(what), with the log file's text appended, unless `ok`.
+void require(bool ok, const std::string& what, const std::string& log = {});
+
 // "postgres" when running as root (PostgreSQL refuses root), else empty (current user).
 std::string postgresUser();
 

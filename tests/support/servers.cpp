@@ -25,25 +25,15 @@ namespace {
 using namespace std::chrono_literals;
 const std::string kPgBin = "/usr/lib/postgresql/15/bin/";
 
-std::string readAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void require(bool ok, const std::string& what, const std::string& log = {}) {
-  if (!ok) throw std::runtime_error(what + (log.empty() ? "" : "\n--- log ---\n" + readAll(log)));
-}
-
-// One blocking request (3 s at most): POST when `body` is given, else GET. The body of the
-// answer, or nullopt when there was none; `status` gets the HTTP status.
-std::optional<std::string> fetch(const std::string& url, const std::optional<std::string>& body,
-                                 long* status) {
+// One blocking request (3 s at most). The body of the answer, or nullopt when there was
+// none; `status` gets the HTTP status.
+std::optional<std::string> fetch(const std::string& method, const std::string& url,
+                                 const std::optional<std::string>& body, long* status) {
   CURL* c = curl_easy_init();
   std::string out;
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->c_str());
+  if (method != "GET" && method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
@@ -60,7 +50,7 @@ std::optional<std::string> fetch(const std::string& url, const std::optional<std
 }
 
 std::string postJson(const std::string& url, const std::string& body) {
-  return fetch(url, body, nullptr).value_or("");
+  return fetch("POST", url, body, nullptr).value_or("");
 }
 
 }  // namespace
@@ -94,14 +84,7 @@ RedisServer::~RedisServer() { stop(); }
 void RedisServer::stop() { process_.stop(); }
 
 std::string RedisServer::cli(const std::vector<std::string>& args) const {
-  const std::string out = dir_.path() + "/cli.out";
-  std::vector<std::string> argv = {"/usr/bin/redis-cli", "-p", std::to_string(port_)};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::remove(out.c_str());
-  runCommand(argv, {.log_file = out}, 10s);
-  std::string text = readAll(out);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
+  return redisCli(port_, args);
 }
 
 // ---------------- Sentinel ----------------
@@ -422,12 +405,28 @@ BlackHole::~BlackHole() {
 }
 
 std::optional<std::string> httpGet(const std::string& url, long* status) {
-  return fetch(url, std::nullopt, status);
+  return fetch("GET", url, std::nullopt, status);
 }
 
 long httpPost(const std::string& url, const std::string& body) {
   long status = 0;
-  return fetch(url, body, &status) ? status : 0;
+  return fetch("POST", url, body, &status) ? status : 0;
+}
+
+std::optional<std::string> httpSend(const std::string& method, const std::string& url,
+                                    const std::string& body, long* status) {
+  return fetch(method, url, body, status);
+}
+
+std::string redisCli(int port, const std::vector<std::string>& args) {
+  TempDir dir("hftguard-cli");
+  const std::string out = dir.path() + "/cli.out";
+  std::vector<std::string> argv = {"/usr/bin/redis-cli", "-p", std::to_string(port)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  runCommand(argv, {.log_file = out}, 10s);
+  std::string text = readFile(out);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
 }
 
 }  // namespace hftguard::testing

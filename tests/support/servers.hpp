@@ -179,4 +179,11 @@ class GarbageServer {
 // POSTs `body` to `url` with a short timeout; returns the HTTP status (0 on failure).
 long httpPost(const std::string& url, const std::string& body);
 
+// Any method (PATCH, DELETE...) with a short timeout; the answer's body or nullopt.
+std::optional<std::string> httpSend(const std::string& method, const std::string& url,
+                                    const std::string& body, long* status = nullptr);
+
+// redis-cli against any port (Sentinels too); its output, trailing space trimmed.
+std::string redisCli(int port, const std::vector<std::string>& args);
+
 }  // namespace hftguard::testing

@@ -31,6 +31,9 @@ struct PlanContext {
   std::string fencing_token;
   std::string timestamp;  // RFC 3339, when the plan started
   std::string reason;
+  // The store's own HA already switched old_primary -> new_primary (Sentinel announced it):
+  // the plan follows that switch rather than asking for one.
+  bool switched = false;
 };
 
 // "{component}" and the other placeholders filled in; other braces are left alone.
@@ -68,12 +71,14 @@ class Action {
   virtual void run(Done done) = 0;
   // The step's deadline passed: drop what is in flight.
   virtual void cancel() {}
+  // What a waiting step saw last ("pg2 is replica, starting"), for the timeout's message.
+  virtual std::string lastSeen() const { return {}; }
 };
 
-// The action of a step with its placeholders filled, or null for an unknown kind.
-// Steps whose action kind the config accepts but this build cannot run, one message each.
-std::vector<std::string> unrunnableSteps(const config::Config& cfg);
+// Whether this build has an action of that kind (every kind the config accepts should).
+bool runnable(std::string_view kind);
 
+// The action of a step with its placeholders filled, or null for an unknown kind.
 std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanContext& ctx,
                                    ActionEnv& env);
 

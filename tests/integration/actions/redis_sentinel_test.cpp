@@ -1,7 +1,5 @@
 // redis_sentinel against a real Redis master + replica and three Sentinels.
 
-#include <fstream>
-
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
@@ -11,7 +9,7 @@
 #include "hftguard/net/worker_pool.hpp"
 
 #include "action_harness.hpp"
-#include "servers.hpp"
+#include "ha_clusters.hpp"
 
 using namespace hftguard;
 using namespace hftguard::testing;
@@ -21,41 +19,6 @@ namespace {
 
 class Sentinels : public ::testing::Test {
  protected:
-  Sentinels() : replica_(master_.port()) {
-    for (int i = 0; i < 3; ++i)
-      sentinels_.push_back(std::make_unique<SentinelServer>(master_.port()));
-    // Each Sentinel must know the replica and the other Sentinels before a failover works.
-    EXPECT_TRUE(waitUntil(
-        [&] {
-          for (const auto& s : sentinels_) {
-            RedisCli cli(s->port());
-            if (cli.run({"SENTINEL", "replicas", "mymaster"})
-                    .find(std::to_string(replica_.port())) == std::string::npos)
-              return false;
-            if (cli.run({"SENTINEL", "sentinels", "mymaster"}).find("127.0.0.1") ==
-                std::string::npos)
-              return false;
-          }
-          return true;
-        },
-        20s, 100ms));
-  }
-
-  // A redis-cli against any port (Sentinels included).
-  struct RedisCli {
-    explicit RedisCli(int port) : port_(port) {}
-    std::string run(const std::vector<std::string>& args) {
-      TempDir d;
-      const std::string out = d.path() + "/out";
-      std::vector<std::string> argv = {"/usr/bin/redis-cli", "-p", std::to_string(port_)};
-      argv.insert(argv.end(), args.begin(), args.end());
-      runCommand(argv, {.log_file = out}, 10s);
-      std::ifstream in(out);
-      return std::string((std::istreambuf_iterator<char>(in)), {});
-    }
-    int port_;
-  };
-
   actions::ActionResult step(const std::string& extra, bool dry_run,
                              const std::vector<int>& ports) {
     std::string list;
@@ -74,15 +37,11 @@ class Sentinels : public ::testing::Test {
     return runAction(io_, *action, dry_run, 20s);
   }
 
-  std::vector<int> sentinelPorts() const {
-    std::vector<int> out;
-    for (const auto& s : sentinels_) out.push_back(s->port());
-    return out;
-  }
+  std::vector<int> sentinelPorts() const { return group_.sentinelPorts(); }
 
-  RedisServer master_;
-  RedisServer replica_;
-  std::vector<std::unique_ptr<SentinelServer>> sentinels_;
+  SentinelGroup group_;
+  RedisServer& master_ = group_.master();
+  RedisServer& replica_ = group_.replica();
   std::shared_ptr<const config::Config> cfg_;
   boost::asio::io_context io_;
   SystemClock clock_;
@@ -105,7 +64,7 @@ TEST_F(Sentinels, TriggeredFailoverFollowsTheMajorityAndDemotesTheOldMaster) {
 }
 
 TEST_F(Sentinels, NoMajorityNoAnswer) {
-  auto r = step("", true, {sentinels_[0]->port(), freePort(), freePort()});
+  auto r = step("", true, {sentinelPorts()[0], freePort(), freePort()});
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.detail.find("no majority of 3 Sentinels"), std::string::npos) << r.detail;
 }

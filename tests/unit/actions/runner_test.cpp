@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hftguard/config/loader.hpp"
+#include "hftguard/config/schema.hpp"
 #include "hftguard/net/http_client.hpp"
 #include "hftguard/net/worker_pool.hpp"
 
@@ -83,6 +84,12 @@ class RunnerTest : public ::testing::Test {
   std::unique_ptr<actions::FailoverRunner> runner_;
   std::vector<Recorded> events_;
 };
+
+TEST(ActionKinds, EveryKindTheConfigAcceptsCanRun) {
+  for (std::string_view kind : config::kindNames("action")) {
+    EXPECT_TRUE(actions::runnable(kind)) << kind;
+  }
+}
 
 TEST_F(RunnerTest, RunsStepsInOrderAndRecordsEach) {
   load(
