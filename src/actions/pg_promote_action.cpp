@@ -1,9 +1,10 @@
 // pg_promote: promote a PostgreSQL standby. Preconditions: the standby answers, is in
 // recovery, has replayed all but max_lag_bytes of the WAL it received, and (when
-// old_primary_host is set) the old primary no longer answers - or, for a planned switchover
-// (checkpoint_old_primary), it is checkpointed first. Promotion is pg_promote(wait => false)
-// and a poll for NOT pg_is_in_recovery(); a write proves the new primary. libpqxx blocks, so
-// the work runs on the worker pool, bounded by libpq timeouts from the step's deadline.
+// old_primary_host is set) the old primary no longer answers as a primary - a planned
+// switchover syncs (pg_final_sync) and stops it in earlier steps. Promotion is
+// pg_promote(wait => false) and a poll for NOT pg_is_in_recovery(); a write proves the new
+// primary. libpqxx blocks, so the work runs on the worker pool, bounded by libpq timeouts
+// from the step's deadline.
 #include <atomic>
 #include <thread>
 
@@ -14,29 +15,19 @@
 #include "hftguard/net/worker_pool.hpp"
 
 #include "kinds.hpp"
+#include "pg_common.hpp"
 
 namespace hftguard::actions::kinds {
 namespace {
 
-struct Target {
-  std::string conninfo;
-  std::string name;  // host:port, for messages
-};
-
 struct Settings {
-  Target standby;
-  std::optional<Target> old_primary;
-  bool checkpoint = false;
+  PgTarget standby;
+  std::optional<PgTarget> old_primary;
   std::int64_t max_lag_bytes = 0;
   std::string write_table;
   std::string node;
   std::chrono::milliseconds deadline{};
 };
-
-Target target(const config::Params& p, const std::string& host, std::int64_t port,
-              Duration timeout) {
-  return {net::pgConninfo(p, host, port, timeout), fmt::format("{}:{}", host, port)};
-}
 
 // The preconditions; empty when they hold, else why not. Fills `lag` (bytes).
 std::string preconditions(const Settings& s, double& lag) {
@@ -57,7 +48,7 @@ std::string preconditions(const Settings& s, double& lag) {
   } catch (const std::exception& e) {
     return fmt::format("standby {}: {}", s.standby.name, net::pgError(e));
   }
-  if (s.old_primary && !s.checkpoint) {
+  if (s.old_primary) {
     try {
       pqxx::connection c(s.old_primary->conninfo);
       pqxx::nontransaction tx(c);
@@ -77,10 +68,6 @@ ActionResult promote(const Settings& s) {
   double lag = 0;
   if (auto why = preconditions(s, lag); !why.empty()) return ActionResult::failure(why);
   try {
-    if (s.checkpoint && s.old_primary) {
-      pqxx::connection old(s.old_primary->conninfo);
-      pqxx::nontransaction(old).exec("CHECKPOINT");
-    }
     pqxx::connection c(s.standby.conninfo);
     pqxx::nontransaction tx(c);
     tx.exec("SELECT pg_promote(wait => false)");
@@ -92,15 +79,7 @@ ActionResult promote(const Settings& s) {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    // A write proves it: on a standby txid_current() fails ("during recovery").
-    if (s.write_table.empty()) {
-      tx.exec("SELECT txid_current()");
-    } else {
-      tx.exec_params("INSERT INTO " + tx.quote_name(s.write_table) +
-                         " (node, checked_at) VALUES ($1, now()) ON CONFLICT (node) DO UPDATE SET "
-                         "checked_at = excluded.checked_at",
-                     s.node);
-    }
+    proveWrite(tx, s.write_table, s.node);
     return ActionResult::success(fmt::format(
         "{} promoted (replay lag was {:.0f} bytes) and accepts writes", s.standby.name, lag));
   } catch (const std::exception& e) {
@@ -114,12 +93,11 @@ class PgPromote final : public Action {
     const auto& p = step.params;
     const long ms =
         static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(step.timeout).count());
-    s_.standby = target(p, p.str("host"), p.integer("port"), step.timeout);
+    s_.standby = pgTarget(p, p.str("host"), p.integer("port"), step.timeout);
     if (p.has("old_primary_host")) {
       s_.old_primary =
-          target(p, p.str("old_primary_host"), p.integer("old_primary_port"), step.timeout);
+          pgTarget(p, p.str("old_primary_host"), p.integer("old_primary_port"), step.timeout);
     }
-    s_.checkpoint = p.flag("checkpoint_old_primary");
     s_.max_lag_bytes = p.integer("max_lag_bytes");
     if (p.has("write_check_table")) s_.write_table = p.str("write_check_table");
     s_.node = ctx.node;
@@ -129,10 +107,7 @@ class PgPromote final : public Action {
   std::string describe() const override {
     return fmt::format("promote PostgreSQL standby {} (replay lag at most {} bytes{}{})",
                        s_.standby.name, s_.max_lag_bytes,
-                       s_.old_primary
-                           ? (s_.checkpoint ? ", after a CHECKPOINT on " : ", old primary down: ") +
-                                 s_.old_primary->name
-                           : "",
+                       s_.old_primary ? ", old primary down: " + s_.old_primary->name : "",
                        ", then a write");
   }
 

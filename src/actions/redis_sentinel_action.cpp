@@ -3,6 +3,7 @@
 // With demote_old_master, an old master that is still alive is made a replica of the new
 // one at once, closing the ~11 s in which Sentinel leaves it a writable master.
 #include <map>
+#include <utility>
 
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
@@ -26,11 +27,20 @@ std::pair<std::string, int> hostPort(const std::string& text) {
 
 class RedisSentinel final : public Action {
  public:
-  RedisSentinel(const StepConfig& s, const PlanContext&, ActionEnv& env)
-      : step_(s), env_(env), timer_(env.io) {}
+  RedisSentinel(const StepConfig& s, const PlanContext& c, ActionEnv& env)
+      : step_(s), env_(env), timer_(env.io) {
+    if (c.switched && !c.old_primary.empty() && !c.new_primary.empty()) {
+      announced_ = std::pair{c.old_primary, c.new_primary};
+    }
+  }
   ~RedisSentinel() override { cancel(); }
 
   std::string describe() const override {
+    if (announced_) {
+      return fmt::format("follow Sentinel's switch of {} from {} to {}{}",
+                         step_.params.str("master_name"), announced_->first, announced_->second,
+                         step_.params.flag("demote_old_master") ? ", demote a live old master" : "");
+    }
     return fmt::format("{}follow the majority of {} Sentinels for {}{}",
                        step_.params.flag("trigger_failover") ? "SENTINEL FAILOVER, then " : "",
                        step_.params.list("sentinels").size(), step_.params.str("master_name"),
@@ -49,6 +59,12 @@ class RedisSentinel final : public Action {
   }
 
   void run(Done done) override {
+    if (announced_) {
+      // A Sentinel announced the switch after its majority elected a leader: act on it now,
+      // rather than waiting ~2 s for every Sentinel to repeat it.
+      old_ = announced_->first;
+      return confirm(announced_->second, done);
+    }
     majority([this, done](std::optional<std::string> master, std::string why) {
       if (!master) return done(ActionResult::failure(why));
       old_ = *master;
@@ -87,16 +103,28 @@ class RedisSentinel final : public Action {
     return t;
   }
 
-  // One command; the callback never runs after cancel().
+  // One command, answered within a second (a hung node must not hold the step to its
+  // deadline); the callback never runs after cancel().
   void talk(const RedisTarget& t, std::vector<std::string> cmd, Reply reply) {
     auto alive = alive_;
-    sessions_.push_back(RedisSession::start(
-        env_.io, t, {std::move(cmd)}, [alive, reply](std::vector<TimedReply> r, std::string error) {
-          if (!*alive) return;
+    auto once = std::make_shared<Reply>(std::move(reply));
+    auto timer = std::make_shared<boost::asio::steady_timer>(env_.io, std::chrono::seconds(1));
+    auto session = RedisSession::start(
+        env_.io, t, {std::move(cmd)},
+        [alive, once, timer](std::vector<TimedReply> r, std::string error) {
+          timer->cancel();
+          if (!*alive || !*once) return;
+          Reply cb = std::exchange(*once, nullptr);
           if (!error.empty() || r.empty())
-            return reply(std::nullopt, error.empty() ? "no reply" : error);
-          reply(std::move(r[0].reply), {});
-        }));
+            return cb(std::nullopt, error.empty() ? "no reply" : error);
+          cb(std::move(r[0].reply), {});
+        });
+    timer->async_wait([alive, once, session](boost::system::error_code ec) {
+      if (ec || !*alive || !*once) return;
+      session->cancel();
+      std::exchange(*once, nullptr)(std::nullopt, "no answer within 1s");
+    });
+    sessions_.push_back(std::move(session));
   }
 
   // What more than half of the Sentinels name as the master ("host:port").
@@ -137,6 +165,17 @@ class RedisSentinel final : public Action {
       role(*master, [this, done, must_change, m = *master](std::string r) {
         if (r != "master") return later(done, must_change);
         demote(m, done);
+      });
+    });
+  }
+
+  // Waits until the announced master answers as master, then demotes the old one.
+  void confirm(const std::string& master, Done done) {
+    role(master, [this, master, done](std::string r) {
+      if (r == "master") return demote(master, done);
+      timer_.expires_after(std::chrono::milliseconds(50));
+      timer_.async_wait([this, master, done](boost::system::error_code ec) {
+        if (!ec) confirm(master, done);
       });
     });
   }
@@ -183,6 +222,7 @@ class RedisSentinel final : public Action {
   ActionEnv& env_;
   boost::asio::steady_timer timer_;
   std::string old_;
+  std::optional<std::pair<std::string, std::string>> announced_;  // old, new master
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::vector<std::shared_ptr<RedisSession>> sessions_;
 };

@@ -13,6 +13,7 @@
 #include "hftguard/events/event_log.hpp"
 #include "hftguard/events/from_decision.hpp"
 #include "hftguard/probes/scheduler.hpp"
+#include "hftguard/probes/sentinel_watch.hpp"
 #include "hftguard/version.hpp"
 
 #include "recorder.hpp"
@@ -81,13 +82,14 @@ struct Daemon::Impl {
     record(decider.observe(r, rt.clock.now()));
   }
 
-  // Each decision is on disk before it is acted on.
-  void record(const std::vector<Decision>& decisions) {
+  // Each decision is on disk before it is acted on. `followed`: the switch they follow.
+  void record(const std::vector<Decision>& decisions,
+              const probes::MasterSwitch* followed = nullptr) {
     for (const Decision& d : decisions) {
       const std::string id = recorder.nextId(d.at);
       log.append(events::fromDecision(d, cfg->node.name, id));
       logDecision(d);
-      if (d.kind == Decision::Kind::FailoverTriggered) runPlan(d, id);
+      if (d.kind == Decision::Kind::FailoverTriggered) runPlan(d, id, followed);
     }
   }
 
@@ -109,7 +111,30 @@ struct Daemon::Impl {
     return first;
   }
 
-  void runPlan(const Decision& d, const std::string& trigger) {
+  // Sentinel switched a master by itself: record it and follow with the component's plan.
+  void onSwitch(const probes::MasterSwitch& s) {
+    const std::string why =
+        fmt::format("Sentinel {} announced +switch-master {}: {} -> {}", s.sentinel,
+                    s.master_name, s.old_master, s.new_master);
+    record(decider.reportExternalFailover(s.component, why, rt.clock.now(), s.at), &s);
+  }
+
+  void startWatches() {
+    for (const auto& c : cfg->components) {
+      if (!c.follow) continue;
+      watches.push_back(std::make_unique<probes::SentinelWatch>(
+          rt.io, rt.clock, c.name, *c.follow,
+          [this](const probes::MasterSwitch& s) { onSwitch(s); },
+          [name = c.name](const std::string& sentinel, bool up, const std::string& why) {
+            spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "{}: Sentinel {}: {}",
+                        name, sentinel, why);
+          }));
+      watches.back()->start();
+    }
+  }
+
+  void runPlan(const Decision& d, const std::string& trigger,
+               const probes::MasterSwitch* followed = nullptr) {
     const config::PlanConfig* plan = cfg->findPlan(d.plan);
     const config::ComponentConfig* c = cfg->findComponent(d.component);
     if (plan == nullptr || c == nullptr) return;
@@ -120,6 +145,13 @@ struct Daemon::Impl {
     request.first_failure = firstFailure(d);
     request.trigger = trigger;
     request.context = {d.component, cfg->node.name, c->primary, c->standby, {}, {}, d.reason};
+    if (followed != nullptr) {
+      request.context.old_primary = followed->old_master;
+      request.context.new_primary = followed->new_master;
+      request.context.switched = true;
+      request.first_failure = followed->at;  // the RTO of a follow starts at the switch
+      request.rto_from = "Sentinel's switch announcement";
+    }
     runner.start(std::move(request), nullptr);
   }
 
@@ -176,6 +208,7 @@ struct Daemon::Impl {
       }
       spdlog::info("{}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
       scheduler.stop();
+      for (auto& w : watches) w->stop();
       ticker.cancel();
       rt.io.stop();
     });
@@ -192,6 +225,7 @@ struct Daemon::Impl {
   probes::Scheduler scheduler;
   boost::asio::steady_timer ticker;
   boost::asio::signal_set signals;
+  std::vector<std::unique_ptr<probes::SentinelWatch>> watches;
   std::vector<control::MaintenanceEntry> applied;  // windows the decider has been told of
   std::string maintenance_error;
 };
@@ -205,10 +239,10 @@ int Daemon::run() {
   spdlog::info("hftguard {} starting: node {} site {}, {} components, {} checks, events to {}",
                kVersion, d.cfg->node.name, d.cfg->node.site, d.cfg->components.size(),
                d.scheduler.size(), d.cfg->event_log_path);
-  for (const auto& w : actions::unrunnableSteps(*d.cfg)) spdlog::warn("{}", w);
   d.waitForSignal();
   d.syncMaintenance();  // windows set while the daemon was down still hold
   d.scheduler.start();
+  d.startWatches();
   d.tick();
   d.rt.io.run();
   const auto& stats = d.scheduler.stats();

@@ -90,10 +90,24 @@ const std::map<std::string, Rule, std::less<>>& rules() {
        }},
       {"action/redis_sentinel",
        [](auto& ctx, auto& v, auto&) { hostPortList(ctx, v, "sentinels"); }},
+      {"follow/sentinel", [](auto& ctx, auto& v, auto&) { hostPortList(ctx, v, "sentinels"); }},
       {"action/patroni",
        [](auto& ctx, auto& v, auto& where) {
-         if (v.params.has("operation") && v.params.str("operation") == "switchover") {
-           needKey(ctx, v, where, "leader", "operation switchover");
+         if (v.params.has("urls")) {
+           for (const std::string& u : v.params.list("urls")) {
+             if (!u.starts_with("http://") && !u.starts_with("https://")) {
+               ctx.diag.error(v.markOf("urls"),
+                              fmt::format("urls: '{}' is not an http:// or https:// URL", u));
+             }
+           }
+         }
+         if (v.present("scheduled_at") && v.params.has("operation") &&
+             v.params.str("operation") == "failover") {
+           ctx.diag.error(v.markOf("scheduled_at"),
+                          fmt::format("{}: only a switchover can be scheduled", where));
+         }
+         if (v.present("api_password")) {
+           needKey(ctx, v, where, "api_username", "api_password is set");
          }
        }},
       {"action/fence",

@@ -205,8 +205,22 @@ class Builder {
     readTriggers(c, section(v, "triggers", "components.<name>.triggers", dot(where, "triggers")));
     readDamping(c, section(v, "flap_damping", "components.<name>.flap_damping",
                            dot(where, "flap_damping")));
+    readFollow(c, section(v, "follow", "components.<name>.follow", dot(where, "follow")),
+               v.present("follow"));
     readComponentRefs(cfg, c, v, where);
     return c;
+  }
+
+  void readFollow(ComponentConfig& c, const SectionValues& v, bool present) {
+    if (!present) return;
+    detail::checkKindRules(ctx_, "follow", "sentinel", v, dot("components." + c.name, "follow"));
+    FollowConfig f;
+    if (v.params.has("type")) f.type = v.params.str("type");
+    if (v.params.has("sentinels")) f.sentinels = v.params.list("sentinels");
+    if (v.params.has("master_name")) f.master_name = v.params.str("master_name");
+    if (v.params.has("sentinel_password")) f.sentinel_password = v.params.secret("sentinel_password");
+    f.reconnect = v.params.duration("reconnect");
+    c.follow = std::move(f);
   }
 
   void readComponentRefs(const Config& cfg, ComponentConfig& c, const SectionValues& v,

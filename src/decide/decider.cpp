@@ -314,6 +314,42 @@ std::vector<Decision> Decider::reportDataCorruption(const std::string& component
   return state_->force(component, "data_corruption", "data corruption: " + reason, now, wall);
 }
 
+std::vector<Decision> Decider::reportExternalFailover(const std::string& component,
+                                                      const std::string& reason, SteadyTime now,
+                                                      WallTime wall) {
+  ComponentState* c = state_->find(component);
+  if (c == nullptr) return {};
+  Decision d;
+  d.component = component;
+  d.at = wall;
+  d.tier = Tier::Component;
+  d.rule = "external_failover";
+  d.from = d.to = c->health;
+  d.plan = c->cfg.plan;
+  d.gates = state_->gates(*c, now);
+  std::string why;
+  if (c->cfg.automation != config::Automation::Full) {
+    d.suppressed_by = "automation";
+    why = fmt::format("automation is {}", config::toString(c->cfg.automation));
+  } else if (c->cfg.plan.empty()) {
+    d.suppressed_by = "no_plan";
+    why = "no plan configured";
+  } else if (d.gates.maintenance) {
+    d.suppressed_by = "maintenance";
+    why = fmt::format("in maintenance by {}", d.gates.maintenance_owner);
+  }
+  if (!d.suppressed_by.empty()) {
+    d.kind = Decision::Kind::FailoverSuppressed;
+    d.reason = fmt::format("{} - not followed: {}", reason, why);
+    return {d};
+  }
+  d.kind = Decision::Kind::FailoverTriggered;
+  d.reason = reason;
+  c->cooldown_until = now + c->cfg.cooldown;
+  c->cooldown_until_wall = wallAfter(wall, c->cfg.cooldown);
+  return {d};
+}
+
 std::vector<Decision> Decider::startMaintenance(const std::string& component,
                                                 const std::string& owner, const std::string& reason,
                                                 Duration length, SteadyTime now, WallTime wall) {

@@ -6,6 +6,9 @@
 #include <boost/asio/post.hpp>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 namespace hftguard::net {
 namespace asio = boost::asio;
@@ -128,6 +131,18 @@ struct RedisConnection::Impl {
     }
   }
 
+  // A subscription's callback stays registered in hiredis until the connection ends, when it
+  // gets a null reply once: only then is its Pending freed.
+  static void onMessage(redisAsyncContext*, void* reply, void* privdata) {
+    auto* p = static_cast<Pending*>(privdata);
+    if (reply == nullptr) {
+      std::unique_ptr<Pending> owned(p);
+      owned->done(std::nullopt, "connection closed");
+      return;
+    }
+    p->done(convert(static_cast<redisReply*>(reply)), {});
+  }
+
   void attach(const std::string& ip, int port) {
     ac = redisAsyncConnect(ip.c_str(), port);
     if (ac == nullptr || ac->err != 0) {
@@ -211,6 +226,34 @@ void RedisConnection::command(std::vector<std::string> argv, ReplyDone done) {
     std::unique_ptr<Impl::Pending> p(pending);
     asio::post(impl.io, [d = std::move(p->done)] { d(std::nullopt, "connection is closing"); });
   }
+}
+
+void RedisConnection::subscribe(const std::string& channel, ReplyDone each) {
+  Impl& impl = *impl_;
+  if (impl.ac == nullptr || impl.closing) {
+    asio::post(impl.io, [each] { each(std::nullopt, "not connected"); });
+    return;
+  }
+  const char* args[] = {"SUBSCRIBE", channel.data()};
+  const std::size_t lens[] = {9, channel.size()};
+  auto* pending = new Impl::Pending{std::move(each)};
+  if (redisAsyncCommandArgv(impl.ac, &Impl::onMessage, pending, 2, args, lens) != REDIS_OK) {
+    std::unique_ptr<Impl::Pending> p(pending);
+    asio::post(impl.io, [d = std::move(p->done)] { d(std::nullopt, "connection is closing"); });
+  }
+}
+
+void RedisConnection::keepAlive(int idle, int interval, int count) {
+  if (impl_->ac == nullptr) return;
+  const int fd = impl_->ac->c.fd;
+  const int on = 1;
+  const unsigned int userTimeout = static_cast<unsigned int>((idle + interval * count) * 1000);
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  // Also bounds data left unacknowledged, which keepalive alone does not.
+  setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &userTimeout, sizeof userTimeout);
 }
 
 void RedisConnection::close() {

@@ -23,6 +23,7 @@ struct RunRequest {
   PlanContext context;  // timestamp and fencing_token are filled by the runner
   bool dry_run = false;
   std::optional<WallTime> first_failure;  // the RTO's start; none: the plan's start
+  std::string rto_from = "first failed sample";  // what first_failure is, for the event
   Duration rto_target{};
   std::string trigger;  // the id of the event that asked for this run, if any
 };

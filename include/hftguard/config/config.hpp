@@ -111,6 +111,16 @@ struct FlapDamping {
   Duration max_suppress{};
 };
 
+// The data store's own HA to follow: when Redis Sentinel switches the master by itself,
+// hftguard hears it (+switch-master) and runs the component's plan at once.
+struct FollowConfig {
+  std::string type;  // "sentinel"
+  std::vector<std::string> sentinels;  // host:port
+  std::string master_name;
+  std::optional<Secret> sentinel_password;
+  Duration reconnect{};  // after a lost subscription
+};
+
 struct ComponentConfig {
   std::string name;
   std::string description;
@@ -124,6 +134,7 @@ struct ComponentConfig {
   Triggers triggers;
   Duration cooldown{};
   FlapDamping flap_damping;
+  std::optional<FollowConfig> follow;
   std::vector<std::string> alert_channels;  // resolved: every channel when not given
   Location where;
 

@@ -36,6 +36,13 @@ class Decider {
                                              const std::string& reason, SteadyTime now,
                                              WallTime wall);
 
+  // The data store's own HA already failed over (Sentinel announced a new master): follow it
+  // with the component's plan at once. Cooldown and flap damping do not hold it back - the
+  // switch happened, and not following leaves discovery on a replica and the old master
+  // writable - but automation and maintenance do. Starts the cooldown like any failover.
+  std::vector<Decision> reportExternalFailover(const std::string& component,
+                                               const std::string& reason, SteadyTime now,
+                                               WallTime wall);
   // Maintenance of one component, or of the whole node when `component` is empty: probing
   // and recording go on, automatic failover does not. Ends on its own after `length`.
   std::vector<Decision> startMaintenance(const std::string& component, const std::string& owner,

@@ -39,6 +39,13 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
                                                   int port, ConnectDone done);
 
   void command(std::vector<std::string> argv, ReplyDone done);
+  // SUBSCRIBE `channel`: `each` gets the confirmation, then every message (an array
+  // "message", channel, payload), and finally nullopt when the connection ends. No other
+  // command may follow on this connection.
+  void subscribe(const std::string& channel, ReplyDone each);
+  // TCP keepalive on the connected socket, so a silently dead peer ends the connection:
+  // probes after `idle` s, every `interval` s, gives up after `count` unanswered.
+  void keepAlive(int idle, int interval, int count);
   // Closes the connection; pending commands get an error. Safe inside callbacks.
   void close();
   ~RedisConnection();

@@ -1,6 +1,10 @@
 // pg_promote against a real PostgreSQL 15 primary + streaming standby.
 
+#include <atomic>
+#include <thread>
+
 #include <boost/asio/io_context.hpp>
+#include <pqxx/pqxx>
 #include <gtest/gtest.h>
 
 #include "hftguard/actions/action.hpp"
@@ -19,11 +23,13 @@ namespace {
 
 class PgPromote : public ::testing::Test {
  protected:
-  // Runs (or dry-runs) one pg_promote step with `extra` keys against the pair.
-  actions::ActionResult step(const std::string& extra, bool dry_run) {
+  // Runs (or dry-runs) one pg_promote (or other `kind`) step with `extra` keys against the
+  // pair's standby.
+  actions::ActionResult step(const std::string& extra, bool dry_run,
+                             const std::string& kind = "pg_promote") {
     auto r = config::loadConfigString(
-        "node: {name: n1}\nplans:\n  p:\n    steps:\n      - {action: pg_promote, host: 127.0.0.1, "
-        "port: " +
+        "node: {name: n1}\nplans:\n  p:\n    steps:\n      - {action: " + kind +
+            ", host: 127.0.0.1, port: " +
             std::to_string(pg_.standbyPort()) + ", user: postgres, timeout: 10s" + extra +
             "}\ncomponents:\n  c: {tier: cold, rto_target: 1m, checks: {t: {type: tcp, host: "
             "127.0.0.1, "
@@ -91,6 +97,49 @@ TEST_F(PgPromote, RefusesWhenReplayLagIsOverTheThreshold) {
   EXPECT_NE(r.detail.find("not replayed, over max_lag_bytes"), std::string::npos) << r.detail;
   EXPECT_TRUE(standbyInRecovery());
   pg_.query(pg_.standbyPort(), "SELECT pg_wal_replay_resume()");
+}
+
+// The runbook's planned switchover on a plain pair: final sync, stop, promote, no loss.
+TEST_F(PgPromote, FinalSyncThenStopThenPromoteLosesNothing) {
+  const std::string old = ", old_primary_host: 127.0.0.1, old_primary_port: " +
+                          std::to_string(pg_.primaryPort());
+  pg_.query(pg_.primaryPort(),
+            "CREATE TABLE orders AS SELECT generate_series(1, 50000) AS id; SELECT 1");
+  auto dry = step(old, true, "pg_final_sync");
+  EXPECT_TRUE(dry.ok) << dry.detail;
+  auto synced = step(old, false, "pg_final_sync");
+  ASSERT_TRUE(synced.ok) << synced.detail;
+  EXPECT_NE(synced.detail.find("replayed all of"), std::string::npos) << synced.detail;
+  EXPECT_EQ(pg_.query(pg_.standbyPort(), "SELECT count(*) FROM orders"), "50000");
+  pg_.stopPrimary();
+  auto promoted = step(", max_lag_bytes: 0" + old, false);
+  ASSERT_TRUE(promoted.ok) << promoted.detail;
+  EXPECT_EQ(pg_.query(pg_.standbyPort(), "SELECT count(*) FROM orders"), "50000");
+}
+
+TEST_F(PgPromote, FinalSyncRefusesWhileTheOldPrimaryKeepsWriting) {
+  pg_.query(pg_.primaryPort(), "CREATE TABLE ticks (x int); SELECT 1");
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    pqxx::connection c("host=127.0.0.1 port=" + std::to_string(pg_.primaryPort()) +
+                       " user=postgres dbname=postgres");
+    pqxx::nontransaction tx(c);
+    for (int i = 0; i < 5000 && !stop; ++i) {  // bounded: at most ~5000 inserts
+      tx.exec("INSERT INTO ticks VALUES (1)");
+      ++written;
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  ASSERT_TRUE(waitUntil([&] { return written > 10; }, 5s));
+  auto r = step(", rounds: 2, old_primary_host: 127.0.0.1, old_primary_port: " +
+                    std::to_string(pg_.primaryPort()),
+                false, "pg_final_sync");
+  stop = true;
+  writer.join();
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.detail.find("is still writing"), std::string::npos) << r.detail;
+  EXPECT_TRUE(standbyInRecovery());
 }
 
 // dns against a real PowerDNS (sqlite backend) through its HTTP API.

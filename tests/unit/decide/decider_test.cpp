@@ -342,6 +342,37 @@ TEST(Decider, PartitionAndCorruptionReportsFailOverAtOnce) {
   EXPECT_EQ(s.decider().health("a"), Health::Healthy);
 }
 
+TEST(Decider, AnExternalSwitchIsFollowedAtOnceEvenInCooldown) {
+  Sim s(configOf(component("r", kHttp, "    cooldown: 5m\n") +
+                 component("semi", kHttp, "    automation: semi\n")));
+  run(s, "r", "h", true, 3);
+  run(s, "r", "h", false, 3);  // hftguard's own failover: the cooldown starts
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  auto follow = [&](const std::string& c) {
+    return s.keep(s.decider().reportExternalFailover(c, "Sentinel switched A -> B",
+                                                     s.clock().now(), s.clock().wallNow()));
+  };
+  auto d = follow("r");  // Sentinel's own switch, 3 s later: not held by the cooldown
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].kind, Kind::FailoverTriggered);
+  EXPECT_EQ(d[0].rule, "external_failover");
+  EXPECT_EQ(d[0].plan, "p");
+  EXPECT_EQ(d[0].reason, "Sentinel switched A -> B");
+  EXPECT_TRUE(d[0].gates.cooldown_until.has_value());  // recorded as it stood
+  EXPECT_EQ(s.decider().health("r"), Health::Failed);  // health stays the probes' business
+  d = follow("semi");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].kind, Kind::FailoverSuppressed);
+  EXPECT_EQ(d[0].suppressed_by, "automation");
+  EXPECT_NE(d[0].reason.find("not followed: automation is semi"), std::string::npos);
+  s.keep(s.decider().startMaintenance("r", "alice", "redis upgrade", 1h, s.clock().now(),
+                                      s.clock().wallNow()));
+  d = follow("r");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].suppressed_by, "maintenance");
+  EXPECT_TRUE(follow("nope").empty());
+}
+
 TEST(Decider, AGrowingCorruptionCountFailsOver) {
   Sim s(configOf(component("db", "      pg: {type: postgres, host: 127.0.0.1, user: u}\n")));
   for (int i = 0; i < 3; ++i) {
