@@ -257,7 +257,10 @@ class Patroni final : public HttpAction {
       if (step_.params.has("scheduled_at")) body["scheduled_at"] = step_.params.str("scheduled_at");
     }
     const std::string url = apis[i] + (switchover_ ? "/switchover" : "/failover");
+    // Patroni answers once the switch is done (seconds), but a dead host must not hold the
+    // step there: the next API is tried after a short connect timeout.
     net::HttpRequest r = request("POST", url, step_.timeout);
+    r.connect_timeout = std::min<Duration>(step_.timeout, std::chrono::seconds(2));
     r.body = body.dump();
     r.headers.emplace_back("Content-Type", "application/json");
     send(std::move(r), [this, apis, i, leader, done, url](const net::HttpResponse& resp) {

@@ -246,6 +246,10 @@ struct HttpClient::Impl {
     curl_easy_setopt(
         e, CURLOPT_TIMEOUT_MS,
         static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(r.timeout).count()));
+    // Always set: pooled handles must not keep an earlier request's value (0: curl's own).
+    curl_easy_setopt(
+        e, CURLOPT_CONNECTTIMEOUT_MS,
+        static_cast<long>(std::chrono::ceil<std::chrono::milliseconds>(r.connect_timeout).count()));
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r.tls_verify ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r.tls_verify ? 2L : 0L);
     if (!r.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_file.c_str());

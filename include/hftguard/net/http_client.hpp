@@ -24,6 +24,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   Duration timeout = std::chrono::seconds(5);  // whole transfer
+  Duration connect_timeout{};                  // TCP (+TLS) connect alone; 0: bounded by timeout
   bool tls_verify = true;
   std::string ca_file;                   // empty: the system's CA store
   std::size_t max_body_bytes = 1 << 20;  // a larger body aborts the transfer

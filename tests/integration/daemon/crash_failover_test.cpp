@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "hftguard/events/event.hpp"
 
+#include "event_file.hpp"
 #include "process.hpp"
 #include "servers.hpp"
 
@@ -15,15 +15,6 @@ using namespace hftguard::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::vector<events::Event> readEvents(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<events::Event> out;
-  for (std::string line; std::getline(in, line);) {
-    if (auto e = events::parseEventLine(line)) out.push_back(*e);
-  }
-  return out;
-}
 
 TEST(CrashFailover, TheDaemonFailsOverByItselfAndRecordsTheChain) {
   RedisServer redis;

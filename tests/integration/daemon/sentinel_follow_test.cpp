@@ -7,8 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include "hftguard/events/event.hpp"
 
+#include "event_file.hpp"
 #include "ha_clusters.hpp"
 #include "process.hpp"
 
@@ -17,15 +17,6 @@ using namespace hftguard::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::vector<events::Event> readEvents(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<events::Event> out;
-  for (std::string line; std::getline(in, line);) {
-    if (auto e = events::parseEventLine(line)) out.push_back(*e);
-  }
-  return out;
-}
 
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;

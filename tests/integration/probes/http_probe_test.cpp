@@ -8,6 +8,9 @@
 
 #include "../../support/probe_harness.hpp"
 #include "../../support/servers.hpp"
+#include "hftguard/net/http_client.hpp"
+
+#include <boost/asio/io_context.hpp>
 
 using namespace hftguard;
 using namespace hftguard::testing;
@@ -206,3 +209,29 @@ TEST(HostProbe, ReportsMemoryThenCpu) {
 }
 
 }  // namespace
+
+// The HTTP client's connect timeout: a hung connect gives up early while a long transfer
+// timeout stays available to slow answers (Patroni's POST /switchover takes seconds).
+TEST(HttpClient, ConnectTimeoutEndsAHungConnectEarly) {
+  EngineSim engine("standby");
+  FullBacklog stuck;
+  boost::asio::io_context io;
+  net::HttpClient http(io);
+  auto fetch = [&](const std::string& url, Duration connect) {
+    std::optional<net::HttpResponse> got;
+    net::HttpRequest r;
+    r.url = url;
+    r.timeout = 10s;
+    r.connect_timeout = connect;
+    http.send(r, [&](net::HttpResponse resp) { got = std::move(resp); });
+    const auto start = std::chrono::steady_clock::now();
+    while (!got && std::chrono::steady_clock::now() - start < 15s) io.run_one_for(50ms);
+    return std::pair{*got, std::chrono::steady_clock::now() - start};
+  };
+  auto [hung, took] = fetch("http://127.0.0.1:" + std::to_string(stuck.port()) + "/", 300ms);
+  EXPECT_FALSE(hung.answered);
+  EXPECT_LT(took, 3s);
+  engine.setFault("slow:1500");  // an answer slower than the connect timeout is fine
+  auto [slow, _] = fetch(engine.url("/health"), 300ms);
+  EXPECT_TRUE(slow.answered) << slow.error;
+}
