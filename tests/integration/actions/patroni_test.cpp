@@ -2,6 +2,7 @@
 // unplanned failover after the leader dies, and every refusal.
 
 #include <cstdio>
+#include <fstream>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include "hftguard/net/worker_pool.hpp"
 
 #include "action_harness.hpp"
+#include "event_file.hpp"
 #include "ha_clusters.hpp"
 
 using namespace hftguard;
@@ -104,13 +106,36 @@ TEST_F(Patroni, FailoverToANamedCandidate) {
   EXPECT_EQ(cluster_->leader(), PatroniCluster::name(1 - old));
 }
 
-TEST_F(Patroni, RefusesWhilePaused) {
+TEST_F(Patroni, RefusesWhilePausedAndSaysWhyInTheEventLog) {
   const std::string leader = cluster_->leader();
   cluster_->setPaused(true);
   auto r = step("urls: " + urls() + ", operation: failover", false);
+  // The operator's command runs the same refusal through the runner into the event log.
+  TempDir dir;
+  const std::string config = dir.path() + "/hftguard.yaml";
+  std::ofstream(config) << "node: {name: ops}\n"
+                        << "event_log: {path: " << dir.path() << "/events.json}\n"
+                        << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+                        << "components:\n  database: {tier: warm, rto_target: 2m, plan: db, "
+                           "checks: {t: {type: tcp, host: 127.0.0.1, port: 1}}}\n"
+                        << "plans:\n  db: {steps: [{name: patroni_failover, action: patroni, "
+                           "user: postgres, operation: failover, urls: "
+                        << urls() << "}]}\n";
+  const int code = runCommand({HFTGUARD_BINARY, "failover", "--config", config, "database"},
+                              {.log_file = dir.path() + "/out.txt"});
   cluster_->setPaused(false);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.detail.find("Patroni is paused"), std::string::npos) << r.detail;
+  EXPECT_NE(code, 0);
+  bool recorded = false;
+  for (const auto& e : readEvents(dir.path() + "/events.json")) {
+    if (e.type == "step_failed") {
+      EXPECT_NE(e.reason.find("Patroni is paused (maintenance mode)"), std::string::npos)
+          << e.reason;
+      recorded = true;
+    }
+  }
+  EXPECT_TRUE(recorded) << readFile(dir.path() + "/out.txt");
   EXPECT_EQ(cluster_->leader(), leader);
 }
 

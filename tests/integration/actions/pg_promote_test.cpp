@@ -24,13 +24,14 @@ namespace {
 class PgPromote : public ::testing::Test {
  protected:
   // Runs (or dry-runs) one pg_promote (or other `kind`) step with `extra` keys against the
-  // pair's standby.
+  // pair's standby (or another port).
   actions::ActionResult step(const std::string& extra, bool dry_run,
-                             const std::string& kind = "pg_promote") {
+                             const std::string& kind = "pg_promote", int port = 0) {
     auto r = config::loadConfigString(
         "node: {name: n1}\nplans:\n  p:\n    steps:\n      - {action: " + kind +
             ", host: 127.0.0.1, port: " +
-            std::to_string(pg_.standbyPort()) + ", user: postgres, timeout: 10s" + extra +
+            std::to_string(port != 0 ? port : pg_.standbyPort()) +
+            ", user: postgres, timeout: 10s" + extra +
             "}\ncomponents:\n  c: {tier: cold, rto_target: 1m, checks: {t: {type: tcp, host: "
             "127.0.0.1, "
             "port: 1}}}\n",
@@ -97,6 +98,13 @@ TEST_F(PgPromote, RefusesWhenReplayLagIsOverTheThreshold) {
   EXPECT_NE(r.detail.find("not replayed, over max_lag_bytes"), std::string::npos) << r.detail;
   EXPECT_TRUE(standbyInRecovery());
   pg_.query(pg_.standbyPort(), "SELECT pg_wal_replay_resume()");
+}
+
+TEST_F(PgPromote, RefusesAnUnreachableStandby) {
+  auto r = step("", false, "pg_promote", freePort());
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.detail.find("standby 127.0.0.1:"), std::string::npos) << r.detail;
+  EXPECT_TRUE(standbyInRecovery());
 }
 
 // The runbook's planned switchover on a plain pair: final sync, stop, promote, no loss.
