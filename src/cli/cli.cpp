@@ -58,6 +58,11 @@ const std::vector<Command>& commands() {
         .min_positional = 1,
         .max_positional = 1},
        cmdFailover},
+      {"alert-test",
+       "alert-test [--config F] [--channel NAME]",
+       "Send a test alert through every channel (or one) and say whether it arrived",
+       {.options = {"config", "channel"}},
+       cmdAlertTest},
       {"maintenance",
        "maintenance (start|end|list) [--config F] [--component C] [--for D] [--reason R] [--owner "
        "O]",

@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "hftguard/actions/runner.hpp"
+#include "hftguard/alerts/dispatcher.hpp"
+#include "hftguard/alerts/policy.hpp"
 #include "hftguard/control/maintenance_file.hpp"
 #include "hftguard/decide/decider.hpp"
 #include "hftguard/events/event_log.hpp"
@@ -67,11 +69,25 @@ struct Daemon::Impl {
                              reason);
                }),
         decider(*cfg),
+        alert_policy(cfg->alerts.group_window),
+        dispatcher(rt.io, rt.http, rt.clock, *cfg,
+                   [this](const std::string& type, const std::string& component,
+                          const std::string& reason, nlohmann::json fields) {
+                     recorder.record(type, component, reason, std::move(fields));
+                     spdlog::log(type == "alert_failed" ? spdlog::level::warn
+                                                        : spdlog::level::info,
+                                 "{}: {}", component, reason);
+                   }),
         scheduler(
             rt.env, *cfg, [this](const probes::ProbeResult& r) { onResult(r); },
             std::random_device{}()),
         ticker(rt.io),
-        signals(rt.io, SIGINT, SIGTERM, SIGHUP) {}
+        signals(rt.io, SIGINT, SIGTERM, SIGHUP) {
+    // Alerts come from the events, after each is on disk.
+    recorder.observe([this](const events::Event& e) {
+      for (const auto& a : alert_policy.onEvent(e)) dispatcher.submit(a);
+    });
+  }
 
   void onResult(const probes::ProbeResult& r) {
     // Every failed result is logged (info: `logging.level: warn` keeps only decisions).
@@ -87,7 +103,7 @@ struct Daemon::Impl {
               const probes::MasterSwitch* followed = nullptr) {
     for (const Decision& d : decisions) {
       const std::string id = recorder.nextId(d.at);
-      log.append(events::fromDecision(d, cfg->node.name, id));
+      recorder.append(events::fromDecision(d, cfg->node.name, id));
       logDecision(d);
       if (d.kind == Decision::Kind::FailoverTriggered) runPlan(d, id, followed);
     }
@@ -191,6 +207,7 @@ struct Daemon::Impl {
       if (ec) return;
       syncMaintenance();
       record(decider.tick(rt.clock.now(), rt.clock.wallNow()));
+      for (const auto& a : alert_policy.tick(rt.clock.wallNow())) dispatcher.submit(a);
       log.flush();
       tick();
     });
@@ -209,6 +226,7 @@ struct Daemon::Impl {
       spdlog::info("{}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
       scheduler.stop();
       for (auto& w : watches) w->stop();
+      dispatcher.stop();
       ticker.cancel();
       rt.io.stop();
     });
@@ -222,6 +240,8 @@ struct Daemon::Impl {
   actions::ActionEnv action_env;
   actions::FailoverRunner runner;
   decide::Decider decider;
+  alerts::AlertPolicy alert_policy;
+  alerts::AlertDispatcher dispatcher;
   probes::Scheduler scheduler;
   boost::asio::steady_timer ticker;
   boost::asio::signal_set signals;

@@ -2,6 +2,7 @@
 // Private to the CLI: turns what the decider and the runner say into event-log entries
 // (id, timestamp, node), written before the caller goes on.
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -29,8 +30,18 @@ class Recorder {
     e.type = type;
     e.reason = reason;
     e.fields = std::move(fields);
-    log_.append(e);
+    append(e);
     return e;
+  }
+
+  // Writes an event (on disk before this returns), then shows it to the observer.
+  void append(const events::Event& e) {
+    log_.append(e);
+    if (observer_) observer_(e);
+  }
+  // Sees every event written through this recorder: how the alerts learn of them.
+  void observe(std::function<void(const events::Event&)> observer) {
+    observer_ = std::move(observer);
   }
 
   std::string nextId(WallTime at) { return ids_.next(at); }
@@ -41,6 +52,7 @@ class Recorder {
   std::string node_;
   const Clock& clock_;
   events::EventIds ids_;
+  std::function<void(const events::Event&)> observer_;
 };
 
 // The coordinator the config asks for. Only `local` exists so far: a config that asks for

@@ -1,12 +1,15 @@
 #include "servers.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <nlohmann/json.hpp>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pqxx/pqxx>
@@ -318,6 +321,35 @@ void EngineSim::setFault(const std::string& fault) {
   require(httpPost(url("/admin/fault"), fault) == 200, "cannot set fault " + fault);
 }
 
+// ---------------- SMTP ----------------
+
+SmtpServer::SmtpServer() : dir_("hftguard-smtp"), port_(freePort()) {
+  std::filesystem::create_directory(dir_.path() + "/mail");
+  const std::string log = dir_.path() + "/smtp.log";
+  process_ = ChildProcess({"/usr/bin/python3", HFTGUARD_SUPPORT_DIR "/smtp_server.py",
+                           std::to_string(port_), dir_.path() + "/mail", kUser, kPassword},
+                          {.log_file = log});
+  require(waitUntil([&] { return portOpen(port_); }, 15s), "smtp server did not start", log);
+}
+
+SmtpServer::~SmtpServer() { process_.stop(); }
+
+std::vector<SmtpServer::Message> SmtpServer::messages() const {
+  std::vector<std::string> files;
+  for (const auto& f : std::filesystem::directory_iterator(dir_.path() + "/mail")) {
+    if (f.path().extension() == ".json") files.push_back(f.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<Message> out;
+  for (const auto& f : files) {
+    const auto j = nlohmann::json::parse(readFile(f), nullptr, false);
+    if (!j.is_object()) continue;
+    out.push_back({j.value("mail_from", ""), j.value("rcpt_tos", std::vector<std::string>{}),
+                   j.value("authenticated", false), j.value("data", "")});
+  }
+  return out;
+}
+
 // ---------------- hung and broken targets ----------------
 
 namespace {
@@ -391,7 +423,10 @@ BlackHole::BlackHole() {
       pollfd p{listen_fd_, POLLIN, 0};
       if (poll(&p, 1, 50) > 0) {
         int fd = accept(listen_fd_, nullptr, nullptr);
-        if (fd >= 0) held_.push_back(fd);  // held open, never read, never answered
+        if (fd >= 0) {
+          held_.push_back(fd);  // held open, never read, never answered
+          ++accepted_;
+        }
       }
     }
   });

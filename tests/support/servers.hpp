@@ -130,6 +130,29 @@ class PdnsServer {
   ChildProcess process_;
 };
 
+// A real SMTP server (aiosmtpd) that requires AUTH as kUser / kPassword and keeps every
+// message it receives.
+class SmtpServer {
+ public:
+  SmtpServer();
+  ~SmtpServer();
+  int port() const { return port_; }
+  static constexpr const char* kUser = "alerts";
+  static constexpr const char* kPassword = "smtp-secret";
+  struct Message {
+    std::string mail_from;
+    std::vector<std::string> rcpt_tos;
+    bool authenticated = false;
+    std::string data;  // headers and body as received
+  };
+  std::vector<Message> messages() const;
+
+ private:
+  TempDir dir_;
+  int port_;
+  ChildProcess process_;
+};
+
 // GET `url` (short timeout); the body, or nullopt on no answer. `status` gets the code.
 std::optional<std::string> httpGet(const std::string& url, long* status = nullptr);
 
@@ -139,12 +162,15 @@ class BlackHole {
   BlackHole();
   ~BlackHole();
   int port() const { return port_; }
+  // Connections accepted so far.
+  std::size_t accepted() const { return accepted_; }
 
  private:
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::vector<int> held_;
+  std::atomic<std::size_t> accepted_{0};
   std::thread thread_;
 };
 

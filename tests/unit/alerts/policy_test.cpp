@@ -1,0 +1,143 @@
+// The alert policy on a simulated event stream: one incident per outage, escalations only,
+// recoveries announced after group_window, probe storms silent.
+
+#include "hftguard/alerts/policy.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace hftguard;
+using namespace hftguard::alerts;
+using namespace std::chrono_literals;
+using config::Severity;
+
+namespace {
+
+class Stream {
+ public:
+  explicit Stream(Duration window = 30s) : policy_(window) {}
+
+  std::vector<Alert> event(const std::string& type, nlohmann::json fields = {},
+                           const std::string& component = "engine") {
+    events::Event e;
+    e.id = "e" + std::to_string(++n_);
+    e.at = now_;
+    e.node = "n1";
+    e.component = component;
+    e.type = type;
+    e.reason = type + " because";
+    if (!fields.is_null()) e.fields = std::move(fields);
+    auto out = policy_.onEvent(e);
+    all_.insert(all_.end(), out.begin(), out.end());
+    return out;
+  }
+  std::vector<Alert> state(const std::string& from, const std::string& to) {
+    return event("state_changed", {{"from", from}, {"to", to}});
+  }
+  std::vector<Alert> pass(Duration d) {
+    now_ += std::chrono::duration_cast<WallTime::duration>(d);
+    auto out = policy_.tick(now_);
+    all_.insert(all_.end(), out.begin(), out.end());
+    return out;
+  }
+  const std::vector<Alert>& all() const { return all_; }
+  AlertPolicy& policy() { return policy_; }
+
+ private:
+  AlertPolicy policy_;
+  WallTime now_ = WallTime(std::chrono::seconds(1'800'000'000));
+  int n_ = 0;
+  std::vector<Alert> all_;
+};
+
+TEST(AlertPolicy, AHundredFailedProbesAndAFailoverAreTwoAlertsAndAResolve) {
+  Stream s;
+  s.state("unknown", "healthy");
+  for (int i = 0; i < 100; ++i) s.event("check_failed", {{"rule", "fall"}});
+  s.state("healthy", "failed");
+  auto opened = s.event("failover_triggered", {{"tier", "component"}, {"rule", "fall"}});
+  ASSERT_EQ(opened.size(), 1u);
+  EXPECT_EQ(opened[0].severity, Severity::Warning);
+  EXPECT_EQ(opened[0].title, "FAILOVER: engine");
+  EXPECT_EQ(opened[0].tier, "component");
+  for (const char* t : {"failover_started", "step_started", "step_done", "step_failed"})
+    EXPECT_TRUE(s.event(t).empty()) << t;
+  auto done = s.event("failover_completed", {{"rto_ms", 412.0}, {"rto_target_ms", 30000.0}});
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].severity, Severity::Info);
+  EXPECT_EQ(done[0].rto_ms, 412.0);
+  EXPECT_EQ(done[0].incident, opened[0].incident);
+  for (int i = 0; i < 100; ++i) s.event("check_failed");  // the old primary stays down
+  EXPECT_EQ(s.all().size(), 2u);
+  s.state("failed", "healthy");
+  EXPECT_TRUE(s.pass(29s).empty());  // not before group_window
+  auto resolved = s.pass(2s);
+  ASSERT_EQ(resolved.size(), 1u);
+  EXPECT_EQ(resolved[0].action, Alert::Action::Resolve);
+  EXPECT_EQ(resolved[0].incident, opened[0].incident);
+  EXPECT_EQ(s.policy().openIncidents(), 0u);
+}
+
+TEST(AlertPolicy, AFlapInsideTheGroupWindowStaysOneIncident) {
+  Stream s;
+  s.state("unknown", "healthy");
+  s.state("healthy", "failed");
+  auto first = s.event("failover_triggered");
+  s.state("failed", "healthy");
+  s.pass(10s);
+  EXPECT_TRUE(s.state("healthy", "failed").empty());
+  EXPECT_TRUE(s.event("failover_suppressed", {{"suppressed_by", "cooldown"}}).size() == 1)
+      << "a held failover escalates to critical once";
+  s.state("failed", "healthy");
+  s.pass(31s);
+  ASSERT_EQ(s.all().size(), 3u);
+  EXPECT_EQ(s.all()[1].incident, first[0].incident);
+  EXPECT_EQ(s.all()[2].action, Alert::Action::Resolve);
+  EXPECT_EQ(s.all()[2].incident, first[0].incident);
+  // Later than the window: a new incident.
+  s.state("healthy", "failed");
+  auto again = s.event("failover_triggered");
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_NE(again[0].incident, first[0].incident);
+}
+
+TEST(AlertPolicy, FailuresAndHoldsAreCriticalMaintenanceIsSilent) {
+  Stream s;
+  s.state("unknown", "healthy");
+  s.state("healthy", "failed");
+  s.event("failover_triggered");
+  auto failed = s.event("failover_failed", {{"failed_step", "promote"}});
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].severity, Severity::Critical);
+  EXPECT_EQ(failed[0].title, "FAILOVER FAILED: engine");
+  EXPECT_EQ(s.event("failover_failed").size(), 1u) << "every failed failover is said";
+  Stream m;
+  m.state("unknown", "healthy");
+  m.state("healthy", "failed");
+  EXPECT_TRUE(m.event("failover_suppressed", {{"suppressed_by", "maintenance"}}).empty());
+  auto human = m.event("failover_suppressed", {{"suppressed_by", "automation"}});
+  ASSERT_EQ(human.size(), 1u);
+  EXPECT_EQ(human[0].severity, Severity::Critical);
+  EXPECT_EQ(human[0].title, "NEEDS ATTENTION (automation): engine");
+}
+
+TEST(AlertPolicy, DownAtStartIsSaidOnceAndDryRunsNever) {
+  Stream s;
+  auto down = s.state("unknown", "failed");
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0].title, "DOWN AT START: engine");
+  EXPECT_TRUE(s.event("failover_completed", {{"dry_run", true}}).empty());
+}
+
+TEST(AlertPolicy, AFollowedSwitchEndsWithItsFailover) {
+  Stream s(0s);
+  s.state("unknown", "healthy");
+  auto opened = s.event("failover_triggered", {{"rule", "external_failover"}});
+  ASSERT_EQ(opened.size(), 1u);
+  EXPECT_EQ(opened[0].rule, "external_failover");
+  auto done = s.event("failover_completed");
+  ASSERT_EQ(done.size(), 2u);  // the outcome, then the resolve: nothing stays failed
+  EXPECT_EQ(done[1].action, Alert::Action::Resolve);
+  EXPECT_EQ(s.policy().openIncidents(), 0u);
+}
+
+}  // namespace
