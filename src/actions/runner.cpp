@@ -201,21 +201,22 @@ bool FailoverRunner::running(const std::string& component) const {
 
 bool FailoverRunner::start(RunRequest request, std::function<void(const RunReport&)> done) {
   const std::string component = request.component;
+  // Not started is not failed: the plan that runs (or the holder of the lock, an operator's
+  // `hftguard failover` or another host) has the component; its outcome is what counts.
   if (running(component)) {
-    record_("failover_failed", component,
+    record_("failover_skipped", component,
             fmt::format("plan {} not started: a plan already runs for {}", request.plan->name,
                         component),
-            {{"plan", request.plan->name}, {"failed_step", ""}});
+            {{"plan", request.plan->name}});
     return false;
   }
   coord::Grant grant;
   auto lease = coordinator_.acquire(component, grant);
   if (!lease) {
-    record_(
-        "failover_failed", component,
-        fmt::format("plan {} not started: the {} coordinator refused: {}", request.plan->name,
-                    coordinator_.name(), grant.reason),
-        {{"plan", request.plan->name}, {"coordinator", coordinator_.name()}, {"failed_step", ""}});
+    record_("failover_skipped", component,
+            fmt::format("plan {} not started: the {} coordinator refused: {}", request.plan->name,
+                        coordinator_.name(), grant.reason),
+            {{"plan", request.plan->name}, {"coordinator", coordinator_.name()}});
     return false;
   }
   auto run = std::make_shared<Run>(*this, std::move(request), std::move(done));

@@ -121,9 +121,10 @@ struct AlertDispatcher::Impl {
     ++job->attempts;
     ++lane.in_flight;
     const std::uint64_t gen = generation;
+    std::weak_ptr<bool> live = alive;  // a delivery may answer after the dispatcher is gone
     lane.channel->send(job->alert, std::min(left, kAttemptTimeout),
-                       [this, &lane, job, gen](std::string error, bool retry) {
-                         if (gen != generation) return;
+                       [this, &lane, job, gen, live](std::string error, bool retry) {
+                         if (live.expired() || gen != generation) return;
                          --lane.in_flight;
                          if (error.empty()) {
                            record("alert_sent", job->alert.component,
@@ -186,13 +187,17 @@ struct AlertDispatcher::Impl {
   std::set<std::shared_ptr<boost::asio::steady_timer>> timers;
   std::uint64_t generation = 0;
   bool stopped = false;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 };
 
 AlertDispatcher::AlertDispatcher(boost::asio::io_context& io, net::HttpClient& http,
                                  const Clock& clock, const config::Config& cfg, Record record)
     : impl_(std::make_unique<Impl>(io, http, clock, cfg, std::move(record))) {}
 
-AlertDispatcher::~AlertDispatcher() { impl_->stop(); }
+AlertDispatcher::~AlertDispatcher() {
+  impl_->stop();
+  impl_->alive.reset();
+}
 
 void AlertDispatcher::submit(const Alert& a) {
   const config::ComponentConfig* c = impl_->cfg.findComponent(a.component);

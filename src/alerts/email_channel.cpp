@@ -94,6 +94,7 @@ std::pair<std::string, bool> deliver(const Message& m) {
   curl_easy_cleanup(c);
   if (res == CURLE_OK) return {{}, false};
   const bool permanent = res == CURLE_LOGIN_DENIED || res == CURLE_USE_SSL_FAILED ||
+                         res == CURLE_PEER_FAILED_VERIFICATION ||
                          res == CURLE_UNSUPPORTED_PROTOCOL || (code >= 500 && code < 600);
   return {fmt::format("SMTP: {}{}", curl_easy_strerror(res),
                       code != 0 ? fmt::format(" (server said {})", code) : ""),

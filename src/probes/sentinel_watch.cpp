@@ -43,29 +43,35 @@ struct SentinelWatch::Impl {
     for (const auto& a : cfg.sentinels) links.push_back(std::make_unique<Link>(io, a));
   }
 
+  // hiredis calls a subscription back once more when its connection is freed, which can be
+  // after this watch is gone (the free is posted to the loop): every callback checks `alive`
+  // before it touches the watch.
   void connect(Link& link) {
     if (stopped) return;
     const std::uint64_t gen = ++link.generation;
     auto [host, port] = hostPort(link.addr);
+    std::weak_ptr<bool> live = alive;
     link.conn = net::RedisConnection::connect(
         io, host, port,
-        [this, &link, gen](std::shared_ptr<net::RedisConnection> c, std::string error) {
-          if (gen != link.generation) return;
+        [this, &link, gen, live](std::shared_ptr<net::RedisConnection> c, std::string error) {
+          if (live.expired() || gen != link.generation) return;
           if (!c) return lost(link, "connect: " + error);
           link.timer.cancel();
           c->keepAlive(1, 1, 3);
           if (cfg.sentinel_password) {
             c->command({"AUTH", cfg.sentinel_password->reveal()},
-                       [this, &link, gen](std::optional<net::RedisReply> r, std::string why) {
-                         if (gen != link.generation) return;
+                       [this, &link, gen, live](std::optional<net::RedisReply> r,
+                                                std::string why) {
+                         if (live.expired() || gen != link.generation) return;
                          if (!r || r->isError()) {
                            lost(link, "AUTH failed" + (r ? ": " + r->text : ": " + why));
                          }
                        });
           }
           c->subscribe("+switch-master",
-                       [this, &link, gen](std::optional<net::RedisReply> r, std::string why) {
-                         if (gen != link.generation) return;
+                       [this, &link, gen, live](std::optional<net::RedisReply> r,
+                                                std::string why) {
+                         if (live.expired() || gen != link.generation) return;
                          if (!r) return lost(link, why);
                          onReply(link, *r);
                        });
@@ -143,6 +149,7 @@ struct SentinelWatch::Impl {
   std::vector<std::unique_ptr<Link>> links;
   std::string known_master;  // the last switch's new master
   bool stopped = false;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);  // reset when the watch goes
 };
 
 SentinelWatch::SentinelWatch(boost::asio::io_context& io, const Clock& clock,
@@ -151,7 +158,10 @@ SentinelWatch::SentinelWatch(boost::asio::io_context& io, const Clock& clock,
     : impl_(std::make_unique<Impl>(io, clock, std::move(component), cfg, std::move(on_switch),
                                    std::move(on_link))) {}
 
-SentinelWatch::~SentinelWatch() { impl_->stop(); }
+SentinelWatch::~SentinelWatch() {
+  impl_->stop();
+  impl_->alive.reset();
+}
 
 void SentinelWatch::start() {
   impl_->stopped = false;

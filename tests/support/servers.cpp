@@ -323,12 +323,21 @@ void EngineSim::setFault(const std::string& fault) {
 
 // ---------------- SMTP ----------------
 
-SmtpServer::SmtpServer() : dir_("hftguard-smtp"), port_(freePort()) {
+SmtpServer::SmtpServer(bool starttls) : dir_("hftguard-smtp"), port_(freePort()) {
   std::filesystem::create_directory(dir_.path() + "/mail");
   const std::string log = dir_.path() + "/smtp.log";
-  process_ = ChildProcess({"/usr/bin/python3", HFTGUARD_SUPPORT_DIR "/smtp_server.py",
-                           std::to_string(port_), dir_.path() + "/mail", kUser, kPassword},
-                          {.log_file = log});
+  std::vector<std::string> argv = {"/usr/bin/python3", HFTGUARD_SUPPORT_DIR "/smtp_server.py",
+                                   std::to_string(port_), dir_.path() + "/mail", kUser,
+                                   kPassword};
+  if (starttls) {
+    const std::string cert = dir_.path() + "/cert.pem", key = dir_.path() + "/key.pem";
+    require(runCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-subj", "/CN=127.0.0.1", "-days", "1", "-keyout", key, "-out", cert},
+                       {.log_file = log}) == 0,
+            "openssl could not make a certificate", log);
+    argv.insert(argv.end(), {cert, key});
+  }
+  process_ = ChildProcess(argv, {.log_file = log});
   require(waitUntil([&] { return portOpen(port_); }, 15s), "smtp server did not start", log);
 }
 
@@ -345,7 +354,7 @@ std::vector<SmtpServer::Message> SmtpServer::messages() const {
     const auto j = nlohmann::json::parse(readFile(f), nullptr, false);
     if (!j.is_object()) continue;
     out.push_back({j.value("mail_from", ""), j.value("rcpt_tos", std::vector<std::string>{}),
-                   j.value("authenticated", false), j.value("data", "")});
+                   j.value("authenticated", false), j.value("tls", false), j.value("data", "")});
   }
   return out;
 }

@@ -131,10 +131,11 @@ class PdnsServer {
 };
 
 // A real SMTP server (aiosmtpd) that requires AUTH as kUser / kPassword and keeps every
-// message it receives.
+// message it receives; with `starttls`, it requires STARTTLS first (a self-signed
+// certificate made for it).
 class SmtpServer {
  public:
-  SmtpServer();
+  explicit SmtpServer(bool starttls = false);
   ~SmtpServer();
   int port() const { return port_; }
   static constexpr const char* kUser = "alerts";
@@ -143,6 +144,7 @@ class SmtpServer {
     std::string mail_from;
     std::vector<std::string> rcpt_tos;
     bool authenticated = false;
+    bool tls = false;
     std::string data;  // headers and body as received
   };
   std::vector<Message> messages() const;

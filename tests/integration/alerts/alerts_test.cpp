@@ -196,6 +196,32 @@ TEST(Alerts, EmailThroughARealSmtpServer) {
   EXPECT_EQ(smtp.messages().size(), 1u);
 }
 
+TEST(Alerts, EmailRequiresStartTlsByDefault) {
+  SmtpServer smtp(true);
+  const std::string url = "smtp://127.0.0.1:" + std::to_string(smtp.port());
+  // The test certificate is self-signed: verified, it is refused, and nothing is sent.
+  Alerting verified("alerts:\n  initial_backoff: 50ms\n  deadline: 2s\n  channels:\n"
+                    "    mail: {type: email, smtp_url: '" +
+                        url +
+                        "', from: hftguard@hft.local, to: [ops@hft.local], username: alerts, "
+                        "password: '${P}'}\n",
+                    {{"P", SmtpServer::kPassword}});
+  verified.event("failover_failed");
+  verified.drain();
+  EXPECT_EQ(verified.count("alert_failed"), 1u);
+  Alerting a("alerts:\n  channels:\n    mail: {type: email, smtp_url: '" + url +
+                 "', from: hftguard@hft.local, to: [ops@hft.local], username: alerts, password: "
+                 "'${P}', tls_verify: false}\n",
+             {{"P", SmtpServer::kPassword}});
+  a.event("failover_failed");
+  a.drain();
+  ASSERT_EQ(a.count("alert_sent"), 1u) << a.recorded().at(0).reason;
+  const auto mail = smtp.messages();
+  ASSERT_EQ(mail.size(), 1u);
+  EXPECT_TRUE(mail[0].tls) << "sent after STARTTLS";
+  EXPECT_TRUE(mail[0].authenticated);
+}
+
 TEST(Alerts, RetriesWithBackoffAndGivesUpAtTheDeadline) {
   int calls = 0;
   HttpReceiver flaky([&](const ReceivedRequest&) {
