@@ -63,6 +63,12 @@ const std::vector<Command>& commands() {
        "Send a test alert through every channel (or one) and say whether it arrived",
        {.options = {"config", "channel"}},
        cmdAlertTest},
+      {"drill",
+       "drill [--config F] --scenario NAME[,NAME...|all] [--repeat N] [--report DIR]",
+       "The failover drill against the running daemon: inject, let it fail over, verify, "
+       "measure each phase, restore",
+       {.options = {"config", "scenario", "repeat", "report"}},
+       cmdDrill},
       {"maintenance",
        "maintenance (start|end|list) [--config F] [--component C] [--for D] [--reason R] [--owner "
        "O]",

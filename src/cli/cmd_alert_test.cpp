@@ -4,6 +4,7 @@
 // PagerDuty test is resolved again once triggered. Each delivery or give-up is printed and
 // recorded in the event log. Exit 0 when all arrived.
 #include <ostream>
+#include <thread>
 
 #include <fmt/ostream.h>
 #include <spdlog/spdlog.h>
@@ -63,7 +64,8 @@ int cmdAlertTest(const Args& args, std::ostream& out, std::ostream& err) {
   auto drain = [&] {
     while (dispatcher.pending() > 0 && std::chrono::steady_clock::now() < until) {
       if (rt.io.stopped()) rt.io.restart();  // it stops whenever it runs out of work
-      rt.io.run_one_for(std::chrono::milliseconds(100));
+      if (rt.io.run_one_for(std::chrono::milliseconds(100)) == 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   };
   drain();

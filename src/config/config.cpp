@@ -45,4 +45,8 @@ const ChannelConfig* Config::findChannel(std::string_view n) const {
   return findByName(alerts.channels, n);
 }
 
+const DrillScenario* Config::findScenario(std::string_view n) const {
+  return findByName(drill, n);
+}
+
 }  // namespace hftguard::config

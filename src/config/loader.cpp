@@ -73,6 +73,7 @@ class Builder {
       ctx_.diag.error(v.markOf("components"), "components: define at least one component");
     }
     readCoordination(cfg, section(v, "coordination"));
+    readDrill(cfg, section(v, "drill"));
     readControlApi(cfg, section(v, "control_api"));
     cfg.maintenance_path = section(v, "maintenance").params.str("path");
     return cfg;
@@ -348,6 +349,36 @@ class Builder {
     s.on_failure = enumFrom<OnFailure>(v.params.str("on_failure"), kOnFailure);
     s.params = std::move(v.params);
     return s;
+  }
+
+  void readDrill(Config& cfg, const SectionValues& v) {
+    forEachNamed(
+        v, "scenarios",
+        [&](auto& name, auto& mark, auto& node) {
+          SectionValues s = detail::readSection(ctx_, node, mark, dot("drill.scenarios", name),
+                                                specs("drill.scenarios.<name>"));
+          DrillScenario d;
+          d.name = name;
+          const auto& p = s.params;
+          if (p.has("description")) d.description = p.str("description");
+          if (p.has("component")) {
+            d.component = p.str("component");
+            checkRef(s.markOf("component"), "component", "component", d.component,
+                     names(cfg.components));
+          }
+          for (auto [key, target] : {std::pair{"inject", &d.inject}, {"restore", &d.restore},
+                                     {"verify", &d.verify}}) {
+            if (!p.has(key)) continue;
+            *target = p.str(key);
+            checkRef(s.markOf(key), key, "plan", *target, names(cfg.plans));
+          }
+          d.expect_failover = p.flag("expect_failover");
+          if (p.has("fault_for")) d.fault_for = p.duration("fault_for");
+          d.timeout = p.duration("timeout");
+          d.observe = p.duration("observe");
+          cfg.drill.push_back(std::move(d));
+        },
+        "drill.scenarios");
   }
 
   void readAlerts(Config& cfg, const SectionValues& v) {

@@ -306,8 +306,14 @@ EngineSim::EngineSim(const std::string& role, int redis_port)
     argv.insert(argv.end(),
                 {"--redis-port", std::to_string(redis_port), "--publish-interval-ms", "50"});
   }
+  argv_ = argv;
+  restart();
+}
+
+void EngineSim::restart() {
+  process_.stop(1s);
   const std::string log = dir_.path() + "/engine.log";
-  process_ = ChildProcess(argv, {.log_file = log});
+  process_ = ChildProcess(argv_, {.log_file = log});
   require(waitUntil([&] { return portOpen(port_); }, 10s), "engine_sim did not start", log);
 }
 

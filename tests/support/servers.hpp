@@ -72,10 +72,13 @@ class EngineSim {
   std::string url(const std::string& path) const;
   void setFault(const std::string& fault);
   ChildProcess& process() { return process_; }
+  // Starts it again on the same port (after a crash), with its original role.
+  void restart();
 
  private:
   TempDir dir_;
   int port_;
+  std::vector<std::string> argv_;
   ChildProcess process_;
 };
 

@@ -201,6 +201,21 @@ struct ControlApiConfig {
   bool allow_remote = false;
 };
 
+// One `hftguard drill` scenario: plans (by name) that inject a fault, verify service, and
+// restore the stack; the drill measures what the running daemon does in between.
+struct DrillScenario {
+  std::string name;
+  std::string description;
+  std::string component;
+  std::string inject;   // plan
+  std::string restore;  // plan; empty: none
+  std::string verify;   // plan; empty: none
+  bool expect_failover = true;  // false: a blip - the drill passes only if none happens
+  std::optional<Duration> fault_for;  // restore after this long (a blip), else after the outcome
+  Duration timeout{};  // for the failover's outcome
+  Duration observe{};  // a blip: how long no failover must follow
+};
+
 struct Config {
   std::string source_path;
   NodeConfig node;
@@ -215,10 +230,12 @@ struct Config {
   CoordinationConfig coordination;
   ControlApiConfig control_api;
   std::string maintenance_path;  // written by `hftguard maintenance`, read by the daemon
+  std::vector<DrillScenario> drill;
 
   const ComponentConfig* findComponent(std::string_view name) const;
   const PlanConfig* findPlan(std::string_view name) const;
   const ChannelConfig* findChannel(std::string_view name) const;
+  const DrillScenario* findScenario(std::string_view name) const;
 };
 
 }  // namespace hftguard::config

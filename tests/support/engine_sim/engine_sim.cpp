@@ -27,6 +27,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
@@ -164,10 +165,11 @@ void publish(std::string host, int port, std::chrono::milliseconds every) {
       if (c == nullptr || c->err) continue;
       redisSetTimeout(c, timeval{0, 500000});
     }
-    const long now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-    const std::string ts = std::to_string(now);
+    // Seconds with milliseconds: a whole-second stamp would look up to 1 s old when fresh.
+    const double now = std::chrono::duration<double>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    const std::string ts = fmt::format("{:.3f}", now);
     if (fault != "stale_market_data")
       freeReplyObject(redisCommand(c, "SET last_market_update %s", ts.c_str()));
     freeReplyObject(redisCommand(c, "SET trading:enabled true"));

@@ -1,0 +1,281 @@
+// hftguard drill [--config F] --scenario NAME[,NAME...|all] [--repeat N] [--report DIR]:
+// the runbook's failover drill against a running daemon. For each run: the scenario's
+// verification must pass first (and the component be healthy), the fault is injected, the
+// daemon's own detection and plan do the rest (no shortcut), the verification runs again,
+// and the phases are measured from the daemon's events - first failed sample, decision,
+// each plan step, plan done, service verified, RTO against the component's target. A
+// `blip` scenario passes only if no failover follows. The stack is restored (failback)
+// after each run so scenarios can run back to back.
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <spdlog/spdlog.h>
+
+#include "hftguard/actions/action.hpp"
+#include "hftguard/core/logging.hpp"
+#include "hftguard/drill/report.hpp"
+
+#include "commands.hpp"
+#include "runtime.hpp"
+
+namespace hftguard::cli {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+// The event log's lines appended since the last poll.
+class EventTail {
+ public:
+  explicit EventTail(std::string path) : path_(std::move(path)) {}
+  std::vector<events::Event> poll() {
+    std::ifstream in(path_);
+    in.seekg(static_cast<std::streamoff>(offset_));
+    std::vector<events::Event> out;
+    std::string line;
+    while (std::getline(in, line)) {
+      if (in.eof()) break;  // a line still being written: read it next time
+      offset_ += line.size() + 1;
+      if (auto e = events::parseEventLine(line)) out.push_back(std::move(*e));
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+  std::size_t offset_ = 0;
+};
+
+class Drill {
+ public:
+  Drill(const config::Config& cfg, std::ostream& out)
+      : cfg_(cfg), out_(out), rt_(cfg), env_{rt_.io, rt_.http, rt_.workers, rt_.clock},
+        tail_(cfg.event_log_path) {
+    seen_ = tail_.poll();
+  }
+
+  drill::RunResult run(const config::DrillScenario& s, int repeat) {
+    drill::RunResult r;
+    r.scenario = s.name;
+    r.repeat = repeat;
+    r.expect_failover = s.expect_failover;
+    if (auto why = precheck(s); !why.empty()) {
+      r.why = "pre-check: " + why;
+      restore(s);
+      return r;
+    }
+    const WallTime injected = rt_.clock.wallNow();
+    const auto start = Steady::now();
+    if (auto why = runPlan(s.inject); !why.empty()) {
+      r.why = "inject: " + why;
+      restore(s);
+      return r;
+    }
+    bool restored = false;
+    if (s.fault_for) {
+      pump(*s.fault_for - (Steady::now() - start));
+      restore(s);
+      restored = true;
+    }
+    const std::string outcome = s.expect_failover ? awaitFailover(s, start) : awaitCalm(s, start);
+    drill::measure(seen_, s.component, injected, r);
+    if (s.expect_failover && outcome.empty() && !s.verify.empty()) {
+      if (auto why = runPlan(s.verify); !why.empty()) {
+        r.why = "post-check: " + why;
+      } else {
+        r.verified_ms = std::chrono::duration<double, std::milli>(Steady::now() - start).count();
+      }
+    }
+    if (r.why.empty()) r.why = outcome;
+    if (r.why.empty()) {
+      r.pass = true;
+      r.why = s.expect_failover
+                  ? fmt::format("RTO {:.0f} ms within {:.0f} ms", r.rto_ms, r.rto_target_ms)
+                  : fmt::format("no failover in {}", formatDuration(s.observe));
+    }
+    if (!restored) restore(s);
+    return r;
+  }
+
+ private:
+  // Runs the loop for `d` (the plans' HTTP and Redis work happens there).
+  void pump(Duration d) {
+    const auto until = Steady::now() + d;
+    while (Steady::now() < until) turn();
+  }
+
+  // One turn of the loop; a short sleep when it has nothing to do (it returns at once then).
+  void turn() {
+    if (rt_.io.stopped()) rt_.io.restart();
+    if (rt_.io.run_one_for(std::chrono::milliseconds(10)) == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+
+  void poll() {
+    auto more = tail_.poll();
+    seen_.insert(seen_.end(), more.begin(), more.end());
+  }
+
+  // The component's health as the daemon last reported it ("" before any report).
+  std::string health(const std::string& component) {
+    poll();
+    for (auto it = seen_.rbegin(); it != seen_.rend(); ++it) {
+      if (it->component == component && it->type == "state_changed")
+        return it->fields.value("to", "");
+    }
+    return {};
+  }
+
+  std::string precheck(const config::DrillScenario& s) {
+    const auto until = Steady::now() + std::chrono::seconds(15);
+    while (health(s.component) != "healthy" && Steady::now() < until) pump(std::chrono::milliseconds(50));
+    const std::string h = health(s.component);
+    if (h != "healthy") {
+      return h.empty() ? fmt::format("no state of {} in {}: is `hftguard run` running on this "
+                                     "config?",
+                                     s.component, cfg_.event_log_path)
+                       : fmt::format("{} is {}, not healthy", s.component, h);
+    }
+    return s.verify.empty() ? std::string() : runPlan(s.verify);
+  }
+
+  // The failover's outcome: "" when it completed within the component's RTO target.
+  std::string awaitFailover(const config::DrillScenario& s, Steady::time_point start) {
+    const std::size_t from = seen_.size();
+    while (Steady::now() - start < s.timeout) {
+      pump(std::chrono::milliseconds(20));
+      poll();
+      for (std::size_t i = from; i < seen_.size(); ++i) {
+        const auto& e = seen_[i];
+        if (e.component != s.component || e.fields.value("dry_run", false)) continue;
+        if (e.type == "failover_failed") return "failover failed: " + e.reason;
+        if (e.type == "failover_completed") {
+          return e.fields.value("rto_met", false) ? std::string() : "RTO over target: " + e.reason;
+        }
+      }
+    }
+    return fmt::format("no failover outcome within {}", formatDuration(s.timeout));
+  }
+
+  // A blip: "" when no failover was triggered while the scenario was watched.
+  std::string awaitCalm(const config::DrillScenario& s, Steady::time_point start) {
+    const std::size_t from = seen_.size();
+    const Duration watch = (s.fault_for ? *s.fault_for : Duration::zero()) + s.observe;
+    while (Steady::now() - start < watch) {
+      pump(std::chrono::milliseconds(20));
+      poll();
+    }
+    for (std::size_t i = from; i < seen_.size(); ++i) {
+      if (seen_[i].component == s.component && seen_[i].type == "failover_triggered")
+        return "a failover was triggered: " + seen_[i].reason;
+    }
+    return {};
+  }
+
+  // Failback, then the daemon must see the component healthy again (bounded).
+  void restore(const config::DrillScenario& s) {
+    if (s.restore.empty()) return;
+    if (auto why = runPlan(s.restore); !why.empty()) {
+      fmt::print(out_, "  restore failed: {}\n", why);
+      return;
+    }
+    const auto until = Steady::now() + std::chrono::seconds(15);
+    while (Steady::now() < until) {
+      pump(std::chrono::milliseconds(50));
+      if (health(s.component) == "healthy") return;
+    }
+    fmt::print(out_, "  {} is not healthy 15 s after the restore\n", s.component);
+  }
+
+  // Each step of the plan in order, with its deadline; "" when all held.
+  std::string runPlan(const std::string& name) {
+    const config::PlanConfig* plan = cfg_.findPlan(name);
+    if (plan == nullptr) return "no plan " + name;
+    actions::PlanContext ctx{"drill", cfg_.node.name, {}, {}, {}, {}, "drill"};
+    for (const auto& step : plan->steps) {
+      auto action = actions::makeAction(step, ctx, env_);
+      if (!action) return "step " + step.name + ": no action kind " + step.action;
+      std::optional<actions::ActionResult> result;
+      action->run([&](actions::ActionResult r) { result = std::move(r); });
+      const auto until = Steady::now() + step.timeout;
+      while (!result && Steady::now() < until) turn();
+      if (!result) {
+        action->cancel();
+        result = actions::ActionResult::failure("timed out after " + formatDuration(step.timeout));
+      }
+      if (!result->ok && step.on_failure == config::OnFailure::Abort)
+        return fmt::format("{} {}: {}", name, step.name, result->detail);
+    }
+    return {};
+  }
+
+  const config::Config& cfg_;
+  std::ostream& out_;
+  Runtime rt_;
+  actions::ActionEnv env_;
+  EventTail tail_;
+  std::vector<events::Event> seen_;
+};
+
+void writeFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text;
+  if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+}  // namespace
+
+int cmdDrill(const Args& args, std::ostream& out, std::ostream& err) {
+  auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
+  if (!cfg) return kExitFailed;
+  std::vector<const config::DrillScenario*> scenarios;
+  const std::string wanted = args.option("scenario").value_or("");
+  std::stringstream names(wanted);
+  for (std::string name; std::getline(names, name, ',');) {
+    if (name == "all") {
+      for (const auto& s : cfg->drill) scenarios.push_back(&s);
+    } else if (const auto* s = cfg->findScenario(name)) {
+      scenarios.push_back(s);
+    } else {
+      err << "hftguard drill: no scenario '" << name << "' in the config's drill.scenarios\n";
+      return kExitUsage;
+    }
+  }
+  if (scenarios.empty()) {
+    err << "hftguard drill: --scenario NAME[,NAME...] or --scenario all is required\n";
+    return kExitUsage;
+  }
+  const int repeat = std::stoi(args.option("repeat").value_or("1"));
+  if (repeat < 1 || repeat > 1000) {
+    err << "hftguard drill: --repeat must be 1..1000\n";
+    return kExitUsage;
+  }
+  setupLogging(spdlog::level::warn);
+  Drill drill(*cfg, out);
+  std::vector<drill::RunResult> results;
+  for (const auto* s : scenarios) {
+    for (int i = 1; i <= repeat; ++i) {
+      fmt::print(out, "drill {} #{} ... ", s->name, i);
+      out.flush();
+      results.push_back(drill.run(*s, i));
+      const auto& r = results.back();
+      fmt::print(out, "{} ({})\n", r.pass ? "PASS" : "FAIL", r.why);
+    }
+  }
+  fmt::print(out, "\n{}", drill::table(results));
+  if (auto dir = args.option("report")) {
+    std::filesystem::create_directories(*dir);
+    writeFile(*dir + "/report.json", drill::json(results));
+    writeFile(*dir + "/report.md", drill::markdown(results));
+    writeFile(*dir + "/timeline.svg", drill::timelineSvg(results));
+    fmt::print(out, "\nreport: {0}/report.md, {0}/report.json, {0}/timeline.svg\n", *dir);
+  }
+  const bool all = std::all_of(results.begin(), results.end(), [](auto& r) { return r.pass; });
+  return all ? kExitOk : kExitFailed;
+}
+
+}  // namespace hftguard::cli

@@ -1,0 +1,191 @@
+#include "hftguard/drill/report.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace hftguard::drill {
+namespace {
+
+double msBetween(WallTime from, WallTime to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+std::string ms(double v) { return v < 0 ? "-" : fmt::format("{:.0f}", v); }
+
+struct PhaseColumn {
+  const char* name;
+  double RunResult::*field;
+};
+constexpr PhaseColumn kPhases[] = {{"first failure", &RunResult::first_failure_ms},
+                                   {"decision", &RunResult::decision_ms},
+                                   {"plan done", &RunResult::completed_ms},
+                                   {"verified", &RunResult::verified_ms},
+                                   {"RTO", &RunResult::rto_ms}};
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5));
+  return v[i];
+}
+
+// Per scenario: each phase's values over the runs where it happened.
+std::map<std::string, std::vector<const RunResult*>> byScenario(const std::vector<RunResult>& runs) {
+  std::map<std::string, std::vector<const RunResult*>> out;
+  for (const auto& r : runs) out[r.scenario].push_back(&r);
+  return out;
+}
+
+std::vector<double> values(const std::vector<const RunResult*>& runs, double RunResult::*f) {
+  std::vector<double> v;
+  for (const RunResult* r : runs)
+    if (r->*f >= 0) v.push_back(r->*f);
+  return v;
+}
+
+}  // namespace
+
+void measure(const std::vector<events::Event>& events, const std::string& component,
+             WallTime injected, RunResult& r) {
+  for (const auto& e : events) {
+    if (e.component != component || e.at < injected || e.fields.value("dry_run", false)) continue;
+    const double at = msBetween(injected, e.at);
+    if (e.type == "check_failed" && r.first_failure_ms < 0) r.first_failure_ms = at;
+    if (e.type == "failover_triggered" && r.decision_ms < 0) {
+      r.decision_ms = at;
+      r.failover = true;
+    }
+    if (e.type == "step_done" && r.failover && r.completed_ms < 0) {
+      r.steps.emplace_back(e.fields.value("step", "?"), e.fields.value("duration_ms", 0.0));
+    }
+    if (e.type == "failover_completed" && r.failover && r.completed_ms < 0) {
+      r.completed_ms = at;
+      r.rto_ms = e.fields.value("rto_ms", -1.0);
+      r.rto_target_ms = e.fields.value("rto_target_ms", -1.0);
+    }
+  }
+}
+
+std::string table(const std::vector<RunResult>& runs) {
+  std::string out = fmt::format("{:<20} {:>3} {:>14} {:>9} {:>10} {:>9} {:>8} {:>9}  {}\n",
+                                "scenario", "run", "first failure", "decision", "plan done",
+                                "verified", "RTO", "target", "result");
+  for (const auto& r : runs) {
+    out += fmt::format("{:<20} {:>3} {:>14} {:>9} {:>10} {:>9} {:>8} {:>9}  {} {}\n", r.scenario,
+                       r.repeat, ms(r.first_failure_ms), ms(r.decision_ms), ms(r.completed_ms),
+                       ms(r.verified_ms), ms(r.rto_ms), ms(r.rto_target_ms),
+                       r.pass ? "PASS" : "FAIL", r.why);
+  }
+  for (const auto& [name, list] : byScenario(runs)) {
+    if (list.size() < 2) continue;
+    out += fmt::format("\n{} over {} runs (ms):          p50      p95      max\n", name,
+                       list.size());
+    for (const auto& p : kPhases) {
+      auto v = values(list, p.field);
+      if (v.empty()) continue;
+      out += fmt::format("  {:<30} {:>8.0f} {:>8.0f} {:>8.0f}\n", p.name, percentile(v, 0.5),
+                         percentile(v, 0.95), *std::max_element(v.begin(), v.end()));
+    }
+  }
+  return out;
+}
+
+std::string markdown(const std::vector<RunResult>& runs) {
+  std::string out =
+      "# hftguard drill report\n\nMilliseconds from the fault's injection; RTO as the daemon "
+      "measured it (from the first failed sample).\n\n"
+      "| scenario | run | first failure | decision | plan done | verified | RTO | target | "
+      "result |\n|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : runs) {
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} {} |\n", r.scenario,
+                       r.repeat, ms(r.first_failure_ms), ms(r.decision_ms), ms(r.completed_ms),
+                       ms(r.verified_ms), ms(r.rto_ms), ms(r.rto_target_ms),
+                       r.pass ? "PASS" : "FAIL", r.why);
+  }
+  for (const auto& [name, list] : byScenario(runs)) {
+    if (list.size() < 2) continue;
+    out += fmt::format("\n## {} over {} runs\n\n| phase | p50 | p95 | max |\n|---|---|---|---|\n",
+                       name, list.size());
+    for (const auto& p : kPhases) {
+      auto v = values(list, p.field);
+      if (v.empty()) continue;
+      out += fmt::format("| {} | {:.0f} | {:.0f} | {:.0f} |\n", p.name, percentile(v, 0.5),
+                         percentile(v, 0.95), *std::max_element(v.begin(), v.end()));
+    }
+  }
+  if (!runs.empty() && !runs.front().steps.empty()) {
+    out += "\n## Plan steps of the first run with a failover\n\n| step | ms |\n|---|---|\n";
+    for (const auto& r : runs) {
+      if (r.steps.empty()) continue;
+      for (const auto& [step, d] : r.steps) out += fmt::format("| {} | {:.1f} |\n", step, d);
+      break;
+    }
+  }
+  return out;
+}
+
+std::string json(const std::vector<RunResult>& runs) {
+  nlohmann::json all = nlohmann::json::array();
+  for (const auto& r : runs) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& [step, d] : r.steps) steps.push_back({{"step", step}, {"duration_ms", d}});
+    all.push_back({{"scenario", r.scenario},
+                   {"run", r.repeat},
+                   {"pass", r.pass},
+                   {"why", r.why},
+                   {"expect_failover", r.expect_failover},
+                   {"failover", r.failover},
+                   {"first_failure_ms", r.first_failure_ms},
+                   {"decision_ms", r.decision_ms},
+                   {"completed_ms", r.completed_ms},
+                   {"verified_ms", r.verified_ms},
+                   {"rto_ms", r.rto_ms},
+                   {"rto_target_ms", r.rto_target_ms},
+                   {"steps", steps}});
+  }
+  return nlohmann::json{{"runs", all}}.dump(2) + "\n";
+}
+
+std::string timelineSvg(const std::vector<RunResult>& runs) {
+  double longest = 1;
+  for (const auto& r : runs)
+    for (const auto& p : kPhases) longest = std::max(longest, r.*(p.field));
+  const int width = 900, left = 200, lane = 28, top = 30;
+  const double scale = (width - left - 20) / longest;
+  std::string out = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n"
+      "<text x=\"10\" y=\"18\">hftguard drill: phases from the fault's injection (0 ms) to "
+      "{:.0f} ms</text>\n",
+      width, top + lane * static_cast<int>(runs.size()) + 30, longest);
+  const char* colors[] = {"#d9534f", "#f0ad4e", "#5bc0de", "#5cb85c"};
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = runs[i];
+    const int y = top + static_cast<int>(i) * lane;
+    out += fmt::format("<text x=\"10\" y=\"{}\">{} #{} {}</text>\n", y + 16, r.scenario,
+                       r.repeat, r.pass ? "PASS" : "FAIL");
+    double from = 0;
+    for (int p = 0; p < 4; ++p) {
+      const double to = r.*(kPhases[p].field);
+      if (to < 0) continue;
+      out += fmt::format(
+          "<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"18\" fill=\"{}\"><title>{}: "
+          "{:.0f} ms</title></rect>\n",
+          left + from * scale, y + 4, std::max(1.0, (to - from) * scale), colors[p],
+          kPhases[p].name, to);
+      from = to;
+    }
+  }
+  const int legendY = top + lane * static_cast<int>(runs.size()) + 18;
+  for (int p = 0; p < 4; ++p) {
+    out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/><text "
+                       "x=\"{}\" y=\"{}\">until {}</text>\n",
+                       left + p * 160, legendY - 10, colors[p], left + p * 160 + 16, legendY,
+                       kPhases[p].name);
+  }
+  return out + "</svg>\n";
+}
+
+}  // namespace hftguard::drill

@@ -1,0 +1,174 @@
+// The sandbox supervisor behind scripts/sandbox: starts the trading stack on loopback from
+// the test support's real servers (free ports, one state directory), writes the runtime
+// config from config/sandbox.yaml with the ports it got, and answers the drill's failback
+// requests on a small control API. SIGTERM stops every process it started, by PID.
+//
+//   hftguard_sandbox --dir STATE --template config/sandbox.yaml
+//
+// Control API (loopback): POST /restore/trading   dead primary restarted, faults cleared,
+//                                                 roles, HAProxy and discovery put back
+//                         GET  /status            what runs where
+#include <cctype>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "http_receiver.hpp"
+#include "process.hpp"
+#include "servers.hpp"
+
+using namespace hftguard::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The template's ports, in the order the servers below take their place.
+constexpr int kRedis = 19379, kPrimary = 19080, kStandby = 19081, kFrontend = 19000,
+              kAdmin = 19999, kEtcd = 19237, kPdns = 19082, kControl = 19090;
+const std::string kTemplateState = "/tmp/hftguard-sandbox";
+
+std::string replaceAll(std::string text, const std::string& from, const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+// Every "127.0.0.1:PORT" and "port: PORT" of the template with a port of `ports` takes the
+// port the server got - in one pass, so a new port never matches a template port again.
+std::string remapPorts(const std::string& text, const std::map<int, int>& ports) {
+  std::string out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t digits = std::string::npos;
+    for (const char* prefix : {"127.0.0.1:", "port: "}) {
+      const std::size_t n = std::char_traits<char>::length(prefix);
+      if (text.compare(at, n, prefix) == 0) {
+        out += prefix;
+        digits = at + n;
+        break;
+      }
+    }
+    if (digits == std::string::npos) {
+      out += text[at++];
+      continue;
+    }
+    std::size_t end = digits;
+    while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+    const std::string number = text.substr(digits, end - digits);
+    auto it = number.empty() ? ports.end() : ports.find(std::stoi(number));
+    out += it == ports.end() ? number : std::to_string(it->second);
+    at = end;
+  }
+  return out;
+}
+
+struct Stack {
+  RedisServer redis;
+  EngineSim primary{"primary", redis.port()};
+  EngineSim standby{"standby", redis.port()};
+  HaproxyServer lb{primary.port(), standby.port()};
+  EtcdServer etcd;
+  PdnsServer pdns;
+  std::mutex mu;
+
+  Stack() {
+    httpPost(standby.url("/admin/demote"), "");
+    etcd.put("service/trading/primary", "primary.hft.local");
+  }
+
+  int adminPort() const { return std::stoi(lb.adminSocket().substr(10)); }
+
+  // Failback after a drill: the stack as `up` left it.
+  std::string restoreTrading() {
+    std::lock_guard lock(mu);
+    if (!primary.process().running()) primary.restart();
+    for (EngineSim* e : {&primary, &standby}) httpPost(e->url("/admin/fault"), "none");
+    httpPost(primary.url("/admin/promote"), "");
+    httpPost(standby.url("/admin/demote"), "");
+    lb.command("set server trading/primary state ready");
+    lb.command("set server trading/standby state maint");
+    etcd.put("service/trading/primary", "primary.hft.local");
+    etcd.put("nodes/primary.hft.local/fenced", "false");
+    // Ready when HAProxy's own checks see the primary up again and it serves orders.
+    const bool up = waitUntil(
+        [&] {
+          long status = 0;
+          auto body = httpGet(
+              "http://127.0.0.1:" + std::to_string(lb.frontendPort()) + "/admin/state", &status);
+          return status == 200 && body && body->find("\"primary\"") != std::string::npos;
+        },
+        10s, 20ms);
+    return up ? "restored" : "restored, but HAProxy does not serve the primary yet";
+  }
+
+  std::string status(int control) {
+    return fmt::format(
+        "redis            127.0.0.1:{}\n"
+        "engine primary   127.0.0.1:{}  (pid {})\n"
+        "engine standby   127.0.0.1:{}\n"
+        "haproxy          127.0.0.1:{}  (runtime API {})\n"
+        "etcd             {}\n"
+        "powerdns API     {}\n"
+        "sandbox control  http://127.0.0.1:{}\n",
+        redis.port(), primary.port(), primary.process().pid(),
+        standby.port(), lb.frontendPort(), lb.adminSocket(), etcd.endpoint(), pdns.apiUrl(),
+        control);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir, templ;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--dir") dir = argv[i + 1];
+    if (std::string(argv[i]) == "--template") templ = argv[i + 1];
+  }
+  if (dir.empty() || templ.empty()) {
+    std::fprintf(stderr, "usage: hftguard_sandbox --dir STATE --template config/sandbox.yaml\n");
+    return 2;
+  }
+  // SIGTERM and SIGINT are waited for below; block them before any thread starts.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  try {
+    Stack stack;
+    HttpReceiver control([&](const ReceivedRequest& r) -> Reply {
+      if (r.method == "POST" && r.target == "/restore/trading")
+        return {200, "{\"status\":\"" + stack.restoreTrading() + "\"}"};
+      if (r.target == "/status") return {200, stack.status(0), "text/plain"};
+      return {404, "{}"};
+    });
+    const int controlPort = std::stoi(control.url().substr(control.url().rfind(':') + 1));
+    const std::map<int, int> ports = {
+        {kRedis, stack.redis.port()},   {kPrimary, stack.primary.port()},
+        {kStandby, stack.standby.port()}, {kFrontend, stack.lb.frontendPort()},
+        {kAdmin, stack.adminPort()},    {kEtcd, std::stoi(stack.etcd.endpoint().substr(17))},
+        {kPdns, std::stoi(stack.pdns.apiUrl().substr(17))}, {kControl, controlPort}};
+    std::string config = remapPorts(readFile(templ), ports);
+    config = replaceAll(config, kTemplateState, dir);
+    std::filesystem::create_directories(dir + "/secrets");
+    std::ofstream(dir + "/secrets/pdns-api-key") << PdnsServer::kApiKey;
+    std::ofstream(dir + "/sandbox.yaml") << config;
+    std::ofstream(dir + "/status") << stack.status(controlPort);
+    std::ofstream(dir + "/ready") << getpid() << "\n";
+    std::fputs(stack.status(controlPort).c_str(), stdout);
+    std::fflush(stdout);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    std::remove((dir + "/ready").c_str());
+    return 0;  // every server stops by PID as the stack goes out of scope
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sandbox: %s\n", e.what());
+    return 1;
+  }
+}
