@@ -6,6 +6,7 @@
 // each plan step, plan done, service verified, RTO against the component's target. A
 // `blip` scenario passes only if no failover follows. The stack is restored (failback)
 // after each run so scenarios can run back to back.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -130,7 +131,16 @@ class Drill {
     return {};
   }
 
+  // A component with only informational checks (one whose own HA decides, like Sentinel's)
+  // has no health of its own in the daemon: nothing to wait for.
+  bool judged(const std::string& component) const {
+    const config::ComponentConfig* c = cfg_.findComponent(component);
+    return c != nullptr && std::any_of(c->checks.begin(), c->checks.end(),
+                                       [](const auto& k) { return !k.informational; });
+  }
+
   std::string precheck(const config::DrillScenario& s) {
+    if (!judged(s.component)) return s.verify.empty() ? std::string() : runPlan(s.verify);
     const auto until = Steady::now() + std::chrono::seconds(15);
     while (health(s.component) != "healthy" && Steady::now() < until) pump(std::chrono::milliseconds(50));
     const std::string h = health(s.component);
@@ -183,6 +193,7 @@ class Drill {
       fmt::print(out_, "  restore failed: {}\n", why);
       return;
     }
+    if (!judged(s.component)) return;
     const auto until = Steady::now() + std::chrono::seconds(15);
     while (Steady::now() < until) {
       pump(std::chrono::milliseconds(50));

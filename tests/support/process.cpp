@@ -57,6 +57,11 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const SpawnOpti
     }
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
+    // A parent that waits for signals with sigwait has them blocked; exec keeps the mask,
+    // and a server with SIGTERM blocked would only stop at SIGKILL.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     if (pw != nullptr) {
       if (setgroups(groups.size(), groups.data()) != 0 || setgid(pw->pw_gid) != 0 ||
           setuid(pw->pw_uid) != 0) {

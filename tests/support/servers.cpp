@@ -1,6 +1,7 @@
 #include "servers.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -61,6 +62,11 @@ std::string postJson(const std::string& url, const std::string& body) {
 // ---------------- Redis ----------------
 
 RedisServer::RedisServer(int replica_of) : dir_("hftguard-redis"), port_(freePort()) {
+  restart(replica_of);
+}
+
+void RedisServer::restart(int replica_of) {
+  process_.stop();
   std::vector<std::string> argv = {"/usr/bin/redis-server",
                                    "--port",
                                    std::to_string(port_),
@@ -80,6 +86,11 @@ RedisServer::RedisServer(int replica_of) : dir_("hftguard-redis"), port_(freePor
   const std::string log = dir_.path() + "/redis.log";
   process_ = ChildProcess(argv, {.log_file = log});
   require(waitUntil([&] { return portOpen(port_); }, 10s), "redis did not start", log);
+}
+
+void RedisServer::kill() {
+  process_.kill(SIGKILL);
+  process_.stop(1s);  // reaps
 }
 
 RedisServer::~RedisServer() { stop(); }

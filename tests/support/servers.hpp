@@ -21,6 +21,11 @@ class RedisServer {
   // Runs redis-cli against this server; returns its trimmed output.
   std::string cli(const std::vector<std::string>& args) const;
   void stop();
+  // SIGKILL: the host is gone.
+  void kill();
+  bool running() { return process_.running(); }
+  // Starts it again on the same port, empty, as a replica of `replica_of` (0: a master).
+  void restart(int replica_of);
 
  private:
   TempDir dir_;

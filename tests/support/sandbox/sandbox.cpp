@@ -7,6 +7,8 @@
 //
 // Control API (loopback): POST /restore/trading   dead primary restarted, faults cleared,
 //                                                 roles, HAProxy and discovery put back
+//                         POST /kill/redis-master the master Sentinel names, SIGKILLed
+//                         POST /restore/redis     the killed node back, as a replica
 //                         GET  /status            what runs where
 #include <cctype>
 #include <csignal>
@@ -19,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "ha_clusters.hpp"
 #include "http_receiver.hpp"
 #include "process.hpp"
 #include "servers.hpp"
@@ -30,7 +33,9 @@ namespace {
 
 // The template's ports, in the order the servers below take their place.
 constexpr int kRedis = 19379, kPrimary = 19080, kStandby = 19081, kFrontend = 19000,
-              kAdmin = 19999, kEtcd = 19237, kPdns = 19082, kControl = 19090;
+              kAdmin = 19999, kEtcd = 19237, kPdns = 19082, kControl = 19090,
+              kRedisMaster = 19479, kRedisReplica = 19480, kSentinel1 = 19481,
+              kSentinel2 = 19482, kSentinel3 = 19483;
 const std::string kTemplateState = "/tmp/hftguard-sandbox";
 
 std::string replaceAll(std::string text, const std::string& from, const std::string& to) {
@@ -75,6 +80,8 @@ struct Stack {
   HaproxyServer lb{primary.port(), standby.port()};
   EtcdServer etcd;
   PdnsServer pdns;
+  SentinelGroup sentinels;
+  RedisServer* killed = nullptr;  // the Redis node the last drill killed
   std::mutex mu;
 
   Stack() {
@@ -107,6 +114,50 @@ struct Stack {
     return up ? "restored" : "restored, but HAProxy does not serve the primary yet";
   }
 
+  // The node Sentinel's majority names as master now.
+  RedisServer* currentMaster() {
+    const std::string said =
+        redisCli(sentinels.sentinelPorts()[0], {"SENTINEL", "get-master-addr-by-name", "mymaster"});
+    for (RedisServer* r : {&sentinels.master(), &sentinels.replica()}) {
+      if (said.ends_with("\n" + std::to_string(r->port()))) return r;
+    }
+    return nullptr;
+  }
+
+  std::string killRedisMaster() {
+    std::lock_guard lock(mu);
+    RedisServer* m = currentMaster();
+    if (m == nullptr) return "no master";
+    m->kill();
+    killed = m;
+    return "killed 127.0.0.1:" + std::to_string(m->port());
+  }
+
+  // The killed node comes back as a replica of the new master; done when every Sentinel
+  // lists it as a healthy replica, so the next failover has a candidate.
+  std::string restoreRedis() {
+    std::lock_guard lock(mu);
+    if (killed == nullptr) return "nothing to restore";
+    RedisServer* m = currentMaster();
+    if (m == nullptr || m == killed) return "no new master yet";
+    killed->restart(m->port());
+    const std::string port = std::to_string(killed->port());
+    const bool known = waitUntil(
+        [&] {
+          for (int s : sentinels.sentinelPorts()) {
+            const std::string r = redisCli(s, {"SENTINEL", "replicas", "mymaster"});
+            const auto at = r.find(port);
+            if (at == std::string::npos) return false;
+            const auto flags = r.find("flags\n", at);
+            if (flags == std::string::npos || r.compare(flags + 6, 6, "slave\n") != 0) return false;
+          }
+          return true;
+        },
+        30s, 100ms);
+    killed = nullptr;
+    return known ? "restored" : "restored, but not every Sentinel lists the replica yet";
+  }
+
   std::string status(int control) {
     return fmt::format(
         "redis            127.0.0.1:{}\n"
@@ -115,10 +166,11 @@ struct Stack {
         "haproxy          127.0.0.1:{}  (runtime API {})\n"
         "etcd             {}\n"
         "powerdns API     {}\n"
+        "redis (Sentinel) master 127.0.0.1:{}, replica 127.0.0.1:{}, sentinels {}\n"
         "sandbox control  http://127.0.0.1:{}\n",
-        redis.port(), primary.port(), primary.process().pid(),
-        standby.port(), lb.frontendPort(), lb.adminSocket(), etcd.endpoint(), pdns.apiUrl(),
-        control);
+        redis.port(), primary.port(), primary.process().pid(), standby.port(), lb.frontendPort(),
+        lb.adminSocket(), etcd.endpoint(), pdns.apiUrl(), sentinels.master().port(),
+        sentinels.replica().port(), sentinels.sentinelList(), control);
   }
 };
 
@@ -145,6 +197,10 @@ int main(int argc, char** argv) {
     HttpReceiver control([&](const ReceivedRequest& r) -> Reply {
       if (r.method == "POST" && r.target == "/restore/trading")
         return {200, "{\"status\":\"" + stack.restoreTrading() + "\"}"};
+      if (r.method == "POST" && r.target == "/kill/redis-master")
+        return {200, "{\"status\":\"" + stack.killRedisMaster() + "\"}"};
+      if (r.method == "POST" && r.target == "/restore/redis")
+        return {200, "{\"status\":\"" + stack.restoreRedis() + "\"}"};
       if (r.target == "/status") return {200, stack.status(0), "text/plain"};
       return {404, "{}"};
     });
@@ -153,7 +209,12 @@ int main(int argc, char** argv) {
         {kRedis, stack.redis.port()},   {kPrimary, stack.primary.port()},
         {kStandby, stack.standby.port()}, {kFrontend, stack.lb.frontendPort()},
         {kAdmin, stack.adminPort()},    {kEtcd, std::stoi(stack.etcd.endpoint().substr(17))},
-        {kPdns, std::stoi(stack.pdns.apiUrl().substr(17))}, {kControl, controlPort}};
+        {kPdns, std::stoi(stack.pdns.apiUrl().substr(17))}, {kControl, controlPort},
+        {kRedisMaster, stack.sentinels.master().port()},
+        {kRedisReplica, stack.sentinels.replica().port()},
+        {kSentinel1, stack.sentinels.sentinelPorts()[0]},
+        {kSentinel2, stack.sentinels.sentinelPorts()[1]},
+        {kSentinel3, stack.sentinels.sentinelPorts()[2]}};
     std::string config = remapPorts(readFile(templ), ports);
     config = replaceAll(config, kTemplateState, dir);
     std::filesystem::create_directories(dir + "/secrets");
