@@ -124,6 +124,10 @@ PostgresPair::PostgresPair()
       dir_("hftguard-pg", user_),
       primary_port_(freePort()),
       standby_port_(freePort()) {
+  build();
+}
+
+void PostgresPair::build() {
   const std::string primary = dir_.path() + "/primary";
   const std::string standby = dir_.path() + "/standby";
   const std::string log = dir_.path() + "/setup.log";
@@ -156,6 +160,23 @@ PostgresPair::PostgresPair()
               },
               20s),
           "standby did not start streaming", log);
+}
+
+void PostgresPair::killPrimary() {
+  primary_.kill(SIGKILL);
+  primary_.stop(1s);  // reaps; the backends notice their postmaster is gone and exit
+}
+
+void PostgresPair::rebuild() {
+  standby_.stop(10s);
+  primary_.stop(10s);
+  // The killed primary's backends may hold its port a moment longer.
+  waitUntil([&] { return !portOpen(primary_port_) && !portOpen(standby_port_); }, 10s);
+  std::filesystem::remove_all(dir_.path() + "/primary");
+  std::filesystem::remove_all(dir_.path() + "/standby");
+  std::remove((dir_.path() + "/primary.log").c_str());
+  std::remove((dir_.path() + "/standby.log").c_str());
+  build();
 }
 
 ChildProcess PostgresPair::startServer(const std::string& data_dir, int port) {

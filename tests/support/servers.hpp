@@ -57,9 +57,14 @@ class PostgresPair {
   // Runs SQL on one server as the superuser; returns the first column of the first row.
   std::string query(int port, const std::string& sql) const;
   void stopPrimary();
+  // SIGKILL the primary's postmaster: the host is gone.
+  void killPrimary();
+  // Back to a fresh primary + streaming standby on the same ports (after a failover).
+  void rebuild();
   const std::string& user() const { return user_; }
 
  private:
+  void build();
   ChildProcess startServer(const std::string& data_dir, int port);
   std::string user_;
   TempDir dir_;

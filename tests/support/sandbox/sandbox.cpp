@@ -9,6 +9,8 @@
 //                                                 roles, HAProxy and discovery put back
 //                         POST /kill/redis-master the master Sentinel names, SIGKILLed
 //                         POST /restore/redis     the killed node back, as a replica
+//                         POST /kill/postgres-primary  the primary's postmaster SIGKILLed
+//                         POST /restore/postgres  a fresh primary + standby, same ports
 //                         GET  /status            what runs where
 #include <cctype>
 #include <csignal>
@@ -35,7 +37,7 @@ namespace {
 constexpr int kRedis = 19379, kPrimary = 19080, kStandby = 19081, kFrontend = 19000,
               kAdmin = 19999, kEtcd = 19237, kPdns = 19082, kControl = 19090,
               kRedisMaster = 19479, kRedisReplica = 19480, kSentinel1 = 19481,
-              kSentinel2 = 19482, kSentinel3 = 19483;
+              kSentinel2 = 19482, kSentinel3 = 19483, kPgPrimary = 19532, kPgStandby = 19533;
 const std::string kTemplateState = "/tmp/hftguard-sandbox";
 
 std::string replaceAll(std::string text, const std::string& from, const std::string& to) {
@@ -81,6 +83,7 @@ struct Stack {
   EtcdServer etcd;
   PdnsServer pdns;
   SentinelGroup sentinels;
+  PostgresPair pg;
   RedisServer* killed = nullptr;  // the Redis node the last drill killed
   std::mutex mu;
 
@@ -158,6 +161,19 @@ struct Stack {
     return known ? "restored" : "restored, but not every Sentinel lists the replica yet";
   }
 
+  std::string killPostgresPrimary() {
+    std::lock_guard lock(mu);
+    pg.killPrimary();
+    return "killed 127.0.0.1:" + std::to_string(pg.primaryPort());
+  }
+
+  std::string restorePostgres() {
+    std::lock_guard lock(mu);
+    pg.rebuild();
+    etcd.put("database/primary", "127.0.0.1:" + std::to_string(pg.primaryPort()));
+    return "rebuilt";
+  }
+
   std::string status(int control) {
     return fmt::format(
         "redis            127.0.0.1:{}\n"
@@ -167,10 +183,12 @@ struct Stack {
         "etcd             {}\n"
         "powerdns API     {}\n"
         "redis (Sentinel) master 127.0.0.1:{}, replica 127.0.0.1:{}, sentinels {}\n"
+        "postgresql 15    primary 127.0.0.1:{}, streaming standby 127.0.0.1:{}\n"
         "sandbox control  http://127.0.0.1:{}\n",
         redis.port(), primary.port(), primary.process().pid(), standby.port(), lb.frontendPort(),
         lb.adminSocket(), etcd.endpoint(), pdns.apiUrl(), sentinels.master().port(),
-        sentinels.replica().port(), sentinels.sentinelList(), control);
+        sentinels.replica().port(), sentinels.sentinelList(), pg.primaryPort(), pg.standbyPort(),
+        control);
   }
 };
 
@@ -201,6 +219,10 @@ int main(int argc, char** argv) {
         return {200, "{\"status\":\"" + stack.killRedisMaster() + "\"}"};
       if (r.method == "POST" && r.target == "/restore/redis")
         return {200, "{\"status\":\"" + stack.restoreRedis() + "\"}"};
+      if (r.method == "POST" && r.target == "/kill/postgres-primary")
+        return {200, "{\"status\":\"" + stack.killPostgresPrimary() + "\"}"};
+      if (r.method == "POST" && r.target == "/restore/postgres")
+        return {200, "{\"status\":\"" + stack.restorePostgres() + "\"}"};
       if (r.target == "/status") return {200, stack.status(0), "text/plain"};
       return {404, "{}"};
     });
@@ -214,7 +236,9 @@ int main(int argc, char** argv) {
         {kRedisReplica, stack.sentinels.replica().port()},
         {kSentinel1, stack.sentinels.sentinelPorts()[0]},
         {kSentinel2, stack.sentinels.sentinelPorts()[1]},
-        {kSentinel3, stack.sentinels.sentinelPorts()[2]}};
+        {kSentinel3, stack.sentinels.sentinelPorts()[2]},
+        {kPgPrimary, stack.pg.primaryPort()},
+        {kPgStandby, stack.pg.standbyPort()}};
     std::string config = remapPorts(readFile(templ), ports);
     config = replaceAll(config, kTemplateState, dir);
     std::filesystem::create_directories(dir + "/secrets");
