@@ -69,11 +69,11 @@ void measure(const std::vector<events::Event>& events, const std::string& compon
 }
 
 std::string table(const std::vector<RunResult>& runs) {
-  std::string out = fmt::format("{:<20} {:>3} {:>14} {:>9} {:>10} {:>9} {:>8} {:>9}  {}\n",
+  std::string out = fmt::format("{:<22} {:>3} {:>14} {:>9} {:>10} {:>9} {:>8} {:>9}  {}\n",
                                 "scenario", "run", "first failure", "decision", "plan done",
                                 "verified", "RTO", "target", "result");
   for (const auto& r : runs) {
-    out += fmt::format("{:<20} {:>3} {:>14} {:>9} {:>10} {:>9} {:>8} {:>9}  {} {}\n", r.scenario,
+    out += fmt::format("{:<22} {:>3} {:>14} {:>9} {:>10} {:>9} {:>8} {:>9}  {} {}\n", r.scenario,
                        r.repeat, ms(r.first_failure_ms), ms(r.decision_ms), ms(r.completed_ms),
                        ms(r.verified_ms), ms(r.rto_ms), ms(r.rto_target_ms),
                        r.pass ? "PASS" : "FAIL", r.why);
