@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hftguard/actions/action.hpp"
+#include "hftguard/control/maintenance_file.hpp"
 #include "hftguard/core/logging.hpp"
 #include "hftguard/drill/report.hpp"
 
@@ -69,12 +70,23 @@ class Drill {
       restore(s);
       return r;
     }
+    if (s.maintenance) {
+      if (auto why = setMaintenance(s, true); !why.empty()) {
+        r.why = why;
+        return r;
+      }
+    }
+    const std::size_t mark = seen_.size();  // events from here on belong to this run
     const WallTime injected = rt_.clock.wallNow();
     const auto start = Steady::now();
     if (auto why = runPlan(s.inject); !why.empty()) {
       r.why = "inject: " + why;
       restore(s);
+      if (s.maintenance) setMaintenance(s, false);
       return r;
+    }
+    if (s.maintenance) {  // the planned operation is done: that is its time
+      r.completed_ms = std::chrono::duration<double, std::milli>(Steady::now() - start).count();
     }
     bool restored = false;
     if (s.fault_for) {
@@ -82,9 +94,11 @@ class Drill {
       restore(s);
       restored = true;
     }
-    const std::string outcome = s.expect_failover ? awaitFailover(s, start) : awaitCalm(s, start);
+    const std::string outcome = s.expect_failover && !s.maintenance
+                                    ? awaitFailover(s, start, mark)
+                                    : awaitCalm(s, start, mark);
     drill::measure(seen_, s.component, injected, r);
-    if (s.expect_failover && outcome.empty() && !s.verify.empty()) {
+    if ((s.expect_failover || s.maintenance) && outcome.empty() && !s.verify.empty()) {
       if (auto why = runPlan(s.verify); !why.empty()) {
         r.why = "post-check: " + why;
       } else {
@@ -94,15 +108,43 @@ class Drill {
     if (r.why.empty()) r.why = outcome;
     if (r.why.empty()) {
       r.pass = true;
-      r.why = s.expect_failover
+      r.why = s.maintenance ? fmt::format("done in {:.0f} ms, no failover", r.completed_ms)
+              : s.expect_failover
                   ? fmt::format("RTO {:.0f} ms within {:.0f} ms", r.rto_ms, r.rto_target_ms)
                   : fmt::format("no failover in {}", formatDuration(s.observe));
     }
     if (!restored) restore(s);
+    if (s.maintenance) setMaintenance(s, false);
     return r;
   }
 
  private:
+  // Puts the component in maintenance (or ends it) through the file the daemon applies
+  // every second, and waits until the daemon has recorded it.
+  std::string setMaintenance(const config::DrillScenario& s, bool on) {
+    std::string error;
+    auto entries = control::readMaintenance(cfg_.maintenance_path, &error);
+    if (!entries) return "maintenance file: " + error;
+    std::erase_if(*entries, [&](const auto& e) { return e.component == s.component; });
+    if (on) {
+      entries->push_back({s.component, "hftguard drill", "drill " + s.name,
+                          rt_.clock.wallNow() + std::chrono::minutes(10)});
+    }
+    if (!control::writeMaintenance(cfg_.maintenance_path, *entries, &error))
+      return "maintenance file: " + error;
+    const std::string wanted = on ? "maintenance_started" : "maintenance_ended";
+    const std::size_t from = seen_.size();
+    const auto until = Steady::now() + std::chrono::seconds(5);
+    while (Steady::now() < until) {
+      pump(std::chrono::milliseconds(50));
+      poll();
+      for (std::size_t i = from; i < seen_.size(); ++i) {
+        if (seen_[i].type == wanted && seen_[i].component == s.component) return {};
+      }
+    }
+    return "the daemon did not record " + wanted + " within 5 s";
+  }
+
   // Runs the loop for `d` (the plans' HTTP and Redis work happens there).
   void pump(Duration d) {
     const auto until = Steady::now() + d;
@@ -154,8 +196,8 @@ class Drill {
   }
 
   // The failover's outcome: "" when it completed within the component's RTO target.
-  std::string awaitFailover(const config::DrillScenario& s, Steady::time_point start) {
-    const std::size_t from = seen_.size();
+  std::string awaitFailover(const config::DrillScenario& s, Steady::time_point start,
+                            std::size_t from) {
     while (Steady::now() - start < s.timeout) {
       pump(std::chrono::milliseconds(20));
       poll();
@@ -171,9 +213,10 @@ class Drill {
     return fmt::format("no failover outcome within {}", formatDuration(s.timeout));
   }
 
-  // A blip: "" when no failover was triggered while the scenario was watched.
-  std::string awaitCalm(const config::DrillScenario& s, Steady::time_point start) {
-    const std::size_t from = seen_.size();
+  // A blip: "" when no failover was triggered while the scenario was watched - the restore
+  // included (its health polls read events too, hence `from`, the index at injection).
+  std::string awaitCalm(const config::DrillScenario& s, Steady::time_point start,
+                        std::size_t from) {
     const Duration watch = (s.fault_for ? *s.fault_for : Duration::zero()) + s.observe;
     while (Steady::now() - start < watch) {
       pump(std::chrono::milliseconds(20));

@@ -373,6 +373,7 @@ class Builder {
             checkRef(s.markOf(key), key, "plan", *target, names(cfg.plans));
           }
           d.expect_failover = p.flag("expect_failover");
+          d.maintenance = p.flag("maintenance");
           if (p.has("fault_for")) d.fault_for = p.duration("fault_for");
           d.timeout = p.duration("timeout");
           d.observe = p.duration("observe");

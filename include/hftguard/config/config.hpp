@@ -211,6 +211,9 @@ struct DrillScenario {
   std::string restore;  // plan; empty: none
   std::string verify;   // plan; empty: none
   bool expect_failover = true;  // false: a blip - the drill passes only if none happens
+  // A planned operation: the component is in maintenance while `inject` (the operation
+  // itself) runs, so the daemon must not fail over; `inject` is what is measured.
+  bool maintenance = false;
   std::optional<Duration> fault_for;  // restore after this long (a blip), else after the outcome
   Duration timeout{};  // for the failover's outcome
   Duration observe{};  // a blip: how long no failover must follow

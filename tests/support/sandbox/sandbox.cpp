@@ -10,6 +10,7 @@
 //                         POST /kill/redis-master the master Sentinel names, SIGKILLed
 //                         POST /restore/redis     the killed node back, as a replica
 //                         POST /kill/postgres-primary  the primary's postmaster SIGKILLed
+//                         POST /stop/postgres-primary  a clean stop (a planned switchover)
 //                         POST /restore/postgres  a fresh primary + standby, same ports
 //                         GET  /status            what runs where
 #include <cctype>
@@ -167,6 +168,12 @@ struct Stack {
     return "killed 127.0.0.1:" + std::to_string(pg.primaryPort());
   }
 
+  std::string stopPostgresPrimary() {
+    std::lock_guard lock(mu);
+    pg.stopPrimary();
+    return "stopped 127.0.0.1:" + std::to_string(pg.primaryPort());
+  }
+
   std::string restorePostgres() {
     std::lock_guard lock(mu);
     pg.rebuild();
@@ -221,6 +228,8 @@ int main(int argc, char** argv) {
         return {200, "{\"status\":\"" + stack.restoreRedis() + "\"}"};
       if (r.method == "POST" && r.target == "/kill/postgres-primary")
         return {200, "{\"status\":\"" + stack.killPostgresPrimary() + "\"}"};
+      if (r.method == "POST" && r.target == "/stop/postgres-primary")
+        return {200, "{\"status\":\"" + stack.stopPostgresPrimary() + "\"}"};
       if (r.method == "POST" && r.target == "/restore/postgres")
         return {200, "{\"status\":\"" + stack.restorePostgres() + "\"}"};
       if (r.target == "/status") return {200, stack.status(0), "text/plain"};
