@@ -159,7 +159,9 @@ void PostgresPair::build() {
                 }
               },
               20s),
-          "standby did not start streaming", log);
+          "standby did not start streaming\n--- standby log ---\n" +
+              readFile(standby + ".log") + "\n--- primary log ---\n" + readFile(primary + ".log"),
+          log);
 }
 
 void PostgresPair::killPrimary() {
