@@ -7,6 +7,7 @@
 // `blip` scenario passes only if no failover follows. The stack is restored (failback)
 // after each run so scenarios can run back to back.
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -20,6 +21,7 @@
 #include "hftguard/actions/action.hpp"
 #include "hftguard/control/maintenance_file.hpp"
 #include "hftguard/core/logging.hpp"
+#include "hftguard/core/suggest.hpp"
 #include "hftguard/drill/report.hpp"
 
 #include "commands.hpp"
@@ -295,7 +297,11 @@ int cmdDrill(const Args& args, std::ostream& out, std::ostream& err) {
     } else if (const auto* s = cfg->findScenario(name)) {
       scenarios.push_back(s);
     } else {
-      err << "hftguard drill: no scenario '" << name << "' in the config's drill.scenarios\n";
+      std::vector<std::string_view> known;
+      for (const auto& sc : cfg->drill) known.push_back(sc.name);
+      err << "hftguard drill: no scenario '" << name << "' in the config's drill.scenarios";
+      if (auto near = closestMatch(name, known)) err << "; did you mean '" << *near << "'?";
+      err << "\n";
       return kExitUsage;
     }
   }
@@ -303,8 +309,12 @@ int cmdDrill(const Args& args, std::ostream& out, std::ostream& err) {
     err << "hftguard drill: --scenario NAME[,NAME...] or --scenario all is required\n";
     return kExitUsage;
   }
-  const int repeat = std::stoi(args.option("repeat").value_or("1"));
-  if (repeat < 1 || repeat > 1000) {
+  const std::string repeatText = args.option("repeat").value_or("1");
+  int repeat = 0;
+  const auto [end, ec] =
+      std::from_chars(repeatText.data(), repeatText.data() + repeatText.size(), repeat);
+  if (ec != std::errc{} || end != repeatText.data() + repeatText.size() || repeat < 1 ||
+      repeat > 1000) {
     err << "hftguard drill: --repeat must be 1..1000\n";
     return kExitUsage;
   }

@@ -70,6 +70,21 @@ TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(cli({"run", "--bogus", "x"}).code, 2);
 }
 
+TEST(Cli, DrillUsageErrorsExitTwoBeforeTouchingAnything) {
+  const std::string sandbox = kRoot + "/config/sandbox.yaml";
+  Output none = cli({"drill", "--config", sandbox});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("--scenario"), std::string::npos) << none.err;
+  Output unknown = cli({"drill", "--config", sandbox, "--scenario", "engine-crsh"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.err.find("no scenario 'engine-crsh'"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("did you mean 'engine-crash'?"), std::string::npos) << unknown.err;
+  Output repeat =
+      cli({"drill", "--config", sandbox, "--scenario", "engine-crash", "--repeat", "zero"});
+  EXPECT_EQ(repeat.code, 2);
+  EXPECT_NE(repeat.err.find("--repeat must be 1..1000"), std::string::npos) << repeat.err;
+}
+
 TEST(Cli, RunRefusesAnInvalidConfigBeforeStartingAnything) {
   Output o = cli({"run", "--config", kRoot + "/tests/data/config/bad/10-bad-tier.yaml"});
   EXPECT_EQ(o.code, 1);
