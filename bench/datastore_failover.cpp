@@ -13,12 +13,7 @@
 #include <fstream>
 #include <map>
 
-#include <boost/asio/io_context.hpp>
-
 #include "hftguard/actions/action.hpp"
-#include "hftguard/config/loader.hpp"
-#include "hftguard/net/http_client.hpp"
-#include "hftguard/net/worker_pool.hpp"
 
 #include "action_harness.hpp"
 #include "event_file.hpp"
@@ -45,22 +40,8 @@ void record(const std::string& what, double ms) {
 
 // One action step, given as the keys of a YAML flow map, run to its result.
 struct StepRunner {
-  boost::asio::io_context io;
-  SystemClock clock;
-  net::HttpClient http{io};
-  net::WorkerPool workers{io, 1};
-  actions::ActionEnv env{io, http, workers, clock};
-
-  actions::ActionResult run(const std::string& keys) {
-    auto r = config::loadConfigString(
-        "node: {name: bench}\nplans:\n  p: {steps: [{" + keys +
-            "}]}\ncomponents:\n  c: {tier: cold, rto_target: 1m, checks: {t: {type: tcp, host: "
-            "127.0.0.1, port: 1}}}\n",
-        "bench.yaml");
-    if (!r.ok()) return actions::ActionResult::failure(r.errors.at(0).format());
-    auto action = actions::makeAction(r.config->findPlan("p")->steps.at(0), {}, env);
-    return runAction(io, *action, false, 60s);
-  }
+  ActionRig rig;
+  actions::ActionResult run(const std::string& keys) { return rig.step(keys, false, {}, 60s); }
 };
 
 void check(const actions::ActionResult& r) {

@@ -4,7 +4,6 @@
 // PagerDuty test is resolved again once triggered. Each delivery or give-up is printed and
 // recorded in the event log. Exit 0 when all arrived.
 #include <ostream>
-#include <thread>
 
 #include <fmt/ostream.h>
 #include <spdlog/spdlog.h>
@@ -63,9 +62,7 @@ int cmdAlertTest(const Args& args, std::ostream& out, std::ostream& err) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(45);
   auto drain = [&] {
     while (dispatcher.pending() > 0 && std::chrono::steady_clock::now() < until) {
-      if (rt.io.stopped()) rt.io.restart();  // it stops whenever it runs out of work
-      if (rt.io.run_one_for(std::chrono::milliseconds(100)) == 0)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      turn(rt.io, std::chrono::milliseconds(100));
     }
   };
   drain();

@@ -153,12 +153,7 @@ class Drill {
     while (Steady::now() < until) turn();
   }
 
-  // One turn of the loop; a short sleep when it has nothing to do (it returns at once then).
-  void turn() {
-    if (rt_.io.stopped()) rt_.io.restart();
-    if (rt_.io.run_one_for(std::chrono::milliseconds(10)) == 0)
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  void turn() { cli::turn(rt_.io, std::chrono::milliseconds(10)); }
 
   void poll() {
     auto more = tail_.poll();

@@ -2,6 +2,9 @@
 // Private to the CLI: the objects a running hftguard is made of, wired once. The loop runs
 // on the thread that calls io.run().
 
+#include <chrono>
+#include <thread>
+
 #include <boost/asio/io_context.hpp>
 
 #include "hftguard/config/config.hpp"
@@ -18,6 +21,13 @@ inline std::size_t workerCount(const config::Config& cfg) {
     for (const auto& k : c.checks) n += k.type == "postgres" ? 1 : 0;
   }
   return std::min<std::size_t>(n, 64);
+}
+
+// One turn of a loop a command drives itself: at most `most` of work, or a short sleep when
+// there is none (run_one_for returns at once then, and the loop stops until restarted).
+inline void turn(boost::asio::io_context& io, std::chrono::milliseconds most) {
+  if (io.stopped()) io.restart();
+  if (io.run_one_for(most) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
 }
 
 struct Runtime {

@@ -4,6 +4,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 namespace hftguard::drill {
@@ -68,25 +69,48 @@ void measure(const std::vector<events::Event>& events, const std::string& compon
   }
 }
 
+namespace {
+
+// A run's cells, in the column order of both tables.
+std::vector<std::string> cells(const RunResult& r) {
+  return {r.scenario,        std::to_string(r.repeat), ms(r.first_failure_ms),
+          ms(r.decision_ms), ms(r.completed_ms),       ms(r.verified_ms),
+          ms(r.rto_ms),      ms(r.rto_target_ms),      fmt::format("{} {}", r.pass ? "PASS" : "FAIL", r.why)};
+}
+
+struct PhaseSummary {
+  const char* phase;
+  double p50, p95, max;
+};
+
+// The phases that happened in some of the runs, with their percentiles.
+std::vector<PhaseSummary> summarize(const std::vector<const RunResult*>& list) {
+  std::vector<PhaseSummary> out;
+  for (const auto& p : kPhases) {
+    auto v = values(list, p.field);
+    if (v.empty()) continue;
+    out.push_back({p.name, percentile(v, 0.5), percentile(v, 0.95),
+                   *std::max_element(v.begin(), v.end())});
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string table(const std::vector<RunResult>& runs) {
-  std::string out = fmt::format("{:<22} {:>3} {:>14} {:>9} {:>10} {:>9} {:>8} {:>9}  {}\n",
-                                "scenario", "run", "first failure", "decision", "plan done",
-                                "verified", "RTO", "target", "result");
+  constexpr const char* kRow = "{:<22} {:>3} {:>14} {:>9} {:>10} {:>9} {:>8} {:>9}  {}\n";
+  std::string out = fmt::format(kRow, "scenario", "run", "first failure", "decision",
+                                "plan done", "verified", "RTO", "target", "result");
   for (const auto& r : runs) {
-    out += fmt::format("{:<22} {:>3} {:>14} {:>9} {:>10} {:>9} {:>8} {:>9}  {} {}\n", r.scenario,
-                       r.repeat, ms(r.first_failure_ms), ms(r.decision_ms), ms(r.completed_ms),
-                       ms(r.verified_ms), ms(r.rto_ms), ms(r.rto_target_ms),
-                       r.pass ? "PASS" : "FAIL", r.why);
+    const auto c = cells(r);
+    out += fmt::format(kRow, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]);
   }
   for (const auto& [name, list] : byScenario(runs)) {
     if (list.size() < 2) continue;
     out += fmt::format("\n{} over {} runs (ms):          p50      p95      max\n", name,
                        list.size());
-    for (const auto& p : kPhases) {
-      auto v = values(list, p.field);
-      if (v.empty()) continue;
-      out += fmt::format("  {:<30} {:>8.0f} {:>8.0f} {:>8.0f}\n", p.name, percentile(v, 0.5),
-                         percentile(v, 0.95), *std::max_element(v.begin(), v.end()));
+    for (const auto& p : summarize(list)) {
+      out += fmt::format("  {:<30} {:>8.0f} {:>8.0f} {:>8.0f}\n", p.phase, p.p50, p.p95, p.max);
     }
   }
   return out;
@@ -98,30 +122,20 @@ std::string markdown(const std::vector<RunResult>& runs) {
       "measured it (from the first failed sample).\n\n"
       "| scenario | run | first failure | decision | plan done | verified | RTO | target | "
       "result |\n|---|---|---|---|---|---|---|---|---|\n";
-  for (const auto& r : runs) {
-    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} {} |\n", r.scenario,
-                       r.repeat, ms(r.first_failure_ms), ms(r.decision_ms), ms(r.completed_ms),
-                       ms(r.verified_ms), ms(r.rto_ms), ms(r.rto_target_ms),
-                       r.pass ? "PASS" : "FAIL", r.why);
-  }
+  for (const auto& r : runs) out += "| " + fmt::format("{}", fmt::join(cells(r), " | ")) + " |\n";
   for (const auto& [name, list] : byScenario(runs)) {
     if (list.size() < 2) continue;
     out += fmt::format("\n## {} over {} runs\n\n| phase | p50 | p95 | max |\n|---|---|---|---|\n",
                        name, list.size());
-    for (const auto& p : kPhases) {
-      auto v = values(list, p.field);
-      if (v.empty()) continue;
-      out += fmt::format("| {} | {:.0f} | {:.0f} | {:.0f} |\n", p.name, percentile(v, 0.5),
-                         percentile(v, 0.95), *std::max_element(v.begin(), v.end()));
+    for (const auto& p : summarize(list)) {
+      out += fmt::format("| {} | {:.0f} | {:.0f} | {:.0f} |\n", p.phase, p.p50, p.p95, p.max);
     }
   }
-  if (!runs.empty() && !runs.front().steps.empty()) {
-    out += "\n## Plan steps of the first run with a failover\n\n| step | ms |\n|---|---|\n";
-    for (const auto& r : runs) {
-      if (r.steps.empty()) continue;
-      for (const auto& [step, d] : r.steps) out += fmt::format("| {} | {:.1f} |\n", step, d);
-      break;
-    }
+  const auto first = std::find_if(runs.begin(), runs.end(), [](auto& r) { return !r.steps.empty(); });
+  if (first != runs.end()) {
+    out += fmt::format("\n## Plan steps of {} #{}\n\n| step | ms |\n|---|---|\n", first->scenario,
+                       first->repeat);
+    for (const auto& [step, d] : first->steps) out += fmt::format("| {} | {:.1f} |\n", step, d);
   }
   return out;
 }

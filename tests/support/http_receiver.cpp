@@ -39,18 +39,7 @@ const char* reasonPhrase(int status) {
 }  // namespace
 
 HttpReceiver::HttpReceiver(Handler handler) : handler_(std::move(handler)) {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  for (int attempt = 0; attempt < 50 && port_ == 0; ++attempt) {
-    const int candidate = freePort();
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(candidate));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) port_ = candidate;
-  }
-  if (port_ == 0 || listen(listen_fd_, 64) != 0) throw std::runtime_error("receiver cannot listen");
+  listen_fd_ = listenOnFreePort(64, port_);
   thread_ = std::thread([this] {
     while (!stop_) {
       pollfd p{listen_fd_, POLLIN, 0};

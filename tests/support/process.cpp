@@ -149,32 +149,54 @@ bool waitUntil(const std::function<bool()>& ready, std::chrono::milliseconds tim
   }
 }
 
+sockaddr_in loopbackAddress(int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return addr;
+}
+
 int freePort() {
   static std::mt19937 rng(std::random_device{}());
   std::uniform_int_distribution<int> pick(20000, 32000);
   for (int attempt = 0; attempt < 200; ++attempt) {
     const int port = pick(rng);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    const sockaddr_in addr = loopbackAddress(port);
+    const bool ok = bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
     close(fd);
     if (ok) return port;
   }
   throw std::runtime_error("no free port");
 }
 
-bool portOpen(int port) {
+int listenOnFreePort(int backlog, int& port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  port = 0;
+  for (int attempt = 0; attempt < 50 && port == 0; ++attempt) {
+    const int candidate = freePort();
+    const sockaddr_in addr = loopbackAddress(candidate);
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) port = candidate;
+  }
+  require(port != 0 && listen(fd, backlog) == 0, "cannot listen on a free port");
+  return fd;
+}
+
+int connectLoopback(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const sockaddr_in addr = loopbackAddress(port);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return fd;
   close(fd);
-  return ok;
+  return -1;
+}
+
+bool portOpen(int port) {
+  const int fd = connectLoopback(port);
+  if (fd >= 0) close(fd);
+  return fd >= 0;
 }
 
 TempDir::TempDir(const std::string& prefix, const std::string& owner) {

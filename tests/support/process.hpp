@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <netinet/in.h>
 #include <sys/types.h>
 
 namespace hftguard::testing {
@@ -51,6 +52,13 @@ bool waitUntil(const std::function<bool()>& ready, std::chrono::milliseconds tim
 int freePort();
 
 bool portOpen(int port);
+
+// 127.0.0.1:port as a socket address.
+sockaddr_in loopbackAddress(int port);
+// A listening socket on a free loopback port (stored in `port`); throws when there is none.
+int listenOnFreePort(int backlog, int& port);
+// A TCP connection to 127.0.0.1:port, or -1.
+int connectLoopback(int port);
 
 // A temporary directory, removed on destruction; optionally owned by `owner`.
 class TempDir {

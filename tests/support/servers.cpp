@@ -240,13 +240,8 @@ HaproxyServer::HaproxyServer(int primary_port, int standby_port)
 HaproxyServer::~HaproxyServer() { process_.stop(); }
 
 std::string HaproxyServer::command(const std::string& cmd) const {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(admin_port_));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  require(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0,
-          "haproxy admin socket");
+  const int fd = connectLoopback(admin_port_);
+  require(fd >= 0, "haproxy admin socket");
   const std::string line = cmd + "\n";
   (void)!write(fd, line.data(), line.size());
   std::string out;
@@ -401,37 +396,12 @@ std::vector<SmtpServer::Message> SmtpServer::messages() const {
 
 // ---------------- hung and broken targets ----------------
 
-namespace {
-
-sockaddr_in loopback(int port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return addr;
-}
-
-// A listening socket on a free loopback port.
-int listenOnFreePort(int backlog, int& port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  for (int attempt = 0; attempt < 50 && port == 0; ++attempt) {
-    const int candidate = freePort();
-    sockaddr_in addr = loopback(candidate);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) port = candidate;
-  }
-  require(port != 0 && listen(fd, backlog) == 0, "cannot listen on a free port");
-  return fd;
-}
-
-}  // namespace
 
 FullBacklog::FullBacklog() {
   listen_fd_ = listenOnFreePort(0, port_);
   // One connection fills a backlog of 0; later SYNs are dropped, so connects hang.
   filler_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr = loopback(port_);
+  sockaddr_in addr = loopbackAddress(port_);
   require(connect(filler_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0,
           "cannot fill the backlog");
 }

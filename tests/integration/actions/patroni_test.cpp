@@ -4,13 +4,9 @@
 #include <cstdio>
 #include <fstream>
 
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include "hftguard/actions/action.hpp"
-#include "hftguard/config/loader.hpp"
-#include "hftguard/net/http_client.hpp"
-#include "hftguard/net/worker_pool.hpp"
 
 #include "action_harness.hpp"
 #include "event_file.hpp"
@@ -37,29 +33,14 @@ class Patroni : public ::testing::Test {
   }
 
   actions::ActionResult step(const std::string& keys, bool dry_run) {
-    auto r = config::loadConfigString(
-        "node: {name: n1}\nplans:\n  p:\n    steps:\n      - {action: patroni, user: postgres, "
-        "timeout: 30s, " +
-            keys +
-            "}\ncomponents:\n  c: {tier: cold, rto_target: 1m, checks: {t: {type: tcp, host: "
-            "127.0.0.1, port: 1}}}\n",
-        "patroni.yaml");
-    for (const auto& e : r.errors) ADD_FAILURE() << e.format();
-    cfg_ = r.config;
-    auto action = actions::makeAction(cfg_->findPlan("p")->steps.at(0), {}, env_);
-    return runAction(io_, *action, dry_run, 40s);
+    return rig_.step("action: patroni, user: postgres, timeout: 30s, " + keys, dry_run, {}, 40s);
   }
 
   static int indexOf(const std::string& name) { return name == PatroniCluster::name(0) ? 0 : 1; }
   static std::string address(int i) { return "127.0.0.1:" + std::to_string(cluster_->pgPort(i)); }
 
   static PatroniCluster* cluster_;
-  std::shared_ptr<const config::Config> cfg_;
-  boost::asio::io_context io_;
-  SystemClock clock_;
-  net::HttpClient http_{io_};
-  net::WorkerPool workers_{io_, 1};
-  actions::ActionEnv env_{io_, http_, workers_, clock_};
+  ActionRig rig_;
 };
 
 PatroniCluster* Patroni::cluster_ = nullptr;

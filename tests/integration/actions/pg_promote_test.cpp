@@ -3,14 +3,10 @@
 #include <atomic>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
-#include <pqxx/pqxx>
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include "hftguard/actions/action.hpp"
-#include "hftguard/config/loader.hpp"
-#include "hftguard/net/http_client.hpp"
-#include "hftguard/net/worker_pool.hpp"
 
 #include "action_harness.hpp"
 #include "servers.hpp"
@@ -27,20 +23,10 @@ class PgPromote : public ::testing::Test {
   // pair's standby (or another port).
   actions::ActionResult step(const std::string& extra, bool dry_run,
                              const std::string& kind = "pg_promote", int port = 0) {
-    auto r = config::loadConfigString(
-        "node: {name: n1}\nplans:\n  p:\n    steps:\n      - {action: " + kind +
-            ", host: 127.0.0.1, port: " +
-            std::to_string(port != 0 ? port : pg_.standbyPort()) +
-            ", user: postgres, timeout: 10s" + extra +
-            "}\ncomponents:\n  c: {tier: cold, rto_target: 1m, checks: {t: {type: tcp, host: "
-            "127.0.0.1, "
-            "port: 1}}}\n",
-        "pg.yaml");
-    for (const auto& e : r.errors) ADD_FAILURE() << e.format();
-    cfg_ = r.config;
-    auto action = actions::makeAction(cfg_->findPlan("p")->steps.at(0),
-                                      {"c", "n1", "", "", "", "", ""}, env_);
-    return runAction(io_, *action, dry_run);
+    return rig_.step("action: " + kind + ", host: 127.0.0.1, port: " +
+                         std::to_string(port != 0 ? port : pg_.standbyPort()) +
+                         ", user: postgres, timeout: 10s" + extra,
+                     dry_run, {"c", "n1", "", "", "", "", ""});
   }
 
   bool standbyInRecovery() {
@@ -48,12 +34,7 @@ class PgPromote : public ::testing::Test {
   }
 
   PostgresPair pg_;
-  std::shared_ptr<const config::Config> cfg_;
-  boost::asio::io_context io_;
-  SystemClock clock_;
-  net::HttpClient http_{io_};
-  net::WorkerPool workers_{io_, 2};
-  actions::ActionEnv env_{io_, http_, workers_, clock_};
+  ActionRig rig_;
 };
 
 TEST_F(PgPromote, DryRunThenPromoteAndWrite) {
@@ -153,26 +134,15 @@ TEST_F(PgPromote, FinalSyncRefusesWhileTheOldPrimaryKeepsWriting) {
 // dns against a real PowerDNS (sqlite backend) through its HTTP API.
 TEST(DnsAction, PointsTheRecordAtTheNewPrimaryAndVerifies) {
   PdnsServer pdns;
-  auto r = config::loadConfigString(
-      "node: {name: n1}\nplans:\n  p:\n    steps:\n      - {action: dns, api_url: '" +
-          pdns.apiUrl() +
-          "', zone: hft.local., record: trading.hft.local., content: '{new_primary}', ttl: 5, "
-          "api_key: '${HFTGUARD_IT_PDNS_KEY}'}\n"
-          "components:\n  c: {tier: cold, rto_target: 1m, checks: {t: {type: tcp, host: 127.0.0.1, "
-          "port: 1}}}\n",
-      "dns.yaml", {.env = [](const std::string&) -> std::optional<std::string> {
-        return PdnsServer::kApiKey;
-      }});
-  ASSERT_TRUE(r.ok());
-  boost::asio::io_context io;
-  SystemClock clock;
-  net::HttpClient http(io);
-  net::WorkerPool workers(io, 1);
-  actions::ActionEnv env{io, http, workers, clock};
+  ActionRig rig;
   auto run = [&](const std::string& address, bool dry) {
-    auto action = actions::makeAction(r.config->findPlan("p")->steps.at(0),
-                                      {"c", "n1", "", address, "", "", ""}, env);
-    return runAction(io, *action, dry);
+    return rig.step("action: dns, api_url: '" + pdns.apiUrl() +
+                        "', zone: hft.local., record: trading.hft.local., content: "
+                        "'{new_primary}', ttl: 5, api_key: '${HFTGUARD_IT_PDNS_KEY}'",
+                    dry, {"c", "n1", "", address, "", "", ""}, 30s,
+                    [](const std::string&) -> std::optional<std::string> {
+                      return PdnsServer::kApiKey;
+                    });
   };
   auto dry = run("127.0.0.2", true);
   EXPECT_TRUE(dry.ok) << dry.detail;

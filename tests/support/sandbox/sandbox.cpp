@@ -267,25 +267,21 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   try {
     Stack stack;
+    // The drill's fault and failback requests: POST PATH -> what the stack did.
+    const std::map<std::string, std::string (Stack::*)()> routes = {
+        {"/restore/trading", &Stack::restoreTrading},
+        {"/kill/redis-master", &Stack::killRedisMaster},
+        {"/restore/redis", &Stack::restoreRedis},
+        {"/kill/postgres-primary", &Stack::killPostgresPrimary},
+        {"/stop/postgres-primary", &Stack::stopPostgresPrimary},
+        {"/restore/postgres", &Stack::restorePostgres},
+        {"/kill/patroni-leader", &Stack::killPatroniLeader},
+        {"/restore/patroni", &Stack::restorePatroni}};
     HttpReceiver control([&](const ReceivedRequest& r) -> Reply {
-      if (r.method == "POST" && r.target == "/restore/trading")
-        return {200, "{\"status\":\"" + stack.restoreTrading() + "\"}"};
-      if (r.method == "POST" && r.target == "/kill/redis-master")
-        return {200, "{\"status\":\"" + stack.killRedisMaster() + "\"}"};
-      if (r.method == "POST" && r.target == "/restore/redis")
-        return {200, "{\"status\":\"" + stack.restoreRedis() + "\"}"};
-      if (r.method == "POST" && r.target == "/kill/postgres-primary")
-        return {200, "{\"status\":\"" + stack.killPostgresPrimary() + "\"}"};
-      if (r.method == "POST" && r.target == "/stop/postgres-primary")
-        return {200, "{\"status\":\"" + stack.stopPostgresPrimary() + "\"}"};
-      if (r.method == "POST" && r.target == "/kill/patroni-leader")
-        return {200, "{\"status\":\"" + stack.killPatroniLeader() + "\"}"};
-      if (r.method == "POST" && r.target == "/restore/patroni")
-        return {200, "{\"status\":\"" + stack.restorePatroni() + "\"}"};
-      if (r.method == "POST" && r.target == "/restore/postgres")
-        return {200, "{\"status\":\"" + stack.restorePostgres() + "\"}"};
       if (r.target == "/status") return {200, stack.status(0), "text/plain"};
-      return {404, "{}"};
+      auto it = routes.find(r.target);
+      if (r.method != "POST" || it == routes.end()) return {404, "{}"};
+      return {200, "{\"status\":\"" + (stack.*(it->second))() + "\"}"};
     });
     const int controlPort = std::stoi(control.url().substr(control.url().rfind(':') + 1));
     const std::map<int, int> ports = {
