@@ -1,6 +1,7 @@
 #include "hftguard/alerts/dispatcher.hpp"
 
 #include <deque>
+#include <map>
 #include <set>
 
 #include <boost/asio/io_context.hpp>
@@ -26,14 +27,19 @@ struct AlertDispatcher::Impl {
     SteadyTime deadline{};
     int attempts = 0;
     std::string last_error;
+    bool waiting_retry = false;
+    bool superseded = false;  // a later alert of its incident took its place while it waited
   };
   struct Lane {
     const config::ChannelConfig* cfg = nullptr;
     std::unique_ptr<channels::Channel> channel;
     std::deque<std::shared_ptr<Job>> queue;
     int in_flight = 0;
-    int backing_off = 0;  // waiting for a retry
+    int backing_off = 0;              // waiting for a retry
     std::set<std::string> triggered;  // incidents this channel was sent a trigger of
+    // Per incident, the one alert being delivered or waiting to be retried: the next alert of
+    // that incident waits for it, so on-call reads an incident's messages in order.
+    std::map<std::string, std::shared_ptr<Job>> active;
   };
 
   Impl(boost::asio::io_context& context, net::HttpClient& h, const Clock& c,
@@ -81,8 +87,28 @@ struct AlertDispatcher::Impl {
       return giveUp(lane, *job);
     }
     if (a.action == Alert::Action::Trigger) lane.triggered.insert(a.incident);
+    supersede(lane, a.incident);
     lane.queue.push_back(std::move(job));
     pump(lane);
+  }
+
+  // An alert of the incident waits for a retry: the newer one says where the incident
+  // stands now, so the older one is dropped rather than delivered after it. One in flight
+  // is left to finish (it cannot be taken back); the newer waits for it.
+  void supersede(Lane& lane, const std::string& incident) {
+    auto it = incident.empty() ? lane.active.end() : lane.active.find(incident);
+    if (it == lane.active.end() || !it->second->waiting_retry) return;
+    auto job = it->second;
+    job->superseded = true;
+    lane.active.erase(it);
+    --lane.backing_off;
+    nlohmann::json f = fieldsOf(lane, *job);
+    f["error"] = job->last_error;
+    record("alert_superseded", job->alert.component,
+           fmt::format("{} alert to {} superseded by a later alert of its incident while waiting "
+                       "to retry (last error: {})",
+                       toString(job->alert.action), lane.cfg->name, job->last_error),
+           f);
   }
 
   // Makes room by dropping the oldest waiting info alert; false when there is none.
@@ -102,22 +128,42 @@ struct AlertDispatcher::Impl {
     if (from == nullptr) return false;
     auto job = *oldest;
     from->queue.erase(oldest);
+    release(*from, job);  // a retry waiting its turn may hold its incident
     job->last_error = fmt::format("dropped: alert queue full ({} waiting)", queued() + 1);
     giveUp(*from, *job);
     return true;
   }
 
+  // Starts waiting alerts in arrival order, skipping those whose incident has an alert
+  // still being delivered or retried.
   void pump(Lane& lane) {
-    while (!stopped && lane.in_flight < cfg.alerts.max_in_flight && !lane.queue.empty()) {
-      auto job = lane.queue.front();
-      lane.queue.pop_front();
+    for (auto it = lane.queue.begin();
+         !stopped && lane.in_flight < cfg.alerts.max_in_flight && it != lane.queue.end();) {
+      auto job = *it;
+      const std::string& incident = job->alert.incident;
+      auto holder = incident.empty() ? lane.active.end() : lane.active.find(incident);
+      if (holder != lane.active.end() && holder->second != job) {
+        ++it;
+        continue;
+      }
+      it = lane.queue.erase(it);
+      if (!incident.empty()) lane.active[incident] = job;
       attempt(lane, job);
     }
   }
 
+  // The job's delivery ended (sent or given up): its incident's next alert may go.
+  void release(Lane& lane, const std::shared_ptr<Job>& job) {
+    auto it = lane.active.find(job->alert.incident);
+    if (it != lane.active.end() && it->second == job) lane.active.erase(it);
+  }
+
   void attempt(Lane& lane, const std::shared_ptr<Job>& job) {
     const Duration left = job->deadline - clock.now();
-    if (left <= Duration::zero()) return giveUp(lane, *job);
+    if (left <= Duration::zero()) {
+      release(lane, job);
+      return giveUp(lane, *job);
+    }
     ++job->attempts;
     ++lane.in_flight;
     const std::uint64_t gen = generation;
@@ -127,13 +173,19 @@ struct AlertDispatcher::Impl {
                          if (live.expired() || gen != generation) return;
                          --lane.in_flight;
                          if (error.empty()) {
+                           release(lane, job);
                            record("alert_sent", job->alert.component,
                                   fmt::format("{} alert to {}: {}", toString(job->alert.action),
                                               lane.cfg->name, job->alert.title),
                                   fieldsOf(lane, *job));
                          } else {
                            job->last_error = std::move(error);
-                           retry ? later(lane, job) : giveUp(lane, *job);
+                           if (retry) {
+                             later(lane, job);
+                           } else {
+                             release(lane, job);
+                             giveUp(lane, *job);
+                           }
                          }
                          pump(lane);
                        });
@@ -144,14 +196,19 @@ struct AlertDispatcher::Impl {
     Duration wait = cfg.alerts.initial_backoff;
     for (int i = 1; i < job->attempts && wait < cfg.alerts.max_backoff; ++i) wait *= 2;
     wait = std::min(wait, cfg.alerts.max_backoff);
-    if (clock.now() + wait >= job->deadline) return giveUp(lane, *job);
+    if (clock.now() + wait >= job->deadline) {
+      release(lane, job);
+      return giveUp(lane, *job);
+    }
     auto timer = std::make_shared<boost::asio::steady_timer>(io, wait);
     timers.insert(timer);
     ++lane.backing_off;
+    job->waiting_retry = true;
     timer->async_wait([this, &lane, job, timer](boost::system::error_code ec) {
       timers.erase(timer);
-      if (ec || stopped) return;
+      if (ec || stopped || job->superseded) return;
       --lane.backing_off;
+      job->waiting_retry = false;
       lane.queue.push_front(job);
       pump(lane);
     });
@@ -173,6 +230,7 @@ struct AlertDispatcher::Impl {
     timers.clear();
     for (auto& l : lanes) {
       l->queue.clear();
+      l->active.clear();
       l->in_flight = 0;
       l->backing_off = 0;
     }
@@ -226,8 +284,7 @@ bool AlertDispatcher::submitTo(const std::string& channel, const Alert& a) {
 
 std::size_t AlertDispatcher::pending() const {
   std::size_t n = impl_->queued();
-  for (const auto& l : impl_->lanes)
-    n += static_cast<std::size_t>(l->in_flight + l->backing_off);
+  for (const auto& l : impl_->lanes) n += static_cast<std::size_t>(l->in_flight + l->backing_off);
   return n;
 }
 

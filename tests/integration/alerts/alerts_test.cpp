@@ -51,15 +51,18 @@ class Alerting {
     dispatcher_ = std::make_unique<alerts::AlertDispatcher>(
         io_, http_, clock_, *cfg_,
         [this](const std::string& type, const std::string&, const std::string& reason,
-               json fields) { recorded_.push_back({type, reason, fields}); });
+               json fields) {
+          recorded_.push_back({type, reason, fields});
+        });
   }
 
-  void event(const std::string& type, json fields = json::object()) {
+  void event(const std::string& type, json fields = json::object(),
+             const std::string& component = "engine") {
     events::Event e;
     e.id = "20261126T000000.000Z-" + std::to_string(++n_);
     e.at = clock_.wallNow();
     e.node = "n1";
-    e.component = "engine";
+    e.component = component;
     e.type = type;
     e.reason = type + ": test reason";
     e.fields = std::move(fields);
@@ -102,12 +105,13 @@ TEST(Alerts, SlackAndPagerDutyInTheirDocumentedForm) {
   HttpReceiver pd([](const ReceivedRequest&) {
     return Reply{202, R"({"status":"success","message":"Event processed"})"};
   });
-  Alerting a("alerts:\n  group_window: 0s\n  channels:\n"
-             "    ops: {type: slack, webhook_url: '${SLACK_URL}', channel: '#ops'}\n"
-             "    oncall: {type: pagerduty, routing_key: '${PD_KEY}', url: '" +
-                 pd.url() + "/v2/enqueue', source: trading-host-1}\n",
-             {{"SLACK_URL", slack.url() + "/services/T000/B000/SECRETPATH"},
-              {"PD_KEY", "R0UT1NGKEY0000000000000000000000"}});
+  Alerting a(
+      "alerts:\n  group_window: 0s\n  channels:\n"
+      "    ops: {type: slack, webhook_url: '${SLACK_URL}', channel: '#ops'}\n"
+      "    oncall: {type: pagerduty, routing_key: '${PD_KEY}', url: '" +
+          pd.url() + "/v2/enqueue', source: trading-host-1}\n",
+      {{"SLACK_URL", slack.url() + "/services/T000/B000/SECRETPATH"},
+       {"PD_KEY", "R0UT1NGKEY0000000000000000000000"}});
   a.event("state_changed", {{"from", "unknown"}, {"to", "healthy"}});
   a.event("state_changed", {{"from", "healthy"}, {"to", "failed"}});
   a.event("failover_triggered", {{"tier", "component"}, {"rule", "fall"}});
@@ -181,12 +185,13 @@ TEST(Alerts, EmailThroughARealSmtpServer) {
   EXPECT_NE(d.find("failover_failed: test reason"), std::string::npos) << d;
   // A wrong password is refused, not retried, and is in no event.
   std::ofstream(dir.path() + "/wrong.pass") << "hunter2-wrong";
-  Alerting b("alerts:\n  initial_backoff: 50ms\n  channels:\n    mail: {type: email, smtp_url: "
-             "'smtp://127.0.0.1:" +
-             std::to_string(smtp.port()) +
-             "', starttls: false, from: hftguard@hft.local, to: [ops@hft.local], username: "
-             "alerts, password_file: '" +
-             dir.path() + "/wrong.pass'}\n");
+  Alerting b(
+      "alerts:\n  initial_backoff: 50ms\n  channels:\n    mail: {type: email, smtp_url: "
+      "'smtp://127.0.0.1:" +
+      std::to_string(smtp.port()) +
+      "', starttls: false, from: hftguard@hft.local, to: [ops@hft.local], username: "
+      "alerts, password_file: '" +
+      dir.path() + "/wrong.pass'}\n");
   b.event("failover_failed");
   b.drain();
   ASSERT_EQ(b.recorded().size(), 1u);
@@ -200,12 +205,13 @@ TEST(Alerts, EmailRequiresStartTlsByDefault) {
   SmtpServer smtp(true);
   const std::string url = "smtp://127.0.0.1:" + std::to_string(smtp.port());
   // The test certificate is self-signed: verified, it is refused, and nothing is sent.
-  Alerting verified("alerts:\n  initial_backoff: 50ms\n  deadline: 2s\n  channels:\n"
-                    "    mail: {type: email, smtp_url: '" +
-                        url +
-                        "', from: hftguard@hft.local, to: [ops@hft.local], username: alerts, "
-                        "password: '${P}'}\n",
-                    {{"P", SmtpServer::kPassword}});
+  Alerting verified(
+      "alerts:\n  initial_backoff: 50ms\n  deadline: 2s\n  channels:\n"
+      "    mail: {type: email, smtp_url: '" +
+          url +
+          "', from: hftguard@hft.local, to: [ops@hft.local], username: alerts, "
+          "password: '${P}'}\n",
+      {{"P", SmtpServer::kPassword}});
   verified.event("failover_failed");
   verified.drain();
   EXPECT_EQ(verified.count("alert_failed"), 1u);
@@ -229,15 +235,16 @@ TEST(Alerts, RetriesWithBackoffAndGivesUpAtTheDeadline) {
   });
   HttpReceiver broken([](const ReceivedRequest&) { return Reply{400, "invalid_payload"}; });
   BlackHole hung;
-  Alerting a("alerts:\n  initial_backoff: 50ms\n  max_backoff: 80ms\n  deadline: 2s\n  channels:\n"
-             "    pd: {type: pagerduty, routing_key: '${K}', url: '" +
-                 flaky.url() +
-                 "/v2/enqueue', min_severity: info}\n"
-                 "    bad: {type: slack, webhook_url: '${BAD}'}\n"
-                 "    slow: {type: slack, webhook_url: '${SLOW}'}\n",
-             {{"K", "key"},
-              {"BAD", broken.url() + "/hook"},
-              {"SLOW", "http://127.0.0.1:" + std::to_string(hung.port()) + "/hook"}});
+  Alerting a(
+      "alerts:\n  initial_backoff: 50ms\n  max_backoff: 80ms\n  deadline: 2s\n  channels:\n"
+      "    pd: {type: pagerduty, routing_key: '${K}', url: '" +
+          flaky.url() +
+          "/v2/enqueue', min_severity: info}\n"
+          "    bad: {type: slack, webhook_url: '${BAD}'}\n"
+          "    slow: {type: slack, webhook_url: '${SLOW}'}\n",
+      {{"K", "key"},
+       {"BAD", broken.url() + "/hook"},
+       {"SLOW", "http://127.0.0.1:" + std::to_string(hung.port()) + "/hook"}});
   a.event("failover_failed");
   a.drain(10s);
   ASSERT_EQ(a.recorded().size(), 3u);
@@ -260,11 +267,14 @@ TEST(Alerts, RetriesWithBackoffAndGivesUpAtTheDeadline) {
 
 TEST(Alerts, InFlightAndQueueLimitsHoldOnAHungChannel) {
   BlackHole hung;
-  Alerting a("alerts:\n  max_in_flight: 2\n  queue_limit: 3\n  deadline: 1s\n  channels:\n"
-             "    slow: {type: slack, webhook_url: '${SLOW}'}\n",
-             {{"SLOW", "http://127.0.0.1:" + std::to_string(hung.port()) + "/hook"}});
-  a.event("failover_triggered");
-  for (int i = 0; i < 5; ++i) a.event("failover_completed");  // info: each is said
+  Alerting a(
+      "alerts:\n  max_in_flight: 2\n  queue_limit: 3\n  deadline: 1s\n  channels:\n"
+      "    slow: {type: slack, webhook_url: '${SLOW}'}\n",
+      {{"SLOW", "http://127.0.0.1:" + std::to_string(hung.port()) + "/hook"}});
+  // Each event is its own component's incident: alerts of one incident go one at a time.
+  a.event("failover_triggered", json::object(), "engine0");
+  for (int i = 1; i <= 5; ++i)
+    a.event("failover_completed", json::object(), "engine" + std::to_string(i));
   a.drain(300ms);
   EXPECT_EQ(hung.accepted(), 2u) << "at most max_in_flight at once";
   ASSERT_EQ(a.count("alert_failed"), 1u) << "one over the queue's limit";
@@ -274,6 +284,36 @@ TEST(Alerts, InFlightAndQueueLimitsHoldOnAHungChannel) {
   a.drain(10s);
   EXPECT_EQ(a.count("alert_failed"), 6u);
   EXPECT_EQ(a.count("alert_sent"), 0u);
+}
+
+// A double fault: the warning's first delivery fails and waits to be retried when the
+// critical "FAILOVER FAILED" of the same incident comes. The critical is the last message
+// on-call sees: the stale warning is superseded, never delivered after it.
+TEST(Alerts, AlertsOfOneIncidentGoOutInOrderTheLaterSupersedes) {
+  int calls = 0;
+  HttpReceiver slack([&](const ReceivedRequest&) {
+    return ++calls == 1 ? Reply{503, "busy", "text/plain"} : Reply{200, "ok", "text/plain"};
+  });
+  Alerting a(
+      "alerts:\n  max_in_flight: 4\n  initial_backoff: 200ms\n  channels:\n"
+      "    ops: {type: slack, webhook_url: '${URL}', min_severity: warning}\n",
+      {{"URL", slack.url() + "/hook"}});
+  a.event("failover_triggered", {{"tier", "component"}, {"rule", "fall"}});
+  a.drain(100ms);  // the warning's first attempt fails; it waits 200 ms to retry
+  ASSERT_EQ(calls, 1);
+  a.event("failover_failed", {{"failed_step", "promote"}});
+  a.drain(5s);
+  const auto got = slack.requests();
+  ASSERT_FALSE(got.empty());
+  EXPECT_NE(json::parse(got.back().body)["text"].get<std::string>().find("FAILOVER FAILED"),
+            std::string::npos)
+      << "the last message is the critical one";
+  for (std::size_t i = 1; i < got.size(); ++i)
+    EXPECT_NE(json::parse(got[i].body)["text"].get<std::string>().find("FAILOVER FAILED"),
+              std::string::npos)
+        << "nothing of the incident after the failover failed but that alert: " << got[i].body;
+  EXPECT_EQ(a.count("alert_superseded"), 1u);
+  EXPECT_EQ(a.count("alert_sent"), 1u);
 }
 
 // hftguard alert-test through all three channels; PagerDuty's test is resolved again.
@@ -297,8 +337,7 @@ TEST(Alerts, AlertTestCommandSendsThroughEveryChannel) {
                         << dir.path() << "/smtp.pass'}\n"
                         << kComponent;
   const std::string out = dir.path() + "/out.txt";
-  EXPECT_EQ(runCommand({HFTGUARD_BINARY, "alert-test", "--config", config}, {.log_file = out}),
-            0)
+  EXPECT_EQ(runCommand({HFTGUARD_BINARY, "alert-test", "--config", config}, {.log_file = out}), 0)
       << readFile(out);
   EXPECT_EQ(slack.requests().size(), 1u);
   ASSERT_EQ(pd.requests().size(), 2u);
