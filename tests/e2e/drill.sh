@@ -16,6 +16,19 @@ cleanup() {
 }
 trap cleanup EXIT
 "$root/scripts/sandbox" up --dir "$state"
+# The failback restores the whole trading pair: with the standby engine dead (a fence may
+# stop either), /restore/trading restarts it and says "restored" only once both answer.
+standby_pid=$(sed -n 's/^engine standby .*(pid \([0-9]*\)).*/\1/p' "$state/status")
+standby_port=$(sed -n 's/^engine standby *127.0.0.1:\([0-9]*\).*/\1/p' "$state/status")
+control=$(sed -n 's/^sandbox control *//p' "$state/status")
+kill -KILL "$standby_pid"
+answer=$(curl -s -o - -w ' %{http_code}' -X POST "$control/restore/trading")
+case "$answer" in
+  *'"restored"'*' 200') ;;
+  *) echo "restore with the standby dead answered: $answer"; exit 1 ;;
+esac
+curl -sf "http://127.0.0.1:$standby_port/health" | grep -q '"standby"' ||
+  { echo "the standby engine is not back after the restore"; exit 1; }
 "$build/src/hftguard" run --config "$state/sandbox.yaml" >"$state/run.log" 2>&1 &
 daemon=$!
 if ! timeout 120 "$build/src/hftguard" drill --config "$state/sandbox.yaml" \

@@ -5,8 +5,9 @@
 //
 //   hftguard_sandbox --dir STATE --template config/sandbox.yaml
 //
-// Control API (loopback): POST /restore/trading   dead primary restarted, faults cleared,
-//                                                 roles, HAProxy and discovery put back
+// Control API (loopback): POST /restore/trading   dead engines restarted, faults cleared,
+//                                                 roles, HAProxy and discovery put back and
+//                                                 verified (503 "not restored: ..." if not)
 //                         POST /kill/redis-master the master Sentinel names, SIGKILLed
 //                         POST /restore/redis     the killed node back, as a replica
 //                         POST /kill/postgres-primary  the primary's postmaster SIGKILLed
@@ -37,12 +38,11 @@ using namespace std::chrono_literals;
 namespace {
 
 // The template's ports, in the order the servers below take their place.
-constexpr int kRedis = 19379, kPrimary = 19080, kStandby = 19081, kFrontend = 19000,
-              kAdmin = 19999, kEtcd = 19237, kPdns = 19082, kControl = 19090,
-              kRedisMaster = 19479, kRedisReplica = 19480, kSentinel1 = 19481,
-              kSentinel2 = 19482, kSentinel3 = 19483, kPgPrimary = 19532, kPgStandby = 19533,
-              kPatroniApi1 = 19608, kPatroniApi2 = 19609, kPatroniPg1 = 19632,
-              kPatroniPg2 = 19633;
+constexpr int kRedis = 19379, kPrimary = 19080, kStandby = 19081, kFrontend = 19000, kAdmin = 19999,
+              kEtcd = 19237, kPdns = 19082, kControl = 19090, kRedisMaster = 19479,
+              kRedisReplica = 19480, kSentinel1 = 19481, kSentinel2 = 19482, kSentinel3 = 19483,
+              kPgPrimary = 19532, kPgStandby = 19533, kPatroniApi1 = 19608, kPatroniApi2 = 19609,
+              kPatroniPg1 = 19632, kPatroniPg2 = 19633;
 const std::string kTemplateState = "/tmp/hftguard-sandbox";
 
 std::string replaceAll(std::string text, const std::string& from, const std::string& to) {
@@ -113,19 +113,35 @@ struct Stack {
 
   int adminPort() const { return std::stoi(lb.adminSocket().substr(10)); }
 
-  // Failback after a drill: the stack as `up` left it.
+  // Failback after a drill: the stack as `up` left it - both engines running (a fence may
+  // have stopped either), faults cleared, roles, HAProxy and discovery put back. "restored"
+  // only once all of it is verified; otherwise what is still wrong.
   std::string restoreTrading() {
     std::lock_guard lock(mu);
-    if (!primary.process().running()) primary.restart();
-    for (EngineSim* e : {&primary, &standby}) httpPost(e->url("/admin/fault"), "none");
+    for (EngineSim* e : {&primary, &standby}) {
+      if (!e->process().running()) e->restart();
+      httpPost(e->url("/admin/fault"), "none");
+    }
     httpPost(primary.url("/admin/promote"), "");
     httpPost(standby.url("/admin/demote"), "");
     lb.command("set server trading/primary state ready");
     lb.command("set server trading/standby state maint");
     etcd.put("service/trading/primary", "primary.hft.local");
     etcd.put("nodes/primary.hft.local/fenced", "false");
-    // Ready when HAProxy's own checks see the primary up again and it serves orders.
-    const bool up = waitUntil(
+    std::vector<std::string> wrong;
+    for (auto [e, role] : {std::pair{&primary, "primary"}, std::pair{&standby, "standby"}}) {
+      const bool ok = waitUntil(
+          [&] {
+            long status = 0;
+            auto body = httpGet(e->url("/health"), &status);
+            return status == 200 && body &&
+                   body->find(std::string("\"") + role + "\"") != std::string::npos;
+          },
+          10s, 20ms);
+      if (!ok) wrong.push_back(fmt::format("the {} engine is not up as {}", role, role));
+    }
+    // HAProxy's own checks see the primary up again and it serves orders.
+    const bool served = waitUntil(
         [&] {
           long status = 0;
           auto body = httpGet(
@@ -133,7 +149,11 @@ struct Stack {
           return status == 200 && body && body->find("\"primary\"") != std::string::npos;
         },
         10s, 20ms);
-    return up ? "restored" : "restored, but HAProxy does not serve the primary yet";
+    if (!served) wrong.push_back("HAProxy does not serve the primary yet");
+    if (wrong.empty()) return "restored";
+    std::string out = "not restored:";
+    for (const auto& w : wrong) out += " " + w + ";";
+    return out;
   }
 
   // The node Sentinel's majority names as master now.
@@ -231,7 +251,7 @@ struct Stack {
     return fmt::format(
         "redis            127.0.0.1:{}\n"
         "engine primary   127.0.0.1:{}  (pid {})\n"
-        "engine standby   127.0.0.1:{}\n"
+        "engine standby   127.0.0.1:{}  (pid {})\n"
         "haproxy          127.0.0.1:{}  (runtime API {})\n"
         "etcd             {}\n"
         "powerdns API     {}\n"
@@ -239,11 +259,11 @@ struct Stack {
         "postgresql 15    primary 127.0.0.1:{}, streaming standby 127.0.0.1:{}\n"
         "patroni 3.0      pg1 API {} (pg 127.0.0.1:{}), pg2 API {} (pg 127.0.0.1:{}), etcd {}\n"
         "sandbox control  http://127.0.0.1:{}\n",
-        redis.port(), primary.port(), primary.process().pid(), standby.port(), lb.frontendPort(),
-        lb.adminSocket(), etcd.endpoint(), pdns.apiUrl(), sentinels.master().port(),
-        sentinels.replica().port(), sentinels.sentinelList(), pg.primaryPort(), pg.standbyPort(),
-        patroni.apiUrl(0), patroni.pgPort(0), patroni.apiUrl(1), patroni.pgPort(1),
-        patroni.etcdEndpoint(), control);
+        redis.port(), primary.port(), primary.process().pid(), standby.port(),
+        standby.process().pid(), lb.frontendPort(), lb.adminSocket(), etcd.endpoint(),
+        pdns.apiUrl(), sentinels.master().port(), sentinels.replica().port(),
+        sentinels.sentinelList(), pg.primaryPort(), pg.standbyPort(), patroni.apiUrl(0),
+        patroni.pgPort(0), patroni.apiUrl(1), patroni.pgPort(1), patroni.etcdEndpoint(), control);
   }
 };
 
@@ -281,25 +301,30 @@ int main(int argc, char** argv) {
       if (r.target == "/status") return {200, stack.status(0), "text/plain"};
       auto it = routes.find(r.target);
       if (r.method != "POST" || it == routes.end()) return {404, "{}"};
-      return {200, "{\"status\":\"" + (stack.*(it->second))() + "\"}"};
+      // A restore that could not verify the stack is an error, so the drill says so.
+      const std::string said = (stack.*(it->second))();
+      return {said.starts_with("not restored") ? 503 : 200, "{\"status\":\"" + said + "\"}"};
     });
     const int controlPort = std::stoi(control.url().substr(control.url().rfind(':') + 1));
-    const std::map<int, int> ports = {
-        {kRedis, stack.redis.port()},   {kPrimary, stack.primary.port()},
-        {kStandby, stack.standby.port()}, {kFrontend, stack.lb.frontendPort()},
-        {kAdmin, stack.adminPort()},    {kEtcd, std::stoi(stack.etcd.endpoint().substr(17))},
-        {kPdns, std::stoi(stack.pdns.apiUrl().substr(17))}, {kControl, controlPort},
-        {kRedisMaster, stack.sentinels.master().port()},
-        {kRedisReplica, stack.sentinels.replica().port()},
-        {kSentinel1, stack.sentinels.sentinelPorts()[0]},
-        {kSentinel2, stack.sentinels.sentinelPorts()[1]},
-        {kSentinel3, stack.sentinels.sentinelPorts()[2]},
-        {kPgPrimary, stack.pg.primaryPort()},
-        {kPgStandby, stack.pg.standbyPort()},
-        {kPatroniApi1, std::stoi(stack.patroni.apiUrl(0).substr(17))},
-        {kPatroniApi2, std::stoi(stack.patroni.apiUrl(1).substr(17))},
-        {kPatroniPg1, stack.patroni.pgPort(0)},
-        {kPatroniPg2, stack.patroni.pgPort(1)}};
+    const std::map<int, int> ports = {{kRedis, stack.redis.port()},
+                                      {kPrimary, stack.primary.port()},
+                                      {kStandby, stack.standby.port()},
+                                      {kFrontend, stack.lb.frontendPort()},
+                                      {kAdmin, stack.adminPort()},
+                                      {kEtcd, std::stoi(stack.etcd.endpoint().substr(17))},
+                                      {kPdns, std::stoi(stack.pdns.apiUrl().substr(17))},
+                                      {kControl, controlPort},
+                                      {kRedisMaster, stack.sentinels.master().port()},
+                                      {kRedisReplica, stack.sentinels.replica().port()},
+                                      {kSentinel1, stack.sentinels.sentinelPorts()[0]},
+                                      {kSentinel2, stack.sentinels.sentinelPorts()[1]},
+                                      {kSentinel3, stack.sentinels.sentinelPorts()[2]},
+                                      {kPgPrimary, stack.pg.primaryPort()},
+                                      {kPgStandby, stack.pg.standbyPort()},
+                                      {kPatroniApi1, std::stoi(stack.patroni.apiUrl(0).substr(17))},
+                                      {kPatroniApi2, std::stoi(stack.patroni.apiUrl(1).substr(17))},
+                                      {kPatroniPg1, stack.patroni.pgPort(0)},
+                                      {kPatroniPg2, stack.patroni.pgPort(1)}};
     std::string config = remapPorts(readFile(templ), ports);
     config = replaceAll(config, kTemplateState, dir);
     std::filesystem::create_directories(dir + "/secrets");
