@@ -109,24 +109,6 @@ struct Daemon::Impl {
     }
   }
 
-  // The first failed sample of the failure that led here: where the RTO starts.
-  static std::optional<WallTime> firstFailure(const Decision& d) {
-    std::map<std::string, std::optional<WallTime>> streakStart;
-    for (const auto& s : d.evidence) {
-      auto& start = streakStart[s.check];
-      if (s.status == probes::ProbeStatus::Ok) {
-        start.reset();
-      } else if (!start) {
-        start = s.at;
-      }
-    }
-    std::optional<WallTime> first;
-    for (const auto& [check, start] : streakStart) {
-      if (start && (!first || *start < *first)) first = start;
-    }
-    return first;
-  }
-
   // Sentinel switched a master by itself: record it and follow with the component's plan.
   void onSwitch(const probes::MasterSwitch& s) {
     const std::string why =
@@ -158,7 +140,8 @@ struct Daemon::Impl {
     request.component = d.component;
     request.plan = plan;
     request.rto_target = c->rto_target;
-    request.first_failure = firstFailure(d);
+    request.first_failure = d.breach_started;  // the first sample that breached the rule
+    if (!d.breach_from.empty()) request.rto_from = d.breach_from;
     request.trigger = trigger;
     request.context = {d.component, cfg->node.name, c->primary, c->standby, {}, {}, d.reason};
     if (followed != nullptr) {

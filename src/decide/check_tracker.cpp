@@ -1,5 +1,7 @@
 #include "check_tracker.hpp"
 
+#include <algorithm>
+
 namespace hftguard::decide {
 namespace {
 
@@ -17,35 +19,46 @@ Transition CheckTracker::observe(const probes::ProbeResult& r, SteadyTime now) {
   if (recent_.size() > kRecent) recent_.pop_front();
   last_latency_ms_ = std::chrono::duration<double, std::milli>(r.latency).count();
 
-  if (watches(triggers_.latency.check)) latency_.update(r.latency > triggers_.latency.above, now);
+  if (watches(triggers_.latency.check)) {
+    latency_.update(r.latency > triggers_.latency.above, now, r.at);
+  }
   if (auto cpu = utilisation(r, "cpu_ratio", "process_cpu_ratio");
       cpu && watches(triggers_.cpu.check)) {
-    cpu_.update(*cpu > triggers_.cpu.above, now);
+    cpu_.update(*cpu > triggers_.cpu.above, now, r.at);
   }
   if (auto mem = utilisation(r, "memory_ratio", "process_memory_ratio");
       mem && watches(triggers_.memory.check)) {
-    memory_.update(*mem > triggers_.memory.above, now);
+    memory_.update(*mem > triggers_.memory.above, now, r.at);
   }
+  return last_ = count(r);
+}
 
+// fall/rise from start-up on: one sample never sets the state, whatever the check's
+// interval (a slow check's first failure beside a fast check's successes is not an outage).
+Transition CheckTracker::count(const probes::ProbeResult& r) {
   const bool ok = r.ok();
   failures_ = ok ? 0 : failures_ + 1;
   successes_ = ok ? successes_ + 1 : 0;
-  if (!known_) {
-    // The first result sets the state at once: no rise/fall wait at start-up.
+  const bool down = known_ && !up_;
+  if (!ok) {
+    last_failure_ = r.reason;
+    // A down check's outage began with the run that took it down, not with a later one.
+    if (failures_ == 1 && !down) failing_since_ = r.at;
+    if (down) down_run_ = std::max(down_run_, failures_);
+  }
+  if (!down && failures_ >= check_.fall) {
     known_ = true;
-    up_ = ok;
-    return last_ = Transition::Changed;
-  }
-  if (up_ && failures_ >= check_.fall) {
     up_ = false;
-    return last_ = Transition::Changed;
+    down_run_ = failures_;
+    return Transition::Changed;
   }
-  if (!up_ && successes_ >= check_.rise) {
+  if ((!known_ || !up_) && successes_ >= check_.rise) {
+    known_ = true;
     up_ = true;
-    return last_ = Transition::Changed;
+    return Transition::Changed;
   }
-  const bool moving = (up_ && failures_ > 0) || (!up_ && successes_ > 0);
-  return last_ = moving ? Transition::Pending : Transition::Unchanged;
+  const bool moving = !known_ || (up_ && failures_ > 0) || (!up_ && successes_ > 0);
+  return moving ? Transition::Pending : Transition::Unchanged;
 }
 
 bool CheckTracker::latencyActive(SteadyTime now) const {

@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <optional>
+#include <string>
 
 #include "hftguard/config/config.hpp"
 #include "hftguard/decide/decision.hpp"
@@ -11,21 +12,25 @@
 namespace hftguard::decide {
 
 // How long a sustained condition has held: the start of the current run of samples over
-// the limit. Active once that run spans the configured duration.
+// the limit. Active once that run spans the configured duration. `wall` is when the first
+// sample over the limit was taken: where an RTO measured from this breach starts.
 class Streak {
  public:
-  void update(bool over, SteadyTime now) {
+  void update(bool over, SteadyTime now, WallTime wall) {
     if (!over) {
       start_.reset();
     } else if (!start_) {
       start_ = now;
+      wall_ = wall;
     }
   }
   bool active(SteadyTime now, Duration span) const { return start_ && now - *start_ >= span; }
   std::optional<SteadyTime> start() const { return start_; }
+  WallTime startWall() const { return wall_; }
 
  private:
   std::optional<SteadyTime> start_;
+  WallTime wall_{};
 };
 
 class CheckTracker {
@@ -38,20 +43,30 @@ class CheckTracker {
   Transition observe(const probes::ProbeResult& r, SteadyTime now);
 
   const config::CheckConfig& config() const { return check_; }
+  // Unknown until `rise` successes in a row make it up or `fall` failures make it down.
   bool known() const { return known_; }
   bool up() const { return up_; }
   int failures() const { return failures_; }    // consecutive
   int successes() const { return successes_; }  // consecutive
+  // While down: the longest run of failures seen since it went down (at least `fall`), when
+  // the first of the run that took it down was taken, and the last failure's reason.
+  int downRun() const { return down_run_; }
+  WallTime failingSince() const { return failing_since_; }
+  const std::string& lastFailure() const { return last_failure_; }
   const std::deque<Sample>& recent() const { return recent_; }
   Transition lastTransition() const { return last_; }
 
   bool latencyActive(SteadyTime now) const;
+  WallTime latencySince() const { return latency_.startWall(); }
+  WallTime cpuSince() const { return cpu_.startWall(); }
+  WallTime memorySince() const { return memory_.startWall(); }
   bool cpuActive(SteadyTime now) const;
   bool memoryActive(SteadyTime now) const;
   double lastLatencyMs() const { return last_latency_ms_; }
   std::optional<double> lastValue(std::string_view name) const;
 
  private:
+  Transition count(const probes::ProbeResult& r);
   bool watches(const std::string& trigger_check) const {
     return trigger_check.empty() || trigger_check == check_.name;
   }
@@ -62,6 +77,9 @@ class CheckTracker {
   bool up_ = false;
   int failures_ = 0;
   int successes_ = 0;
+  int down_run_ = 0;
+  WallTime failing_since_{};
+  std::string last_failure_;
   Transition last_ = Transition::Unchanged;
   std::deque<Sample> recent_;
   Streak latency_, cpu_, memory_;

@@ -17,6 +17,12 @@ void Cause::add(std::string r, std::string why, Threshold t, const CheckTracker*
   sustained = sustained || trigger;
 }
 
+void Cause::since(WallTime at, std::string what) {
+  if (started && *started <= at) return;
+  started = at;
+  started_from = std::move(what);
+}
+
 ComponentState::ComponentState(const config::ComponentConfig& c) : cfg(c), damper(c.flap_damping) {
   for (const auto& k : c.checks) checks.push_back(std::make_unique<CheckTracker>(k, c.triggers));
 }
@@ -44,9 +50,9 @@ Transition ComponentState::observe(const probes::ProbeResult& r, SteadyTime now)
   if (!wasDown && wasKnown && anyCheckDown() && t == Transition::Changed) damper.flap(now);
   const auto& er = cfg.triggers.error_rate;
   if (!r.informational && (er.check.empty() || er.check == r.check)) {
-    outcomes_.emplace_back(now, !r.ok());
+    outcomes_.push_back({now, r.at, !r.ok()});
     if (!first_outcome_) first_outcome_ = now;
-    while (!outcomes_.empty() && outcomes_.front().first <= now - er.window) outcomes_.pop_front();
+    while (!outcomes_.empty() && outcomes_.front().at <= now - er.window) outcomes_.pop_front();
   }
   if (forced) {
     for (std::size_t i = 0; i < checks.size(); ++i) {
@@ -70,35 +76,41 @@ bool ComponentState::anyCheckDown() const {
   return false;
 }
 
-std::optional<Threshold> ComponentState::errorRate(SteadyTime now) const {
+std::optional<std::pair<Threshold, WallTime>> ComponentState::errorRate(SteadyTime now) const {
   const auto& er = cfg.triggers.error_rate;
   // "Over one minute" needs a minute of data: one early failure is not a 10% error rate.
   if (!er.enabled || !first_outcome_ || now - *first_outcome_ < er.window) return std::nullopt;
   std::size_t total = 0, failed = 0;
-  for (const auto& [at, bad] : outcomes_) {
-    if (at <= now - er.window) continue;
+  std::optional<WallTime> firstFailed;
+  for (const auto& o : outcomes_) {
+    if (o.at <= now - er.window) continue;
     ++total;
-    failed += bad ? 1 : 0;
+    failed += o.failed ? 1 : 0;
+    if (o.failed && !firstFailed) firstFailed = o.wall;
   }
-  if (total < static_cast<std::size_t>(er.min_samples)) return std::nullopt;
+  if (total < static_cast<std::size_t>(er.min_samples) || !firstFailed) return std::nullopt;
   const double rate = static_cast<double>(failed) / static_cast<double>(total);
   if (rate <= er.above) return std::nullopt;
-  return Threshold{er.check, "error_rate", rate, er.above, "ratio"};
+  return std::pair{Threshold{er.check, "error_rate", rate, er.above, "ratio"}, *firstFailed};
 }
 
 Cause ComponentState::cause(SteadyTime now) const {
   Cause c;
-  if (forced) c.add(forced->rule, forced->reason, {{}, forced->rule, 1, 1, ""}, nullptr, true);
+  if (forced) {
+    c.add(forced->rule, forced->reason, {{}, forced->rule, 1, 1, ""}, nullptr, true);
+    c.since(forced->at, "the " + forced->rule + " report");
+  }
   const auto& t = cfg.triggers;
   for (const auto& k : checks) {
     const auto& kc = k->config();
-    if (!k->known()) continue;
-    if (!kc.informational && !k->up()) {
-      const std::string last = k->recent().empty() ? "" : k->recent().back().reason;
-      c.add("fall", fmt::format("{} failed {} times in a row: {}", kc.name, kc.fall, last),
-            {kc.name, "consecutive_failures", static_cast<double>(std::max(k->failures(), kc.fall)),
+    if (!kc.informational && k->known() && !k->up()) {
+      // The count is the run actually seen: never more failures than samples.
+      c.add("fall",
+            fmt::format("{} failed {} times in a row: {}", kc.name, k->downRun(), k->lastFailure()),
+            {kc.name, "consecutive_failures", static_cast<double>(k->downRun()),
              static_cast<double>(kc.fall), ""},
             k.get(), false);
+      c.since(k->failingSince(), "first failed sample");
     }
     const double toMs = 1e3;
     if (k->latencyActive(now)) {
@@ -108,8 +120,10 @@ Cause ComponentState::cause(SteadyTime now) const {
             {kc.name, "latency_ms", k->lastLatencyMs(),
              std::chrono::duration<double>(t.latency.above).count() * toMs, "ms"},
             k.get(), true);
+      c.since(k->latencySince(), "first sample over the latency limit");
     }
-    auto utilisation = [&](bool active, const config::UtilisationTrigger& u, std::string name) {
+    auto utilisation = [&](bool active, const config::UtilisationTrigger& u, std::string name,
+                           WallTime since) {
       if (!active) return;
       const auto v = k->lastValue("process_" + name + "_ratio")
                          .value_or(k->lastValue(name + "_ratio").value_or(0));
@@ -117,11 +131,14 @@ Cause ComponentState::cause(SteadyTime now) const {
             fmt::format("{} {} above {} for {}", kc.name, name, formatPercent(u.above),
                         formatDuration(u.sustained_for)),
             {kc.name, name + "_ratio", v, u.above, "ratio"}, k.get(), true);
+      c.since(since, "first sample over the " + name + " limit");
     };
-    utilisation(k->cpuActive(now), t.cpu, "cpu");
-    utilisation(k->memoryActive(now), t.memory, "memory");
+    utilisation(k->cpuActive(now), t.cpu, "cpu", k->cpuSince());
+    utilisation(k->memoryActive(now), t.memory, "memory", k->memorySince());
   }
-  if (auto er = errorRate(now)) {
+  if (auto rate = errorRate(now)) {
+    const Threshold* er = &rate->first;
+    c.since(rate->second, "first failed sample in the error-rate window");
     const std::string scope = er->check.empty() ? "its checks" : er->check;
     c.add("error_rate",
           fmt::format("error rate of {} {:.1f}% over {}, above {}", scope, er->observed * 100,
@@ -137,13 +154,15 @@ Cause ComponentState::cause(SteadyTime now) const {
 }
 
 Health ComponentState::healthFrom(const Cause& cause) const {
-  bool anyKnown = false, suspect = false;
+  // Healthy only on evidence: every check that counts has reached up through `rise`.
+  bool allKnown = true, anyCounted = false, suspect = false;
   for (const auto& k : checks) {
-    if (!k->known() || k->config().informational) continue;
-    anyKnown = true;
-    suspect = suspect || (k->up() && k->failures() > 0);
+    if (k->config().informational) continue;
+    anyCounted = true;
+    allKnown = allKnown && k->known();
+    suspect = suspect || (k->known() && k->up() && k->failures() > 0);
   }
-  if (!anyKnown && cause.empty()) return Health::Unknown;
+  if ((!allKnown || !anyCounted) && cause.empty()) return Health::Unknown;
   if (!cause.empty()) {
     // Recovering: only fall counters hold it, and every failed check has begun to pass.
     bool recovering = !cause.sustained;

@@ -21,9 +21,13 @@ struct Cause {
   std::vector<Threshold> thresholds;
   std::vector<const CheckTracker*> involved;
   bool sustained = false;  // a trigger or report holds it, not only fall counters
+  // The earliest first sample (or report) that breached any of the rules: the RTO's start.
+  std::optional<WallTime> started;
+  std::string started_from;  // what that is, for the report: "first failed sample", ...
 
   bool empty() const { return rule.empty(); }
   void add(std::string r, std::string why, Threshold t, const CheckTracker* check, bool trigger);
+  void since(WallTime at, std::string what);
 };
 
 // A failure reported from outside the probes (partition, corruption). It holds the
@@ -31,6 +35,7 @@ struct Cause {
 struct Forced {
   std::string rule;
   std::string reason;
+  WallTime at{};
   std::vector<int> passes;  // per check, consecutive successes since the report
 };
 
@@ -57,9 +62,15 @@ class ComponentState {
   std::string held_by;  // non-empty: a failover waits for this gate to open
 
  private:
-  std::optional<Threshold> errorRate(SteadyTime now) const;
-  std::deque<std::pair<SteadyTime, bool>> outcomes_;  // (time, failed), the error-rate window
-  std::optional<SteadyTime> first_outcome_;           // a rate needs a whole window of data
+  struct Outcome {
+    SteadyTime at;
+    WallTime wall;
+    bool failed;
+  };
+  // The rate, and when the window's first failed sample was taken.
+  std::optional<std::pair<Threshold, WallTime>> errorRate(SteadyTime now) const;
+  std::deque<Outcome> outcomes_;             // the error-rate window
+  std::optional<SteadyTime> first_outcome_;  // a rate needs a whole window of data
 };
 
 }  // namespace hftguard::decide

@@ -24,6 +24,11 @@ std::vector<Sample> evidenceOf(const Cause& cause) {
   return out;
 }
 
+void setBreach(Decision& d, const Cause& cause) {
+  d.breach_started = cause.started;
+  d.breach_from = cause.started_from;
+}
+
 WallTime wallAfter(WallTime wall, Duration d) {
   return wall + std::chrono::duration_cast<WallTime::duration>(d);
 }
@@ -117,6 +122,18 @@ struct Decider::State {
     return n;
   }
 
+  // A site incident began with the earliest breach among the components failed within it.
+  Cause siteBreach(SteadyTime now, const Cause& own) const {
+    Cause site;
+    if (own.started) site.since(*own.started, own.started_from);
+    for (const auto& c : components) {
+      if (c->health != Health::Failed || c->failed_since < now - cfg.system.window) continue;
+      const Cause other = c->cause(now);
+      if (other.started) site.since(*other.started, other.started_from);
+    }
+    return site;
+  }
+
   // A failover decision for `c`, triggered or suppressed by the gates.
   Decision failover(ComponentState& c, const Cause& cause, Tier tier, SteadyTime now, WallTime wall,
                     const std::string& prefix) {
@@ -129,6 +146,7 @@ struct Decider::State {
     d.plan = tier == Tier::System ? cfg.system.plan : c.cfg.plan;
     d.evidence = evidenceOf(cause);
     d.thresholds = cause.thresholds;
+    setBreach(d, tier == Tier::System ? siteBreach(now, cause) : cause);
     if (tier == Tier::System) {
       d.thresholds.push_back({{},
                               "failed_components",
@@ -179,6 +197,7 @@ struct Decider::State {
     d.tier = after == Health::Failed ? Tier::Component : Tier::Transient;
     d.thresholds = cause.thresholds;
     d.evidence = evidenceOf(cause);
+    if (after == Health::Failed) setBreach(d, cause);
     d.gates = gates(c, now);
     d.reason = fmt::format("{} -> {}{}{}", toString(before), toString(after),
                            before == Health::Unknown ? " (initial state)" : "",
@@ -219,7 +238,7 @@ struct Decider::State {
     if (c == nullptr) return out;
     const auto& t = c->cfg.triggers;
     if (!(rule == "network_partition" ? t.network_partition : t.data_corruption)) return out;
-    c->forced = Forced{rule, std::move(reason), std::vector<int>(c->checks.size(), 0)};
+    c->forced = Forced{rule, std::move(reason), wall, std::vector<int>(c->checks.size(), 0)};
     if (c->health == Health::Failed) return out;  // already failed: the same outage
     evaluate(*c, now, wall, out);
     return out;
@@ -248,7 +267,7 @@ std::vector<Decision> Decider::observe(const probes::ProbeResult& r, SteadyTime 
     d.component = r.component;
     d.check = r.check;
     d.at = r.at;
-    d.tier = k->up() ? Tier::Transient : Tier::Component;
+    d.tier = k->known() && !k->up() ? Tier::Component : Tier::Transient;
     d.rule = "fall";
     d.reason = fmt::format("{}/{} {} ({} of {}): {}", r.component, r.check,
                            probes::toString(r.status), k->failures(), k->config().fall, r.reason);

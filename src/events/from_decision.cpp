@@ -64,6 +64,10 @@ Event fromDecision(const Decision& d, const std::string& node, std::string id) {
     }
     f["evidence"] = {{"samples", samples}, {"thresholds", thresholds}};
   }
+  if (d.breach_started) {
+    f["breach_started"] = formatTimestamp(*d.breach_started);
+    f["breach_from"] = d.breach_from;
+  }
   if (d.kind == Decision::Kind::FailoverTriggered || d.kind == Decision::Kind::FailoverSuppressed) {
     f["gates"] = gatesJson(d.gates);
   }

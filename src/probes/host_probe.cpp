@@ -1,6 +1,7 @@
 // host: CPU and memory utilisation of the host and optionally of one process, as
 // observations for the sustained cpu/memory triggers. CPU needs two samples, so the first
-// run reports memory only.
+// run reports memory only. The host's CPU figure is the busy share of all its CPUs; the
+// process's is the busy share of the CPUs it may run on (its threads' affinity).
 #include <charconv>
 
 #include <fmt/format.h>
@@ -49,12 +50,18 @@ class HostProbe final : public Probe {
     const double rss = static_cast<double>(st->rss_pages * pageKb) / mem.total_kb;
     out.observe("process_memory_ratio", rss);
     std::string text = fmt::format("; pid {} memory {:.1f}%", pid, rss * 100);
-    if (last_pid_ == pid && now > last_time_) {
+    // The share of the CPUs the process may run on, not cores' worth: a thread busy-polling
+    // one pinned core of an engine allowed eight reads 12.5%, not 100% (docs/probes.md).
+    const auto allowed = procfs::allowedCpus(env_.proc_root, pid);
+    if (allowed) out.observe("process_cpus_allowed", static_cast<double>(*allowed));
+    if (last_pid_ == pid && now > last_time_ && allowed) {
       const double seconds = std::chrono::duration<double>(now - last_time_).count();
-      const double ratio =
+      const double cores =
           static_cast<double>(st->cpu_ticks - last_ticks_) / ticksPerSecond / seconds;
+      const double ratio = cores / static_cast<double>(*allowed);
       out.observe("process_cpu_ratio", ratio);
-      text += fmt::format(" cpu {:.1f}%", ratio * 100);
+      text += fmt::format(" cpu {:.1f}% of its {} CPU{}", ratio * 100, *allowed,
+                          *allowed == 1 ? "" : "s");
     }
     last_pid_ = pid;
     last_ticks_ = st->cpu_ticks;

@@ -1,5 +1,6 @@
 #include "procfs.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <fstream>
@@ -67,6 +68,68 @@ std::optional<std::string> cmdline(const std::string& proc_root, int pid) {
     if (c == '\0') c = ' ';
   }
   return text;
+}
+
+std::optional<std::vector<int>> parseCpuList(const std::string& text) {
+  std::vector<int> out;
+  std::istringstream in(text);
+  std::string range;
+  while (std::getline(in, range, ',')) {
+    const auto first = range.find_first_not_of(" \t\n");
+    if (first == std::string::npos) continue;
+    range = range.substr(first, range.find_last_not_of(" \t\n") + 1 - first);
+    int lo = 0, hi = 0;
+    const char* end = range.data() + range.size();
+    auto [p, ec] = std::from_chars(range.data(), end, lo);
+    if (ec != std::errc{}) return std::nullopt;
+    hi = lo;
+    if (p != end && *p == '-') {
+      auto [q, ec2] = std::from_chars(p + 1, end, hi);
+      if (ec2 != std::errc{}) return std::nullopt;
+      p = q;
+    }
+    if (p != end || lo < 0 || hi < lo || hi > 65535) return std::nullopt;
+    for (int c = lo; c <= hi; ++c) out.push_back(c);
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+namespace {
+
+// Adds the CPUs of one task's status file to `cpus`; false when it names none.
+bool addAllowed(const std::string& status_path, std::vector<bool>& cpus) {
+  auto text = readFile(status_path, 8192);
+  if (!text) return false;
+  const std::string key = "Cpus_allowed_list:";
+  const auto at = text->find(key);
+  if (at == std::string::npos) return false;
+  const auto from = at + key.size();
+  auto list = parseCpuList(text->substr(from, text->find('\n', from) - from));
+  if (!list) return false;
+  for (int c : *list) {
+    if (static_cast<std::size_t>(c) >= cpus.size()) cpus.resize(static_cast<std::size_t>(c) + 1);
+    cpus[static_cast<std::size_t>(c)] = true;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::size_t> allowedCpus(const std::string& proc_root, int pid) {
+  const std::string dir = proc_root + "/" + std::to_string(pid);
+  std::vector<bool> cpus;
+  bool any = false;
+  // Bounded: an engine has tens of threads; past this many the union is surely complete.
+  constexpr std::size_t kMaxTasks = 4096;
+  std::size_t n = 0;
+  for (int tid : pids(dir + "/task")) {
+    if (++n > kMaxTasks) break;
+    any = addAllowed(dir + "/task/" + std::to_string(tid) + "/status", cpus) || any;
+  }
+  if (!any && !addAllowed(dir + "/status", cpus)) return std::nullopt;
+  const auto count = static_cast<std::size_t>(std::count(cpus.begin(), cpus.end(), true));
+  return count == 0 ? std::nullopt : std::optional<std::size_t>(count);
 }
 
 std::optional<CpuTimes> hostCpu(const std::string& proc_root) {

@@ -24,6 +24,15 @@ std::optional<std::string> comm(const std::string& proc_root, int pid);
 // argv joined by spaces.
 std::optional<std::string> cmdline(const std::string& proc_root, int pid);
 
+// A kernel CPU list ("0-3,8,10-11", as in Cpus_allowed_list): the CPU numbers it names, or
+// nothing when it is malformed.
+std::optional<std::vector<int>> parseCpuList(const std::string& text);
+// How many CPUs the process may run on: the union of its threads' affinity masks
+// (/proc/PID/task/*/status, Cpus_allowed_list, which the cpuset already narrows). The
+// union, because an engine's main thread is often pinned to one housekeeping core while its
+// workers are pinned to others. Nothing when it cannot be read.
+std::optional<std::size_t> allowedCpus(const std::string& proc_root, int pid);
+
 struct CpuTimes {
   std::uint64_t busy = 0;
   std::uint64_t total = 0;

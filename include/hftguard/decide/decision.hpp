@@ -74,6 +74,11 @@ struct Decision {
   std::string suppressed_by;  // automation, maintenance, cooldown, flap_damping, no_plan
   std::vector<Sample> evidence;
   std::vector<Threshold> thresholds;
+  // When the breach began: the first sample (or report) that breached the rule - the first
+  // failed sample of the streak, the first sample over a sustained limit, the first failed
+  // sample in the error-rate window. An RTO starts here. Set on failed components' decisions.
+  std::optional<WallTime> breach_started;
+  std::string breach_from;  // what breach_started is: "first failed sample", ...
   GateState gates;
   std::string owner;                // maintenance
   std::optional<WallTime> expires;  // maintenance

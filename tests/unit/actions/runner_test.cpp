@@ -12,6 +12,7 @@
 
 #include "hftguard/config/loader.hpp"
 #include "hftguard/config/schema.hpp"
+#include "hftguard/decide/decider.hpp"
 #include "hftguard/net/http_client.hpp"
 #include "hftguard/net/worker_pool.hpp"
 
@@ -51,13 +52,17 @@ class RunnerTest : public ::testing::Test {
         });
   }
 
-  actions::RunReport run(bool dry_run = false) {
+  actions::RunReport run(bool dry_run = false, const decide::Decision* trigger = nullptr) {
     std::optional<actions::RunReport> report;
     actions::RunRequest r;
     r.component = "c";
     r.plan = cfg_->findPlan("p");
     r.dry_run = dry_run;
     r.rto_target = 10s;
+    if (trigger != nullptr) {  // as the daemon fills it from the decision
+      r.first_failure = trigger->breach_started;
+      if (!trigger->breach_from.empty()) r.rto_from = trigger->breach_from;
+    }
     r.context = {"c", "n1", "old-host", "new-host", {}, {}, "test"};
     EXPECT_TRUE(runner_->start(r, [&](const actions::RunReport& rep) { report = rep; }));
     while (!report) {
@@ -180,6 +185,39 @@ TEST_F(RunnerTest, NeverTwoPlansForOneComponent) {
   EXPECT_FALSE(grant.granted);
   while (!first) io_.run_one_for(20ms);
   EXPECT_NE(other->acquire("c", grant), nullptr);
+}
+
+// The RTO of a failover on sustained latency starts at the first slow sample, not at the
+// plan: a decider whose clock began 10 s ago saw 8 s of slow samples before it decided.
+TEST_F(RunnerTest, RtoStartsAtTheFirstSampleThatBreachedTheRule) {
+  load("      - {name: a, action: exec, argv: [/bin/true]}\n");
+  auto decided = config::loadConfigString(
+      "node: {name: n1}\nplans:\n  p: {steps: [{action: exec, argv: [/bin/true]}]}\n"
+      "components:\n  c: {tier: hot, rto_target: 10s, plan: p, checks: {t: {type: tcp, host: "
+      "127.0.0.1, port: 1, interval: 1s}}, triggers: {latency: {above: 1s, for: 7s}}}\n",
+      "decider.yaml");
+  ASSERT_TRUE(decided.config);
+  ManualClock sim(clock_.wallNow() - 10s);
+  decide::Decider decider(*decided.config);
+  std::optional<decide::Decision> failover;
+  for (int i = 0; i < 12 && !failover; ++i) {
+    probes::ProbeResult p;
+    p.component = "c";
+    p.check = "t";
+    p.latency = i < 2 ? 5ms : 1500ms;  // slow from t = 2 s on
+    p.at = sim.wallNow();
+    for (auto& d : decider.observe(p, sim.now())) {
+      if (d.kind == decide::Decision::Kind::FailoverTriggered) failover = d;
+    }
+    sim.advance(1s);
+  }
+  ASSERT_TRUE(failover);
+  auto report = run(false, &*failover);
+  ASSERT_TRUE(report.ok);
+  const auto& done = events_.back().fields;
+  EXPECT_EQ(done["rto_from"], "first sample over the latency limit");
+  EXPECT_GE(done["rto_ms"].get<double>(), 7900);  // from t = 2 s of a clock 10 s behind
+  EXPECT_LT(done["rto_ms"].get<double>(), 60000);
 }
 
 TEST(Template, FillsOnlyKnownPlaceholders) {

@@ -4,96 +4,14 @@
 
 #include <gtest/gtest.h>
 
-#include "hftguard/config/loader.hpp"
+#include "sim.hpp"
 
 using namespace hftguard;
 using namespace hftguard::decide;
 using namespace std::chrono_literals;
-using Kind = Decision::Kind;
-using probes::ProbeStatus;
+using namespace hftguard::decide::sim;
 
 namespace {
-
-// One or more components, each with checks written as YAML flow maps.
-std::shared_ptr<const config::Config> configOf(const std::string& components,
-                                               const std::string& extra = "") {
-  auto r = config::loadConfigString(
-      "node: {name: n1}\n"
-      "plans:\n  p: {steps: [{action: http_check, url: 'http://127.0.0.1:1/', expect: up}]}\n"
-      "  site: {steps: [{action: http_check, url: 'http://127.0.0.1:1/', expect: up}]}\n" +
-          extra + "components:\n" + components,
-      "test.yaml");
-  for (const auto& e : r.errors) ADD_FAILURE() << e.format();
-  return r.config;
-}
-
-std::string component(const std::string& name, const std::string& checks,
-                      const std::string& more = "") {
-  return "  " + name + ":\n    tier: hot\n    rto_target: 30s\n    plan: p\n" + more +
-         "    checks:\n" + checks;
-}
-
-const std::string kHttp = "      h: {type: http, url: 'http://127.0.0.1:1/', interval: 1s}\n";
-
-class Sim {
- public:
-  explicit Sim(std::shared_ptr<const config::Config> cfg) : cfg_(std::move(cfg)), decider_(*cfg_) {}
-
-  std::vector<Decision> result(const std::string& comp, const std::string& check, bool ok,
-                               Duration latency = 5ms, std::vector<probes::Observation> obs = {}) {
-    probes::ProbeResult r;
-    r.component = comp;
-    r.check = check;
-    r.status = ok ? ProbeStatus::Ok : ProbeStatus::Failed;
-    r.reason = ok ? "fine" : "HTTP 500";
-    r.latency = latency;
-    r.observed = std::move(obs);
-    r.at = clock_.wallNow();
-    r.started = clock_.now() - latency;
-    const auto* c = cfg_->findComponent(comp);
-    r.informational = c->findCheck(check)->informational;
-    return keep(decider_.observe(r, clock_.now()));
-  }
-
-  std::vector<Decision> tick() { return keep(decider_.tick(clock_.now(), clock_.wallNow())); }
-  void advance(Duration d) { clock_.advance(d); }
-  ManualClock& clock() { return clock_; }
-  Decider& decider() { return decider_; }
-
-  std::size_t count(Kind k, const std::string& suppressed_by = "") const {
-    std::size_t n = 0;
-    for (const auto& d : all_) {
-      n += d.kind == k && (suppressed_by.empty() || d.suppressed_by == suppressed_by) ? 1 : 0;
-    }
-    return n;
-  }
-  const Decision* last(Kind k) const {
-    for (auto it = all_.rbegin(); it != all_.rend(); ++it) {
-      if (it->kind == k) return &*it;
-    }
-    return nullptr;
-  }
-  std::vector<Decision> keep(std::vector<Decision> d) {
-    all_.insert(all_.end(), d.begin(), d.end());
-    return d;
-  }
-
- private:
-  std::shared_ptr<const config::Config> cfg_;
-  ManualClock clock_;
-  Decider decider_;
-  std::vector<Decision> all_;
-};
-
-// Feeds `n` results one interval apart.
-void run(Sim& s, const std::string& comp, const std::string& check, bool ok, int n,
-         Duration interval = 1s, Duration latency = 5ms) {
-  for (int i = 0; i < n; ++i) {
-    s.result(comp, check, ok, latency);
-    s.tick();
-    s.advance(interval);
-  }
-}
 
 TEST(Decider, TwoFailuresThenSuccessDoNothing) {
   Sim s(configOf(component("e", kHttp)));
@@ -136,8 +54,16 @@ TEST(Decider, ThreeFailuresFailTheComponentOver) {
   EXPECT_EQ(s.decider().health("e"), Health::Healthy);
 }
 
-TEST(Decider, FirstResultSetsTheStateAtOnceButNeverFailsOver) {
+// Was "FirstResultSetsTheStateAtOnce": one sample set the state, and a slow check's first
+// failure beside a fast check's successes failed the component over. Now fall/rise apply
+// from start-up: a component down from the start is failed after `fall` samples, reported
+// as its initial state, and never failed over.
+TEST(Decider, DownFromTheStartIsFailedAfterFallButNeverFailsOver) {
   Sim s(configOf(component("e", kHttp)));
+  s.result("e", "h", false);
+  EXPECT_EQ(s.decider().health("e"), Health::Unknown);
+  EXPECT_EQ(s.count(Kind::StateChanged), 0u);
+  s.result("e", "h", false);
   s.result("e", "h", false);
   EXPECT_EQ(s.decider().health("e"), Health::Failed);
   EXPECT_EQ(s.count(Kind::StateChanged), 1u);
@@ -349,8 +275,8 @@ TEST(Decider, AnExternalSwitchIsFollowedAtOnceEvenInCooldown) {
   run(s, "r", "h", false, 3);  // hftguard's own failover: the cooldown starts
   ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
   auto follow = [&](const std::string& c) {
-    return s.keep(s.decider().reportExternalFailover(c, "Sentinel switched A -> B",
-                                                     s.clock().now(), s.clock().wallNow()));
+    return s.keep(s.decider().reportExternalFailover(c, "Sentinel switched A -> B", s.clock().now(),
+                                                     s.clock().wallNow()));
   };
   auto d = follow("r");  // Sentinel's own switch, 3 s later: not held by the cooldown
   ASSERT_EQ(d.size(), 1u);

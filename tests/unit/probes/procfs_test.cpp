@@ -76,4 +76,26 @@ TEST_F(FakeProc, HostCpuAndMemory) {
   EXPECT_EQ(mem->available_kb, 250u);
 }
 
+TEST(CpuList, RangesAndSinglesAsTheKernelWritesThem) {
+  EXPECT_EQ(procfs::parseCpuList("0-3,8,10-11\n"), (std::vector<int>{0, 1, 2, 3, 8, 10, 11}));
+  EXPECT_EQ(procfs::parseCpuList("5"), std::vector<int>{5});
+  EXPECT_FALSE(procfs::parseCpuList(""));
+  EXPECT_FALSE(procfs::parseCpuList("3-1"));
+  EXPECT_FALSE(procfs::parseCpuList("a-b"));
+  EXPECT_FALSE(procfs::parseCpuList("0-99999999"));
+}
+
+TEST_F(FakeProc, AllowedCpusAreTheUnionOfItsThreadsAffinity) {
+  // The main thread on a housekeeping core, two workers pinned to cores of their own.
+  write("42/task/42/status", "Name:\tengine\nCpus_allowed:\tff\nCpus_allowed_list:\t0\n");
+  write("42/task/43/status", "Name:\tpoll\nCpus_allowed_list:\t2\n");
+  write("42/task/44/status", "Name:\tpoll\nCpus_allowed_list:\t2-3\n");
+  EXPECT_EQ(procfs::allowedCpus(root(), 42), 3u);            // 0, 2, 3
+  write("7/status", "Name:\tx\nCpus_allowed_list:\t0-7\n");  // no task dir: the process's
+  EXPECT_EQ(procfs::allowedCpus(root(), 7), 8u);
+  write("8/status", "Name:\ty\n");
+  EXPECT_FALSE(procfs::allowedCpus(root(), 8));
+  EXPECT_FALSE(procfs::allowedCpus(root(), 9));
+}
+
 }  // namespace
