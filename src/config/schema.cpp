@@ -181,7 +181,8 @@ std::vector<KindSpec> buildKinds() {
   k.push_back({"check",
                "process",
                "process",
-               {opt("executable", V::String), opt("cmdline", V::String), opt("pidfile", V::String),
+               {opt("executable", V::String), opt("cmdline", V::StringList),
+                opt("pidfile", V::String),
                 ranged(opt("min_count", V::Integer, "1"), "1", "10000")}});
   k.push_back({"check", "tcp", "process", {req("host", V::String), port()}});
   k.push_back(
