@@ -197,7 +197,8 @@ std::vector<KindSpec> buildKinds() {
                     {oneOf(opt("expect_role", V::String, "any"), {"primary", "standby", "any"}),
                      maxLatency("100ms"), ranged(opt("max_lag_bytes", V::Integer), "0", "1e15"),
                      ranged(opt("max_lag", V::Duration), "1ms", "1h"),
-                     opt("write_check_table", V::String)})});
+                     opt("write_check_table", V::String),
+                     ranged(opt("reconnect_every", V::Integer, "60"), "1", "1000000")})});
   k.push_back(
       {"check", "redis", "service",
        join(redisKeys(), {oneOf(opt("expect_role", V::String, "any"), {"master", "replica", "any"}),

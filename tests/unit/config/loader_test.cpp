@@ -154,6 +154,7 @@ TEST(FullConfig, ReadsTheRemainingForms) {
   EXPECT_EQ(c.findCheck("by_cmdline")->params.integer("min_count"), 2);
   EXPECT_EQ(c.findCheck("by_cmdline")->params.list("cmdline"),
             (std::vector<std::string>{"engine_sim", "--role", "primary"}));
+  EXPECT_EQ(c.findCheck("pg")->params.integer("reconnect_every"), 10);
   EXPECT_EQ(c.findCheck("by_pidfile")->params.has("cmdline"), false);
   EXPECT_FALSE(c.triggers.latency.enabled);
   EXPECT_EQ(c.triggers.error_rate.check, "api");
