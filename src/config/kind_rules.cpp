@@ -59,6 +59,10 @@ const std::map<std::string, Rule, std::less<>>& rules() {
       {"check/process",
        [](auto& ctx, auto& v, auto& where) {
          exactlyOne(ctx, v, where, {"executable", "cmdline", "pidfile"});
+         if (v.params.has("cmdline") && v.params.list("cmdline").empty()) {
+           ctx.diag.error(v.markOf("cmdline"),
+                          fmt::format("{}: cmdline is empty; list at least the program", where));
+         }
        }},
       {"check/redis_key",
        [](auto& ctx, auto& v, auto& where) {

@@ -181,7 +181,8 @@ std::vector<KindSpec> buildKinds() {
   k.push_back({"check",
                "process",
                "process",
-               {opt("executable", V::String), opt("cmdline", V::String), opt("pidfile", V::String),
+               {opt("executable", V::String), opt("cmdline", V::StringList),
+                opt("pidfile", V::String),
                 ranged(opt("min_count", V::Integer, "1"), "1", "10000")}});
   k.push_back({"check", "tcp", "process", {req("host", V::String), port()}});
   k.push_back(
@@ -196,7 +197,8 @@ std::vector<KindSpec> buildKinds() {
                     {oneOf(opt("expect_role", V::String, "any"), {"primary", "standby", "any"}),
                      maxLatency("100ms"), ranged(opt("max_lag_bytes", V::Integer), "0", "1e15"),
                      ranged(opt("max_lag", V::Duration), "1ms", "1h"),
-                     opt("write_check_table", V::String)})});
+                     opt("write_check_table", V::String),
+                     ranged(opt("reconnect_every", V::Integer, "60"), "1", "1000000")})});
   k.push_back(
       {"check", "redis", "service",
        join(redisKeys(), {oneOf(opt("expect_role", V::String, "any"), {"master", "replica", "any"}),

@@ -1,20 +1,35 @@
-// process: is the process running, from /proc (no pgrep): by executable name, by a
-// command-line substring, or by pid file. Zombies do not count as running.
-#include <algorithm>
+// process: is the process running, from /proc (no pgrep): by the executable the kernel
+// runs (/proc/PID/exe), by a prefix of whole command-line elements, or by pid file. Zombies
+// do not count as running. process_match.hpp says why neither argv[0] nor a substring.
+#include <cerrno>
 #include <charconv>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "kinds.hpp"
+#include "process_match.hpp"
 #include "procfs.hpp"
 
 namespace hftguard::probes::kinds {
 namespace {
 
+namespace pm = process_match;
+
 bool alive(const std::string& root, int pid) {
   auto st = procfs::processStat(root, pid);
   return st && st->state != 'Z' && st->state != 'X';
 }
+
+// What one scan of /proc found.
+struct Scan {
+  std::vector<int> found;
+  int replaced = 0;         // running a binary since replaced on disk ("(deleted)")
+  int by_comm = 0;          // /proc/PID/exe unreadable; the kernel's full name matched
+  std::vector<int> unsure;  // /proc/PID/exe unreadable and comm only a truncated match
+};
+
+enum class Match { No, Yes, YesReplaced, ByComm, Unsure };
 
 class ProcessProbe final : public Probe {
  public:
@@ -27,38 +42,67 @@ class ProcessProbe final : public Probe {
     const auto& p = check_.params;
     if (p.has("pidfile")) return byPidfile(p.str("pidfile"));
     const auto minCount = static_cast<std::size_t>(p.integer("min_count"));
-    std::vector<int> found;
-    const std::string what = p.has("executable")
-                                 ? "executable " + p.str("executable")
-                                 : "command line containing '" + p.str("cmdline") + "'";
-    for (int pid : procfs::pids(root_)) {
-      if (matches(pid) && alive(root_, pid)) found.push_back(pid);
-    }
+    const std::string what = p.has("executable") ? "executable " + p.str("executable")
+                                                 : fmt::format("command line starting [{}]",
+                                                               fmt::join(p.list("cmdline"), " "));
+    const Scan scan = scanProcesses();
+    const std::size_t n = scan.found.size();
     ProbeOutcome out =
-        found.size() >= minCount
-            ? ProbeOutcome::ok(fmt::format("{} running ({} process{})", what, found.size(),
-                                           found.size() == 1 ? "" : "es"))
-            : ProbeOutcome::failed(
-                  fmt::format("{}: {} running, need {}", what, found.size(), minCount));
-    out.observe("count", static_cast<double>(found.size()));
-    if (!found.empty()) out.observe("pid", found.front());
+        ProbeOutcome::ok(fmt::format("{} running ({} process{})", what, n, n == 1 ? "" : "es"));
+    if (scan.replaced > 0) out.reason += ", running a binary replaced on disk since it started";
+    if (scan.by_comm > 0)
+      out.reason += fmt::format(", {} by comm (exe not readable)", scan.by_comm);
+    if (n < minCount && n + scan.unsure.size() >= minCount) {
+      // Doubt is not down: say what hftguard cannot see instead of failing the engine.
+      out = ProbeOutcome::error(fmt::format(
+          "{}: cannot tell; /proc/{}/exe is not readable by hftguard (another user's process) "
+          "and its comm is cut to {} characters: run hftguard as that user or use pidfile",
+          what, scan.unsure.front(), pm::kCommLength));
+    } else if (n < minCount) {
+      out = ProbeOutcome::failed(fmt::format("{}: {} running, need {}", what, n, minCount));
+    }
+    out.observe("count", static_cast<double>(n));
+    if (!scan.found.empty()) out.observe("pid", scan.found.front());
     return out;
   }
 
-  bool matches(int pid) const {
-    const auto& p = check_.params;
-    if (p.has("executable")) {
-      // comm holds at most 15 characters; argv[0]'s basename catches longer names.
-      const std::string& exe = p.str("executable");
-      if (auto c = procfs::comm(root_, pid); c && *c == exe) return true;
-      auto cmd = procfs::cmdline(root_, pid);
-      if (!cmd || cmd->empty()) return false;
-      std::string argv0 = cmd->substr(0, cmd->find(' '));
-      argv0 = argv0.substr(argv0.rfind('/') + 1);
-      return argv0 == exe;
+  Scan scanProcesses() const {
+    Scan scan;
+    const bool byExe = check_.params.has("executable");
+    for (int pid : procfs::pids(root_)) {
+      const Match m = byExe ? matchExecutable(pid) : matchCmdline(pid);
+      if (m == Match::No || !alive(root_, pid)) continue;
+      if (m == Match::Unsure) {
+        scan.unsure.push_back(pid);
+        continue;
+      }
+      scan.found.push_back(pid);
+      if (m == Match::YesReplaced) ++scan.replaced;
+      if (m == Match::ByComm) ++scan.by_comm;
     }
-    auto cmd = procfs::cmdline(root_, pid);
-    return cmd && cmd->find(p.str("cmdline")) != std::string::npos;
+    return scan;
+  }
+
+  Match matchExecutable(int pid) const {
+    const std::string& exe = check_.params.str("executable");
+    const pm::ExeRead read = pm::readExe(root_, pid);
+    if (read.link) {
+      if (!pm::exeMatches(read.link->path, exe)) return Match::No;
+      return read.link->deleted ? Match::YesReplaced : Match::Yes;
+    }
+    if (read.error != EACCES && read.error != EPERM) return Match::No;  // kernel thread, gone
+    // Another user's process: comm is the name of the file the kernel executed (argv[0]
+    // does not change it), cut to 15 characters. Only a whole name proves it.
+    auto comm = procfs::comm(root_, pid);
+    const std::string name = exe.substr(exe.rfind('/') + 1);
+    if (!comm || *comm != name.substr(0, pm::kCommLength)) return Match::No;
+    const bool whole = name.size() <= pm::kCommLength && exe.find('/') == std::string::npos;
+    return whole ? Match::ByComm : Match::Unsure;
+  }
+
+  Match matchCmdline(int pid) const {
+    auto argv = pm::readArgv(root_, pid);
+    return argv && pm::argvMatches(*argv, check_.params.list("cmdline")) ? Match::Yes : Match::No;
   }
 
   ProbeOutcome byPidfile(const std::string& path) const {

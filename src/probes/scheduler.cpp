@@ -1,9 +1,11 @@
 #include "hftguard/probes/scheduler.hpp"
 
+#include <optional>
 #include <queue>
 #include <random>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
@@ -112,6 +114,10 @@ struct Scheduler::Impl {
     CheckRunner runner;
     SteadyTime base{};  // slot 0; slot n is due at base + n * interval (+ jitter)
     std::uint64_t slot = 0;
+    // A slot that came due while the previous run was still open: it starts as soon as that
+    // run ends. A run that hits its deadline ends a moment after the next slot is due when
+    // timeout == interval; skipping that slot would halve the cadence of a hung check.
+    std::optional<SteadyTime> waiting;
   };
   struct Due {
     SteadyTime at;
@@ -162,8 +168,15 @@ struct Scheduler::Impl {
 
   void fire(std::size_t index, SteadyTime due, SteadyTime now) {
     Entry& e = *entries[index];
-    if (e.runner.run(due, sink)) {
-      ++stats.runs;
+    if (!e.runner.busy()) {
+      if (e.waiting) {  // a slot still waiting when a newer one can start is superseded
+        e.waiting.reset();
+        ++stats.skipped_busy;
+      }
+      start(index, due);
+    } else if (!e.waiting) {
+      e.waiting = due;
+      ++stats.waited_busy;
     } else {
       ++stats.skipped_busy;
     }
@@ -179,9 +192,34 @@ struct Scheduler::Impl {
     enqueue(index);
   }
 
+  void start(std::size_t index, SteadyTime due) {
+    if (!entries[index]->runner.run(due,
+                                    [this, index](const ProbeResult& r) { ended(index, r); })) {
+      return;
+    }
+    ++stats.runs;
+  }
+
+  // A run's result: hand it on, then start the slot that waited for it. Started from a
+  // fresh handler, not from inside the probe's or the deadline's callback.
+  void ended(std::size_t index, const ProbeResult& r) {
+    const std::weak_ptr<int> alive = life;
+    sink(r);
+    if (alive.expired() || !entries[index]->waiting) return;
+    asio::post(env.io, [this, index, alive] {
+      if (alive.expired()) return;
+      Entry& e = *entries[index];
+      if (!e.waiting || e.runner.busy()) return;
+      const SteadyTime due = *e.waiting;
+      e.waiting.reset();
+      start(index, due);
+    });
+  }
+
   ProbeEnv& env;
   const config::Config& cfg;
   Sink sink;
+  std::shared_ptr<int> life = std::make_shared<int>(0);  // expires with the scheduler
   std::mt19937_64 rng;
   asio::steady_timer wake;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> queue;
@@ -209,7 +247,10 @@ void Scheduler::start() {
 void Scheduler::stop() {
   impl_->wake.cancel();
   impl_->queue = {};
-  for (auto& e : impl_->entries) e->runner.abandon();
+  for (auto& e : impl_->entries) {
+    e->waiting.reset();
+    e->runner.abandon();
+  }
 }
 
 const SchedulerStats& Scheduler::stats() const { return impl_->stats; }

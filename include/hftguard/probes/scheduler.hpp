@@ -1,7 +1,8 @@
 #pragma once
 // Runs every check on its own schedule on one event loop: absolute deadlines (no drift),
 // optional jitter, a timeout enforced by a timer (the result is `timeout` at the deadline
-// even if the library underneath never returns), never two runs of one check at once.
+// even if the library underneath never returns), never two runs of one check at once: a
+// slot that comes due while the previous run is open waits for it instead of being skipped.
 
 #include <cstdint>
 #include <functional>
@@ -48,7 +49,8 @@ class CheckRunner {
 
 struct SchedulerStats {
   std::uint64_t runs = 0;
-  std::uint64_t skipped_busy = 0;    // due while the previous run was open
+  std::uint64_t waited_busy = 0;     // due while the previous run was open: started after it
+  std::uint64_t skipped_busy = 0;    // due while a run was open and another already waited
   std::uint64_t skipped_behind = 0;  // slots missed because the loop fell behind
 };
 

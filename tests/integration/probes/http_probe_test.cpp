@@ -156,9 +156,10 @@ TEST(ProcessProbe, ByExecutableCmdlineAndPidfile) {
   std::ofstream(pidfile) << engine.process().pid() << "\n";
   ProbeHarness h(
       "      exe:\n        type: process\n        executable: engine_sim\n"
-      "      cmd:\n        type: process\n        cmdline: \"--port " +
+      "      cmd:\n        type: process\n        cmdline: [engine_sim, --role, standby, --port, "
+      "'" +
       std::to_string(engine.port()) +
-      "\"\n"
+      "']\n"
       "      pid:\n        type: process\n        pidfile: " +
       pidfile +
       "\n"

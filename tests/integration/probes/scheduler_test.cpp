@@ -70,3 +70,40 @@ TEST(Scheduler, HungTargetsDoNotDelayHealthyChecks) {
   }
   EXPECT_EQ(scheduler.stats().skipped_busy, 0u);
 }
+
+// timeout == interval (the runbook's 2 s / 2 s, scaled down): a run that hits its deadline
+// ends a moment after the next slot is due. That slot waits for it instead of being skipped,
+// so a hung target fails at the same cadence as a dead one (it used to skip every other run:
+// three failures took 10.8 s at 2 s instead of ~6 s).
+TEST(Scheduler, AHungTargetFailsAtTheCheckCadence) {
+  BlackHole hole;
+  ProbeHarness harness(
+      "      hung: {type: http, url: 'http://127.0.0.1:" + std::to_string(hole.port()) +
+      "/health', interval: 200ms, timeout: 200ms}\n");
+  constexpr std::size_t kRuns = 8;
+  std::vector<probes::ProbeResult> results;
+  std::vector<SteadyTime> arrived;
+  probes::Scheduler scheduler(
+      harness.env, *harness.cfg,
+      [&](const probes::ProbeResult& r) {
+        results.push_back(r);
+        arrived.push_back(harness.clock.now());
+        if (results.size() == kRuns) harness.io.stop();
+      },
+      1);
+  scheduler.start();
+  harness.io.run_for(5s);  // kRuns x 200 ms plus the first phase; bounded
+  scheduler.stop();
+
+  ASSERT_EQ(results.size(), kRuns) << "hung runs were skipped or late";
+  for (const auto& r : results) {
+    EXPECT_EQ(r.status, ProbeStatus::Timeout) << r.reason;
+    EXPECT_GE(r.latency, 200ms);
+  }
+  // ~kRuns x interval from the first run's start to the last result (skipping every other
+  // run would take twice that); generous for a busy machine.
+  const Duration span = arrived.back() - results.front().started;
+  EXPECT_LT(span, kRuns * 200ms + 400ms) << "took " << formatDuration(span);
+  EXPECT_EQ(scheduler.stats().skipped_busy, 0u);
+  EXPECT_EQ(scheduler.stats().skipped_behind, 0u);
+}

@@ -152,6 +152,10 @@ TEST(FullConfig, ReadsTheRemainingForms) {
   EXPECT_EQ(c.findCheck("api")->interval, 10ms);
   EXPECT_EQ(c.findCheck("api")->params.map("headers").at("X-Probe"), "hftguard");
   EXPECT_EQ(c.findCheck("by_cmdline")->params.integer("min_count"), 2);
+  EXPECT_EQ(c.findCheck("by_cmdline")->params.list("cmdline"),
+            (std::vector<std::string>{"engine_sim", "--role", "primary"}));
+  EXPECT_EQ(c.findCheck("pg")->params.integer("reconnect_every"), 10);
+  EXPECT_EQ(c.findCheck("by_pidfile")->params.has("cmdline"), false);
   EXPECT_FALSE(c.triggers.latency.enabled);
   EXPECT_EQ(c.triggers.error_rate.check, "api");
   EXPECT_EQ(c.cooldown, 0s);
