@@ -1,11 +1,11 @@
 #include "kind_rules.hpp"
 
-#include <charconv>
 #include <functional>
 #include <map>
-#include <regex>
 
 #include <fmt/format.h>
+
+#include "formats.hpp"
 
 namespace hftguard::config::detail {
 namespace {
@@ -32,25 +32,6 @@ void needKey(ReaderContext& ctx, const SectionValues& v, const std::string& wher
              std::string_view key, std::string_view because) {
   if (!v.present(key)) {
     ctx.diag.error(v.owner, fmt::format("{}: missing required key '{}' ({})", where, key, because));
-  }
-}
-
-bool isHostPort(const std::string& text) {
-  static const std::regex pattern(R"(^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$)");
-  std::smatch m;
-  if (!std::regex_match(text, m, pattern)) return false;
-  int port = 0;
-  const std::string p = m[2];
-  std::from_chars(p.data(), p.data() + p.size(), port);
-  return port >= 1 && port <= 65535;
-}
-
-void hostPortList(ReaderContext& ctx, const SectionValues& v, std::string_view key) {
-  if (!v.params.has(key)) return;
-  for (const std::string& item : v.params.list(key)) {
-    if (!isHostPort(item)) {
-      ctx.diag.error(v.markOf(key), fmt::format("{}: '{}' is not host:port", key, item));
-    }
   }
 }
 
@@ -92,19 +73,8 @@ const std::map<std::string, Rule, std::less<>>& rules() {
            }
          }
        }},
-      {"action/redis_sentinel",
-       [](auto& ctx, auto& v, auto&) { hostPortList(ctx, v, "sentinels"); }},
-      {"follow/sentinel", [](auto& ctx, auto& v, auto&) { hostPortList(ctx, v, "sentinels"); }},
       {"action/patroni",
        [](auto& ctx, auto& v, auto& where) {
-         if (v.params.has("urls")) {
-           for (const std::string& u : v.params.list("urls")) {
-             if (!u.starts_with("http://") && !u.starts_with("https://")) {
-               ctx.diag.error(v.markOf("urls"),
-                              fmt::format("urls: '{}' is not an http:// or https:// URL", u));
-             }
-           }
-         }
          if (v.present("scheduled_at") && v.params.has("operation") &&
              v.params.str("operation") == "failover") {
            ctx.diag.error(v.markOf("scheduled_at"),

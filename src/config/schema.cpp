@@ -7,6 +7,7 @@ namespace hftguard::config {
 namespace {
 
 using V = ValueKind;
+using F = Format;
 
 KeySpec req(std::string_view key, ValueKind kind) { return {key, kind, true}; }
 KeySpec opt(std::string_view key, ValueKind kind, std::string_view def = {}) {
@@ -32,6 +33,10 @@ KeySpec templ(KeySpec spec) {
   spec.templated = true;
   return spec;
 }
+KeySpec as(Format format, KeySpec spec) {
+  spec.format = format;
+  return spec;
+}
 
 std::vector<KeySpec> join(std::vector<KeySpec> a, const std::vector<KeySpec>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -45,25 +50,26 @@ KeySpec port(std::string_view def = {}) {
 KeySpec tlsVerify() { return opt("tls_verify", V::Bool, "true"); }
 
 std::vector<KeySpec> httpClientKeys() {
-  return {opt("headers", V::Dict), opt("bearer_token", V::SecretRef), tlsVerify(),
-          opt("ca_file", V::String)};
+  return {as(F::HeaderName, opt("headers", V::Dict)), opt("bearer_token", V::SecretRef),
+          tlsVerify(), as(F::AbsPath, opt("ca_file", V::String))};
 }
 std::vector<KeySpec> postgresKeys() {
-  return {req("host", V::String),
+  return {as(F::HostOrDir, req("host", V::String)),
           port("5432"),
-          opt("dbname", V::String, "postgres"),
-          req("user", V::String),
+          as(F::Name, opt("dbname", V::String, "postgres")),
+          as(F::Name, req("user", V::String)),
           opt("password", V::SecretRef),
           oneOf(opt("sslmode", V::String, "prefer"),
                 {"disable", "prefer", "require", "verify-ca", "verify-full"})};
 }
 std::vector<KeySpec> redisKeys() {
-  return {req("host", V::String), port("6379"), opt("username", V::String),
-          opt("password", V::SecretRef), ranged(opt("db", V::Integer, "0"), "0", "15")};
+  return {as(F::Host, req("host", V::String)), port("6379"),
+          as(F::Name, opt("username", V::String)), opt("password", V::SecretRef),
+          ranged(opt("db", V::Integer, "0"), "0", "15")};
 }
 std::vector<KeySpec> orderKeys() {
   return {url("url", true),
-          opt("symbol", V::String, "TEST"),
+          as(F::Name, opt("symbol", V::String, "TEST")),
           ranged(opt("quantity", V::Integer, "1"), "1", "1000000"),
           oneOf(opt("side", V::String, "BUY"), {"BUY", "SELL"}),
           oneOf(opt("order_type", V::String, "LIMIT"), {"LIMIT", "MARKET"}),
@@ -91,12 +97,13 @@ std::vector<SectionSpec> buildSections() {
         ranged(opt("fault_for", V::Duration), "1ms", "1h"),
         ranged(opt("timeout", V::Duration, "30s"), "1s", "1h"),
         ranged(opt("observe", V::Duration, "3s"), "0", "1h")}},
-      {"node", {req("name", V::String), opt("site", V::String, "default")}},
+      {"node",
+       {as(F::Name, req("name", V::String)), as(F::Name, opt("site", V::String, "default"))}},
       {"logging",
        {oneOf(opt("level", V::String, "info"),
               {"trace", "debug", "info", "warn", "error", "critical", "off"})}},
       {"event_log",
-       {opt("path", V::String, "/var/log/hftguard/failover_events.json"),
+       {as(F::AbsPath, opt("path", V::String, "/var/log/hftguard/failover_events.json")),
         ranged(opt("queue_limit", V::Integer, "10000"), "1", "1000000")}},
       {"probes",
        {opt("process", V::Section), opt("service", V::Section), opt("business", V::Section),
@@ -108,13 +115,14 @@ std::vector<SectionSpec> buildSections() {
        {opt("description", V::String), oneOf(req("tier", V::String), {"hot", "warm", "cold"}),
         oneOf(opt("automation", V::String), {"full", "semi", "manual"}),
         ranged(req("rto_target", V::Duration), "100ms", "24h"), opt("plan", V::String),
-        opt("primary", V::String), opt("standby", V::String), req("checks", V::Sections),
-        opt("triggers", V::Section), ranged(opt("cooldown", V::Duration, "5m"), "0", "24h"),
-        opt("flap_damping", V::Section), opt("follow", V::Section),
-        opt("alert_channels", V::StringList)}},
+        as(F::Name, opt("primary", V::String)), as(F::Name, opt("standby", V::String)),
+        req("checks", V::Sections), opt("triggers", V::Section),
+        ranged(opt("cooldown", V::Duration, "5m"), "0", "24h"), opt("flap_damping", V::Section),
+        opt("follow", V::Section), opt("alert_channels", V::StringList)}},
       {"components.<name>.follow",
-       {oneOf(req("type", V::String), {"sentinel"}), req("sentinels", V::StringList),
-        req("master_name", V::String), opt("sentinel_password", V::SecretRef),
+       {oneOf(req("type", V::String), {"sentinel"}),
+        as(F::HostPort, req("sentinels", V::StringList)),
+        as(F::Name, req("master_name", V::String)), opt("sentinel_password", V::SecretRef),
         ranged(opt("reconnect", V::Duration, "1s"), "10ms", "1m")}},
       {"components.<name>.checks.<name>",
        {req("type", V::Enum),
@@ -147,7 +155,7 @@ std::vector<SectionSpec> buildSections() {
         ranged(opt("window", V::Duration, "30s"), "1s", "1h")}},
       {"plans.<name>", {opt("description", V::String), req("steps", V::List)}},
       {"plans.<name>.steps[]",
-       {opt("name", V::String), req("action", V::Enum), opt("description", V::String),
+       {as(F::Name, opt("name", V::String)), req("action", V::Enum), opt("description", V::String),
         ranged(opt("timeout", V::Duration, "10s"), "10ms", "10m"),
         ranged(opt("retries", V::Integer, "0"), "0", "20"),
         ranged(opt("backoff", V::Duration, "500ms"), "0", "1m"),
@@ -161,14 +169,16 @@ std::vector<SectionSpec> buildSections() {
         ranged(opt("group_window", V::Duration, "30s"), "0", "1h"), opt("channels", V::Sections)}},
       {"alerts.channels.<name>", {req("type", V::Enum)}},
       {"coordination",
-       {oneOf(opt("type", V::String, "local"), {"local", "etcd"}), opt("endpoints", V::StringList),
+       {oneOf(opt("type", V::String, "local"), {"local", "etcd"}),
+        as(F::HttpUrl, opt("endpoints", V::StringList)),
         ranged(opt("lease_ttl", V::Duration, "10s"), "2s", "5m"),
-        opt("key_prefix", V::String, "/hftguard/"), opt("username", V::String),
-        opt("password", V::SecretRef), tlsVerify()}},
-      {"maintenance", {opt("path", V::String, "/var/lib/hftguard/maintenance.json")}},
+        as(F::KeyPrefix, opt("key_prefix", V::String, "/hftguard/")),
+        as(F::Name, opt("username", V::String)), opt("password", V::SecretRef), tlsVerify()}},
+      {"maintenance",
+       {as(F::AbsPath, opt("path", V::String, "/var/lib/hftguard/maintenance.json"))}},
       {"control_api",
-       {enabled, opt("listen", V::String, "127.0.0.1:9477"), opt("token", V::SecretRef),
-        opt("allow_remote", V::Bool, "false")}},
+       {enabled, as(F::Listen, opt("listen", V::String, "127.0.0.1:9477")),
+        opt("token", V::SecretRef), opt("allow_remote", V::Bool, "false")}},
   };
 }
 
@@ -181,23 +191,23 @@ std::vector<KindSpec> buildKinds() {
   k.push_back({"check",
                "process",
                "process",
-               {opt("executable", V::String), opt("cmdline", V::StringList),
-                opt("pidfile", V::String),
+               {as(F::Name, opt("executable", V::String)), opt("cmdline", V::StringList),
+                as(F::AbsPath, opt("pidfile", V::String)),
                 ranged(opt("min_count", V::Integer, "1"), "1", "10000")}});
-  k.push_back({"check", "tcp", "process", {req("host", V::String), port()}});
+  k.push_back({"check", "tcp", "process", {as(F::Host, req("host", V::String)), port()}});
   k.push_back(
       {"check", "http", "service",
        join({url("url", true), oneOf(opt("method", V::String, "GET"), {"GET", "HEAD", "POST"}),
              ranged(opt("expect_status", V::Integer, "200"), "100", "599"), maxLatency({}),
              ranged(opt("max_body_bytes", V::Integer, "1048576"), "0", "1073741824"),
-             opt("json_field", V::String), opt("json_equals", V::String)},
+             as(F::JsonPointer, opt("json_field", V::String)), opt("json_equals", V::String)},
             httpClientKeys())});
   k.push_back({"check", "postgres", "service",
                join(postgresKeys(),
                     {oneOf(opt("expect_role", V::String, "any"), {"primary", "standby", "any"}),
                      maxLatency("100ms"), ranged(opt("max_lag_bytes", V::Integer), "0", "1e15"),
                      ranged(opt("max_lag", V::Duration), "1ms", "1h"),
-                     opt("write_check_table", V::String),
+                     as(F::SqlName, opt("write_check_table", V::String)),
                      ranged(opt("reconnect_every", V::Integer, "60"), "1", "1000000")})});
   k.push_back(
       {"check", "redis", "service",
@@ -206,13 +216,17 @@ std::vector<KindSpec> buildKinds() {
                           ranged(opt("max_memory_ratio", V::Percent, "95%"), "1%", "100%")})});
   k.push_back({"check", "redis_key", "business",
                join(redisKeys(),
-                    {req("key", V::String),
+                    {as(F::Name, req("key", V::String)),
                      oneOf(req("condition", V::String), {"equals", "fresh", "below", "report"}),
                      opt("expect", V::String), ranged(opt("max_age", V::Duration), "1ms", "30d"),
                      opt("max_value", V::Number),
                      oneOf(opt("timestamp_unit", V::String, "s"), {"s", "ms", "us"})})});
   k.push_back({"check", "e2e_order", "end_to_end", join(orderKeys(), httpClientKeys())});
-  k.push_back({"check", "host", "process", {opt("process", V::String), opt("pidfile", V::String)}});
+  k.push_back(
+      {"check",
+       "host",
+       "process",
+       {as(F::Name, opt("process", V::String)), as(F::AbsPath, opt("pidfile", V::String))}});
   // --- plan actions ---
   const auto tmplStr = [](std::string_view key, bool required) {
     return templ(required ? req(key, V::String) : opt(key, V::String));
@@ -232,18 +246,19 @@ std::vector<KindSpec> buildKinds() {
        join({templ(url("url", true)),
              oneOf(opt("method", V::String, "POST"), {"GET", "POST", "PUT", "PATCH", "DELETE"}),
              tmplStr("body", false), templ(opt("form", V::Dict)),
-             opt("content_type", V::String, "application/json"),
+             as(F::MimeType, opt("content_type", V::String, "application/json")),
              ranged(opt("expect_status", V::Integer, "200"), "100", "599")},
             httpClientKeys())});
   k.push_back({"action",
                "haproxy",
                {},
-               {req("socket", V::String), tmplStr("backend", true), tmplStr("server", true),
+               {req("socket", V::String), as(F::Name, tmplStr("backend", true)),
+                as(F::Name, tmplStr("server", true)),
                 oneOf(opt("state", V::String), {"ready", "drain", "maint"}),
                 ranged(opt("weight", V::Integer), "0", "256")}});
   const std::vector<KeySpec> kvKeys = {oneOf(req("store", V::String), {"etcd", "consul"}),
-                                       req("endpoints", V::StringList),
-                                       tmplStr("key", true),
+                                       as(F::HttpUrl, req("endpoints", V::StringList)),
+                                       as(F::Name, tmplStr("key", true)),
                                        tmplStr("prev_value", false),
                                        opt("token", V::SecretRef),
                                        tlsVerify()};
@@ -252,7 +267,7 @@ std::vector<KindSpec> buildKinds() {
   k.push_back({"action",
                "redis_set",
                {},
-               join(redisKeys(), {tmplStr("key", true), tmplStr("value", true),
+               join(redisKeys(), {as(F::Name, tmplStr("key", true)), tmplStr("value", true),
                                   opt("verify", V::Bool, "true")})});
   k.push_back({"action", "e2e_order", {}, join(orderKeys(), httpClientKeys())});
   k.push_back(
@@ -260,56 +275,62 @@ std::vector<KindSpec> buildKinds() {
        "pg_promote",
        {},
        join(postgresKeys(), {ranged(opt("max_lag_bytes", V::Integer, "16777216"), "0", "1e15"),
-                             opt("old_primary_host", V::String),
+                             as(F::HostOrDir, opt("old_primary_host", V::String)),
                              ranged(opt("old_primary_port", V::Integer, "5432"), "1", "65535"),
-                             opt("write_check_table", V::String)})});
-  k.push_back({"action",
-               "pg_final_sync",
-               {},
-               join(postgresKeys(),
-                    {req("old_primary_host", V::String),
-                     ranged(opt("old_primary_port", V::Integer, "5432"), "1", "65535"),
-                     ranged(opt("rounds", V::Integer, "3"), "1", "20"),
-                     ranged(opt("quiet_for", V::Duration, "200ms"), "0", "10s")})});
+                             as(F::SqlName, opt("write_check_table", V::String))})});
+  k.push_back(
+      {"action",
+       "pg_final_sync",
+       {},
+       join(postgresKeys(), {as(F::HostOrDir, req("old_primary_host", V::String)),
+                             ranged(opt("old_primary_port", V::Integer, "5432"), "1", "65535"),
+                             ranged(opt("rounds", V::Integer, "3"), "1", "20"),
+                             ranged(opt("quiet_for", V::Duration, "200ms"), "0", "10s")})});
   k.push_back(
       {"action",
        "patroni",
        {},
-       join({req("urls", V::StringList), oneOf(req("operation", V::String), {"failover", "switchover"}),
-             tmplStr("candidate", false), tmplStr("leader", false), opt("scheduled_at", V::String),
+       join({as(F::HttpUrl, req("urls", V::StringList)),
+             oneOf(req("operation", V::String), {"failover", "switchover"}),
+             as(F::Name, tmplStr("candidate", false)), as(F::Name, tmplStr("leader", false)),
+             as(F::Timestamp, opt("scheduled_at", V::String)),
              ranged(opt("max_lag_bytes", V::Integer, "16777216"), "0", "1e15"),
              ranged(opt("poll_interval", V::Duration, "100ms"), "10ms", "10s"),
-             opt("api_username", V::String), opt("api_password", V::SecretRef),
-             opt("dbname", V::String, "postgres"), req("user", V::String),
+             as(F::Name, opt("api_username", V::String)), opt("api_password", V::SecretRef),
+             as(F::Name, opt("dbname", V::String, "postgres")), as(F::Name, req("user", V::String)),
              opt("password", V::SecretRef),
              oneOf(opt("sslmode", V::String, "prefer"),
                    {"disable", "prefer", "require", "verify-ca", "verify-full"}),
-             opt("write_check_table", V::String)},
+             as(F::SqlName, opt("write_check_table", V::String))},
             httpClientKeys())});
   k.push_back(
       {"action",
        "redis_sentinel",
        {},
-       {req("sentinels", V::StringList), req("master_name", V::String),
-        opt("trigger_failover", V::Bool, "false"), opt("demote_old_master", V::Bool, "true"),
-        opt("password", V::SecretRef), opt("sentinel_password", V::SecretRef)}});
+       {as(F::HostPort, req("sentinels", V::StringList)),
+        as(F::Name, req("master_name", V::String)), opt("trigger_failover", V::Bool, "false"),
+        opt("demote_old_master", V::Bool, "true"), opt("password", V::SecretRef),
+        opt("sentinel_password", V::SecretRef)}});
   k.push_back(
       {"action",
        "dns",
        {},
-       {url("api_url", true), opt("server_id", V::String, "localhost"), req("zone", V::String),
-        tmplStr("record", true), oneOf(opt("record_type", V::String, "A"), {"A", "AAAA", "CNAME"}),
-        tmplStr("content", true), ranged(opt("ttl", V::Integer, "30"), "1", "86400"),
+       {url("api_url", true), as(F::Name, opt("server_id", V::String, "localhost")),
+        as(F::DnsZone, req("zone", V::String)), as(F::DnsZone, tmplStr("record", true)),
+        oneOf(opt("record_type", V::String, "A"), {"A", "AAAA", "CNAME"}),
+        as(F::Name, tmplStr("content", true)), ranged(opt("ttl", V::Integer, "30"), "1", "86400"),
         req("api_key", V::SecretRef), tlsVerify()}});
   k.push_back(
       {"action",
        "fence",
        {},
-       {tmplStr("target", false), opt("haproxy_socket", V::String),
-        tmplStr("haproxy_backend", false), tmplStr("haproxy_server", false),
-        oneOf(opt("kv_store", V::String), {"etcd", "consul"}), opt("kv_endpoints", V::StringList),
+       {as(F::Name, tmplStr("target", false)), as(F::Listen, opt("haproxy_socket", V::String)),
+        as(F::Name, tmplStr("haproxy_backend", false)),
+        as(F::Name, tmplStr("haproxy_server", false)),
+        oneOf(opt("kv_store", V::String), {"etcd", "consul"}),
+        as(F::HttpUrl, opt("kv_endpoints", V::StringList)),
         [] {
-          KeySpec key = templ(opt("kv_key", V::String));
+          KeySpec key = as(F::Name, templ(opt("kv_key", V::String)));
           key.default_text = "nodes/{old_primary}/fenced";
           return key;
         }(),
@@ -318,14 +339,15 @@ std::vector<KindSpec> buildKinds() {
   k.push_back({"action",
                "exec",
                {},
-               {templ(req("argv", V::StringList)), templ(opt("env", V::Dict)),
+               {templ(req("argv", V::StringList)), as(F::EnvName, templ(opt("env", V::Dict))),
                 ranged(opt("expect_exit", V::Integer, "0"), "0", "255")}});
   // --- alert channels ---
-  k.push_back({"channel",
-               "slack",
-               {},
-               {req("webhook_url", V::SecretRef), opt("channel", V::String),
-                opt("username", V::String, "hftguard"), severity("info"), tlsVerify()}});
+  k.push_back(
+      {"channel",
+       "slack",
+       {},
+       {req("webhook_url", V::SecretRef), as(F::Name, opt("channel", V::String)),
+        as(F::Name, opt("username", V::String, "hftguard")), severity("info"), tlsVerify()}});
   k.push_back({"channel",
                "pagerduty",
                {},
@@ -335,13 +357,14 @@ std::vector<KindSpec> buildKinds() {
                   u.default_text = "https://events.pagerduty.com/v2/enqueue";
                   return u;
                 }(),
-                opt("source", V::String), severity("critical"), tlsVerify()}});
+                as(F::Name, opt("source", V::String)), severity("critical"), tlsVerify()}});
   k.push_back({"channel",
                "email",
                {},
-               {url("smtp_url", true, {"smtp", "smtps"}), req("from", V::String),
-                req("to", V::StringList), opt("username", V::String), opt("password", V::SecretRef),
-                opt("starttls", V::Bool, "true"), severity("warning"), tlsVerify()}});
+               {url("smtp_url", true, {"smtp", "smtps"}), as(F::Email, req("from", V::String)),
+                as(F::Email, req("to", V::StringList)), as(F::Name, opt("username", V::String)),
+                opt("password", V::SecretRef), opt("starttls", V::Bool, "true"),
+                severity("warning"), tlsVerify()}});
   return k;
 }
 

@@ -14,6 +14,8 @@
 
 #include "hftguard/core/suggest.hpp"
 
+#include "formats.hpp"
+
 namespace hftguard::config::detail {
 namespace {
 
@@ -62,18 +64,20 @@ std::string rangeError(const KeySpec& spec, T value, std::string_view text, Pars
   return {};
 }
 
+// A templated value is checked with its {placeholders} standing for a plain name.
+std::string formOf(const KeySpec& spec, const std::string& text) {
+  return spec.templated ? fillPlaceholdersForCheck(text) : text;
+}
+
 Parsed parseScalar(const KeySpec& spec, const std::string& text) {
   switch (spec.kind) {
-    case ValueKind::String:
+    case ValueKind::String: {
+      if (auto e = formatError(spec.format, formOf(spec, text)); !e.empty()) return fail(e);
       return {ParamValue{text}, {}};
+    }
     case ValueKind::Url: {
-      for (std::string_view scheme : spec.choices) {
-        if (text.starts_with(std::string(scheme) + "://") && text.size() > scheme.size() + 3) {
-          return {ParamValue{text}, {}};
-        }
-      }
-      return fail(fmt::format("expected a URL starting with {}, got '{}'",
-                              joinChoices(spec.choices, ":// or ") + "://", text));
+      if (auto e = urlError(formOf(spec, text), spec.choices); !e.empty()) return fail(e);
+      return {ParamValue{text}, {}};
     }
     case ValueKind::Enum: {
       if (std::find(spec.choices.begin(), spec.choices.end(), text) != spec.choices.end()) {
@@ -122,12 +126,18 @@ Parsed parseScalar(const KeySpec& spec, const std::string& text) {
 // Reports each {name} in `text` that is not a known placeholder.
 void checkPlaceholders(ReaderContext& ctx, const YAML::Mark& at, std::string_view key,
                        const std::string& text) {
-  static const std::regex pattern(R"(\{([a-z_][a-z0-9_]*)\})");
+  // {Old_Primary} is a typo too; "{old_primary" without its brace would be sent as written.
+  static const std::regex pattern(R"(\{([A-Za-z_][A-Za-z0-9_]*)(\}?))");
   for (auto it = std::sregex_iterator(text.begin(), text.end(), pattern);
        it != std::sregex_iterator(); ++it) {
     const std::string name = (*it)[1];
     const auto& known = placeholders();
-    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    const bool isKnown = std::find(known.begin(), known.end(), name) != known.end();
+    if ((*it)[2].length() == 0) {
+      if (isKnown) ctx.diag.error(at, fmt::format("{}: placeholder {{{} has no '}}'", key, name));
+      continue;
+    }
+    if (isKnown) continue;
     std::string msg = fmt::format("{}: unknown placeholder {{{}}}", key, name);
     if (auto near = closestMatch(name, known)) msg += fmt::format("; did you mean {{{}}}?", *near);
     ctx.diag.error(at, msg);
@@ -179,10 +189,37 @@ std::optional<Secret> readSecretEnv(ReaderContext& ctx, const YAML::Node& value,
 
 bool isPlainScalar(const YAML::Node& node) { return node.IsScalar(); }
 
+// `key: ""`, `key:` or `key: []`: no value at all.
+bool isEmptyValue(const YAML::Node& value) {
+  return value.IsNull() || (value.IsScalar() && value.Scalar().empty()) ||
+         (value.IsSequence() && value.size() == 0);
+}
+
+bool isScalarKind(ValueKind kind) {
+  return kind != ValueKind::Section && kind != ValueKind::Sections && kind != ValueKind::List &&
+         kind != ValueKind::Dict;
+}
+
+// Each item of a list or key of a map must have the spec's format, templated or not.
+bool checkItem(ReaderContext& ctx, const KeySpec& spec, const std::string& written_key,
+               const YAML::Node& item) {
+  const std::string error = formatError(spec.format, formOf(spec, item.Scalar()));
+  if (error.empty()) return true;
+  ctx.diag.error(item.Mark(), fmt::format("{}: {}", written_key, error));
+  return false;
+}
+
 // Reads a present key's value into `out`; reports what is wrong with it otherwise.
 void readValue(ReaderContext& ctx, const KeySpec& spec, const std::string& written_key,
-               const YAML::Node& value, SectionValues& out) {
+               const YAML::Node& value, const std::string& where, SectionValues& out) {
   const std::string key(spec.key);
+  // An empty required value is a missing one, reported where it stands.
+  if (spec.required && isScalarKind(spec.kind) && isEmptyValue(value)) {
+    ctx.diag.error(value.IsNull() ? out.markOf(key) : value.Mark(),
+                   fmt::format("{}missing required key '{}' (the value is empty)",
+                               where.empty() ? "" : where + ": ", key));
+    return;
+  }
   auto wrongShape = [&](std::string_view expected) {
     ctx.diag.error(value.Mark(),
                    fmt::format("{}: expected {}, got {}", written_key, expected, describe(value)));
@@ -215,6 +252,7 @@ void readValue(ReaderContext& ctx, const KeySpec& spec, const std::string& writt
           continue;
         }
         if (spec.templated) checkPlaceholders(ctx, item.Mark(), written_key, item.Scalar());
+        if (!checkItem(ctx, spec, written_key, item)) continue;
         items.push_back(item.Scalar());
       }
       out.params.set(key, std::move(items));
@@ -232,6 +270,7 @@ void readValue(ReaderContext& ctx, const KeySpec& spec, const std::string& writt
         if (spec.templated) {
           checkPlaceholders(ctx, it->second.Mark(), written_key, it->second.Scalar());
         }
+        if (!checkItem(ctx, spec, written_key, it->first)) continue;
         items[it->first.Scalar()] = it->second.Scalar();
       }
       out.params.set(key, std::move(items));
@@ -239,12 +278,12 @@ void readValue(ReaderContext& ctx, const KeySpec& spec, const std::string& writt
     }
     default: {
       if (!isPlainScalar(value)) return wrongShape("a single value");
+      if (spec.templated) checkPlaceholders(ctx, value.Mark(), written_key, value.Scalar());
       Parsed parsed = parseScalar(spec, value.Scalar());
       if (!parsed.value) {
         ctx.diag.error(value.Mark(), fmt::format("{}: {}", written_key, parsed.error));
         return;
       }
-      if (spec.templated) checkPlaceholders(ctx, value.Mark(), written_key, value.Scalar());
       out.params.set(key, std::move(*parsed.value));
     }
   }
@@ -304,7 +343,7 @@ void readKeys(ReaderContext& ctx, const YAML::Node& node, const std::string& whe
       continue;
     }
     out.marks[key] = it->second.IsNull() ? k.Mark() : it->second.Mark();
-    readValue(ctx, *spec, written, it->second, out);
+    readValue(ctx, *spec, written, it->second, where, out);
   }
 }
 

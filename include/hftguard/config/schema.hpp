@@ -26,6 +26,28 @@ enum class ValueKind {
   List,        // sequence of nested maps (plan steps)
 };
 
+// What a string value (or each item of a list, each key of a map) must look like; checked
+// at load. Any value but Text must not be empty, and a required value never may.
+enum class Format {
+  Text,         // free text
+  Name,         // any non-empty text without control characters (a user, a symbol)
+  Host,         // host name, IPv4 or IPv6 address; not host:port
+  HostOrDir,    // Host, or an absolute directory holding a unix socket (libpq's host)
+  HostPort,     // host:port
+  Listen,       // host:port or unix:/path
+  AbsPath,      // an absolute file path
+  Email,        // local@domain
+  SqlName,      // one SQL identifier (a table)
+  KeyPrefix,    // a store key prefix: starts with '/'
+  MimeType,     // type/subtype
+  Timestamp,    // ISO 8601 / RFC 3339 date and time with an offset
+  DnsZone,      // a DNS name with its trailing dot
+  JsonPointer,  // RFC 6901: "/a/b"
+  HeaderName,   // an HTTP header name (map keys)
+  EnvName,      // an environment variable name (map keys)
+  HttpUrl,      // an http:// or https:// URL (list items)
+};
+
 struct KeySpec {
   std::string_view key;
   ValueKind kind;
@@ -37,6 +59,7 @@ struct KeySpec {
   std::vector<std::string_view> choices = {};  // Enum values, or Url schemes
   // Strings that may hold {placeholders} filled in when a plan runs.
   bool templated = false;
+  Format format = Format::Text;
 };
 
 struct SectionSpec {
