@@ -39,6 +39,14 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     runner.record_(type, request.component, reason, std::move(fields));
   }
 
+  // A step is reported done (the next starts, the plan ends) once its event is on disk.
+  void afterDurable(void (Run::*next)()) {
+    if (!runner.durable_) return (this->*next)();
+    runner.durable_([self = shared_from_this(), mine = token, next] {
+      if (mine == self->token) ((*self).*next)();
+    });
+  }
+
   void startStep() {
     if (step == request.plan->steps.size()) return complete();
     const auto& s = current();
@@ -100,7 +108,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
              fmt::format("step {} done in {:.1f}ms: {}", s.name, ms(took), result.detail),
              std::move(fields));
       ++step;
-      return startStep();
+      return afterDurable(&Run::startStep);
     }
     if (attempt <= s.retries) {
       const Duration wait = s.backoff * (1LL << std::min(attempt - 1, 20));
@@ -138,7 +146,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
             {"on_failure", config::toString(s.on_failure)}});
     if (carryOn) {
       ++step;
-      return startStep();
+      return afterDurable(&Run::startStep);
     }
     report.failed_step = s.name;
     report.reason = why;
@@ -177,6 +185,10 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
                          report.reason),
              f);
     }
+    afterDurable(&Run::ended);
+  }
+
+  void ended() {
     auto self = shared_from_this();  // keeps this alive past its removal from runs_
     runner.runs_.erase(request.component);
     lease.reset();
@@ -184,8 +196,12 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   }
 };
 
-FailoverRunner::FailoverRunner(ActionEnv& env, coord::Coordinator& coordinator, Record record)
-    : env_(env), coordinator_(coordinator), record_(std::move(record)) {}
+FailoverRunner::FailoverRunner(ActionEnv& env, coord::Coordinator& coordinator, Record record,
+                               Durable durable)
+    : env_(env),
+      coordinator_(coordinator),
+      record_(std::move(record)),
+      durable_(std::move(durable)) {}
 
 FailoverRunner::~FailoverRunner() {
   for (auto& [component, run] : runs_) {

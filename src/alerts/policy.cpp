@@ -75,7 +75,28 @@ AlertPolicy::Incident& AlertPolicy::open(const events::Event& e) {
   return i;
 }
 
+// The node's event log cannot write (a full disk): one critical incident until it can.
+std::vector<Alert> AlertPolicy::onEventLog(const events::Event& e) {
+  Incident& i = incidents_["(event log)"];
+  if (e.type == "event_log_degraded") {
+    if (i.open) return {};
+    i = Incident{};
+    i.key = fmt::format("hftguard/{}/event-log/{}", e.node, e.id);
+    i.node = e.node;
+    i.open = true;
+    i.any_sent = true;
+    i.sent = Severity::Critical;
+    return {make(e, i, Severity::Critical, "EVENT LOG NOT WRITING on " + e.node)};
+  }
+  if (!i.open) return {};
+  i.open = false;
+  Alert a = make(e, i, Severity::Info, "EVENT LOG WRITING AGAIN on " + e.node);
+  a.action = Alert::Action::Resolve;
+  return {a};
+}
+
 std::vector<Alert> AlertPolicy::onEvent(const events::Event& e) {
+  if (e.type == "event_log_degraded" || e.type == "event_log_recovered") return onEventLog(e);
   if (e.component.empty() || e.fields.value("dry_run", false)) return {};
   const std::string& t = e.type;
   Incident& cur = incidents_[e.component];

@@ -27,8 +27,8 @@ int cmdAlertTest(const Args& args, std::ostream& out, std::ostream& err) {
   }
   setupLogging(spdlog::level::warn);
   Runtime rt(*cfg);
-  events::EventLog log(
-      {cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr, nullptr});
+  events::EventLog log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit),
+                        nullptr, nullptr, &rt.io});
   Recorder recorder(log, cfg->node.name, rt.clock);
   int sent = 0, failed = 0;
   std::vector<std::string> paged;  // PagerDuty channels to resolve again

@@ -30,8 +30,8 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
   setupLogging(spdlog::level::warn);
   try {
     Runtime rt(*cfg);
-    events::EventLog log(
-        {cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr, nullptr});
+    events::EventLog log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit),
+                          nullptr, nullptr, &rt.io});
     Recorder recorder(log, cfg->node.name, rt.clock);
     auto coordinator = localCoordinator(*cfg);
     actions::ActionEnv env{rt.io, rt.http, rt.workers, rt.clock};
@@ -41,7 +41,8 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
             nlohmann::json fields) {
           auto e = recorder.record(type, comp, reason, std::move(fields));
           fmt::print(out, "{}  {:<18} {}\n", events::formatTimestamp(e.at), type, reason);
-        });
+        },
+        [&](std::function<void()> then) { recorder.afterDurable(std::move(then)); });
     const char* user = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : std::getenv("USER");
     actions::RunRequest request;
     request.component = name;

@@ -56,7 +56,7 @@ struct Daemon::Impl {
       : cfg(std::move(c)),
         rt(*cfg),
         log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr,
-             nullptr}),
+             nullptr, &rt.io}),
         recorder(log, cfg->node.name, rt.clock),
         coordinator(localCoordinator(*cfg)),
         action_env{rt.io, rt.http, rt.workers, rt.clock},
@@ -67,7 +67,8 @@ struct Daemon::Impl {
                  const bool bad = type == "failover_failed" || type == "step_failed";
                  spdlog::log(bad ? spdlog::level::err : spdlog::level::info, "{}: {}", component,
                              reason);
-               }),
+               },
+               [this](std::function<void()> then) { recorder.afterDurable(std::move(then)); }),
         decider(*cfg),
         alert_policy(cfg->alerts.group_window),
         dispatcher(rt.io, rt.http, rt.clock, *cfg,
@@ -98,7 +99,8 @@ struct Daemon::Impl {
     record(decider.observe(r, rt.clock.now()));
   }
 
-  // Each decision is on disk before it is acted on. `followed`: the switch they follow.
+  // Each decision is queued before it is acted on (and on disk before the plan's first step
+  // is reported done). `followed`: the switch they follow.
   void record(const std::vector<Decision>& decisions,
               const probes::MasterSwitch* followed = nullptr) {
     for (const Decision& d : decisions) {
@@ -191,7 +193,6 @@ struct Daemon::Impl {
       syncMaintenance();
       record(decider.tick(rt.clock.now(), rt.clock.wallNow()));
       for (const auto& a : alert_policy.tick(rt.clock.wallNow())) dispatcher.submit(a);
-      log.flush();
       tick();
     });
   }

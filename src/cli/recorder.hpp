@@ -1,12 +1,16 @@
 #pragma once
 // Private to the CLI: turns what the decider and the runner say into event-log entries
-// (id, timestamp, node), written before the caller goes on.
+// (id, timestamp, node), queued for the event log's writer thread; what must wait for the
+// disk (the runner's next step, an alert) waits through afterDurable() and the observer.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "hftguard/config/config.hpp"
 #include "hftguard/coord/coordinator.hpp"
@@ -17,8 +21,11 @@ namespace hftguard::cli {
 
 class Recorder {
  public:
+  // The log must have an io_context: observers and afterDurable() run on it.
   Recorder(events::EventLog& log, std::string node, const Clock& clock)
-      : log_(log), node_(std::move(node)), clock_(clock) {}
+      : log_(log), node_(std::move(node)), clock_(clock) {
+    log_.onHealth([this](const events::EventLog::Health& h) { onHealth(h); });
+  }
 
   events::Event record(const std::string& type, const std::string& component,
                        const std::string& reason, nlohmann::json fields) {
@@ -34,10 +41,18 @@ class Recorder {
     return e;
   }
 
-  // Writes an event (on disk before this returns), then shows it to the observer.
+  // Queues an event for the writer thread; the observer sees it once it is on disk (or once
+  // the log gave up waiting for a failing disk: an alert is not held back by a full disk).
   void append(const events::Event& e) {
-    log_.append(e);
-    if (observer_) observer_(e);
+    const std::uint64_t seq = log_.append(e);
+    log_.whenDurable(seq, [this, e](bool) {
+      if (observer_) observer_(e);
+    });
+  }
+  // Runs `then` on the loop once every event recorded so far is on disk, or the log gave up
+  // waiting (EventLog::Options::durable_wait; at once on a disk known to be failing).
+  void afterDurable(std::function<void()> then) {
+    log_.whenDurable(log_.lastSequence(), [then = std::move(then)](bool) { then(); });
   }
   // Sees every event written through this recorder: how the alerts learn of them.
   void observe(std::function<void(const events::Event&)> observer) {
@@ -48,6 +63,30 @@ class Recorder {
   events::EventLog& log() { return log_; }
 
  private:
+  // A failing disk is itself an event: queued behind the others (it reaches the file once
+  // the disk recovers) and shown to the observer at once, so it can page.
+  void onHealth(const events::EventLog::Health& h) {
+    nlohmann::json f = {{"path", log_.path()},
+                        {"queued", h.queued},
+                        {"failed_writes", h.failed_writes},
+                        {"dropped", h.dropped},
+                        {"written_late", h.written_late}};
+    if (h.failing) {
+      f["error"] = h.error;
+      record("event_log_degraded", "",
+             fmt::format("event log {}: write failed ({}); {} events kept in memory and retried; "
+                         "failover goes on without waiting for the disk",
+                         log_.path(), h.error, h.queued),
+             std::move(f));
+      return;
+    }
+    f["failing_ms"] = std::chrono::duration<double, std::milli>(h.failing_for).count();
+    record("event_log_recovered", "",
+           fmt::format("event log {}: writing again after {:.1f}s ({} failed writes)", log_.path(),
+                       std::chrono::duration<double>(h.failing_for).count(), h.failed_writes),
+           std::move(f));
+  }
+
   events::EventLog& log_;
   std::string node_;
   const Clock& clock_;

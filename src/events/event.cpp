@@ -1,8 +1,10 @@
 #include "hftguard/events/event.hpp"
 
+#include <atomic>
 #include <ctime>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace hftguard::events {
 
@@ -74,10 +76,16 @@ std::optional<Event> parseEventLine(std::string_view line, std::string* error) {
   return e;
 }
 
+EventIds::EventIds() {
+  static std::atomic<unsigned> generators{0};
+  const unsigned n = ++generators;
+  process_ = n == 1 ? fmt::format("{}", ::getpid()) : fmt::format("{}.{}", ::getpid(), n);
+}
+
 std::string EventIds::next(WallTime at) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
-  return fmt::format("{}-{:06}", ms, ++sequence_ % 1000000);
+  return fmt::format("{}-{:06}-{}", ms, ++sequence_ % 1000000, process_);
 }
 
 }  // namespace hftguard::events

@@ -1,7 +1,8 @@
 #pragma once
 // Runs a plan: its steps in order on the event loop, each with a deadline, retries with
 // backoff and an on_failure rule; records failover_started, step_started, step_done /
-// step_failed and failover_completed / failover_failed (each before the next step starts)
+// step_failed and failover_completed / failover_failed (each on disk before the next step
+// starts or the plan is reported ended)
 // and measures the RTO from the first failed sample to the end of the last step.
 
 #include <functional>
@@ -39,11 +40,15 @@ struct RunReport {
 
 class FailoverRunner {
  public:
-  // Writes one event: synchronous, so it is on disk before the runner goes on.
+  // Records one event (queues it for the event log).
   using Record = std::function<void(const std::string& type, const std::string& component,
                                     const std::string& reason, nlohmann::json fields)>;
+  // Runs its argument on the loop once every event recorded so far is on disk (or the log
+  // gave up waiting for a failing disk). None: at once.
+  using Durable = std::function<void(std::function<void()>)>;
 
-  FailoverRunner(ActionEnv& env, coord::Coordinator& coordinator, Record record);
+  FailoverRunner(ActionEnv& env, coord::Coordinator& coordinator, Record record,
+                 Durable durable = {});
   ~FailoverRunner();
 
   // Starts the plan unless one already runs for the component or the coordinator refuses;
@@ -57,6 +62,7 @@ class FailoverRunner {
   ActionEnv& env_;
   coord::Coordinator& coordinator_;
   Record record_;
+  Durable durable_;
   std::map<std::string, std::shared_ptr<Run>> runs_;
 };
 

@@ -6,7 +6,8 @@
 // alert: the failover's outcome (completed: info, failed: critical), an escalation, the
 // recovery (resolve). Check failures, probe storms and step events never alert on their own. The
 // recovery is announced only after `group_window` without a new failure: a flapping
-// component stays one incident.
+// component stays one incident. A node whose event log cannot write (event_log_degraded) is
+// a critical incident of its own, resolved by event_log_recovered.
 
 #include <map>
 #include <optional>
@@ -42,6 +43,7 @@ class AlertPolicy {
   Alert make(const events::Event& e, const Incident& i, config::Severity s,
              std::string title) const;
   Incident& open(const events::Event& e);
+  std::vector<Alert> onEventLog(const events::Event& e);
 
   Duration group_window_;
   std::map<std::string, Incident> incidents_;  // by component

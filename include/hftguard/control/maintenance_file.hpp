@@ -1,7 +1,8 @@
 #pragma once
 // Maintenance windows as the operator sets them (`hftguard maintenance start/end`) and the
-// daemon reads them: a small JSON file, replaced atomically (write + rename), so the daemon
-// never reads half of it. It outlives daemon restarts; expired entries are ignored.
+// daemon reads them: a small JSON file (mode 0640, the directory's group), replaced
+// atomically (unique temp file, fsync, rename, directory fsync), so the daemon never reads
+// half of it. It outlives daemon restarts; expired entries are ignored.
 
 #include <optional>
 #include <string>

@@ -32,8 +32,9 @@ class Coordinator {
 
 // One host: a lock file per component under `lock_dir`, so the daemon and an operator's
 // `hftguard failover` never run two plans for one component at once. The files of
-// `components` are created up front (mode 0644, locked through read-only descriptors), so
-// the daemon's unprivileged user can lock a file root created, and the other way round.
+// `components` are created up front (mode 0640 in a setgid 02770 directory of the state
+// directory's group, locked through read-only descriptors), so the daemon's unprivileged
+// user can lock a file root created, and the other way round; other users cannot.
 std::unique_ptr<Coordinator> makeLocalCoordinator(std::string lock_dir,
                                                   const std::vector<std::string>& components = {});
 

@@ -32,13 +32,19 @@ std::string toJsonLine(const Event& e);  // one line, '\n' included
 // Nullopt (with why) for anything that is not a complete event object.
 std::optional<Event> parseEventLine(std::string_view line, std::string* error = nullptr);
 
-// Ids that sort in time order and never repeat within a process: <unix ms>-<sequence>.
+// Event ids: <unix ms>-<sequence>-<process>, e.g. 1795656141123-000042-81234. Within one
+// writer they sort in time order; the process part (the pid, and ".N" for a further
+// generator in the same process) keeps them unique across the daemon and CLI commands
+// appending to the same log in the same millisecond.
 class EventIds {
  public:
+  EventIds();
+  explicit EventIds(std::string process) : process_(std::move(process)) {}  // for tests
   std::string next(WallTime at);
 
  private:
   std::uint64_t sequence_ = 0;
+  std::string process_;
 };
 
 }  // namespace hftguard::events
