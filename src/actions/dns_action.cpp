@@ -78,15 +78,27 @@ class Dns final : public HttpAction {
       if (!resp.answered || resp.status != 200 || zone.is_discarded() || !zone.is_object()) {
         return then(std::nullopt, fmt::format("PowerDNS GET {}: {}", zone_url_, outcome(resp)));
       }
-      for (const auto& rr : zone.value("rrsets", json::array())) {
-        if (rr.value("name", "") == record_ &&
-            rr.value("type", "") == step_.params.str("record_type") &&
-            !rr.value("records", json::array()).empty()) {
-          return then(rr["records"][0].value("content", ""), {});
-        }
+      std::optional<std::string> content;
+      try {
+        content = find(zone);
+      } catch (const json::exception& e) {  // a zone of another shape than PowerDNS's
+        return then(std::nullopt,
+                    fmt::format("PowerDNS GET {}: unexpected zone: {}", zone_url_, e.what()));
       }
-      then(std::nullopt, {});
+      then(content, {});
     });
+  }
+
+  // Throws json::exception when the zone is not shaped as PowerDNS's.
+  std::optional<std::string> find(const json& zone) const {
+    for (const auto& rr : zone.value("rrsets", json::array())) {
+      if (rr.value("name", "") == record_ &&
+          rr.value("type", "") == step_.params.str("record_type") &&
+          !rr.value("records", json::array()).empty()) {
+        return rr.at("records").at(0).value("content", "");
+      }
+    }
+    return std::nullopt;
   }
 
   const StepConfig& step_;

@@ -1,8 +1,11 @@
 // exec: run a program with an argv list - never a shell - and a fixed environment (only
 // what the step gives, nothing inherited). The hook for site tools such as IPMI fencing.
+// The program runs in its own process group: at the deadline the whole group is killed
+// (what it forked too), and it is reaped off the loop's critical path, never waited for.
 #include <cerrno>
 #include <cstring>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -16,9 +19,23 @@
 namespace hftguard::actions::kinds {
 namespace {
 
+// Reaps a killed child without blocking the loop: polls waitpid(WNOHANG) on a timer that
+// owns itself, so it outlives the action that killed the child (no zombie is left while
+// the loop runs). SIGKILL makes a child reapable within milliseconds, unless the kernel
+// holds it (uninterruptible I/O): the poll then slows down to once a second.
+void reapLater(boost::asio::io_context& io, pid_t pid, std::chrono::milliseconds every) {
+  if (::waitpid(pid, nullptr, WNOHANG) != 0) return;  // reaped, or not our child any more
+  auto timer = std::make_shared<boost::asio::steady_timer>(io, every);
+  timer->async_wait([&io, pid, every, timer](boost::system::error_code ec) {
+    if (ec) return;
+    reapLater(io, pid, std::min<std::chrono::milliseconds>(every * 2, std::chrono::seconds(1)));
+  });
+}
+
 class Exec final : public Action {
  public:
-  Exec(const StepConfig& s, const PlanContext& c, ActionEnv& env) : step_(s), timer_(env.io) {
+  Exec(const StepConfig& s, const PlanContext& c, ActionEnv& env)
+      : step_(s), io_(env.io), timer_(env.io) {
     for (const auto& a : s.params.list("argv")) argv_.push_back(fill(a, c));
     if (s.params.has("env")) {
       for (const auto& [k, v] : s.params.map("env")) env_.push_back(k + "=" + fill(v, c));
@@ -47,7 +64,12 @@ class Exec final : public Action {
     posix_spawn_file_actions_t files;
     posix_spawn_file_actions_init(&files);
     posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
-    const int rc = posix_spawn(&pid_, args[0], &files, nullptr, args.data(), envp.data());
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);  // a group of its own, led by the program
+    const int rc = posix_spawn(&pid_, args[0], &files, &attr, args.data(), envp.data());
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&files);
     if (rc != 0) {
       pid_ = -1;
@@ -57,12 +79,13 @@ class Exec final : public Action {
     poll(std::move(done));
   }
 
-  // The deadline passed: the program is killed and reaped.
+  // The deadline passed: the program and everything it started in its group are killed,
+  // and reaped later. The group's id is safe to signal: the unreaped leader holds it.
   void cancel() override {
     timer_.cancel();
     if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
+      ::kill(-pid_, SIGKILL);
+      reapLater(io_, pid_, std::chrono::milliseconds(1));
       pid_ = -1;
     }
   }
@@ -89,6 +112,7 @@ class Exec final : public Action {
   }
 
   const StepConfig& step_;
+  boost::asio::io_context& io_;
   std::vector<std::string> argv_;
   std::vector<std::string> env_;
   boost::asio::steady_timer timer_;

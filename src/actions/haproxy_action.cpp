@@ -1,5 +1,7 @@
 // haproxy: the runtime API over a unix socket or TCP - `set server B/S state ...` and
 // `set server B/S weight ...`, verified with `show servers state B`.
+#include <cctype>
+#include <charconv>
 #include <sstream>
 
 #include <boost/asio/buffers_iterator.hpp>
@@ -43,7 +45,11 @@ class RuntimeApi {
     boost::system::error_code ec;
     const auto ip = asio::ip::make_address(address_.substr(0, colon), ec);
     if (ec) return reply(std::nullopt, "runtime API address must be an IP:port or unix:/path");
-    const auto port = static_cast<unsigned short>(std::stoi(address_.substr(colon + 1)));
+    unsigned short port = 0;
+    const char* digits = address_.data() + colon + 1;
+    const auto [end, perr] = std::from_chars(digits, address_.data() + address_.size(), port);
+    if (perr != std::errc() || end != address_.data() + address_.size() || port == 0)
+      return reply(std::nullopt, "runtime API address must be an IP:port or unix:/path");
     s->async_connect({ip, port}, [s, command, reply, alive](boost::system::error_code e) {
       talk(s, command, reply, alive, e);
     });
@@ -128,7 +134,20 @@ class Haproxy final : public Action {
       : step_(s),
         api_(env.io, s.params.str("socket")),
         backend_(fill(s.params.str("backend"), c)),
-        server_(fill(s.params.str("server"), c)) {}
+        server_(fill(s.params.str("server"), c)) {
+    // Filled values go into a runtime API command line, where a space, ';' or newline would
+    // be syntax (a second command): such a name is refused, never sent.
+    for (const auto* name : {&backend_, &server_}) {
+      for (unsigned char ch : *name) {
+        if (!std::isgraph(ch) || ch == ';' || ch == '/') {
+          refused_ = fmt::format(
+              "haproxy: refusing name '{}': HAProxy names have no spaces, "
+              "';', '/' or control characters",
+              *name);
+        }
+      }
+    }
+  }
 
   std::string describe() const override {
     std::string what;
@@ -140,6 +159,7 @@ class Haproxy final : public Action {
   }
 
   void check(Done done) override {
+    if (!refused_.empty()) return done(ActionResult::failure(refused_));
     show([this, done](std::optional<ServerState> st, std::string error) {
       if (!st) return done(ActionResult::failure(error));
       done(ActionResult::success(fmt::format("{}/{} is op_state {} admin_state {} weight {}",
@@ -149,6 +169,7 @@ class Haproxy final : public Action {
   }
 
   void run(Done done) override {
+    if (!refused_.empty()) return done(ActionResult::failure(refused_));
     std::vector<std::string> commands;
     const std::string target = fmt::format("set server {}/{} ", backend_, server_);
     if (step_.params.has("state"))
@@ -218,6 +239,7 @@ class Haproxy final : public Action {
   RuntimeApi api_;
   std::string backend_;
   std::string server_;
+  std::string refused_;  // why a filled name cannot be sent
 };
 
 }  // namespace

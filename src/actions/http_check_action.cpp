@@ -3,6 +3,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
+#include "hftguard/actions/template.hpp"
 #include "hftguard/net/http_client.hpp"
 
 #include "kinds.hpp"
@@ -13,7 +14,7 @@ namespace {
 class HttpCheck final : public HttpAction {
  public:
   HttpCheck(const StepConfig& s, const PlanContext& c, ActionEnv& env)
-      : HttpAction(env), step_(s), url_(fill(s.params.str("url"), c)), timer_(env.io) {}
+      : HttpAction(env), step_(s), url_(fillUrl(s.params.str("url"), c)), timer_(env.io) {}
 
   std::string describe() const override {
     return fmt::format("{} {} is {}", step_.params.flag("wait_until") ? "wait until" : "require",
@@ -22,41 +23,51 @@ class HttpCheck final : public HttpAction {
   // A wait_until step waits for what earlier steps cause, so a dry run (which causes
   // nothing) only proves the URL reachable; a plain check is a precondition, evaluated.
   void check(Done done) override {
-    if (!step_.params.flag("wait_until")) return once(std::move(done), false);
+    if (!step_.params.flag("wait_until")) return start(std::move(done), false);
     reachable(stepRequest(step_, "GET", url_, step_.timeout), url_, std::move(done));
   }
-  void run(Done done) override { once(std::move(done), step_.params.flag("wait_until")); }
+  void run(Done done) override { start(std::move(done), step_.params.flag("wait_until")); }
   void cancel() override {
     timer_.cancel();
     HttpAction::cancel();
   }
 
  private:
+  // The step's timeout is its requests' budget: each request may take what is left of it,
+  // but for a margin (5 %, at most 100 ms) so that its outcome - no answer is "down" - is
+  // seen before the step's own deadline.
+  void start(Done done, bool poll) {
+    const Duration margin = std::min<Duration>(step_.timeout / 20, std::chrono::milliseconds(100));
+    until_ = env_.clock.now() + step_.timeout - margin;
+    once(std::move(done), poll);
+  }
+
   void once(Done done, bool poll) {
-    const Duration perRequest = std::min<Duration>(step_.timeout, std::chrono::seconds(2));
-    send(stepRequest(step_, "GET", url_, perRequest),
-         [this, done, poll](const net::HttpResponse& r) {
-           const bool up = r.answered && r.status == step_.params.integer("expect_status");
-           const bool wantUp = step_.params.str("expect") == "up";
-           if (up == wantUp) {
-             return done(ActionResult::success(
-                 fmt::format("{} is {} ({})", url_, wantUp ? "up" : "down", outcome(r))));
-           }
-           if (!poll) {
-             return done(ActionResult::failure(fmt::format("{} is {} ({}), expected {}", url_,
-                                                           up ? "up" : "down", outcome(r),
-                                                           wantUp ? "up" : "down")));
-           }
-           timer_.expires_after(step_.params.duration("poll_interval"));
-           timer_.async_wait([this, done, poll](boost::system::error_code ec) {
-             if (!ec) once(done, poll);
-           });
-         });
+    const Duration left =
+        std::max<Duration>(until_ - env_.clock.now(), std::chrono::milliseconds(1));
+    send(stepRequest(step_, "GET", url_, left), [this, done, poll](const net::HttpResponse& r) {
+      const bool up = r.answered && r.status == step_.params.integer("expect_status");
+      const bool wantUp = step_.params.str("expect") == "up";
+      if (up == wantUp) {
+        return done(ActionResult::success(
+            fmt::format("{} is {} ({})", url_, wantUp ? "up" : "down", outcome(r))));
+      }
+      if (!poll) {
+        return done(ActionResult::failure(fmt::format("{} is {} ({}), expected {}", url_,
+                                                      up ? "up" : "down", outcome(r),
+                                                      wantUp ? "up" : "down")));
+      }
+      timer_.expires_after(step_.params.duration("poll_interval"));
+      timer_.async_wait([this, done, poll](boost::system::error_code ec) {
+        if (!ec) once(done, poll);
+      });
+    });
   }
 
   const StepConfig& step_;
   std::string url_;
   boost::asio::steady_timer timer_;
+  SteadyTime until_{};  // this attempt's deadline
 };
 
 }  // namespace

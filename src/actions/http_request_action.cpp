@@ -2,6 +2,7 @@
 // templated JSON or form body, expected status.
 #include <fmt/format.h>
 
+#include "hftguard/actions/template.hpp"
 #include "hftguard/net/http_client.hpp"
 
 #include "kinds.hpp"
@@ -12,18 +13,20 @@ namespace {
 class HttpRequestAction final : public HttpAction {
  public:
   HttpRequestAction(const StepConfig& s, const PlanContext& c, ActionEnv& env)
-      : HttpAction(env), step_(s), url_(fill(s.params.str("url"), c)) {
+      : HttpAction(env), step_(s), url_(fillUrl(s.params.str("url"), c)) {
     const auto& p = s.params;
     if (p.has("form")) {
       std::string form;
       for (const auto& [k, v] : p.map("form")) {
-        form += (form.empty() ? "" : "&") + escape(k) + "=" + escape(fill(v, c));
+        form += (form.empty() ? "" : "&") + formEncoded(k) + "=" + fillForm(v, c);
       }
       body_ = form;
       content_type_ = "application/x-www-form-urlencoded";
     } else if (p.has("body")) {
-      body_ = fill(p.str("body"), c);
       content_type_ = p.str("content_type");
+      // A value inside a JSON body is a JSON string's content ({reason} quotes libpq errors).
+      const bool json = content_type_.find("json") != std::string::npos;
+      body_ = json ? fillJson(p.str("body"), c) : fill(p.str("body"), c);
     }
   }
 
@@ -55,18 +58,6 @@ class HttpRequestAction final : public HttpAction {
   }
 
  private:
-  static std::string escape(const std::string& s) {
-    std::string out;
-    for (unsigned char c : s) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-        out += static_cast<char>(c);
-      } else {
-        out += fmt::format("%{:02X}", c);
-      }
-    }
-    return out;
-  }
-
   const StepConfig& step_;
   std::string url_;
   std::string body_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "hftguard/actions/template.hpp"
 #include "hftguard/core/base64.hpp"
 
 #include "kinds.hpp"
@@ -15,7 +16,11 @@ using nlohmann::json;
 class Kv final : public HttpAction {
  public:
   Kv(const StepConfig& s, const PlanContext& c, ActionEnv& env, bool put)
-      : HttpAction(env), step_(s), put_(put), key_(fill(s.params.str("key"), c)) {
+      : HttpAction(env),
+        step_(s),
+        put_(put),
+        key_(fill(s.params.str("key"), c)),
+        key_path_(fillUrl(s.params.str("key"), c)) {
     if (put) value_ = fill(s.params.str("value"), c);
     if (s.params.has("prev_value")) prev_ = fill(s.params.str("prev_value"), c);
     etcd_ = s.params.str("store") == "etcd";
@@ -30,7 +35,7 @@ class Kv final : public HttpAction {
     read([this, done](std::optional<std::optional<std::string>> current, std::string error) {
       if (!current) return done(ActionResult::failure(error));
       const std::string now = *current ? "'" + **current + "'" : "(not set)";
-      if (prev_ && *current != prev_) {
+      if (prev_ && *current != prev_ && !wanted(*current)) {
         return done(ActionResult::failure(
             fmt::format("{} is {}, not '{}': the compare-and-set would fail", key_, now, *prev_)));
       }
@@ -38,16 +43,27 @@ class Kv final : public HttpAction {
     });
   }
 
+  // A refused compare-and-set is read back: when the key already is what this step writes
+  // (an earlier attempt's write landed, and its answer was lost to a timeout), the step is
+  // done, not in conflict. Retries are idempotent.
   void run(Done done) override {
-    auto verify = [this, done](bool ok, std::string why) {
-      if (!ok) return done(ActionResult::failure(why));
-      read([this, done](std::optional<std::optional<std::string>> current, std::string error) {
+    auto verify = [this, done](Outcome outcome, std::string why) {
+      if (outcome == Outcome::Failed) return done(ActionResult::failure(why));
+      read([this, done, outcome, why](std::optional<std::optional<std::string>> current,
+                                      std::string error) {
+        if (outcome == Outcome::Refused) {
+          if (!current) return done(ActionResult::failure(why + "; not read back: " + error));
+          return done(
+              wanted(*current)
+                  ? ActionResult::success(describe() + ": already so, verified")
+                  : ActionResult::failure(fmt::format(
+                        "{} (it is {})", why, *current ? "'" + **current + "'" : "not set")));
+        }
         if (!current) return done(ActionResult::failure("written, but not read back: " + error));
-        const bool good = put_ ? *current == value_ : !current->has_value();
-        done(good ? ActionResult::success(describe() + ", verified")
-                  : ActionResult::failure(
-                        fmt::format("{} reads back {} after the write", key_,
-                                    *current ? "'" + **current + "'" : "(not set)")));
+        done(wanted(*current) ? ActionResult::success(describe() + ", verified")
+                              : ActionResult::failure(
+                                    fmt::format("{} reads back {} after the write", key_,
+                                                *current ? "'" + **current + "'" : "(not set)")));
       });
     };
     if (etcd_) return etcdWrite(verify);
@@ -56,7 +72,13 @@ class Kv final : public HttpAction {
 
  private:
   using Read = std::function<void(std::optional<std::optional<std::string>>, std::string)>;
-  using Written = std::function<void(bool, std::string)>;
+  enum class Outcome { Written, Refused, Failed };  // Refused: the compare did not hold
+  using Written = std::function<void(Outcome, std::string)>;
+
+  // The key as this step leaves it: the value put, or absent.
+  bool wanted(const std::optional<std::string>& current) const {
+    return put_ ? current == value_ : !current.has_value();
+  }
 
   net::HttpRequest request(std::string method, std::string path, std::string body = {}) const {
     auto r = stepRequest(step_, std::move(method),
@@ -94,27 +116,37 @@ class Kv final : public HttpAction {
           },
           [then](const net::HttpResponse& r) {
             auto j = json::parse(r.body, nullptr, false);
-            if (r.status != 200 || j.is_discarded())
+            if (r.status != 200 || !j.is_object())
               return then(std::nullopt, fmt::format("etcd range: HTTP {}", r.status));
             if (!j.contains("kvs") || j["kvs"].empty())
               return then(std::optional<std::string>{}, {});
-            auto v = base64Decode(j["kvs"][0].value("value", std::string()));
+            std::optional<std::string> v;
+            try {
+              v = base64Decode(j["kvs"].at(0).value("value", std::string()));
+            } catch (const json::exception&) {  // an answer not shaped as etcd's
+            }
             if (!v) return then(std::nullopt, "etcd range: malformed value");
             then(std::optional<std::string>{*v}, {});
           },
           [then](std::string e) { then(std::nullopt, e); });
       return;
     }
-    call([this] { return request("GET", "/v1/kv/" + key_); },
+    call([this] { return request("GET", "/v1/kv/" + key_path_); },
          [this, then](const net::HttpResponse& r) {
            if (r.status == 404) return then(std::optional<std::string>{}, {});
            auto j = json::parse(r.body, nullptr, false);
            if (r.status != 200 || j.is_discarded() || !j.is_array() || j.empty()) {
              return then(std::nullopt, fmt::format("consul get: HTTP {}", r.status));
            }
-           index_ = j[0].value("ModifyIndex", 0ULL);
-           auto v = j[0]["Value"].is_string() ? base64Decode(j[0]["Value"].get<std::string>())
-                                              : std::optional<std::string>("");
+           std::optional<std::string> v;
+           try {
+             index_ = j[0].value("ModifyIndex", 0ULL);
+             v = j[0].value("Value", json()).is_string()
+                     ? base64Decode(j[0]["Value"].get<std::string>())
+                     : std::optional<std::string>("");
+           } catch (const json::exception&) {  // an answer not shaped as Consul's
+             v.reset();
+           }
            if (!v) return then(std::nullopt, "consul get: malformed value");
            then(std::optional<std::string>{*v}, {});
          },
@@ -142,48 +174,50 @@ class Kv final : public HttpAction {
     call([this, path, b = body.dump()] { return request("POST", path, b); },
          [this, written](const net::HttpResponse& r) {
            auto j = json::parse(r.body, nullptr, false);
-           if (r.status != 200 || j.is_discarded())
-             return written(false,
+           if (r.status != 200 || !j.is_object())
+             return written(Outcome::Failed,
                             fmt::format("etcd: HTTP {}: {}", r.status, r.body.substr(0, 200)));
            // A failed transaction has no "succeeded" field.
-           if (prev_ && !j.value("succeeded", false)) {
+           if (prev_ && !(j.contains("succeeded") && j["succeeded"] == true)) {
              return written(
-                 false, fmt::format("etcd: {} is not '{}': compare-and-set refused", key_, *prev_));
+                 Outcome::Refused,
+                 fmt::format("etcd: {} is not '{}': compare-and-set refused", key_, *prev_));
            }
-           written(true, {});
+           written(Outcome::Written, {});
          },
-         [written](std::string e) { written(false, e); });
+         [written](std::string e) { written(Outcome::Failed, e); });
   }
 
   void consulWrite(Written written) {
     auto write = [this, written](std::string query) {
       call(
           [this, query] {
-            return put_ ? request("PUT", "/v1/kv/" + key_ + query, value_)
-                        : request("DELETE", "/v1/kv/" + key_ + query);
+            return put_ ? request("PUT", "/v1/kv/" + key_path_ + query, value_)
+                        : request("DELETE", "/v1/kv/" + key_path_ + query);
           },
           [this, written](const net::HttpResponse& r) {
             std::string body = r.body;
             while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.pop_back();
             if (r.status != 200)
-              return written(false,
+              return written(Outcome::Failed,
                              fmt::format("consul: HTTP {}: {}", r.status, body.substr(0, 200)));
             if (body != "true")
               return written(
-                  false,
+                  Outcome::Refused,
                   fmt::format("consul: {} changed meanwhile: compare-and-set refused", key_));
-            written(true, {});
+            written(Outcome::Written, {});
           },
-          [written](std::string e) { written(false, e); });
+          [written](std::string e) { written(Outcome::Failed, e); });
     };
     if (!prev_) return write("");
     // Consul compares on ModifyIndex: read the value and its index, then write with ?cas=.
     read([this, written, write](std::optional<std::optional<std::string>> current,
                                 std::string error) {
-      if (!current) return written(false, error);
+      if (!current) return written(Outcome::Failed, error);
       if (*current != prev_)
         return written(
-            false, fmt::format("consul: {} is not '{}': compare-and-set refused", key_, *prev_));
+            Outcome::Refused,
+            fmt::format("consul: {} is not '{}': compare-and-set refused", key_, *prev_));
       write(fmt::format("?cas={}", index_));
     });
   }
@@ -192,6 +226,7 @@ class Kv final : public HttpAction {
   bool put_;
   bool etcd_ = true;
   std::string key_;
+  std::string key_path_;  // the key in Consul's URL: placeholders percent-encoded
   std::string value_;
   std::optional<std::string> prev_;
   std::size_t endpoint_ = 0;

@@ -2,6 +2,7 @@
 // the Sentinels say, never one; the step ends when that master answers with role master.
 // With demote_old_master, an old master that is still alive is made a replica of the new
 // one at once, closing the ~11 s in which Sentinel leaves it a writable master.
+#include <charconv>
 #include <map>
 #include <utility>
 
@@ -20,9 +21,15 @@ using net::RedisSession;
 using net::RedisTarget;
 using net::TimedReply;
 
+// "host:port"; port 0 (a connection that fails with a reason) when the text has none, as an
+// address a Sentinel answered can be anything: never an exception on the loop.
 std::pair<std::string, int> hostPort(const std::string& text) {
   const auto colon = text.rfind(':');
-  return {text.substr(0, colon), std::stoi(text.substr(colon + 1))};
+  int port = 0;
+  if (colon == std::string::npos) return {text, 0};
+  const auto [end, err] = std::from_chars(text.data() + colon + 1, text.data() + text.size(), port);
+  if (err != std::errc() || end != text.data() + text.size()) port = 0;
+  return {text.substr(0, colon), port};
 }
 
 class RedisSentinel final : public Action {

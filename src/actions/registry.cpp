@@ -2,6 +2,8 @@
 #include <map>
 #include <string_view>
 
+#include "hftguard/actions/test_hooks.hpp"
+
 #include "kinds.hpp"
 
 namespace hftguard::actions {
@@ -31,10 +33,25 @@ const std::map<std::string_view, Factory>& factories() {
   return all;
 }
 
+std::map<std::string, test_hooks::Factory, std::less<>>& fakes() {
+  static std::map<std::string, test_hooks::Factory, std::less<>> all;
+  return all;
+}
+
 }  // namespace
+
+void test_hooks::replaceFactory(const std::string& kind, Factory factory) {
+  if (factory) {
+    fakes()[kind] = std::move(factory);
+  } else {
+    fakes().erase(kind);
+  }
+}
 
 std::unique_ptr<Action> makeAction(const config::StepConfig& step, const PlanContext& ctx,
                                    ActionEnv& env) {
+  if (auto fake = fakes().find(step.action); fake != fakes().end())
+    return fake->second(step, ctx, env);
   auto it = factories().find(step.action);
   return it == factories().end() ? nullptr : it->second(step, ctx, env);
 }

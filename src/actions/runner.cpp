@@ -50,15 +50,27 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   void startStep() {
     if (step == request.plan->steps.size()) return complete();
     const auto& s = current();
-    action = makeAction(s, request.context, runner.env_);
+    std::string thrown;  // an action that throws is a failed step, never a crash of the loop
+    std::string description;
+    try {
+      action = makeAction(s, request.context, runner.env_);
+      if (action) description = action->describe();
+    } catch (const std::exception& e) {
+      action.reset();
+      thrown = e.what();
+    }
     attempt = 0;
     record("step_started",
-           fmt::format("step {} ({}): {}", s.name, s.action, action ? action->describe() : "?"),
+           fmt::format("step {} ({}): {}", s.name, s.action, action ? description : "?"),
            {{"step", s.name},
             {"action", s.action},
             {"index", step + 1},
-            {"description", action ? action->describe() : ""}});
-    if (!action) return stepFailed(fmt::format("no action kind '{}'", s.action), Duration::zero());
+            {"description", description}});
+    if (!action) {
+      return stepFailed(thrown.empty() ? fmt::format("no action kind '{}'", s.action)
+                                       : "the step could not be built: " + thrown,
+                        Duration::zero());
+    }
     startAttempt();
   }
 
@@ -78,7 +90,12 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
                                    seen.empty() ? "" : "; last seen: " + seen)));
     });
     auto cb = [self, mine](ActionResult r) { self->attemptEnded(mine, std::move(r)); };
-    request.dry_run ? action->check(cb) : action->run(cb);
+    try {
+      request.dry_run ? action->check(cb) : action->run(cb);
+    } catch (const std::exception& e) {
+      action->cancel();  // whatever it started before it threw is dropped
+      attemptEnded(mine, ActionResult::failure(std::string("the action threw: ") + e.what()));
+    }
   }
 
   // Always posted: the action whose callback this is may not be destroyed inside it.

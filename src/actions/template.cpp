@@ -1,9 +1,18 @@
+#include "hftguard/actions/template.hpp"
+
+#include <functional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "hftguard/actions/action.hpp"
 
 namespace hftguard::actions {
+namespace {
 
-std::string fill(std::string_view text, const PlanContext& ctx) {
+using Escape = std::function<std::string(std::string_view)>;
+
+std::string fillWith(std::string_view text, const PlanContext& ctx, const Escape& escape) {
   const std::pair<std::string_view, const std::string*> values[] = {
       {"component", &ctx.component},
       {"node", &ctx.node},
@@ -20,7 +29,7 @@ std::string fill(std::string_view text, const PlanContext& ctx) {
       for (const auto& [name, value] : values) {
         if (text.substr(i + 1, name.size()) == name && i + 1 + name.size() < text.size() &&
             text[i + 1 + name.size()] == '}') {
-          out += *value;
+          out += escape ? escape(*value) : *value;
           i += name.size() + 2;
           replaced = true;
           break;
@@ -28,6 +37,54 @@ std::string fill(std::string_view text, const PlanContext& ctx) {
       }
     }
     if (!replaced) out += text[i++];
+  }
+  return out;
+}
+
+bool unreserved(unsigned char c) {
+  return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+}  // namespace
+
+std::string fill(std::string_view text, const PlanContext& ctx) {
+  return fillWith(text, ctx, nullptr);
+}
+
+std::string fillJson(std::string_view text, const PlanContext& ctx) {
+  return fillWith(text, ctx, jsonEscaped);
+}
+
+std::string fillUrl(std::string_view text, const PlanContext& ctx) {
+  return fillWith(text, ctx, percentEncoded);
+}
+
+std::string fillForm(std::string_view text, const PlanContext& ctx) {
+  return formEncoded(fill(text, ctx));
+}
+
+std::string jsonEscaped(std::string_view value) {
+  const std::string quoted = nlohmann::json(std::string(value))
+                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return quoted.substr(1, quoted.size() - 2);
+}
+
+std::string percentEncoded(std::string_view value) {
+  std::string out;
+  for (unsigned char c : value) {
+    out += unreserved(c) ? std::string(1, static_cast<char>(c)) : fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+std::string formEncoded(std::string_view value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (c == ' ') {
+      out += '+';
+    } else {
+      out += unreserved(c) ? std::string(1, static_cast<char>(c)) : fmt::format("%{:02X}", c);
+    }
   }
   return out;
 }
