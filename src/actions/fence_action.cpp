@@ -1,6 +1,8 @@
 // fence: isolate the old primary so it cannot take traffic or writes again - take it out
 // of the load balancer (maint), mark nodes/<node>/fenced in the KV store, ask it to stop
 // (POST to stop_url, or an argv) - each part done and verified by the action it borrows.
+// Every part is attempted; the fence succeeds only when all did, and says so in `fenced`,
+// the evidence pg_promote and patroni read from the plan. A fence with no part fails.
 #include <fmt/format.h>
 
 #include "kinds.hpp"
@@ -12,6 +14,7 @@ class Fence final : public Action {
  public:
   Fence(const StepConfig& s, const PlanContext& c, ActionEnv& env) {
     const auto& p = s.params;
+    name_ = s.name;
     target_ = p.has("target") ? fill(p.str("target"), c) : c.old_primary;
     auto part = [&](std::string name, std::string action) -> config::Params& {
       auto step = std::make_unique<config::StepConfig>();
@@ -57,26 +60,35 @@ class Fence final : public Action {
     return out;
   }
 
-  void check(Done done) override { next(0, true, {}, std::move(done)); }
-  void run(Done done) override { next(0, false, {}, std::move(done)); }
+  void check(Done done) override { next(0, true, {}, !actions_.empty(), std::move(done)); }
+  void run(Done done) override { next(0, false, {}, !actions_.empty(), std::move(done)); }
   void cancel() override {
     if (current_ < actions_.size()) actions_[current_]->cancel();
   }
 
  private:
-  void next(std::size_t i, bool dry, std::string details, Done done) {
+  // Every part is attempted and recorded, whatever the ones before it did: a load balancer
+  // that refused still leaves the KV mark and the stop worth doing. Any failed part fails
+  // the fence, and a later promotion in the plan is then refused.
+  void next(std::size_t i, bool dry, std::string details, bool allOk, Done done) {
     current_ = i;
-    if (i == actions_.size())
-      return done(ActionResult::success(fmt::format("{} fenced: {}", target_, details)));
-    auto cb = [this, i, dry, details, done](ActionResult r) {
-      if (!r.ok)
-        return done(ActionResult::failure(
-            fmt::format("fencing {}: {} failed: {}", target_, parts_[i]->name, r.detail)));
-      next(i + 1, dry, details + (details.empty() ? "" : "; ") + r.detail, done);
+    if (i == actions_.size()) {
+      if (details.empty()) details = "no part configured (haproxy_socket, kv_store, stop_url/argv)";
+      ActionResult r =
+          allOk ? ActionResult::success(fmt::format("{} fenced: {}", target_, details))
+                : ActionResult::failure(fmt::format("fencing {} failed: {}", target_, details));
+      r.fenced = allOk;
+      return done(std::move(r));
+    }
+    auto cb = [this, i, dry, details, allOk, done](ActionResult r) {
+      const std::string part = fmt::format("{} {}: {}", parts_[i]->name.substr(name_.size() + 1),
+                                           r.ok ? "ok" : "FAILED", r.detail);
+      next(i + 1, dry, details + (details.empty() ? "" : "; ") + part, allOk && r.ok, done);
     };
     dry ? actions_[i]->check(cb) : actions_[i]->run(cb);
   }
 
+  std::string name_;  // the step's, prefix of its parts' names
   std::string target_;
   std::vector<std::unique_ptr<config::StepConfig>> parts_;  // the borrowed actions refer to these
   std::vector<std::unique_ptr<Action>> actions_;

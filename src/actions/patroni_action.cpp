@@ -3,8 +3,9 @@
 // paused (the operator has the cluster) or the candidate is not a healthy replica, picks the
 // least-lagged healthy replica when no candidate is named, and sends the request to the
 // leader's own API when it answers (Patroni acts at once; a replica's API waits for the
-// leader's next loop), else to the candidate's. The step ends when /cluster shows the
-// candidate as a running leader and a write on it succeeds.
+// leader's next loop), else to the candidate's - the latter only when the old leader's
+// PostgreSQL is proven unable to take writes (guardOldLeader). The step ends when /cluster
+// shows the candidate as a running leader and a write on it succeeds.
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -105,6 +106,8 @@ class Patroni final : public HttpAction {
         candidate_(s.params.has("candidate") ? fill(s.params.str("candidate"), c) : ""),
         leader_(s.params.has("leader") ? fill(s.params.str("leader"), c) : ""),
         node_(c.node),
+        oldFromPlan_(c.old_primary),
+        proof_(planProof(c, s.params.flag("allow_unfenced"))),
         timer_(env.io) {}
   ~Patroni() override { cancel(); }
 
@@ -116,6 +119,7 @@ class Patroni final : public HttpAction {
   }
 
   void check(Done done) override {
+    if (proof_.refusal) return done(ActionResult::failure(*proof_.refusal));
     readCluster(0, [this, done](std::optional<Cluster> c, std::string why) {
       if (!c) return done(ActionResult::failure(why));
       const Member* to = nullptr;
@@ -140,13 +144,19 @@ class Patroni final : public HttpAction {
         return done(ActionResult::failure(refusal));
       }
       target_ = to->name;
-      if (const Member* l = c->leader()) old_ = l->address();
-      std::vector<std::string> apis;
       const Member* leader = c->leader();
-      if (leader && leader->isRunning() && !leader->api.empty()) apis.push_back(leader->api);
+      if (leader != nullptr) old_ = leader->address();
+      std::vector<std::string> leaderApi;
+      if (leader && leader->isRunning() && !leader->api.empty()) leaderApi.push_back(leader->api);
+      std::vector<std::string> apis = leaderApi;
       if (!to->api.empty()) apis.push_back(to->api);
       for (const auto& u : step_.params.list("urls")) apis.push_back(apiBase(u));
-      post(std::move(apis), 0, leader ? leader->name : "", done);
+      const std::string leaderName = leader ? leader->name : "";
+      const std::string oldPg = leader ? leader->address() : oldFromPlan_;
+      guardOldLeader(oldPg, !leaderApi.empty(), [=, this](std::string refusal, bool proven) {
+        if (!refusal.empty()) return done(ActionResult::failure(refusal));
+        post(proven ? apis : leaderApi, 0, leaderName, done);
+      });
     });
   }
 
@@ -211,6 +221,54 @@ class Patroni final : public HttpAction {
     return {};
   }
 
+  // Unreachable is not down: another member may be promoted only when the old leader's
+  // PostgreSQL is proven unable to take writes (a fence earlier in the plan, allow_unfenced,
+  // or it answers as a standby or refuses the connection). Otherwise the request goes to the
+  // leader's own Patroni only, which demotes its PostgreSQL itself before handing over; a
+  // killed Patroni beside a live postmaster must never see another member promoted.
+  // `then(refusal, proven)`.
+  void guardOldLeader(const std::string& address, bool leaderApi,
+                      std::function<void(std::string, bool)> then) {
+    if (proof_.refusal) return then(*proof_.refusal, false);
+    if (proof_.proven) return then({}, true);
+    const std::string how =
+        "fence it in an earlier step or set allow_unfenced: true (unreachable is not down)";
+    if (address.empty()) {
+      if (leaderApi) return then({}, false);
+      return then(
+          "no leader in /cluster and no old primary to check: no proof that the old "
+          "primary cannot take writes; " +
+              how,
+          false);
+    }
+    const auto colon = address.rfind(':');
+    const std::string host = colon == std::string::npos ? address : address.substr(0, colon);
+    std::int64_t port = 5432;
+    if (colon != std::string::npos) {
+      try {
+        port = std::stoll(address.substr(colon + 1));
+      } catch (const std::exception&) {
+        port = 5432;
+      }
+    }
+    const PgTarget target = pgTarget(step_.params, host, port, step_.timeout);
+    std::weak_ptr<int> alive = life_;
+    env_.workers.submit([=, this]() -> net::WorkerPool::Continuation {
+      OldPrimary old = inspectOldPrimary(target);
+      return [=, this] {
+        if (alive.expired()) return;
+        seen_ = old.detail;
+        if (old.proven()) return then({}, true);
+        if (leaderApi) {
+          onlyLeader_ = old.detail;
+          return then({}, false);
+        }
+        then(fmt::format("{}, and no running leader's Patroni to hand over: {}", old.detail, how),
+             false);
+      };
+    });
+  }
+
   const Member* candidateAlreadyLeads(const Cluster& c) const {
     if (candidate_.empty()) return nullptr;
     const Member* m = c.find(candidate_);
@@ -238,16 +296,15 @@ class Patroni final : public HttpAction {
     }
     const std::string url = apiBase(urls[i]) + "/cluster";
     const Duration perRequest = std::min<Duration>(step_.timeout, std::chrono::seconds(2));
-    send(request("GET", url, perRequest),
-         [this, i, then, errors, url](const net::HttpResponse& r) {
-           std::string why;
-           if (r.answered && r.status == 200) {
-             if (auto c = parseCluster(r.body, why)) return then(std::move(c), {});
-           } else {
-             why = outcome(r);
-           }
-           readCluster(i + 1, then, errors + (errors.empty() ? "" : "; ") + url + ": " + why);
-         });
+    send(request("GET", url, perRequest), [this, i, then, errors, url](const net::HttpResponse& r) {
+      std::string why;
+      if (r.answered && r.status == 200) {
+        if (auto c = parseCluster(r.body, why)) return then(std::move(c), {});
+      } else {
+        why = outcome(r);
+      }
+      readCluster(i + 1, then, errors + (errors.empty() ? "" : "; ") + url + ": " + why);
+    });
   }
 
   void post(std::vector<std::string> apis, std::size_t i, const std::string& leader, Done done) {
@@ -267,7 +324,10 @@ class Patroni final : public HttpAction {
       if (!resp.answered) {
         if (i + 1 < apis.size()) return post(apis, i + 1, leader, done);
         return done(ActionResult::failure(
-            fmt::format("no Patroni API took the request; last {}: {}", url, resp.error)));
+            fmt::format("no Patroni API took the request; last {}: {}{}", url, resp.error,
+                        onlyLeader_.empty() ? ""
+                                            : "; only the leader's own Patroni was asked, as " +
+                                                  onlyLeader_ + " (unreachable is not down)")));
       }
       const std::string said = resp.body.substr(0, 200);
       if (resp.status == 202) {
@@ -327,8 +387,8 @@ class Patroni final : public HttpAction {
           return done(r);
         }
         // Patroni reports "running" a moment before PostgreSQL leaves recovery: poll on.
-        seen_ = fmt::format("{} ({}) leads in /cluster but a write failed: {}", name, address,
-                            error);
+        seen_ =
+            fmt::format("{} ({}) leads in /cluster but a write failed: {}", name, address, error);
         timer_.expires_after(step_.params.duration("poll_interval"));
         timer_.async_wait([this, done](boost::system::error_code ec) {
           if (!ec) waitForLeader(done);
@@ -345,6 +405,9 @@ class Patroni final : public HttpAction {
   std::string target_;  // the member being promoted
   std::string old_;     // the old leader's host:port
   std::string seen_;
+  std::string oldFromPlan_;  // the plan's {old_primary}, when /cluster lists no leader
+  PlanProof proof_;
+  std::string onlyLeader_;  // why only the leader's API may take the request
   boost::asio::steady_timer timer_;
   std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };

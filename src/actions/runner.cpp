@@ -108,8 +108,18 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
                                        took] { self->afterAttempt(result, took); });
   }
 
+  // A fence's final outcome is evidence for the promotions after it; one that ran out of
+  // time failed. on_failure: continue does not erase a failed fence.
+  void noteFence(const ActionResult& r) {
+    std::optional<bool> fenced = r.fenced;
+    if (!fenced && current().action == "fence") fenced = r.ok;
+    if (fenced)
+      (*fenced ? request.context.old_primary_fenced : request.context.fence_failed) = true;
+  }
+
   void afterAttempt(const ActionResult& result, Duration took) {
     const auto& s = current();
+    if (result.ok || attempt > s.retries) noteFence(result);
     if (result.ok) {
       nlohmann::json fields = {{"step", s.name},
                                {"action", s.action},

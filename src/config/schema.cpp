@@ -277,7 +277,9 @@ std::vector<KindSpec> buildKinds() {
        join(postgresKeys(), {ranged(opt("max_lag_bytes", V::Integer, "16777216"), "0", "1e15"),
                              as(F::HostOrDir, opt("old_primary_host", V::String)),
                              ranged(opt("old_primary_port", V::Integer, "5432"), "1", "65535"),
-                             as(F::SqlName, opt("write_check_table", V::String))})});
+                             as(F::SqlName, opt("write_check_table", V::String)),
+                             opt("allow_unfenced", V::Bool, "false"),
+                             ranged(opt("max_staleness", V::Duration, "45s"), "100ms", "1d")})});
   k.push_back(
       {"action",
        "pg_final_sync",
@@ -301,7 +303,8 @@ std::vector<KindSpec> buildKinds() {
              opt("password", V::SecretRef),
              oneOf(opt("sslmode", V::String, "prefer"),
                    {"disable", "prefer", "require", "verify-ca", "verify-full"}),
-             as(F::SqlName, opt("write_check_table", V::String))},
+             as(F::SqlName, opt("write_check_table", V::String)),
+             opt("allow_unfenced", V::Bool, "false")},
             httpClientKeys())});
   k.push_back(
       {"action",

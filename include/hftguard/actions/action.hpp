@@ -34,6 +34,10 @@ struct PlanContext {
   // The store's own HA already switched old_primary -> new_primary (Sentinel announced it):
   // the plan follows that switch rather than asking for one.
   bool switched = false;
+  // What the plan's fence steps found so far: a fence that succeeded proves the old primary
+  // cannot take writes; one that failed (any part) blocks every later promotion.
+  bool old_primary_fenced = false;
+  bool fence_failed = false;
 };
 
 // "{component}" and the other placeholders filled in; other braces are left alone.
@@ -46,6 +50,8 @@ struct ActionResult {
   // on (a Sentinel's elected master, a Patroni leader).
   std::optional<std::string> old_primary = {};
   std::optional<std::string> new_primary = {};
+  // Set by a fence: true when every part succeeded, false when any failed.
+  std::optional<bool> fenced = {};
 
   static ActionResult success(std::string d) { return {true, std::move(d)}; }
   static ActionResult failure(std::string d) { return {false, std::move(d)}; }

@@ -56,8 +56,7 @@ TEST_F(Patroni, DryRunNamesTheCandidateAndChangesNothing) {
 
 TEST_F(Patroni, SwitchoverMovesTheLeaderAndTheNewLeaderTakesWrites) {
   const int old = indexOf(cluster_->leader());
-  auto r = step("urls: " + urls() + ", operation: switchover, leader: " +
-                    PatroniCluster::name(old),
+  auto r = step("urls: " + urls() + ", operation: switchover, leader: " + PatroniCluster::name(old),
                 false);
   ASSERT_TRUE(r.ok) << r.detail;
   EXPECT_EQ(r.new_primary, address(1 - old));
@@ -79,9 +78,9 @@ TEST_F(Patroni, ARetryFindsTheWorkDone) {
 
 TEST_F(Patroni, FailoverToANamedCandidate) {
   const int old = indexOf(cluster_->leader());
-  auto r = step("urls: " + urls() + ", operation: failover, candidate: " +
-                    PatroniCluster::name(1 - old),
-                false);
+  auto r =
+      step("urls: " + urls() + ", operation: failover, candidate: " + PatroniCluster::name(1 - old),
+           false);
   ASSERT_TRUE(r.ok) << r.detail;
   EXPECT_EQ(r.new_primary, address(1 - old));
   EXPECT_EQ(cluster_->leader(), PatroniCluster::name(1 - old));
@@ -127,8 +126,7 @@ TEST_F(Patroni, RefusesAnUnknownCandidateOrAnUnexpectedLeader) {
   EXPECT_NE(r.detail.find("candidate pg9 is not a member"), std::string::npos) << r.detail;
   r = step("urls: " + urls() + ", operation: switchover, leader: pg9", false);
   EXPECT_FALSE(r.ok);
-  EXPECT_NE(r.detail.find("the leader is " + leader + ", not pg9"), std::string::npos)
-      << r.detail;
+  EXPECT_NE(r.detail.find("the leader is " + leader + ", not pg9"), std::string::npos) << r.detail;
   // The leader is no candidate: a dry run says so (a real run would find the work done).
   r = step("urls: " + urls() + ", operation: failover, candidate: " + leader, true);
   EXPECT_FALSE(r.ok);
@@ -136,10 +134,24 @@ TEST_F(Patroni, RefusesAnUnknownCandidateOrAnUnexpectedLeader) {
   EXPECT_EQ(cluster_->leader(), leader);
 }
 
+// A fence that failed earlier in the plan means the old leader may still take writes: no
+// failover, even with allow_unfenced, and Patroni is not asked.
+TEST_F(Patroni, AFailedFenceEarlierInThePlanRefusesTheFailover) {
+  const std::string leader = cluster_->leader();
+  actions::PlanContext ctx{"c", "n1", "", "", "", "", ""};
+  ctx.fence_failed = true;
+  auto r = rig_.step("action: patroni, user: postgres, timeout: 30s, urls: " + urls() +
+                         ", operation: failover, allow_unfenced: true",
+                     false, ctx, 40s);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.detail.find("a fence step earlier in this plan failed"), std::string::npos)
+      << r.detail;
+  EXPECT_EQ(cluster_->leader(), leader);
+}
+
 TEST_F(Patroni, RefusesWhenNoApiAnswers) {
-  auto r = step("urls: ['http://127.0.0.1:" + std::to_string(freePort()) +
-                    "'], operation: failover",
-                false);
+  auto r = step(
+      "urls: ['http://127.0.0.1:" + std::to_string(freePort()) + "'], operation: failover", false);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.detail.find("no Patroni API answered /cluster"), std::string::npos) << r.detail;
 }
@@ -156,9 +168,9 @@ TEST_F(Patroni, UnplannedFailoverAfterTheLeaderDies) {
   ASSERT_TRUE(r.ok) << r.detail;
   EXPECT_EQ(r.new_primary, address(1 - old));
   EXPECT_EQ(cluster_->query(1 - old, "SELECT pg_is_in_recovery()"), "f");
-  std::printf("unplanned Patroni failover through the REST API: %lld ms\n",
-              static_cast<long long>(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  std::printf(
+      "unplanned Patroni failover through the REST API: %lld ms\n",
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
   EXPECT_LT(took, 25s);
 }
 

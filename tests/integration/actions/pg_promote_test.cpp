@@ -38,7 +38,8 @@ class PgPromote : public ::testing::Test {
 };
 
 TEST_F(PgPromote, DryRunThenPromoteAndWrite) {
-  auto check = step(", max_lag_bytes: 1048576", true);
+  // No old primary to look at: the dry run passes only because the step opts out.
+  auto check = step(", max_lag_bytes: 1048576, allow_unfenced: true", true);
   EXPECT_TRUE(check.ok) << check.detail;
   EXPECT_TRUE(standbyInRecovery()) << "a dry run promoted the standby";
   // The old primary still answers as a primary: promoting now would make two.
@@ -57,7 +58,7 @@ TEST_F(PgPromote, DryRunThenPromoteAndWrite) {
   pg_.query(
       pg_.standbyPort(),
       "CREATE TABLE after_promotion (x int); INSERT INTO after_promotion VALUES (1); SELECT 1");
-  auto again = step("", true);
+  auto again = step(", allow_unfenced: true", true);
   EXPECT_FALSE(again.ok);
   EXPECT_NE(again.detail.find("not a standby"), std::string::npos) << again.detail;
 }
@@ -74,7 +75,7 @@ TEST_F(PgPromote, RefusesWhenReplayLagIsOverTheThreshold) {
                100000;
       },
       10s));
-  auto r = step(", max_lag_bytes: 65536", false);
+  auto r = step(", max_lag_bytes: 65536, allow_unfenced: true", false);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.detail.find("not replayed, over max_lag_bytes"), std::string::npos) << r.detail;
   EXPECT_TRUE(standbyInRecovery());
@@ -82,7 +83,7 @@ TEST_F(PgPromote, RefusesWhenReplayLagIsOverTheThreshold) {
 }
 
 TEST_F(PgPromote, RefusesAnUnreachableStandby) {
-  auto r = step("", false, "pg_promote", freePort());
+  auto r = step(", allow_unfenced: true", false, "pg_promote", freePort());
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.detail.find("standby 127.0.0.1:"), std::string::npos) << r.detail;
   EXPECT_TRUE(standbyInRecovery());
@@ -90,8 +91,8 @@ TEST_F(PgPromote, RefusesAnUnreachableStandby) {
 
 // The runbook's planned switchover on a plain pair: final sync, stop, promote, no loss.
 TEST_F(PgPromote, FinalSyncThenStopThenPromoteLosesNothing) {
-  const std::string old = ", old_primary_host: 127.0.0.1, old_primary_port: " +
-                          std::to_string(pg_.primaryPort());
+  const std::string old =
+      ", old_primary_host: 127.0.0.1, old_primary_port: " + std::to_string(pg_.primaryPort());
   pg_.query(pg_.primaryPort(),
             "CREATE TABLE orders AS SELECT generate_series(1, 50000) AS id; SELECT 1");
   auto dry = step(old, true, "pg_final_sync");
@@ -136,13 +137,12 @@ TEST(DnsAction, PointsTheRecordAtTheNewPrimaryAndVerifies) {
   PdnsServer pdns;
   ActionRig rig;
   auto run = [&](const std::string& address, bool dry) {
-    return rig.step("action: dns, api_url: '" + pdns.apiUrl() +
-                        "', zone: hft.local., record: trading.hft.local., content: "
-                        "'{new_primary}', ttl: 5, api_key: '${HFTGUARD_IT_PDNS_KEY}'",
-                    dry, {"c", "n1", "", address, "", "", ""}, 30s,
-                    [](const std::string&) -> std::optional<std::string> {
-                      return PdnsServer::kApiKey;
-                    });
+    return rig.step(
+        "action: dns, api_url: '" + pdns.apiUrl() +
+            "', zone: hft.local., record: trading.hft.local., content: "
+            "'{new_primary}', ttl: 5, api_key: '${HFTGUARD_IT_PDNS_KEY}'",
+        dry, {"c", "n1", "", address, "", "", ""}, 30s,
+        [](const std::string&) -> std::optional<std::string> { return PdnsServer::kApiKey; });
   };
   auto dry = run("127.0.0.2", true);
   EXPECT_TRUE(dry.ok) << dry.detail;

@@ -3,6 +3,7 @@
 
 #include "hftguard/actions/runner.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -145,6 +146,58 @@ TEST_F(RunnerTest, AStepPastItsDeadlineIsKilledAndFails) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
   EXPECT_FALSE(report.ok);
   EXPECT_NE(report.reason.find("timed out after 100ms"), std::string::npos) << report.reason;
+}
+
+// A fence attempts every part and fails when any did; the plan remembers it, and a later
+// promotion is refused even though the fence step said on_failure: continue.
+TEST_F(RunnerTest, AFailedFenceBlocksALaterPromotionEvenWhenThePlanContinues) {
+  load(
+      "      - {name: fence, action: fence, kv_store: etcd, kv_endpoints: ['http://127.0.0.1:1'],"
+      " stop_argv: [/bin/true], on_failure: continue, timeout: 2s}\n"
+      "      - {name: promote, action: pg_promote, host: 127.0.0.1, port: 1, user: u,"
+      " allow_unfenced: true}\n");
+  auto report = run();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.failed_step, "promote");
+  EXPECT_NE(report.reason.find("a fence step earlier in this plan failed"), std::string::npos)
+      << report.reason;
+  // The KV part failed, and the stop after it was still attempted and recorded.
+  const auto fence = std::find_if(events_.begin(), events_.end(), [](const Recorded& e) {
+    return e.type == "step_failed" && e.fields["step"] == "fence";
+  });
+  ASSERT_NE(fence, events_.end());
+  const std::string error = fence->fields["error"];
+  EXPECT_NE(error.find("kv FAILED"), std::string::npos) << error;
+  EXPECT_NE(error.find("stop ok"), std::string::npos) << error;
+}
+
+TEST_F(RunnerTest, AFenceThatRanOutOfTimeFailedToo) {
+  load(
+      "      - {name: fence, action: fence, stop_argv: [/bin/sleep, '5'], timeout: 100ms,"
+      " on_failure: continue}\n"
+      "      - {name: promote, action: pg_promote, host: 127.0.0.1, port: 1, user: u}\n");
+  auto report = run();
+  EXPECT_EQ(report.failed_step, "promote");
+  EXPECT_NE(report.reason.find("a fence step earlier in this plan failed"), std::string::npos)
+      << report.reason;
+}
+
+// A fence that succeeded is the proof a promotion needs; without it (and without an old
+// primary to look at) the promotion is refused before anything is asked of the standby.
+TEST_F(RunnerTest, AFenceThatSucceededIsProofForALaterPromotion) {
+  load("      - {name: promote, action: pg_promote, host: 127.0.0.1, port: 1, user: u}\n");
+  auto unfenced = run();
+  EXPECT_NE(unfenced.reason.find("no proof that the old primary cannot take writes"),
+            std::string::npos)
+      << unfenced.reason;
+  events_.clear();
+  load(
+      "      - {name: fence, action: fence, stop_argv: [/bin/true]}\n"
+      "      - {name: promote, action: pg_promote, host: 127.0.0.1, port: 1, user: u}\n");
+  auto fenced = run();
+  EXPECT_EQ(fenced.failed_step, "promote");
+  // Past the proof: it failed only because no standby listens on port 1.
+  EXPECT_NE(fenced.reason.find("standby 127.0.0.1:1"), std::string::npos) << fenced.reason;
 }
 
 TEST_F(RunnerTest, PlaceholdersAreFilledInArgvAndEnv) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -166,6 +167,26 @@ TEST(FullConfig, ReadsTheRemainingForms) {
   EXPECT_EQ(cfg->coordination.password->describe(), "env HFTGUARD_TEST_TOKEN");
   EXPECT_FALSE(cfg->control_api.enabled);
   EXPECT_EQ(cfg->plans.at(0).steps.at(1).params.list("sentinels").at(1), "[::1]:26380");
+}
+
+// A promotion without proof about the old primary is refused unless a step opts out, and a
+// standby is fresh when its WAL receiver heard from its primary within max_staleness.
+TEST(FullConfig, PromotionProofAndStalenessKeys) {
+  auto cfg = load(kRoot / "tests/data/config/good/full.yaml");
+  ASSERT_TRUE(cfg);
+  std::map<std::string, const Params*> byAction;
+  for (const auto& s : cfg->plans.at(0).steps) byAction[s.action] = &s.params;
+  ASSERT_TRUE(byAction.count("pg_promote") && byAction.count("patroni"));
+  EXPECT_TRUE(byAction["patroni"]->flag("allow_unfenced"));
+  EXPECT_FALSE(byAction["pg_promote"]->flag("allow_unfenced"));  // the default
+  EXPECT_EQ(byAction["pg_promote"]->duration("max_staleness"), 20s);
+  auto minimal = loadConfigString(
+      "node: {name: n1}\nplans:\n  p: {steps: [{action: pg_promote, host: h, user: u}]}\n"
+      "components:\n  c: {tier: cold, rto_target: 1m, checks: {t: {type: tcp, host: h, port: "
+      "1}}}\n",
+      "m.yaml");
+  ASSERT_TRUE(minimal.ok()) << minimal.errors.at(0).format();
+  EXPECT_EQ(minimal.config->plans.at(0).steps.at(0).params.duration("max_staleness"), 45s);
 }
 
 // Every key of the schema appears in at least one valid config, so every option is read by
