@@ -6,6 +6,8 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace hftguard::probes;
@@ -96,6 +98,14 @@ TEST_F(FakeProc, AllowedCpusAreTheUnionOfItsThreadsAffinity) {
   write("8/status", "Name:\ty\n");
   EXPECT_FALSE(procfs::allowedCpus(root(), 8));
   EXPECT_FALSE(procfs::allowedCpus(root(), 9));
+}
+
+TEST(RealProc, AllowedCpusOfThisProcessMatchTheKernelsAffinity) {
+  // The real /proc's format: this test process may run where sched_getaffinity says.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  EXPECT_EQ(procfs::allowedCpus("/proc", ::getpid()), static_cast<std::size_t>(CPU_COUNT(&set)));
 }
 
 }  // namespace
