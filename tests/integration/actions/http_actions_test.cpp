@@ -82,3 +82,23 @@ TEST(HttpActions, HttpCheckRequestsHaveTheStepsWholeTimeout) {
 }
 
 }  // namespace
+
+namespace {
+
+// A filled HAProxy name goes into a runtime API command line, where ';' or a newline would
+// start a second command: it is refused before anything is sent.
+TEST(HttpActions, HaproxyRefusesANameThatWouldBeACommand) {
+  ActionRig rig;
+  actions::PlanContext ctx = kContext;
+  ctx.old_primary = "primary; disable server trading/standby";
+  for (bool dry : {true, false}) {
+    auto r = rig.step(
+        "action: haproxy, socket: '127.0.0.1:1', backend: trading, server: '{old_primary}', "
+        "state: maint",
+        dry, ctx, 10s);
+    EXPECT_FALSE(r.ok);
+    EXPECT_NE(r.detail.find("refusing name"), std::string::npos) << r.detail;
+  }
+}
+
+}  // namespace
