@@ -185,17 +185,16 @@ class Haproxy final : public Action {
   void next(std::vector<std::string> commands, std::size_t i, Done done) {
     if (i == commands.size()) return verify(std::move(done));
     const std::string cmd = commands[i];
-    api_.send(cmd,
-              [this, commands, i, done, cmd](std::optional<std::string> answer, std::string error) {
-                if (!answer) return done(ActionResult::failure(error));
-                // Success is an empty answer; anything else is HAProxy saying why not.
-                std::string text = *answer;
-                while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-                  text.pop_back();
-                if (!text.empty())
-                  return done(ActionResult::failure(fmt::format("'{}': {}", cmd, text)));
-                next(commands, i + 1, done);
-              });
+    api_.send(
+        cmd, [this, commands, i, done, cmd](std::optional<std::string> answer, std::string error) {
+          if (!answer) return done(ActionResult::failure(error));
+          // Success is an empty answer; anything else is HAProxy saying why not.
+          std::string text = *answer;
+          while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+          if (!text.empty())
+            return done(ActionResult::failure(fmt::format("'{}': {}", cmd, text.substr(0, 200))));
+          next(commands, i + 1, done);
+        });
   }
 
   void show(std::function<void(std::optional<ServerState>, std::string)> then) {

@@ -120,6 +120,7 @@ class EtcdServer {
   // The value of `key`, or nullopt when absent.
   std::optional<std::string> get(const std::string& key) const;
   void put(const std::string& key, const std::string& value) const;
+  pid_t pid() const { return process_.pid(); }
 
  private:
   TempDir dir_;
