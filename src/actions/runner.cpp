@@ -30,6 +30,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   SteadyTime step_started{};
   WallTime started_wall{};
   RunReport report;
+  bool interrupted = false;  // interrupt() ended it: an attempt's posted end is ignored
 
   const config::StepConfig& current() const { return request.plan->steps[step]; }
 
@@ -45,6 +46,12 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     runner.durable_([self = shared_from_this(), mine = token, next] {
       if (mine == self->token) ((*self).*next)();
     });
+  }
+
+  // The plan's journal (real runs): written before the step's work is reported.
+  void progress(std::size_t steps_done, const std::string& last_step) {
+    if (!request.dry_run && request.progress)
+      request.progress(steps_done, last_step, request.context);
   }
 
   void startStep() {
@@ -118,6 +125,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   }
 
   void afterAttempt(const ActionResult& result, Duration took) {
+    if (interrupted) return;
     const auto& s = current();
     if (result.ok || attempt > s.retries) noteFence(result);
     if (result.ok) {
@@ -131,6 +139,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
         fields["old_primary"] = request.context.old_primary = *result.old_primary;
       if (result.new_primary)
         fields["new_primary"] = request.context.new_primary = *result.new_primary;
+      progress(step + 1, s.name);
       record("step_done",
              fmt::format("step {} done in {:.1f}ms: {}", s.name, ms(took), result.detail),
              std::move(fields));
@@ -172,6 +181,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
             {"retrying", false},
             {"on_failure", config::toString(s.on_failure)}});
     if (carryOn) {
+      progress(step + 1, s.name);
       ++step;
       return afterDurable(&Run::startStep);
     }
@@ -218,10 +228,35 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   void ended() {
     auto self = shared_from_this();  // keeps this alive past its removal from runs_
     runner.runs_.erase(request.component);
-    lease.reset();
+    // The lock is released after `done`: what the caller tidies (the plan's journal) is
+    // never seen by another process without the lock held.
+    auto held = std::move(lease);
     if (done) done(report);
   }
 };
+
+void FailoverRunner::interrupt(const std::string& why) {
+  auto runs = std::move(runs_);
+  runs_.clear();
+  for (auto& [component, run] : runs) {
+    ++run->token;  // no callback of the action in flight is heeded from now on
+    run->interrupted = true;
+    run->deadline.cancel();
+    if (run->action) run->action->cancel();
+    const std::size_t at = run->step;
+    run->record("failover_interrupted",
+                fmt::format("{} interrupted before step {} of {}: {}", run->request.plan->name,
+                            at + 1, run->request.plan->steps.size(), why),
+                {{"steps_done", at},
+                 {"steps", run->request.plan->steps.size()},
+                 {"last_step", at == 0 ? "" : run->request.plan->steps[at - 1].name}});
+    run->report.interrupted = true;
+    run->report.reason = why;
+    run->report.duration = env_.clock.now() - run->started;
+    if (run->done) run->done(run->report);
+    run->lease.reset();
+  }
+}
 
 FailoverRunner::FailoverRunner(ActionEnv& env, coord::Coordinator& coordinator, Record record,
                                Durable durable)
@@ -242,25 +277,33 @@ bool FailoverRunner::running(const std::string& component) const {
   return runs_.count(component) > 0;
 }
 
-bool FailoverRunner::start(RunRequest request, std::function<void(const RunReport&)> done) {
+bool FailoverRunner::start(RunRequest request, std::function<void(const RunReport&)> done,
+                           std::string* refused) {
   const std::string component = request.component;
   // Not started is not failed: the plan that runs (or the holder of the lock, an operator's
-  // `hftguard failover` or another host) has the component; its outcome is what counts.
-  if (running(component)) {
-    record_("failover_skipped", component,
-            fmt::format("plan {} not started: a plan already runs for {}", request.plan->name,
-                        component),
-            {{"plan", request.plan->name}});
+  // `hftguard failover` or another host) has the component; the caller decides what next.
+  auto refuse = [&](const std::string& why, nlohmann::json f) {
+    f["plan"] = request.plan->name;
+    if (refused != nullptr) {
+      *refused = why;
+    } else {
+      record_("failover_skipped", component,
+              fmt::format("plan {} not started: {}", request.plan->name, why), std::move(f));
+    }
     return false;
-  }
+  };
+  if (running(component)) return refuse("a plan already runs for " + component, {});
   coord::Grant grant;
-  auto lease = coordinator_.acquire(component, grant);
-  if (!lease) {
-    record_("failover_skipped", component,
-            fmt::format("plan {} not started: the {} coordinator refused: {}", request.plan->name,
-                        coordinator_.name(), grant.reason),
-            {{"plan", request.plan->name}, {"coordinator", coordinator_.name()}});
-    return false;
+  std::unique_ptr<coord::Lease> lease;
+  if (request.dry_run) {
+    grant = {true, "dry-run", "dry run: no lock taken, nothing changed"};
+  } else {
+    lease = coordinator_.acquire(component, grant);
+    if (!lease) {
+      return refuse(
+          fmt::format("the {} coordinator refused: {}", coordinator_.name(), grant.reason),
+          {{"coordinator", coordinator_.name()}});
+    }
   }
   auto run = std::make_shared<Run>(*this, std::move(request), std::move(done));
   run->lease = std::move(lease);
@@ -275,11 +318,16 @@ bool FailoverRunner::start(RunRequest request, std::function<void(const RunRepor
   if (!run->request.trigger.empty()) f["trigger"] = run->request.trigger;
   if (run->request.first_failure)
     f["first_failure"] = events::formatTimestamp(*run->request.first_failure);
-  run->record("failover_started",
-              fmt::format("{}plan {} for {} ({} steps); {}",
-                          run->request.dry_run ? "dry run of " : "", run->request.plan->name,
-                          component, run->request.plan->steps.size(), grant.reason),
-              f);
+  run->step = std::min(run->request.first_step, run->request.plan->steps.size());
+  if (run->step > 0) f["resumed_after"] = run->step;
+  run->record(
+      "failover_started",
+      fmt::format("{}plan {} for {} ({} steps{}); {}", run->request.dry_run ? "dry run of " : "",
+                  run->request.plan->name, component, run->request.plan->steps.size(),
+                  run->step > 0 ? fmt::format(", resumed after step {}", run->step) : "",
+                  grant.reason),
+      f);
+  run->progress(run->step, run->step == 0 ? "" : run->request.plan->steps[run->step - 1].name);
   run->startStep();
   return true;
 }

@@ -153,6 +153,12 @@ std::vector<Alert> AlertPolicy::onEvent(const events::Event& e) {
     i.sent = Severity::Info;  // every failed failover is said, even after an earlier one
     return alert(i, Severity::Critical, "FAILOVER FAILED: " + e.component);
   }
+  if (t == "failover_interrupted") {
+    // A plan stopped part-way: the stack may be half switched, and automation is held.
+    Incident& i = cur.open ? cur : open(e);
+    i.sent = Severity::Info;
+    return alert(i, Severity::Critical, "FAILOVER INTERRUPTED: " + e.component);
+  }
   return {};
 }
 

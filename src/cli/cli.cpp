@@ -26,9 +26,10 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> all = {
       {"run",
-       "run --config FILE [--log-level LEVEL]",
-       "Run the daemon: probe, decide, fail over, record (what systemd starts)",
-       {.options = {"config", "log-level"}},
+       "run --config FILE [--log-level LEVEL] [--stop-timeout DURATION]",
+       "Run the daemon: probe, decide, fail over, record (what systemd starts); on SIGTERM a "
+       "running plan gets its deadline, at most --stop-timeout, to finish",
+       {.options = {"config", "log-level", "stop-timeout"}},
        cmdRun},
       {"check-config",
        "check-config FILE",
@@ -51,10 +52,11 @@ const std::vector<Command>& commands() {
        {.options = {"config", "file"}, .min_positional = 1, .max_positional = 1},
        cmdExplain},
       {"failover",
-       "failover [--config F] COMPONENT [--dry-run] [--reason TEXT]",
-       "Run the component's failover plan now; --dry-run checks every step and changes nothing",
+       "failover [--config F] COMPONENT [--dry-run | --resume | --abandon] [--reason TEXT]",
+       "Run the component's failover plan now; --dry-run checks every step and changes nothing; "
+       "--resume / --abandon an interrupted plan",
        {.options = {"config", "reason"},
-        .flags = {"dry-run"},
+        .flags = {"dry-run", "resume", "abandon"},
         .min_positional = 1,
         .max_positional = 1},
        cmdFailover},

@@ -1,20 +1,99 @@
-// hftguard failover [--config F] COMPONENT [--dry-run] [--reason TEXT]: runs the component's
-// plan now (an operator's decision, or the confirmation of a semi-automatic component).
-// A dry run evaluates every step's preconditions for real and changes nothing.
+// hftguard failover [--config F] COMPONENT [--dry-run | --resume | --abandon] [--reason TEXT]:
+// runs the component's plan now (an operator's decision, or the confirmation of a
+// semi-automatic component). A dry run evaluates every step's preconditions for real,
+// changes nothing and takes no lock. A real run journals its progress; a plan interrupted
+// part-way (its journal outlived it) is resumed after its last completed step (--resume:
+// every remaining step's preconditions are checked first) or dropped (--abandon).
 #include <cstdlib>
 #include <ostream>
 
 #include <fmt/ostream.h>
 #include <spdlog/spdlog.h>
 
+#include "hftguard/actions/plan_journal.hpp"
 #include "hftguard/actions/runner.hpp"
 #include "hftguard/core/logging.hpp"
 
 #include "commands.hpp"
+#include "plan_keeper.hpp"
 #include "recorder.hpp"
 #include "runtime.hpp"
 
 namespace hftguard::cli {
+namespace {
+
+struct Tools {
+  Tools(const config::Config& cfg, std::ostream& out)
+      : rt(cfg),
+        log({cfg.event_log_path, static_cast<std::size_t>(cfg.event_queue_limit), nullptr,
+             nullptr, &rt.io}),
+        recorder(log, cfg.node.name, rt.clock),
+        coordinator(localCoordinator(cfg)),
+        env{rt.io, rt.http, rt.workers, rt.clock},
+        runner(env, *coordinator,
+               [this, &out](const std::string& type, const std::string& comp,
+                            const std::string& reason, nlohmann::json fields) {
+                 print(out, recorder.record(type, comp, reason, std::move(fields)));
+               },
+               [this](std::function<void()> then) { recorder.afterDurable(std::move(then)); }) {}
+
+  static void print(std::ostream& out, const events::Event& e) {
+    fmt::print(out, "{}  {:<18} {}\n", events::formatTimestamp(e.at), e.type, e.reason);
+  }
+
+  // Runs the request to its end on this thread's loop; nullopt when it could not start.
+  // `lock_dir`: a real run's journal there is removed at its end, before its lock is freed.
+  std::optional<actions::RunReport> run(actions::RunRequest request, const std::string& lock_dir) {
+    std::optional<actions::RunReport> report;
+    const bool real = !request.dry_run;
+    const std::string component = request.component;
+    auto done = [&](const actions::RunReport& r) {
+      std::string why;
+      if (real && !actions::removeJournal(lock_dir, component, &why))
+        spdlog::error("plan journal not removed: {}", why);
+      report = r;
+    };
+    if (real) request.progress = journalTo(lock_dir, request);
+    if (!runner.start(std::move(request), done)) return std::nullopt;
+    while (!report) turn(rt.io, std::chrono::milliseconds(100));  // restarts a loop run dry
+    return report;
+  }
+
+  Runtime rt;
+  events::EventLog log;
+  Recorder recorder;
+  std::unique_ptr<coord::Coordinator> coordinator;
+  actions::ActionEnv env;
+  actions::FailoverRunner runner;
+};
+
+// --abandon: the operator takes the interrupted plan over by hand; its journal goes.
+int abandon(const config::Config& cfg, const std::string& name, const actions::PlanJournal& j,
+            const std::string& reason, Tools& t, std::ostream& out, std::ostream& err) {
+  coord::Grant grant;
+  auto lease = t.coordinator->acquire(name, grant);  // not from under a live plan
+  if (!lease) {
+    err << "hftguard failover: " << grant.reason << "\n";
+    return kExitFailed;
+  }
+  std::string why;
+  if (!actions::removeJournal(lockDir(cfg), name, &why)) {
+    err << "hftguard failover: " << why << "\n";
+    return kExitFailed;
+  }
+  Tools::print(out,
+               t.recorder.record(
+                   "failover_abandoned", name,
+                   fmt::format("plan {} abandoned after {} steps (last done: {}): {}", j.plan,
+                               j.steps_done, j.last_step.empty() ? "none" : j.last_step, reason),
+                   {{"plan", j.plan},
+                    {"trigger", j.trigger},
+                    {"steps_done", j.steps_done},
+                    {"last_step", j.last_step}}));
+  return kExitOk;
+}
+
+}  // namespace
 
 int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
   auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
@@ -27,41 +106,65 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
         << "\n";
     return kExitUsage;
   }
+  const bool dry = args.flag("dry-run"), resume = args.flag("resume"), drop = args.flag("abandon");
+  if (int(dry) + int(resume) + int(drop) > 1) {
+    err << "hftguard failover: --dry-run, --resume and --abandon exclude each other\n";
+    return kExitUsage;
+  }
   setupLogging(spdlog::level::warn);
   try {
-    Runtime rt(*cfg);
-    events::EventLog log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit),
-                          nullptr, nullptr, &rt.io});
-    Recorder recorder(log, cfg->node.name, rt.clock);
-    auto coordinator = localCoordinator(*cfg);
-    actions::ActionEnv env{rt.io, rt.http, rt.workers, rt.clock};
-    actions::FailoverRunner runner(
-        env, *coordinator,
-        [&](const std::string& type, const std::string& comp, const std::string& reason,
-            nlohmann::json fields) {
-          auto e = recorder.record(type, comp, reason, std::move(fields));
-          fmt::print(out, "{}  {:<18} {}\n", events::formatTimestamp(e.at), type, reason);
-        },
-        [&](std::function<void()> then) { recorder.afterDurable(std::move(then)); });
+    std::string why;
+    const auto journal = actions::readJournal(lockDir(*cfg), name, &why);
+    if (!journal && !why.empty()) {
+      err << "hftguard failover: " << why << "\n";
+      return kExitFailed;
+    }
+    if ((resume || drop) && !journal) {
+      err << "hftguard failover: no interrupted plan for " << name << "\n";
+      return kExitFailed;
+    }
+    if (journal && !dry && !resume && !drop) {
+      err << "hftguard failover: a plan for " << name << " stopped after step "
+          << journal->steps_done << " (" << journal->last_step << "); continue it with --resume "
+          << "or drop it with --abandon\n";
+      return kExitFailed;
+    }
+    Tools t(*cfg, out);
     const char* user = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : std::getenv("USER");
+    const std::string reason =
+        args.option("reason").value_or(fmt::format("{} by {}",
+                                                   resume ? "resumed"
+                                                   : drop ? "abandoned"
+                                                          : "manual failover",
+                                                   user ? user : "operator"));
+    if (drop) return abandon(*cfg, name, *journal, reason, t, out, err);
     actions::RunRequest request;
     request.component = name;
-    request.plan = cfg->findPlan(component->plan);
-    request.dry_run = args.flag("dry-run");
+    request.plan = cfg->findPlan(journal ? journal->plan : component->plan);
     request.rto_target = component->rto_target;
-    request.context = {name,
-                       cfg->node.name,
-                       component->primary,
-                       component->standby,
-                       {},
-                       {},
-                       args.option("reason").value_or(
-                           fmt::format("manual failover by {}", user ? user : "operator"))};
-    std::optional<actions::RunReport> report;
-    if (!runner.start(request, [&](const actions::RunReport& r) { report = r; }))
-      return kExitFailed;
-    while (!report) rt.io.run_one();
-    return report->ok ? kExitOk : kExitFailed;
+    request.context = {name, cfg->node.name, component->primary, component->standby, {},
+                       {},   reason};
+    if (resume) {
+      if (request.plan == nullptr) {
+        err << "hftguard failover: the interrupted plan '" << journal->plan << "' is gone\n";
+        return kExitFailed;
+      }
+      request.context.old_primary = journal->old_primary;  // what the first steps found out
+      request.context.new_primary = journal->new_primary;
+      request.first_step = journal->steps_done;
+      request.trigger = journal->trigger;
+      // Every remaining step's preconditions first: nothing moves unless they all hold.
+      request.dry_run = true;
+      auto checked = t.run(request, lockDir(*cfg));
+      if (!checked || !checked->ok) {
+        err << "hftguard failover: not resumed: the remaining steps' preconditions do not hold"
+            << (checked ? ": " + checked->reason : "") << "\n";
+        return kExitFailed;
+      }
+    }
+    request.dry_run = dry;
+    auto report = t.run(request, lockDir(*cfg));
+    return report && report->ok ? kExitOk : kExitFailed;
   } catch (const std::runtime_error& e) {
     err << "hftguard failover: " << e.what() << "\n";
     return kExitFailed;

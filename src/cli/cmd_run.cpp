@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "hftguard/core/duration.hpp"
 #include "hftguard/core/logging.hpp"
 
 #include "commands.hpp"
@@ -23,9 +24,15 @@ int cmdRun(const Args& args, std::ostream&, std::ostream& err) {
     err << "hftguard run: unknown log level '" << levelName << "'\n";
     return kExitUsage;
   }
+  std::optional<Duration> stopTimeout = Duration::zero();  // none: each plan's own deadline
+  if (auto text = args.option("stop-timeout")) stopTimeout = parseDuration(*text);
+  if (!stopTimeout) {
+    err << "hftguard run: --stop-timeout takes a duration (110s, 2m)\n";
+    return kExitUsage;
+  }
   setupLogging(*level);
   try {
-    Daemon daemon(cfg);
+    Daemon daemon(cfg, *stopTimeout);
     return daemon.run();
   } catch (const std::runtime_error& e) {
     spdlog::critical("cannot start: {}", e.what());

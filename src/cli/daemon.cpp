@@ -6,6 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "hftguard/actions/runner.hpp"
 #include "hftguard/alerts/dispatcher.hpp"
@@ -18,6 +19,7 @@
 #include "hftguard/probes/sentinel_watch.hpp"
 #include "hftguard/version.hpp"
 
+#include "plan_keeper.hpp"
 #include "recorder.hpp"
 #include "runtime.hpp"
 
@@ -52,8 +54,9 @@ void logDecision(const Decision& d) {
 }  // namespace
 
 struct Daemon::Impl {
-  explicit Impl(std::shared_ptr<const config::Config> c)
+  Impl(std::shared_ptr<const config::Config> c, Duration stop)
       : cfg(std::move(c)),
+        stop_timeout(stop),
         rt(*cfg),
         log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr,
              nullptr, &rt.io}),
@@ -70,13 +73,19 @@ struct Daemon::Impl {
                },
                [this](std::function<void()> then) { recorder.afterDurable(std::move(then)); }),
         decider(*cfg),
+        keeper(rt.io, rt.clock, *cfg, runner, *coordinator, decider, lockDir(*cfg),
+               [this](const std::string& type, const std::string& component,
+                      const std::string& reason, nlohmann::json fields) {
+                 recorder.record(type, component, reason, std::move(fields));
+                 spdlog::log(type == "failover_deferred" ? spdlog::level::warn : spdlog::level::err,
+                             "{}: {}", component, reason);
+               }),
         alert_policy(cfg->alerts.group_window),
         dispatcher(rt.io, rt.http, rt.clock, *cfg,
                    [this](const std::string& type, const std::string& component,
                           const std::string& reason, nlohmann::json fields) {
                      recorder.record(type, component, reason, std::move(fields));
-                     spdlog::log(type == "alert_failed" ? spdlog::level::warn
-                                                        : spdlog::level::info,
+                     spdlog::log(type == "alert_failed" ? spdlog::level::warn : spdlog::level::info,
                                  "{}: {}", component, reason);
                    }),
         scheduler(
@@ -113,9 +122,8 @@ struct Daemon::Impl {
 
   // Sentinel switched a master by itself: record it and follow with the component's plan.
   void onSwitch(const probes::MasterSwitch& s) {
-    const std::string why =
-        fmt::format("Sentinel {} announced +switch-master {}: {} -> {}", s.sentinel,
-                    s.master_name, s.old_master, s.new_master);
+    const std::string why = fmt::format("Sentinel {} announced +switch-master {}: {} -> {}",
+                                        s.sentinel, s.master_name, s.old_master, s.new_master);
     record(decider.reportExternalFailover(s.component, why, rt.clock.now(), s.at), &s);
   }
 
@@ -126,8 +134,8 @@ struct Daemon::Impl {
           rt.io, rt.clock, c.name, *c.follow,
           [this](const probes::MasterSwitch& s) { onSwitch(s); },
           [name = c.name](const std::string& sentinel, bool up, const std::string& why) {
-            spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "{}: Sentinel {}: {}",
-                        name, sentinel, why);
+            spdlog::log(up ? spdlog::level::info : spdlog::level::warn, "{}: Sentinel {}: {}", name,
+                        sentinel, why);
           }));
       watches.back()->start();
     }
@@ -153,7 +161,7 @@ struct Daemon::Impl {
       request.first_failure = followed->at;  // the RTO of a follow starts at the switch
       request.rto_from = "Sentinel's switch announcement";
     }
-    runner.start(std::move(request), nullptr);
+    keeper.start(std::move(request));  // now, or deferred until it can
   }
 
   // Applies what `hftguard maintenance` wrote: new windows start, removed ones end. Expiry
@@ -191,6 +199,7 @@ struct Daemon::Impl {
     ticker.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       syncMaintenance();
+      keeper.tick();
       record(decider.tick(rt.clock.now(), rt.clock.wallNow()));
       for (const auto& a : alert_policy.tick(rt.clock.wallNow())) dispatcher.submit(a);
       tick();
@@ -207,16 +216,29 @@ struct Daemon::Impl {
         waitForSignal();
         return;
       }
-      spdlog::info("{}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      const std::string name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+      if (stopping) {  // asked twice: the plan in flight is interrupted now
+        runner.interrupt(name + " received again while waiting for the plan");
+        return;
+      }
+      stopping = true;
+      spdlog::info("{}: stopping", name);
       scheduler.stop();
       for (auto& w : watches) w->stop();
-      dispatcher.stop();
       ticker.cancel();
-      rt.io.stop();
+      waitForSignal();
+      // A plan in flight finishes first (within its deadline): no plan is cut off mid-way.
+      keeper.stop(stop_timeout, [this, name](const std::string& outcome) {
+        recorder.record("daemon_stopped", "", fmt::format("{}: stopped, {}", name, outcome),
+                        {{"signal", name}, {"outcome", outcome}});
+        dispatcher.stop();
+        rt.io.stop();
+      });
     });
   }
 
   std::shared_ptr<const config::Config> cfg;
+  Duration stop_timeout;
   Runtime rt;
   events::EventLog log;
   Recorder recorder;
@@ -224,6 +246,7 @@ struct Daemon::Impl {
   actions::ActionEnv action_env;
   actions::FailoverRunner runner;
   decide::Decider decider;
+  PlanKeeper keeper;
   alerts::AlertPolicy alert_policy;
   alerts::AlertDispatcher dispatcher;
   probes::Scheduler scheduler;
@@ -232,10 +255,11 @@ struct Daemon::Impl {
   std::vector<std::unique_ptr<probes::SentinelWatch>> watches;
   std::vector<control::MaintenanceEntry> applied;  // windows the decider has been told of
   std::string maintenance_error;
+  bool stopping = false;
 };
 
-Daemon::Daemon(std::shared_ptr<const config::Config> cfg)
-    : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+Daemon::Daemon(std::shared_ptr<const config::Config> cfg, Duration stop_timeout)
+    : impl_(std::make_unique<Impl>(std::move(cfg), stop_timeout)) {}
 Daemon::~Daemon() = default;
 
 int Daemon::run() {
@@ -243,8 +267,12 @@ int Daemon::run() {
   spdlog::info("hftguard {} starting: node {} site {}, {} components, {} checks, events to {}",
                kVersion, d.cfg->node.name, d.cfg->node.site, d.cfg->components.size(),
                d.scheduler.size(), d.cfg->event_log_path);
+  d.recorder.record("daemon_started", "",
+                    fmt::format("hftguard {} started with {}", kVersion, d.cfg->source_path),
+                    {{"version", kVersion}, {"config", d.cfg->source_path}, {"pid", ::getpid()}});
   d.waitForSignal();
-  d.syncMaintenance();  // windows set while the daemon was down still hold
+  d.keeper.recoverInterrupted();  // before the first probe: a half-done plan holds automation
+  d.syncMaintenance();            // windows set while the daemon was down still hold
   d.scheduler.start();
   d.startWatches();
   d.tick();

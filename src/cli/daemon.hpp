@@ -5,13 +5,17 @@
 #include <memory>
 
 #include "hftguard/config/config.hpp"
+#include "hftguard/core/duration.hpp"
 
 namespace hftguard::cli {
 
 class Daemon {
  public:
-  // Opens the event log; throws std::runtime_error when it cannot.
-  explicit Daemon(std::shared_ptr<const config::Config> cfg);
+  // Opens the event log; throws std::runtime_error when it cannot. `stop_timeout` (when not
+  // zero) caps how long SIGTERM waits for a running plan: systemd's TimeoutStopSec minus a
+  // margin, so the plan is recorded as interrupted before systemd's SIGKILL.
+  explicit Daemon(std::shared_ptr<const config::Config> cfg,
+                  Duration stop_timeout = Duration::zero());
   ~Daemon();
   // Runs until SIGINT/SIGTERM; returns the exit code.
   int run();

@@ -94,6 +94,13 @@ class Recorder {
   std::function<void(const events::Event&)> observer_;
 };
 
+// Per-component locks (and plan journals) beside the maintenance file, in the state directory.
+inline std::string lockDir(const config::Config& cfg) {
+  const auto slash = cfg.maintenance_path.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : cfg.maintenance_path.substr(0, slash)) +
+         "/locks";
+}
+
 // The coordinator the config asks for. Only `local` exists so far: a config that asks for
 // etcd (leader election across hosts) is refused rather than silently run without it, which
 // could leave two hosts acting at once. Throws std::runtime_error.
@@ -102,14 +109,9 @@ inline std::unique_ptr<coord::Coordinator> localCoordinator(const config::Config
     throw std::runtime_error("coordination type '" + cfg.coordination.type +
                              "' is not available in this build; use type: local");
   }
-  // Per-component locks beside the maintenance file, in the state directory.
-  const auto slash = cfg.maintenance_path.rfind('/');
-  const std::string dir =
-      (slash == std::string::npos ? std::string(".") : cfg.maintenance_path.substr(0, slash)) +
-      "/locks";
   std::vector<std::string> names;
   for (const auto& c : cfg.components) names.push_back(c.name);
-  return coord::makeLocalCoordinator(dir, names);
+  return coord::makeLocalCoordinator(lockDir(cfg), names);
 }
 
 }  // namespace hftguard::cli

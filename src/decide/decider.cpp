@@ -70,6 +70,10 @@ struct Decider::State {
   // failover waits for the gate to open rather than being dropped.
   std::string gate(ComponentState& c, Tier tier, const GateState& g, std::string& why, bool& held) {
     held = false;
+    if (auto it = interrupted.find(c.cfg.name); it != interrupted.end()) {
+      why = it->second;
+      return "interrupted";
+    }
     if (tier == Tier::System && cfg.system.plan.empty()) {
       why = "system tier: no site plan configured; alert only";
       return "no_plan";
@@ -247,6 +251,7 @@ struct Decider::State {
   const config::Config& cfg;
   std::vector<std::unique_ptr<ComponentState>> components;
   std::map<std::string, Maintenance> maintenance;  // "" = the whole node
+  std::map<std::string, std::string> interrupted;  // component -> why automation is held
   bool system_active = false;
   std::map<std::string, std::optional<double>> corruption;  // last count per COMPONENT/CHECK
 };
@@ -347,7 +352,10 @@ std::vector<Decision> Decider::reportExternalFailover(const std::string& compone
   d.plan = c->cfg.plan;
   d.gates = state_->gates(*c, now);
   std::string why;
-  if (c->cfg.automation != config::Automation::Full) {
+  if (auto it = state_->interrupted.find(component); it != state_->interrupted.end()) {
+    d.suppressed_by = "interrupted";
+    why = it->second;
+  } else if (c->cfg.automation != config::Automation::Full) {
     d.suppressed_by = "automation";
     why = fmt::format("automation is {}", config::toString(c->cfg.automation));
   } else if (c->cfg.plan.empty()) {
@@ -403,6 +411,14 @@ std::vector<Decision> Decider::endMaintenance(const std::string& component, cons
   auto more = tick(now, wall);  // a failover held by the maintenance may go ahead now
   out.insert(out.end(), more.begin(), more.end());
   return out;
+}
+
+void Decider::holdInterrupted(const std::string& component, const std::string& why) {
+  state_->interrupted[component] = why;
+}
+
+void Decider::releaseInterrupted(const std::string& component) {
+  state_->interrupted.erase(component);
 }
 
 Health Decider::health(std::string_view component) const {

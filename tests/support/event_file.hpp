@@ -19,4 +19,13 @@ inline std::vector<events::Event> readEvents(const std::string& path) {
   return out;
 }
 
+// Whether the file holds an event of `type` (a daemon is up once it recorded a component's
+// first state_changed; daemon_started comes before any probe).
+inline bool hasEvent(const std::string& path, const std::string& type) {
+  for (const auto& e : readEvents(path)) {
+    if (e.type == type) return true;
+  }
+  return false;
+}
+
 }  // namespace hftguard::testing

@@ -23,10 +23,18 @@ struct RunRequest {
   const config::PlanConfig* plan = nullptr;
   PlanContext context;  // timestamp and fencing_token are filled by the runner
   bool dry_run = false;
-  std::optional<WallTime> first_failure;  // the RTO's start; none: the plan's start
+  std::optional<WallTime> first_failure;         // the RTO's start; none: the plan's start
   std::string rto_from = "first failed sample";  // what first_failure is, for the event
   Duration rto_target{};
   std::string trigger;  // the id of the event that asked for this run, if any
+  // Steps already done by an interrupted run of this plan (`hftguard failover --resume`):
+  // the run starts after them.
+  std::size_t first_step = 0;
+  // Real runs only: called when the plan starts and after each step it passes (before that
+  // step's step_done is recorded), with the steps passed and the context as it stands now.
+  // What a plan journal keeps.
+  std::function<void(std::size_t steps_done, const std::string& last_step, const PlanContext&)>
+      progress;
 };
 
 struct RunReport {
@@ -36,6 +44,7 @@ struct RunReport {
   std::string reason;
   Duration duration{};
   std::optional<Duration> rto;
+  bool interrupted = false;  // stopped by interrupt(), not finished: its journal stays
 };
 
 class FailoverRunner {
@@ -52,9 +61,16 @@ class FailoverRunner {
   ~FailoverRunner();
 
   // Starts the plan unless one already runs for the component or the coordinator refuses;
-  // returns false then (and records why). `done` runs on the loop when the plan ends.
-  bool start(RunRequest request, std::function<void(const RunReport&)> done);
+  // returns false then and records why (failover_skipped), or, given `refused`, leaves the
+  // recording to the caller and says why there. A dry run takes no lock: it changes nothing,
+  // so it never holds a real failover back. `done` runs on the loop when the plan ends.
+  bool start(RunRequest request, std::function<void(const RunReport&)> done,
+             std::string* refused = nullptr);
   bool running(const std::string& component) const;
+  bool idle() const { return runs_.empty(); }
+  // Stops every running plan where it stands (the daemon's stop timeout passed): each
+  // records failover_interrupted and ends with `interrupted` set. Nothing runs after it.
+  void interrupt(const std::string& why);
 
   struct Run;
 

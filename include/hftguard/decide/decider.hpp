@@ -51,6 +51,12 @@ class Decider {
   std::vector<Decision> endMaintenance(const std::string& component, const std::string& why,
                                        SteadyTime now, WallTime wall);
 
+  // A plan for the component was interrupted part-way (found at start-up): until an operator
+  // resumes or abandons it, its failures are recorded and suppressed ("interrupted"), never
+  // failed over - a second run from the top would redo what the first already did.
+  void holdInterrupted(const std::string& component, const std::string& why);
+  void releaseInterrupted(const std::string& component);
+
   Health health(std::string_view component) const;
   Transition lastTransition(std::string_view component, std::string_view check) const;
 

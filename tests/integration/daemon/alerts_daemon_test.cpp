@@ -48,7 +48,7 @@ TEST(DaemonAlerts, DeadChannelsNeverDelayTheFailover) {
       << standby.url("/admin/promote") << "'}\n";
   ChildProcess daemon({HFTGUARD_BINARY, "run", "--config", config},
                       {.log_file = dir.path() + "/run.log"});
-  ASSERT_TRUE(waitUntil([&] { return !readEvents(events).empty(); }, 10s));
+  ASSERT_TRUE(waitUntil([&] { return hasEvent(events, "state_changed"); }, 10s));
   primary.setFault("crash");
   ASSERT_TRUE(waitUntil([&] { return count(readEvents(events), "failover_completed") == 1; },
                         10s))
@@ -88,7 +88,7 @@ TEST(DaemonAlerts, AStormOfFailedProbesIsOneAlertPerChannel) {
       << "', interval: 20ms, timeout: 15ms}\n";
   ChildProcess daemon({HFTGUARD_BINARY, "run", "--config", config},
                       {.log_file = dir.path() + "/run.log"});
-  ASSERT_TRUE(waitUntil([&] { return !readEvents(events).empty(); }, 10s));
+  ASSERT_TRUE(waitUntil([&] { return hasEvent(events, "state_changed"); }, 10s));
   engine.setFault("http500");
   auto failedProbes = [&] {
     const std::string log = readFile(dir.path() + "/run.log");

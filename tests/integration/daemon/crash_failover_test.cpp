@@ -53,7 +53,7 @@ TEST(CrashFailover, TheDaemonFailsOverByItselfAndRecordsTheChain) {
       << "      - {name: test_order, action: e2e_order, url: '" << fe << "/api/orders/test'}\n";
   ChildProcess daemon({HFTGUARD_BINARY, "run", "--config", config},
                       {.log_file = dir.path() + "/run.log"});
-  ASSERT_TRUE(waitUntil([&] { return !readEvents(events).empty(); }, 10s));
+  ASSERT_TRUE(waitUntil([&] { return hasEvent(events, "state_changed"); }, 10s));
   primary.setFault("crash");  // the engine process dies
   ASSERT_TRUE(waitUntil(
       [&] {
@@ -79,7 +79,8 @@ TEST(CrashFailover, TheDaemonFailsOverByItselfAndRecordsTheChain) {
     if (at < order.size() && type == order[at]) ++at;
   }
   EXPECT_EQ(at, order.size()) << "chain out of order";
-  const auto& last = all.back();
+  ASSERT_EQ(all.back().type, "daemon_stopped");  // stopped after the plan, and said so
+  const auto& last = all[all.size() - 2];
   ASSERT_EQ(last.type, "failover_completed") << last.reason;
   EXPECT_TRUE(last.fields["rto_met"].get<bool>());
   EXPECT_EQ(last.fields["rto_from"], "first failed sample");

@@ -1,0 +1,44 @@
+#pragma once
+// A plan's progress, kept on disk while it runs: one small file per component beside the
+// component's lock. Written when the plan starts and after each step it passes, removed when
+// the plan ends (completed or failed). A journal that outlives its plan (kill -9, OOM, power
+// loss) is how the next start-up learns that a plan was interrupted, after which step, and
+// with which context, so that it is resumed after that step and never run again from the top.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace hftguard::actions {
+
+struct PlanJournal {
+  std::string component;
+  std::string plan;
+  std::string trigger;  // the id of the event that asked for the run
+  std::string old_primary;
+  std::string new_primary;
+  std::string fencing_token;
+  std::string reason;
+  std::string started;         // RFC 3339, when the plan started
+  std::size_t steps_done = 0;  // steps passed; the next one to run is steps_done + 1 (1-based)
+  std::string last_step;       // the name of the last step passed, "" before the first
+  long pid = 0;                // the process that ran it
+};
+
+// `<lock_dir>/<component>.plan.json`
+std::string journalPath(const std::string& lock_dir, const std::string& component);
+
+// Replaces the component's journal atomically and durably: a unique temporary file (mode
+// 0600), fsync, rename, fsync of the directory. False with why on failure.
+bool writeJournal(const std::string& lock_dir, const PlanJournal& j, std::string* error = nullptr);
+
+// The component's journal; nullopt when there is none (or, with `error` set, when it cannot
+// be read or parsed).
+std::optional<PlanJournal> readJournal(const std::string& lock_dir, const std::string& component,
+                                       std::string* error = nullptr);
+
+// Removes it (durably: the directory is fsync'd); an absent journal is fine.
+bool removeJournal(const std::string& lock_dir, const std::string& component,
+                   std::string* error = nullptr);
+
+}  // namespace hftguard::actions

@@ -1,0 +1,119 @@
+#include "hftguard/actions/plan_journal.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace hftguard::actions {
+namespace {
+
+bool fail(std::string* error, const std::string& what) {
+  if (error != nullptr) *error = what + ": " + std::strerror(errno);
+  return false;
+}
+
+// A rename or an unlink is durable only once the directory holding it is.
+bool syncDir(const std::string& dir, std::string* error) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fail(error, dir);
+  const bool ok = ::fsync(fd) == 0;
+  if (!ok) fail(error, dir);
+  ::close(fd);
+  return ok;
+}
+
+bool writeAll(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+nlohmann::json toJson(const PlanJournal& j) {
+  return {{"component", j.component},
+          {"plan", j.plan},
+          {"trigger", j.trigger},
+          {"old_primary", j.old_primary},
+          {"new_primary", j.new_primary},
+          {"fencing_token", j.fencing_token},
+          {"reason", j.reason},
+          {"started", j.started},
+          {"steps_done", j.steps_done},
+          {"last_step", j.last_step},
+          {"pid", j.pid}};
+}
+
+}  // namespace
+
+std::string journalPath(const std::string& lock_dir, const std::string& component) {
+  return lock_dir + "/" + component + ".plan.json";
+}
+
+bool writeJournal(const std::string& lock_dir, const PlanJournal& j, std::string* error) {
+  std::error_code ec;
+  std::filesystem::create_directories(lock_dir, ec);
+  const std::string path = journalPath(lock_dir, j.component);
+  std::string tmp = path + ".XXXXXX";
+  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);  // a unique name: no two writers collide
+  if (fd < 0) return fail(error, tmp);
+  const std::string text = toJson(j).dump() + "\n";
+  const bool written = ::fchmod(fd, 0600) == 0 && writeAll(fd, text) && ::fsync(fd) == 0;
+  if (!written) fail(error, tmp);
+  ::close(fd);
+  if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (written) fail(error, path);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return syncDir(lock_dir, error);
+}
+
+std::optional<PlanJournal> readJournal(const std::string& lock_dir, const std::string& component,
+                                       std::string* error) {
+  const std::string path = journalPath(lock_dir, component);
+  std::ifstream in(path);
+  if (!in) {
+    if (errno != ENOENT) fail(error, path);
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("steps_done") ||
+      !j["steps_done"].is_number_unsigned()) {
+    if (error != nullptr) *error = path + ": not a plan journal";
+    return std::nullopt;
+  }
+  PlanJournal out;
+  out.component = j.value("component", component);
+  out.plan = j.value("plan", "");
+  out.trigger = j.value("trigger", "");
+  out.old_primary = j.value("old_primary", "");
+  out.new_primary = j.value("new_primary", "");
+  out.fencing_token = j.value("fencing_token", "");
+  out.reason = j.value("reason", "");
+  out.started = j.value("started", "");
+  out.steps_done = j["steps_done"].get<std::size_t>();
+  out.last_step = j.value("last_step", "");
+  out.pid = j.value("pid", 0L);
+  return out;
+}
+
+bool removeJournal(const std::string& lock_dir, const std::string& component, std::string* error) {
+  const std::string path = journalPath(lock_dir, component);
+  if (::unlink(path.c_str()) != 0) return errno == ENOENT ? true : fail(error, path);
+  return syncDir(lock_dir, error);
+}
+
+}  // namespace hftguard::actions

@@ -1,0 +1,244 @@
+#include "plan_keeper.hpp"
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "hftguard/actions/plan_journal.hpp"
+
+namespace hftguard::cli {
+namespace {
+
+constexpr auto kRetryEvery = std::chrono::milliseconds(100);
+// How long a deferred plan may wait when the component has no RTO target.
+constexpr Duration kDefaultDeferBound = std::chrono::seconds(30);
+
+double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+Duration roundMs(Duration d) { return std::chrono::round<std::chrono::milliseconds>(d); }
+
+}  // namespace
+
+Duration planBudget(const config::PlanConfig& plan) {
+  Duration total{};
+  for (const auto& s : plan.steps) {
+    total += s.timeout * (s.retries + 1);
+    for (int k = 0; k < s.retries; ++k) total += s.backoff * (1LL << std::min(k, 20));
+  }
+  return total;
+}
+
+std::function<void(std::size_t, const std::string&, const actions::PlanContext&)> journalTo(
+    std::string lock_dir, const actions::RunRequest& request) {
+  actions::PlanJournal base;
+  base.component = request.component;
+  base.plan = request.plan->name;
+  base.trigger = request.trigger;
+  base.pid = static_cast<long>(::getpid());
+  return [dir = std::move(lock_dir), base](std::size_t done, const std::string& last,
+                                           const actions::PlanContext& ctx) {
+    actions::PlanJournal j = base;
+    j.old_primary = ctx.old_primary;
+    j.new_primary = ctx.new_primary;
+    j.fencing_token = ctx.fencing_token;
+    j.reason = ctx.reason;
+    j.started = ctx.timestamp;
+    j.steps_done = done;
+    j.last_step = last;
+    std::string why;
+    if (!actions::writeJournal(dir, j, &why)) {
+      spdlog::error("{}: plan journal not written ({}): a crash now would not be recognised",
+                    j.component, why);
+    }
+  };
+}
+
+PlanKeeper::PlanKeeper(boost::asio::io_context& io, const Clock& clock, const config::Config& cfg,
+                       actions::FailoverRunner& runner, coord::Coordinator& coordinator,
+                       decide::Decider& decider, std::string lock_dir, Record record)
+    : io_(io),
+      clock_(clock),
+      cfg_(cfg),
+      runner_(runner),
+      coordinator_(coordinator),
+      decider_(decider),
+      lock_dir_(std::move(lock_dir)),
+      record_(std::move(record)),
+      retry_(io),
+      stop_timer_(io) {}
+
+void PlanKeeper::recoverInterrupted() {
+  for (const auto& c : cfg_.components) checkJournal(c.name);
+}
+
+void PlanKeeper::checkJournal(const std::string& component) {
+  std::string error;
+  auto j = actions::readJournal(lock_dir_, component, &error);
+  if (!j && error.empty()) return;
+  // A live plan (an operator's `hftguard failover`) holds the lock and owns its journal.
+  coord::Grant grant;
+  if (!coordinator_.acquire(component, grant)) return;
+  const std::string hold = fmt::format(
+      "a plan was interrupted part-way; resume it with 'hftguard failover {0} --resume' or "
+      "drop it with 'hftguard failover {0} --abandon'",
+      component);
+  nlohmann::json f = {{"journal", actions::journalPath(lock_dir_, component)}};
+  std::string what;
+  if (j) {
+    const config::PlanConfig* plan = cfg_.findPlan(j->plan);
+    const std::size_t steps = plan ? plan->steps.size() : 0;
+    f.update({{"plan", j->plan},
+              {"trigger", j->trigger},
+              {"steps_done", j->steps_done},
+              {"steps", steps},
+              {"last_step", j->last_step},
+              {"old_primary", j->old_primary},
+              {"new_primary", j->new_primary},
+              {"fencing_token", j->fencing_token},
+              {"started", j->started},
+              {"pid", j->pid}});
+    what = fmt::format("plan {} (started {}) was interrupted after {} of {} steps{}", j->plan,
+                       j->started, j->steps_done, steps,
+                       j->last_step.empty() ? "" : " (last done: " + j->last_step + ")");
+  } else {
+    what = "a plan journal was found but cannot be read (" + error + ")";
+  }
+  record_("failover_interrupted", component, fmt::format("{}; automation held: {}", what, hold),
+          std::move(f));
+  decider_.holdInterrupted(component, hold);
+  held_.insert(component);
+}
+
+void PlanKeeper::tick() {
+  for (auto it = held_.begin(); it != held_.end();) {
+    std::string error;
+    if (actions::readJournal(lock_dir_, *it, &error) || !error.empty()) {
+      ++it;
+      continue;
+    }
+    spdlog::warn("{}: the interrupted plan was resumed or abandoned; automation is back", *it);
+    decider_.releaseInterrupted(*it);
+    it = held_.erase(it);
+  }
+  // A plan another process ran and never finished (an operator's `hftguard failover` killed).
+  for (const auto& c : cfg_.components) {
+    if (!held(c.name) && !runner_.running(c.name)) checkJournal(c.name);
+  }
+}
+
+bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused) {
+  const std::string component = request.component;
+  const Duration budget = planBudget(*request.plan);
+  if (!request.dry_run) request.progress = journalTo(lock_dir_, request);
+  const bool started = runner_.start(
+      std::move(request), [this, component](const actions::RunReport& r) { ended(component, r); },
+      refused);
+  if (started) running_until_[component] = clock_.now() + budget;
+  return started;
+}
+
+void PlanKeeper::start(actions::RunRequest request) {
+  const std::string component = request.component;
+  std::string why;
+  if (!stopping_ && deferred_.count(component) == 0 && tryStart(request, &why)) return;
+  if (stopping_) why = "the daemon is stopping";
+  if (why.empty()) why = "an earlier deferred plan waits for " + component;
+  const Duration bound =
+      request.rto_target > Duration::zero() ? request.rto_target : kDefaultDeferBound;
+  Deferred d{std::move(request), clock_.now(), clock_.now() + bound, why};
+  record_("failover_deferred", component,
+          fmt::format("plan {} deferred: {}; started as soon as it can, within {}",
+                      d.request.plan->name, why, formatDuration(bound)),
+          {{"plan", d.request.plan->name},
+           {"trigger", d.request.trigger},
+           {"why", why},
+           {"bound_ms", ms(bound)}});
+  if (stopping_) return giveUp(component, d, why);
+  deferred_[component] = std::move(d);  // the latest decision stands for the component
+  armRetry();
+}
+
+void PlanKeeper::giveUp(const std::string& component, const Deferred& d, const std::string& why) {
+  record_("failover_failed", component,
+          fmt::format("plan {} was never started: {} (waited {:.0f}ms)", d.request.plan->name, why,
+                      ms(clock_.now() - d.since)),
+          {{"plan", d.request.plan->name},
+           {"trigger", d.request.trigger},
+           {"deferred", true},
+           {"failed_step", ""},
+           {"waited_ms", ms(clock_.now() - d.since)}});
+}
+
+void PlanKeeper::armRetry() {
+  if (deferred_.empty() || stopping_) return;
+  retry_.expires_after(kRetryEvery);
+  retry_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) retryDeferred();
+  });
+}
+
+void PlanKeeper::retryDeferred() {
+  for (auto it = deferred_.begin(); it != deferred_.end();) {
+    Deferred& d = it->second;
+    std::string why;
+    if (tryStart(d.request, &why)) {
+      it = deferred_.erase(it);
+      continue;
+    }
+    d.why = why;
+    if (clock_.now() >= d.until) {
+      giveUp(it->first, d,
+             fmt::format("could not start within {}: {}",
+                         formatDuration(roundMs(d.until - d.since)), why));
+      it = deferred_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+  armRetry();
+}
+
+void PlanKeeper::ended(const std::string& component, const actions::RunReport& report) {
+  running_until_.erase(component);
+  std::string why;
+  // An interrupted plan's journal stays: the next start-up holds the component on it.
+  if (!report.interrupted && !actions::removeJournal(lock_dir_, component, &why)) {
+    spdlog::error("{}: plan journal not removed: {}", component, why);
+  }
+  if (!deferred_.empty() && !stopping_) {
+    boost::asio::post(io_, [this] { retryDeferred(); });  // not inside the runner's callback
+  }
+  if (stopping_ && runner_.idle() && stopped_) {
+    auto then = std::move(stopped_);
+    stopped_ = nullptr;
+    stop_timer_.cancel();
+    boost::asio::post(io_, [then, outcome = stop_outcome_] { then(outcome); });
+  }
+}
+
+void PlanKeeper::stop(Duration limit, std::function<void(const std::string&)> then) {
+  stopping_ = true;
+  retry_.cancel();
+  for (const auto& [component, d] : deferred_) giveUp(component, d, "the daemon is stopping");
+  deferred_.clear();
+  if (runner_.idle()) return then("no plan was running");
+  SteadyTime until = clock_.now();
+  std::string plans;
+  for (const auto& [component, end] : running_until_) {
+    until = std::max(until, end);
+    plans += (plans.empty() ? "" : ", ") + component;
+  }
+  if (limit > Duration::zero()) until = std::min(until, clock_.now() + limit);
+  spdlog::warn("stopping: waiting up to {} for the plan of {} to finish",
+               formatDuration(roundMs(until - clock_.now())), plans);
+  stop_outcome_ = "after the running plan of " + plans + " ended";
+  stopped_ = std::move(then);
+  stop_timer_.expires_after(until - clock_.now());
+  stop_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || !stopped_) return;
+    stop_outcome_ = "the running plan did not end within its deadline and was interrupted";
+    runner_.interrupt("the daemon is stopping and the plan's deadline passed");
+  });
+}
+
+}  // namespace hftguard::cli

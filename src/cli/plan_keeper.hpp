@@ -1,0 +1,87 @@
+#pragma once
+// Private to the CLI: what keeps the daemon's failovers from being lost. A plan that cannot
+// start yet (an operator's `hftguard failover` holds the lock, a plan already runs) is
+// deferred and started when it can, within a bound, or recorded as failed. Every real run
+// keeps a journal of its progress; a journal found at start-up is a plan that was
+// interrupted, and holds the component's automation until an operator resumes or abandons
+// it. On SIGTERM, a running plan is given its deadline to finish.
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "hftguard/actions/runner.hpp"
+#include "hftguard/config/config.hpp"
+#include "hftguard/coord/coordinator.hpp"
+#include "hftguard/decide/decider.hpp"
+
+namespace hftguard::cli {
+
+// The longest a plan can take: every step's timeout times its attempts, plus its backoffs.
+Duration planBudget(const config::PlanConfig& plan);
+
+// Writes the plan's journal at each progress point; logs (never stops the plan) on failure.
+std::function<void(std::size_t, const std::string&, const actions::PlanContext&)> journalTo(
+    std::string lock_dir, const actions::RunRequest& request);
+
+class PlanKeeper {
+ public:
+  using Record = std::function<void(const std::string& type, const std::string& component,
+                                    const std::string& reason, nlohmann::json fields)>;
+
+  PlanKeeper(boost::asio::io_context& io, const Clock& clock, const config::Config& cfg,
+             actions::FailoverRunner& runner, coord::Coordinator& coordinator,
+             decide::Decider& decider, std::string lock_dir, Record record);
+
+  // At start-up: each journal left by a plan that never finished is recorded
+  // (failover_interrupted) and holds that component's automation.
+  void recoverInterrupted();
+  // Runs the plan now, or defers it (failover_deferred) until it can start.
+  void start(actions::RunRequest request);
+  // Every second: a held component whose journal is gone (resumed to the end, or abandoned)
+  // is automated again; a journal left by another process's plan holds its component.
+  void tick();
+  // SIGTERM: no new plan starts; a running one gets until its budget runs out (at most
+  // `limit`, when not zero), then is interrupted. `then(outcome)` once nothing runs.
+  void stop(Duration limit, std::function<void(const std::string& outcome)> then);
+  bool held(const std::string& component) const { return held_.count(component) > 0; }
+
+ private:
+  struct Deferred {
+    actions::RunRequest request;
+    SteadyTime since{};
+    SteadyTime until{};
+    std::string why;
+  };
+  // A journal without a live plan behind it: recorded, and the component held.
+  void checkJournal(const std::string& component);
+  bool tryStart(actions::RunRequest request, std::string* refused);
+  void retryDeferred();
+  void armRetry();
+  void ended(const std::string& component, const actions::RunReport& report);
+  void giveUp(const std::string& component, const Deferred& d, const std::string& why);
+
+  boost::asio::io_context& io_;
+  const Clock& clock_;
+  const config::Config& cfg_;
+  actions::FailoverRunner& runner_;
+  coord::Coordinator& coordinator_;
+  decide::Decider& decider_;
+  std::string lock_dir_;
+  Record record_;
+  std::map<std::string, Deferred> deferred_;
+  std::map<std::string, SteadyTime> running_until_;  // component -> its plan's deadline
+  std::set<std::string> held_;
+  boost::asio::steady_timer retry_;
+  boost::asio::steady_timer stop_timer_;
+  bool stopping_ = false;
+  std::string stop_outcome_;
+  std::function<void(const std::string&)> stopped_;
+};
+
+}  // namespace hftguard::cli

@@ -1,0 +1,363 @@
+// No decision dropped, no plan lost: the runner's hooks for it (dry runs take no lock, the
+// progress journal, resuming after completed steps, interruption) with a fake coordinator,
+// the journal file itself, and the daemon's PlanKeeper (deferral, its bound, the hold on an
+// interrupted plan, a stop that lets the plan finish).
+
+#include <filesystem>
+#include <fstream>
+
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hftguard/actions/plan_journal.hpp"
+#include "hftguard/actions/runner.hpp"
+#include "hftguard/alerts/policy.hpp"
+#include "hftguard/config/loader.hpp"
+#include "hftguard/decide/decider.hpp"
+#include "hftguard/net/http_client.hpp"
+#include "hftguard/net/worker_pool.hpp"
+
+#include "../../../src/cli/plan_keeper.hpp"
+
+using namespace hftguard;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Grants or refuses as the test says, and counts what it was asked and what it holds.
+class FakeCoordinator final : public coord::Coordinator {
+ public:
+  struct FakeLease final : coord::Lease {
+    explicit FakeLease(int& held) : held_(held) { ++held_; }
+    ~FakeLease() override { --held_; }
+    int& held_;
+  };
+  std::string name() const override { return "fake"; }
+  std::unique_ptr<coord::Lease> acquire(const std::string&, coord::Grant& grant) override {
+    ++asked;
+    if (refuse) {
+      grant = {false, {}, "held by an operator's hftguard failover"};
+      return nullptr;
+    }
+    grant = {true, "fake-" + std::to_string(asked), "fake: granted"};
+    return std::make_unique<FakeLease>(held);
+  }
+  bool refuse = false;
+  int asked = 0;
+  int held = 0;
+};
+
+struct Recorded {
+  std::string type;
+  std::string component;
+  std::string reason;
+  nlohmann::json fields;
+};
+
+class PlanLifecycleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hftguard-lifecycle-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void load(const std::string& steps, const std::string& rto = "10s") {
+    auto r = config::loadConfigString(
+        "node: {name: n1}\nplans:\n  p:\n    steps:\n" + steps +
+            "components:\n  c: {tier: hot, rto_target: " + rto +
+            ", plan: p, checks: {t: {type: tcp, host: 127.0.0.1, port: 1, fall: 1}}}\n",
+        "lifecycle.yaml");
+    for (const auto& e : r.errors) ADD_FAILURE() << e.format();
+    cfg_ = r.config;
+    decider_ = std::make_unique<decide::Decider>(*cfg_);
+    auto rec = [this](const std::string& type, const std::string& component,
+                      const std::string& reason, nlohmann::json f) {
+      events_.push_back({type, component, reason, f});
+    };
+    runner_ = std::make_unique<actions::FailoverRunner>(env_, coordinator_, rec);
+    keeper_ = std::make_unique<cli::PlanKeeper>(io_, clock_, *cfg_, *runner_, coordinator_,
+                                                *decider_, dir_.string(), rec);
+  }
+
+  actions::RunRequest request(bool dry_run = false) {
+    actions::RunRequest r;
+    r.component = "c";
+    r.plan = cfg_->findPlan("p");
+    r.dry_run = dry_run;
+    r.rto_target = cfg_->findComponent("c")->rto_target;
+    r.trigger = "trigger-1";
+    r.context = {"c", "n1", "old-host", "new-host", {}, {}, "test"};
+    return r;
+  }
+
+  actions::RunReport run(actions::RunRequest r) {
+    std::optional<actions::RunReport> report;
+    EXPECT_TRUE(runner_->start(r, [&](const actions::RunReport& rep) { report = rep; }));
+    loopUntil([&] { return report.has_value(); });
+    return report.value_or(actions::RunReport{});
+  }
+
+  // Turns the loop until `done`, for at most 5 s.
+  bool loopUntil(const std::function<bool()>& done) {
+    const auto end = std::chrono::steady_clock::now() + 5s;
+    while (!done() && std::chrono::steady_clock::now() < end) {
+      if (io_.stopped()) io_.restart();
+      io_.run_one_for(20ms);
+    }
+    return done();
+  }
+
+  std::size_t count(const std::string& type) const {
+    std::size_t n = 0;
+    for (const auto& e : events_) n += e.type == type;
+    return n;
+  }
+  const Recorded* find(const std::string& type) const {
+    for (const auto& e : events_) {
+      if (e.type == type) return &e;
+    }
+    return nullptr;
+  }
+
+  fs::path dir_;
+  boost::asio::io_context io_;
+  SystemClock clock_;
+  net::HttpClient http_{io_};
+  net::WorkerPool workers_{io_, 1};
+  actions::ActionEnv env_{io_, http_, workers_, clock_};
+  FakeCoordinator coordinator_;
+  std::shared_ptr<const config::Config> cfg_;
+  std::unique_ptr<decide::Decider> decider_;
+  std::unique_ptr<actions::FailoverRunner> runner_;
+  std::unique_ptr<cli::PlanKeeper> keeper_;
+  std::vector<Recorded> events_;
+};
+
+const std::string kTwoSteps =
+    "      - {name: a, action: exec, argv: [/bin/true]}\n"
+    "      - {name: b, action: exec, argv: [/bin/true]}\n";
+
+TEST_F(PlanLifecycleTest, ADryRunTakesNoLock) {
+  load(kTwoSteps);
+  coordinator_.refuse = true;  // a real plan holds the component
+  auto report = run(request(true));
+  EXPECT_TRUE(report.ok) << report.reason;
+  EXPECT_EQ(coordinator_.asked, 0);
+}
+
+TEST_F(PlanLifecycleTest, ProgressIsJournaledBeforeEachStepIsReportedDone) {
+  load(kTwoSteps);
+  std::vector<std::pair<std::size_t, std::string>> seen;
+  std::vector<std::size_t> doneBefore;  // step_done events recorded when each call came
+  auto r = request();
+  r.progress = [&](std::size_t n, const std::string& last, const actions::PlanContext& ctx) {
+    seen.emplace_back(n, last);
+    doneBefore.push_back(count("step_done"));
+    EXPECT_EQ(ctx.new_primary, "new-host");
+    EXPECT_TRUE(ctx.fencing_token.starts_with("fake-"));
+  };
+  EXPECT_TRUE(run(r).ok);
+  EXPECT_EQ(seen, (std::vector<std::pair<std::size_t, std::string>>{{0, ""}, {1, "a"}, {2, "b"}}));
+  EXPECT_EQ(doneBefore, (std::vector<std::size_t>{0, 0, 1}));
+  EXPECT_EQ(coordinator_.held, 0);
+}
+
+TEST_F(PlanLifecycleTest, AResumedRunStartsAfterItsCompletedSteps) {
+  const std::string first = (dir_ / "first").string(), second = (dir_ / "second").string();
+  load("      - {name: a, action: exec, argv: [/usr/bin/touch, '" + first + "']}\n" +
+       "      - {name: b, action: exec, argv: [/usr/bin/touch, '" + second + "']}\n");
+  auto r = request();
+  r.first_step = 1;
+  EXPECT_TRUE(run(r).ok);
+  EXPECT_FALSE(fs::exists(first));  // step a was done before the interruption: not again
+  EXPECT_TRUE(fs::exists(second));
+  EXPECT_EQ(find("failover_started")->fields["resumed_after"], 1);
+  EXPECT_EQ(count("step_started"), 1u);
+}
+
+TEST_F(PlanLifecycleTest, InterruptStopsThePlanWhereItStands) {
+  load(
+      "      - {name: a, action: exec, argv: [/bin/true]}\n"
+      "      - {name: slow, action: exec, argv: [/bin/sleep, '5'], timeout: 10s}\n");
+  std::optional<actions::RunReport> report;
+  ASSERT_TRUE(runner_->start(request(), [&](const actions::RunReport& r) { report = r; }));
+  ASSERT_TRUE(loopUntil([&] { return count("step_started") == 2; }));
+  runner_->interrupt("stop timeout");
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->interrupted);
+  const Recorded* e = find("failover_interrupted");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->fields["steps_done"], 1);
+  EXPECT_EQ(e->fields["last_step"], "a");
+  EXPECT_EQ(coordinator_.held, 0);
+  EXPECT_TRUE(runner_->idle());
+  EXPECT_EQ(count("failover_failed") + count("failover_completed"), 0u);
+}
+
+TEST_F(PlanLifecycleTest, TheJournalIsPrivateAtomicAndRemoved) {
+  actions::PlanJournal j{
+      "c", "p", "t1", "old", "new", "tok", "why", "2026-11-26T00:00:00.000Z", 3, "promote", 42};
+  std::string why;
+  ASSERT_TRUE(actions::writeJournal(dir_.string(), j, &why)) << why;
+  struct stat st {};
+  ASSERT_EQ(::stat(actions::journalPath(dir_.string(), "c").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto back = actions::readJournal(dir_.string(), "c", &why);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->steps_done, 3u);
+  EXPECT_EQ(back->last_step, "promote");
+  EXPECT_EQ(back->fencing_token, "tok");
+  std::size_t files = 0;
+  for (const auto& f : fs::directory_iterator(dir_)) files += f.is_regular_file();
+  EXPECT_EQ(files, 1u);  // no temporary left behind
+  EXPECT_TRUE(actions::removeJournal(dir_.string(), "c", &why));
+  EXPECT_FALSE(actions::readJournal(dir_.string(), "c", &why));
+  EXPECT_TRUE(why.empty());
+  std::ofstream(actions::journalPath(dir_.string(), "c")) << "{half";
+  EXPECT_FALSE(actions::readJournal(dir_.string(), "c", &why));
+  EXPECT_FALSE(why.empty());  // unreadable is not absent
+}
+
+TEST_F(PlanLifecycleTest, APlanThatCannotStartIsDeferredAndRunsWhenTheLockFrees) {
+  load(kTwoSteps);
+  coordinator_.refuse = true;
+  keeper_->start(request());
+  ASSERT_EQ(count("failover_deferred"), 1u);
+  EXPECT_EQ(count("failover_skipped"), 0u);
+  EXPECT_EQ(count("failover_started"), 0u);
+  loopUntil([&] { return coordinator_.asked >= 3; });  // retried while held
+  coordinator_.refuse = false;
+  ASSERT_TRUE(loopUntil([&] { return count("failover_completed") == 1; }));
+  EXPECT_EQ(find("failover_started")->fields["trigger"], "trigger-1");
+  EXPECT_FALSE(actions::readJournal(dir_.string(), "c"));  // removed at the end
+}
+
+TEST_F(PlanLifecycleTest, ADeferredPlanThatNeverStartsFailsAndPages) {
+  load(kTwoSteps, "300ms");
+  coordinator_.refuse = true;
+  keeper_->start(request());
+  ASSERT_TRUE(loopUntil([&] { return count("failover_failed") == 1; }));
+  const Recorded* e = find("failover_failed");
+  EXPECT_TRUE(e->fields["deferred"].get<bool>());
+  EXPECT_NE(e->reason.find("could not start within 300ms"), std::string::npos) << e->reason;
+  alerts::AlertPolicy policy(1min);
+  events::Event ev;
+  ev.type = e->type;
+  ev.component = "c";
+  ev.fields = e->fields;
+  ev.id = "1";
+  auto alerts = policy.onEvent(ev);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].severity, config::Severity::Critical);
+}
+
+TEST_F(PlanLifecycleTest, AJournalFoundAtStartUpHoldsAutomationUntilItIsGone) {
+  load(kTwoSteps);
+  actions::PlanJournal j{"c", "p", "t1", "old", "new", "tok", "why", "2026-11-26T00:00:00.000Z",
+                         1,   "a", 42};
+  ASSERT_TRUE(actions::writeJournal(dir_.string(), j));
+  keeper_->recoverInterrupted();
+  const Recorded* e = find("failover_interrupted");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->fields["steps_done"], 1);
+  EXPECT_EQ(e->fields["last_step"], "a");
+  EXPECT_NE(e->reason.find("--resume"), std::string::npos);
+  EXPECT_TRUE(keeper_->held("c"));
+  EXPECT_EQ(coordinator_.held, 0);
+  // Failures are recorded and suppressed, never failed over.
+  probes::ProbeResult ok, bad;
+  ok.component = bad.component = "c";
+  ok.check = bad.check = "t";
+  ok.status = probes::ProbeStatus::Ok;
+  bad.status = probes::ProbeStatus::Failed;
+  const auto t0 = SteadyTime{} + 1h;
+  decider_->observe(ok, t0);
+  bool suppressed = false;
+  for (int i = 1; i <= 3; ++i) {
+    for (const auto& d : decider_->observe(bad, t0 + i * 1s)) {
+      EXPECT_NE(d.kind, decide::Decision::Kind::FailoverTriggered);
+      suppressed |=
+          d.kind == decide::Decision::Kind::FailoverSuppressed && d.suppressed_by == "interrupted";
+    }
+  }
+  EXPECT_TRUE(suppressed);
+  keeper_->tick();
+  EXPECT_TRUE(keeper_->held("c"));
+  ASSERT_TRUE(actions::removeJournal(dir_.string(), "c"));  // resumed or abandoned
+  keeper_->tick();
+  EXPECT_FALSE(keeper_->held("c"));
+}
+
+TEST_F(PlanLifecycleTest, AJournalWhoseLockIsHeldBelongsToALivePlan) {
+  load(kTwoSteps);
+  actions::PlanJournal j{"c", "p", "t1", "", "", "", "", "", 0, "", 42};
+  ASSERT_TRUE(actions::writeJournal(dir_.string(), j));
+  coordinator_.refuse = true;  // an operator's hftguard failover runs it right now
+  keeper_->recoverInterrupted();
+  EXPECT_EQ(count("failover_interrupted"), 0u);
+  EXPECT_FALSE(keeper_->held("c"));
+}
+
+TEST_F(PlanLifecycleTest, StoppingLetsTheRunningPlanFinish) {
+  load("      - {name: slow, action: exec, argv: [/bin/sleep, '0.3']}\n");
+  keeper_->start(request());
+  ASSERT_EQ(count("failover_started"), 1u);
+  std::optional<std::string> outcome;
+  keeper_->stop(Duration::zero(), [&](const std::string& o) { outcome = o; });
+  EXPECT_FALSE(outcome);
+  ASSERT_TRUE(loopUntil([&] { return outcome.has_value(); }));
+  EXPECT_EQ(count("failover_completed"), 1u);
+  EXPECT_EQ(count("failover_interrupted"), 0u);
+  EXPECT_NE(outcome->find("ended"), std::string::npos) << *outcome;
+}
+
+TEST_F(PlanLifecycleTest, StoppingInterruptsAPlanThatOutlivesTheStopTimeout) {
+  load("      - {name: slow, action: exec, argv: [/bin/sleep, '5'], timeout: 10s}\n");
+  keeper_->start(request());
+  std::optional<std::string> outcome;
+  keeper_->stop(200ms, [&](const std::string& o) { outcome = o; });
+  ASSERT_TRUE(loopUntil([&] { return outcome.has_value(); }));
+  EXPECT_EQ(count("failover_interrupted"), 1u);
+  EXPECT_EQ(count("failover_completed") + count("failover_failed"), 0u);
+  EXPECT_NE(outcome->find("interrupted"), std::string::npos) << *outcome;
+  auto j = actions::readJournal(dir_.string(), "c");  // kept: the next start-up holds on it
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->steps_done, 0u);
+}
+
+// systemd's SIGKILL must not come before the daemon's own stop timeout has recorded the
+// plan as interrupted.
+TEST(SystemdUnit, TheStopTimeoutFitsInsideTimeoutStopSec) {
+  std::ifstream in(std::string(HFTGUARD_SOURCE_DIR) + "/systemd/hftguard.service");
+  std::string line;
+  std::optional<Duration> stop, systemd;
+  while (std::getline(in, line)) {
+    if (auto at = line.find("--stop-timeout ");
+        line.starts_with("ExecStart=") && at != std::string::npos) {
+      stop = parseDuration(line.substr(at + 15, line.find(' ', at + 15) - at - 15));
+    }
+    if (line.starts_with("TimeoutStopSec=")) systemd = parseDuration(line.substr(15));
+  }
+  ASSERT_TRUE(stop && systemd);
+  EXPECT_GT(*stop, Duration::zero());
+  EXPECT_GE(*systemd - *stop, 5s);
+}
+
+TEST(PlanBudget, EveryAttemptAndBackoffCounts) {
+  auto r = config::loadConfigString(
+      "node: {name: n1}\nplans:\n  p:\n    steps:\n"
+      "      - {name: a, action: exec, argv: [/bin/true], timeout: 2s, retries: 2, backoff: 1s}\n"
+      "      - {name: b, action: exec, argv: [/bin/true], timeout: 5s}\n"
+      "components:\n  c: {tier: hot, rto_target: 10s, plan: p, checks: {t: {type: tcp, "
+      "host: 127.0.0.1, port: 1}}}\n",
+      "budget.yaml");
+  ASSERT_TRUE(r.config);
+  // a: 3 attempts of 2 s + 1 s + 2 s of backoff; b: 5 s.
+  EXPECT_EQ(cli::planBudget(*r.config->findPlan("p")), 14s);
+}
+
+}  // namespace
