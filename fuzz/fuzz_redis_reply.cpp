@@ -1,0 +1,15 @@
+// Bytes from a Redis server -> hiredis' reader -> the client's reply conversion.
+#include "net/redis_client.cpp"  // convert is private to that file
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  redisReader* reader = redisReaderCreate();
+  redisReaderFeed(reader, reinterpret_cast<const char*>(data), size);
+  for (int i = 0; i < 64; ++i) {
+    void* reply = nullptr;
+    if (redisReaderGetReply(reader, &reply) != REDIS_OK || reply == nullptr) break;
+    (void)hftguard::net::convert(static_cast<redisReply*>(reply));
+    freeReplyObject(reply);
+  }
+  redisReaderFree(reader);
+  return 0;
+}
