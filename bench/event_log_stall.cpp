@@ -26,7 +26,7 @@
 #include "hftguard/events/event_log.hpp"
 
 using namespace hftguard;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -56,7 +56,7 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 void report(const char* phase, std::vector<double> skews) {
   if (skews.empty()) return;
@@ -87,14 +87,14 @@ int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   const std::string path = a.dir + "/hftguard-bench-stall-" + std::to_string(::getpid()) + ".json";
   boost::asio::io_context io;
-  const auto t0 = Clock::now();
+  const auto t0 = Steady::now();
   const auto stall_from =
-      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.stall_at));
-  const auto stall_to = stall_from + std::chrono::duration_cast<Clock::duration>(
+      t0 + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(a.stall_at));
+  const auto stall_to = stall_from + std::chrono::duration_cast<Steady::duration>(
                                          std::chrono::duration<double>(a.stall));
   // The injected stall: a write that starts inside the window returns when it ends.
   auto stalled_write = [stall_from, stall_to](int fd, const void* d, std::size_t n) {
-    const auto now = Clock::now();
+    const auto now = Steady::now();
     if (now >= stall_from && now < stall_to) std::this_thread::sleep_until(stall_to);
     return ::write(fd, d, n);
   };
@@ -108,14 +108,14 @@ int main(int argc, char** argv) {
   int recorded = 0;
   const auto interval = std::chrono::milliseconds(a.interval_ms);
   const auto end =
-      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.seconds));
+      t0 + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(a.seconds));
   std::vector<std::unique_ptr<boost::asio::steady_timer>> timers;
-  std::function<void(std::size_t, Clock::time_point)> arm = [&](std::size_t i,
-                                                                Clock::time_point due) {
+  std::function<void(std::size_t, Steady::time_point)> arm = [&](std::size_t i,
+                                                                Steady::time_point due) {
     timers[i]->expires_at(due);
     timers[i]->async_wait([&, i, due](boost::system::error_code ec) {
       if (ec) return;
-      const auto now = Clock::now();
+      const auto now = Steady::now();
       const double skew = ms(now - due);
       (due < stall_from ? before : due < stall_to ? during : after).push_back(skew);
       const events::Event e = sample(recorded++);
@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
         const auto seq = log.append(e);
         if (i == 0) {  // one "step" a round waits for its event, as the runner does
           log.whenDurable(
-              seq, [&step_waits, now](bool) { step_waits.push_back(ms(Clock::now() - now)); });
+              seq, [&step_waits, now](bool) { step_waits.push_back(ms(Steady::now() - now)); });
         }
       }
       if (due + interval < end) arm(i, due + interval);
@@ -138,9 +138,9 @@ int main(int argc, char** argv) {
     arm(static_cast<std::size_t>(i), t0 + interval * i / a.timers + interval);
   }
   io.run();
-  const auto drain0 = Clock::now();
+  const auto drain0 = Steady::now();
   const bool drained = a.inline_writes || log.flush(std::chrono::seconds(30));
-  const double drain_ms = ms(Clock::now() - drain0);
+  const double drain_ms = ms(Steady::now() - drain0);
 
   std::printf("%s: %d timers every %d ms, %.1f s, disk stalled %.1f s from %.1f s\n",
               a.inline_writes ? "inline write+fsync on the loop" : "writer thread", a.timers,

@@ -90,6 +90,7 @@ struct EventLog::Core : std::enable_shared_from_this<Core> {
   bool timer_armed = false;
   SteadyTime timer_at{};
   bool loop_failing = false;
+  bool stall_warned = false;  // once per stall, not once per step
   bool closed = false;
   std::function<void(const Health&)> listener;
 
@@ -113,9 +114,18 @@ struct EventLog::Core : std::enable_shared_from_this<Core> {
     ::flock(fd, LOCK_EX);
     struct stat st {};
     const off_t before = ::fstat(fd, &st) == 0 ? st.st_size : -1;
-    errno = 0;
-    const ssize_t n = options.write(fd, buf.data(), buf.size());
-    int err = errno;
+    // A short write (the disk filled midway) is followed by one for the rest: that one
+    // fails with the reason, or the disk had room after all.
+    ssize_t n = 0;
+    int err = 0;
+    for (int tries = 0; n < static_cast<ssize_t>(buf.size()) && tries < 8; ++tries) {
+      errno = 0;
+      const ssize_t got =
+          options.write(fd, buf.data() + n, buf.size() - static_cast<std::size_t>(n));
+      err = errno;
+      if (got <= 0) break;
+      n += got;
+    }
     bool ok = n == static_cast<ssize_t>(buf.size());
     if (ok && options.sync(fd) != 0) {
       err = errno;
@@ -256,7 +266,10 @@ struct EventLog::Core : std::enable_shared_from_this<Core> {
       late_upto = std::max(late_upto, gave_up_to);
       written_late += gave_up;
     }
-    if (gave_up > 0 && !loop_failing) {
+    if (std::any_of(ready.begin(), ready.end(), [](const auto& r) { return r.second; }))
+      stall_warned = false;  // the disk answers again
+    if (gave_up > 0 && !loop_failing && !stall_warned) {
+      stall_warned = true;
       spdlog::warn(
           "event log {}: the disk took no event for {:.1f}s; going on without it (the "
           "line will say written_late)",

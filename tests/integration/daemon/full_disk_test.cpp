@@ -66,8 +66,9 @@ TEST(FullDisk, FailoverCompletesAndEveryEventIsWrittenInOrderOnceSpaceIsFreed) {
   const std::string disk = dir.path() + "/disk";
   std::filesystem::create_directories(disk);
   // A process holding a private mount namespace; the tmpfs exists only inside it.
-  ChildProcess holder({"unshare", "--mount", "--propagation", "private", "sleep", "300"},
-                      {.log_file = dir.path() + "/unshare.log"});
+  ChildProcess holder(
+      {"/usr/bin/unshare", "--mount", "--propagation", "private", "/usr/bin/sleep", "300"},
+      {.log_file = dir.path() + "/unshare.log"});
   const std::string ours = mountNamespace(::getpid());
   if (!waitUntil([&] { return !holder.running() || mountNamespace(holder.pid()) != ours; }, 5s) ||
       !holder.running()) {
@@ -75,8 +76,8 @@ TEST(FullDisk, FailoverCompletesAndEveryEventIsWrittenInOrderOnceSpaceIsFreed) {
                  << readFile(dir.path() + "/unshare.log");
   }
   const std::string ns = std::to_string(holder.pid());
-  if (runCommand({"nsenter", "--target", ns, "--mount", "mount", "-t", "tmpfs", "-o", "size=256k",
-                  "tmpfs", disk},
+  if (runCommand({"/usr/bin/nsenter", "--target", ns, "--mount", "/usr/bin/mount", "-t", "tmpfs",
+                  "-o", "size=256k", "tmpfs", disk},
                  {.log_file = dir.path() + "/mount.log"}) != 0) {
     GTEST_SKIP() << "mount -t tmpfs is not permitted here: " << readFile(dir.path() + "/mount.log");
   }
@@ -94,9 +95,9 @@ TEST(FullDisk, FailoverCompletesAndEveryEventIsWrittenInOrderOnceSpaceIsFreed) {
                         << "    plan: p\n    checks:\n      health: {type: http, url: '" << url
                         << "', interval: 100ms, timeout: 100ms}\n";
   const std::string runLog = dir.path() + "/run.log";
-  ChildProcess daemon(
-      {"nsenter", "--target", ns, "--mount", "--", HFTGUARD_BINARY, "run", "--config", config},
-      {.log_file = runLog});
+  ChildProcess daemon({"/usr/bin/nsenter", "--target", ns, "--mount", "--", HFTGUARD_BINARY, "run",
+                       "--config", config},
+                      {.log_file = runLog});
   ASSERT_TRUE(
       waitUntil([&] { return indexOf(readEvents(inside + events), "state_changed") >= 0; }, 10s))
       << readFile(runLog);
