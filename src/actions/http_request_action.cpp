@@ -51,9 +51,11 @@ class HttpRequestAction final : public HttpAction {
         return done(ActionResult::success(
             fmt::format("{} {}: HTTP {}", step_.params.str("method"), url_, resp.status)));
       }
-      done(ActionResult::failure(fmt::format(
+      ActionResult failed = ActionResult::failure(fmt::format(
           "{} {}: {} (expected HTTP {}){}", step_.params.str("method"), url_, outcome(resp), expect,
-          resp.body.empty() ? "" : ": " + resp.body.substr(0, 200))));
+          resp.body.empty() ? "" : ": " + resp.body.substr(0, 200)));
+      failed.refused = resp.refused;
+      done(std::move(failed));
     });
   }
 

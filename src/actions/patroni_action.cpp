@@ -70,7 +70,20 @@ std::string apiBase(std::string url) {
   return path == std::string::npos ? url : url.substr(0, path);
 }
 
+std::optional<Cluster> parseClusterOrThrow(const std::string& body, std::string& why);
+
+// A member field of the wrong type ("name": 5) is a malformed answer, not an exception
+// escaping into the event loop.
 std::optional<Cluster> parseCluster(const std::string& body, std::string& why) {
+  try {
+    return parseClusterOrThrow(body, why);
+  } catch (const json::exception& e) {
+    why = std::string("/cluster answered malformed JSON: ") + e.what();
+    return std::nullopt;
+  }
+}
+
+std::optional<Cluster> parseClusterOrThrow(const std::string& body, std::string& why) {
   const json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("members") ||
       !doc["members"].is_array()) {

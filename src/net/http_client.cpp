@@ -1,5 +1,6 @@
 #include "hftguard/net/http_client.hpp"
 
+#include <cerrno>
 #include <map>
 #include <mutex>
 
@@ -228,6 +229,9 @@ struct HttpClient::Impl {
       t.response.error = fmt::format("body larger than {} bytes", t.request.max_body_bytes);
     } else {
       t.response.error = curl_easy_strerror(code);
+      long os_errno = 0;
+      curl_easy_getinfo(t.easy, CURLINFO_OS_ERRNO, &os_errno);
+      t.response.refused = code == CURLE_COULDNT_CONNECT && os_errno == ECONNREFUSED;
     }
   }
 

@@ -52,6 +52,9 @@ struct ActionResult {
   std::optional<std::string> new_primary = {};
   // Set by a fence: true when every part succeeded, false when any failed.
   std::optional<bool> fenced = {};
+  // The step's target refused the connection (its host answered: nothing listens), which
+  // a fence may count as proof that it is not serving; a timeout never is.
+  bool refused = false;
 
   static ActionResult success(std::string d) { return {true, std::move(d)}; }
   static ActionResult failure(std::string d) { return {false, std::move(d)}; }

@@ -34,6 +34,9 @@ struct HttpRequest {
 struct HttpResponse {
   bool answered = false;  // false: no HTTP answer (refused, DNS, TLS, timeout, too large)
   std::string error;      // why, when !answered
+  // The target's host answered the TCP connect with a refusal (ECONNREFUSED): nothing
+  // listens there. Unlike a timeout or no route, that is evidence the server is not serving.
+  bool refused = false;
   long status = 0;
   std::string body;
   bool too_large = false;

@@ -57,6 +57,8 @@ std::vector<std::pair<std::string, std::string>> stepsAt(int port) {
                   "', zone: hft.local., record: t.hft.local., content: 10.0.0.2, api_key: "
                   "'${PDNS_KEY}'" +
                   t},
+      {"patroni", "[{name: s, action: patroni, urls: ['" + http(port) +
+                      "'], operation: failover, user: postgres, allow_unfenced: true" + t},
       {"redis_sentinel", "[{name: s, action: redis_sentinel, sentinels: ['" + local(port) + "', '" +
                              local(port) + "', '" + local(port) + "'], master_name: mymaster" + t},
   };
@@ -121,6 +123,8 @@ TEST(FailurePaths, HttpActionsAgainstJsonOfTheWrongShape) {
       {"kv_put", R"([1, 2, 3])"},
       {"kv_put consul", R"([{"ModifyIndex": "x", "Value": 7}])"},
       {"kv_put consul", R"([7])"},
+      {"patroni", R"({"members": [{"name": 5, "role": "leader"}]})"},
+      {"patroni", R"({"pause": "yes", "members": []})"},
   };
   for (const auto& [kind, body] : cases) {
     HttpReceiver server([body = body](const ReceivedRequest& r) {

@@ -242,6 +242,38 @@ TEST(TradingPlan, FenceTakesTheOldPrimaryOutOfServiceEverywhere) {
   EXPECT_EQ(status, 503) << "the fenced primary still takes traffic";
 }
 
+// A crashed primary cannot answer the stop: its host refusing the connection is proof that
+// nothing serves there, so the fence holds. A primary that never answers (hung, or behind a
+// partition) proves nothing: the fence fails, and the plan stops before any promotion.
+TEST(TradingPlan, AFenceCountsARefusedStopButNeverASilentOne) {
+  Stack s;
+  auto fence = [&](const std::string& stop_url) {
+    return "plans:\n  trading:\n    steps:\n"
+           "      - {name: fence, action: fence, timeout: 1s, haproxy_socket: '" +
+           s.haproxy_.adminUnixSocket() +
+           "', haproxy_backend: trading, haproxy_server: primary, kv_store: etcd, kv_endpoints: "
+           "['" +
+           s.etcd_.endpoint() + "'], stop_url: '" + stop_url +
+           "'}\n      - {name: promote, action: http_request, url: '" +
+           s.standby_.url("/admin/promote") + "'}\n";
+  };
+  {
+    PlanHarness h(fence("http://127.0.0.1:" + std::to_string(freePort()) + "/admin/demote"));
+    auto report = h.run(false);
+    ASSERT_TRUE(report.ok) << report.reason;
+    EXPECT_EQ(nlohmann::json::parse(*httpGet(s.standby_.url("/admin/state")))["role"], "primary");
+  }
+  httpPost(s.standby_.url("/admin/demote"), "");
+  BlackHole silent;
+  PlanHarness h(fence("http://127.0.0.1:" + std::to_string(silent.port()) + "/admin/demote"));
+  auto report = h.run(false);
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.failed_step, "fence");
+  EXPECT_NE(report.reason.find("timed out"), std::string::npos) << report.reason;
+  EXPECT_EQ(nlohmann::json::parse(*httpGet(s.standby_.url("/admin/state")))["role"], "standby")
+      << "promoted although the old primary was never proven stopped";
+}
+
 // The operator's command: a dry run prints every step and exits 0; the real run moves the
 // traffic and exits 0; both are in the event log.
 TEST(TradingPlan, HftguardFailoverCommand) {

@@ -275,7 +275,8 @@ TEST_F(PlanLifecycleTest, AJournalFoundAtStartUpHoldsAutomationUntilItIsGone) {
   ok.status = probes::ProbeStatus::Ok;
   bad.status = probes::ProbeStatus::Failed;
   const auto t0 = SteadyTime{} + 1h;
-  decider_->observe(ok, t0);
+  decider_->observe(ok, t0);  // healthy after `rise` (2) passes, as from any start-up
+  decider_->observe(ok, t0 + 500ms);
   bool suppressed = false;
   for (int i = 1; i <= 3; ++i) {
     for (const auto& d : decider_->observe(bad, t0 + i * 1s)) {
