@@ -92,6 +92,8 @@ class Exec final : public Action {
 
  private:
   void poll(Done done) {
+    // Cancelled while this poll was already queued: waitpid(-1) would reap another child.
+    if (pid_ <= 0) return;
     int status = 0;
     const pid_t r = ::waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {

@@ -85,9 +85,11 @@ class Fence final : public Action {
       // A stop request its host refused: nothing listens there any more (a crashed
       // primary), which is what the stop was to make so. A timeout proves nothing.
       const bool stopped = !dry && !r.ok && r.refused && name == "stop";
-      const std::string part =
-          fmt::format("{} {}: {}", name,
-                      r.ok ? "ok" : stopped ? "ok (refused: nothing listens)" : "FAILED", r.detail);
+      const std::string part = fmt::format("{} {}: {}", name,
+                                           r.ok      ? "ok"
+                                           : stopped ? "ok (refused: nothing listens)"
+                                                     : "FAILED",
+                                           r.detail);
       next(i + 1, dry, details + (details.empty() ? "" : "; ") + part, allOk && (r.ok || stopped),
            done);
     };

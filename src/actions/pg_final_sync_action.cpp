@@ -131,6 +131,9 @@ class PgFinalSync final : public Action {
 
  private:
   void submit(bool dry_run, Done done) {
+    // Each attempt its own cancel: a retry after a timed-out attempt is not born cancelled.
+    cancel_->cancel();
+    cancel_ = std::make_shared<PgCancel>();
     env_.workers.submit(
         [s = s_, dry_run, cancel = cancel_, done]() -> net::WorkerPool::Continuation {
           ActionResult r = sync(s, dry_run, *cancel);

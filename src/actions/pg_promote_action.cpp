@@ -219,6 +219,9 @@ class PgPromote final : public Action {
   }
 
   void run(Done done) override {
+    // Each attempt its own cancel: a retry after a timed-out attempt is not born cancelled.
+    cancel_->cancel();
+    cancel_ = std::make_shared<PgCancel>();
     env_.workers.submit([s = s_, cancel = cancel_, done]() -> net::WorkerPool::Continuation {
       ActionResult r = promote(s, *cancel);
       return [done, r] { done(r); };

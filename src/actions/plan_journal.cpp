@@ -40,6 +40,8 @@ bool writeAll(int fd, const std::string& text) {
   return true;
 }
 
+PlanJournal fromJson(const nlohmann::json& j, const std::string& component);
+
 nlohmann::json toJson(const PlanJournal& j) {
   return {{"component", j.component},
           {"plan", j.plan},
@@ -51,7 +53,10 @@ nlohmann::json toJson(const PlanJournal& j) {
           {"started", j.started},
           {"steps_done", j.steps_done},
           {"last_step", j.last_step},
-          {"pid", j.pid}};
+          {"pid", j.pid},
+          {"old_primary_fenced", j.old_primary_fenced},
+          {"fence_failed", j.fence_failed},
+          {"switched", j.switched}};
 }
 
 }  // namespace
@@ -95,6 +100,17 @@ std::optional<PlanJournal> readJournal(const std::string& lock_dir, const std::s
     if (error != nullptr) *error = path + ": not a plan journal";
     return std::nullopt;
   }
+  try {
+    return fromJson(j, component);
+  } catch (const nlohmann::json::exception& e) {
+    if (error != nullptr) *error = path + ": not a plan journal (" + e.what() + ")";
+    return std::nullopt;
+  }
+}
+
+namespace {
+
+PlanJournal fromJson(const nlohmann::json& j, const std::string& component) {
   PlanJournal out;
   out.component = j.value("component", component);
   out.plan = j.value("plan", "");
@@ -107,8 +123,13 @@ std::optional<PlanJournal> readJournal(const std::string& lock_dir, const std::s
   out.steps_done = j["steps_done"].get<std::size_t>();
   out.last_step = j.value("last_step", "");
   out.pid = j.value("pid", 0L);
+  out.old_primary_fenced = j.value("old_primary_fenced", false);
+  out.fence_failed = j.value("fence_failed", false);
+  out.switched = j.value("switched", false);
   return out;
 }
+
+}  // namespace
 
 bool removeJournal(const std::string& lock_dir, const std::string& component, std::string* error) {
   const std::string path = journalPath(lock_dir, component);

@@ -169,6 +169,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
 
   void stepFailed(const std::string& why, Duration took) {
     const auto& s = current();
+    if (s.action == "fence") request.context.fence_failed = true;  // also one that never ran
     const bool carryOn = s.on_failure == config::OnFailure::Continue;
     record("step_failed",
            fmt::format("step {} failed after {} attempt{}: {}{}", s.name, attempt,
@@ -267,6 +268,7 @@ FailoverRunner::FailoverRunner(ActionEnv& env, coord::Coordinator& coordinator, 
 
 FailoverRunner::~FailoverRunner() {
   for (auto& [component, run] : runs_) {
+    run->interrupted = true;  // an attempt's end already posted must not reach this runner
     ++run->token;
     run->deadline.cancel();
     if (run->action) run->action->cancel();

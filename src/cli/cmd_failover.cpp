@@ -25,17 +25,18 @@ namespace {
 struct Tools {
   Tools(const config::Config& cfg, std::ostream& out)
       : rt(cfg),
-        log({cfg.event_log_path, static_cast<std::size_t>(cfg.event_queue_limit), nullptr,
-             nullptr, &rt.io}),
+        log({cfg.event_log_path, static_cast<std::size_t>(cfg.event_queue_limit), nullptr, nullptr,
+             &rt.io}),
         recorder(log, cfg.node.name, rt.clock),
         coordinator(localCoordinator(cfg)),
         env{rt.io, rt.http, rt.workers, rt.clock},
-        runner(env, *coordinator,
-               [this, &out](const std::string& type, const std::string& comp,
-                            const std::string& reason, nlohmann::json fields) {
-                 print(out, recorder.record(type, comp, reason, std::move(fields)));
-               },
-               [this](std::function<void()> then) { recorder.afterDurable(std::move(then)); }) {}
+        runner(
+            env, *coordinator,
+            [this, &out](const std::string& type, const std::string& comp,
+                         const std::string& reason, nlohmann::json fields) {
+              print(out, recorder.record(type, comp, reason, std::move(fields)));
+            },
+            [this](std::function<void()> then) { recorder.afterDurable(std::move(then)); }) {}
 
   static void print(std::ostream& out, const events::Event& e) {
     fmt::print(out, "{}  {:<18} {}\n", events::formatTimestamp(e.at), e.type, e.reason);
@@ -151,6 +152,18 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
       }
       request.context.old_primary = journal->old_primary;  // what the first steps found out
       request.context.new_primary = journal->new_primary;
+      request.context.old_primary_fenced = journal->old_primary_fenced;
+      request.context.fence_failed = journal->fence_failed;
+      request.context.switched = journal->switched;
+      // The plan may have been edited since: resume only where the same step was last done.
+      const auto& steps = request.plan->steps;
+      if (journal->steps_done > steps.size() ||
+          (journal->steps_done > 0 && steps[journal->steps_done - 1].name != journal->last_step)) {
+        err << "hftguard failover: not resumed: plan " << journal->plan
+            << " has changed since it was interrupted (step " << journal->steps_done
+            << " is no longer '" << journal->last_step << "'); finish it by hand and --abandon\n";
+        return kExitFailed;
+      }
       request.first_step = journal->steps_done;
       request.trigger = journal->trigger;
       // Every remaining step's preconditions first: nothing moves unless they all hold.

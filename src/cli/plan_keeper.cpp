@@ -45,6 +45,9 @@ std::function<void(std::size_t, const std::string&, const actions::PlanContext&)
     j.started = ctx.timestamp;
     j.steps_done = done;
     j.last_step = last;
+    j.old_primary_fenced = ctx.old_primary_fenced;
+    j.fence_failed = ctx.fence_failed;
+    j.switched = ctx.switched;
     std::string why;
     if (!actions::writeJournal(dir, j, &why)) {
       spdlog::error("{}: plan journal not written ({}): a crash now would not be recognised",
@@ -140,12 +143,24 @@ bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused) {
 void PlanKeeper::start(actions::RunRequest request) {
   const std::string component = request.component;
   std::string why;
+  // This daemon's own plan runs for the component (a Sentinel switch it caused, a second
+  // trigger of the same outage): that plan's outcome counts; running it again would fence
+  // and promote twice.
+  if (runner_.running(component)) {
+    record_("failover_skipped", component,
+            fmt::format("plan {} not started: this daemon's plan for {} is running",
+                        request.plan->name, component),
+            {{"plan", request.plan->name}, {"trigger", request.trigger}});
+    return;
+  }
   if (!stopping_ && deferred_.count(component) == 0 && tryStart(request, &why)) return;
   if (stopping_) why = "the daemon is stopping";
   if (why.empty()) why = "an earlier deferred plan waits for " + component;
   const Duration bound =
       request.rto_target > Duration::zero() ? request.rto_target : kDefaultDeferBound;
   Deferred d{std::move(request), clock_.now(), clock_.now() + bound, why};
+  std::string unreadable;  // another process's plan runs right now (its journal is there)
+  d.overtaken = actions::readJournal(lock_dir_, component, &unreadable) || !unreadable.empty();
   record_("failover_deferred", component,
           fmt::format("plan {} deferred: {}; started as soon as it can, within {}",
                       d.request.plan->name, why, formatDuration(bound)),
@@ -180,8 +195,20 @@ void PlanKeeper::armRetry() {
 void PlanKeeper::retryDeferred() {
   for (auto it = deferred_.begin(); it != deferred_.end();) {
     Deferred& d = it->second;
-    std::string why;
-    if (tryStart(d.request, &why)) {
+    std::string why, unreadable;
+    const bool journal =
+        actions::readJournal(lock_dir_, it->first, &unreadable) || !unreadable.empty();
+    d.overtaken = d.overtaken || journal;
+    if (const std::string skip = stale(it->first, d, journal); !skip.empty()) {
+      record_("failover_skipped", it->first,
+              fmt::format("deferred plan {} not started: {}", d.request.plan->name, skip),
+              {{"plan", d.request.plan->name}, {"trigger", d.request.trigger}, {"deferred", true}});
+      it = deferred_.erase(it);
+      continue;
+    }
+    // A journal without its lock held is an interrupted plan: tick() holds the component;
+    // never start from the top over it.
+    if (!journal && tryStart(d.request, &why)) {
       it = deferred_.erase(it);
       continue;
     }
@@ -196,6 +223,17 @@ void PlanKeeper::retryDeferred() {
     ++it;
   }
   armRetry();
+}
+
+// Why a deferred plan must not start now ("" when it may): another process's plan acted
+// meanwhile, or the component is no longer failed.
+std::string PlanKeeper::stale(const std::string& component, const Deferred& d, bool journal) const {
+  if (held(component)) return "an interrupted plan holds " + component;
+  if (d.overtaken && !journal)
+    return "another process ran a plan for " + component +
+           " while this one waited: its outcome counts (see its events)";
+  if (decider_.health(component) == decide::Health::Healthy) return component + " is healthy again";
+  return {};
 }
 
 void PlanKeeper::ended(const std::string& component, const actions::RunReport& report) {

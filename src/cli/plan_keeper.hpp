@@ -57,11 +57,16 @@ class PlanKeeper {
     SteadyTime since{};
     SteadyTime until{};
     std::string why;
+    // Another process's plan for the component was seen (its journal) while this one
+    // waited: that plan acted, so this one must not run again from the top when the lock
+    // frees.
+    bool overtaken = false;
   };
   // A journal without a live plan behind it: recorded, and the component held.
   void checkJournal(const std::string& component);
   bool tryStart(actions::RunRequest request, std::string* refused);
   void retryDeferred();
+  std::string stale(const std::string& component, const Deferred& d, bool journal) const;
   void armRetry();
   void ended(const std::string& component, const actions::RunReport& report);
   void giveUp(const std::string& component, const Deferred& d, const std::string& why);

@@ -23,6 +23,11 @@ struct PlanJournal {
   std::size_t steps_done = 0;  // steps passed; the next one to run is steps_done + 1 (1-based)
   std::string last_step;       // the name of the last step passed, "" before the first
   long pid = 0;                // the process that ran it
+  // What earlier steps proved or the trigger said, which later steps rely on: a fence that
+  // failed still blocks a promotion after --resume; a followed switch is not asked for again.
+  bool old_primary_fenced = false;
+  bool fence_failed = false;
+  bool switched = false;
 };
 
 // `<lock_dir>/<component>.plan.json`

@@ -362,3 +362,60 @@ TEST(PlanBudget, EveryAttemptAndBackoffCounts) {
 }
 
 }  // namespace
+
+namespace {
+
+// Review fixes: what a resumed plan must remember, and deferred plans that must not run.
+
+TEST_F(PlanLifecycleTest, TheJournalKeepsTheEvidenceLaterStepsRelyOn) {
+  actions::PlanJournal j{"c", "p",     "t1", "old", "new", "tok", "why", "2026-11-26T00:00:00.000Z",
+                         2,   "fence", 42};
+  j.fence_failed = true;
+  j.switched = true;
+  ASSERT_TRUE(actions::writeJournal(dir_.string(), j));
+  auto back = actions::readJournal(dir_.string(), "c");
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->fence_failed) << "a resumed plan would promote past a failed fence";
+  EXPECT_FALSE(back->old_primary_fenced);
+  EXPECT_TRUE(back->switched) << "a resumed follow would ask Sentinel for a second failover";
+  // Well-formed JSON with a field of the wrong type is unreadable, never an exception.
+  std::ofstream(actions::journalPath(dir_.string(), "c"))
+      << R"({"steps_done": 1, "pid": "x", "plan": 7})";
+  std::string why;
+  EXPECT_NO_THROW(EXPECT_FALSE(actions::readJournal(dir_.string(), "c", &why)));
+  EXPECT_NE(why.find("not a plan journal"), std::string::npos) << why;
+}
+
+TEST_F(PlanLifecycleTest, ASecondTriggerWhileItsOwnPlanRunsIsSkippedNotDeferred) {
+  load(
+      "      - {name: slow, action: exec, argv: [/bin/sleep, '1'], timeout: 5s}\n"
+      "      - {name: b, action: exec, argv: [/bin/true]}\n");
+  keeper_->start(request());
+  ASSERT_TRUE(loopUntil([&] { return count("step_started") == 1; }));
+  keeper_->start(request());  // e.g. the Sentinel switch the running plan itself caused
+  EXPECT_EQ(count("failover_deferred"), 0u);
+  EXPECT_EQ(count("failover_skipped"), 1u);
+  ASSERT_TRUE(loopUntil([&] { return count("failover_completed") == 1; }));
+  const auto until = std::chrono::steady_clock::now() + 400ms;  // nothing else may start
+  loopUntil([&] { return std::chrono::steady_clock::now() > until; });
+  EXPECT_EQ(count("failover_started"), 1u) << "the plan ran twice";
+}
+
+TEST_F(PlanLifecycleTest, ADeferredPlanOvertakenByAnotherProcesssPlanIsNotRunAgain) {
+  load(kTwoSteps);
+  coordinator_.refuse = true;  // an operator's hftguard failover holds the lock...
+  keeper_->start(request());
+  ASSERT_EQ(count("failover_deferred"), 1u);
+  actions::PlanJournal j{"c", "p", "op", "old", "new", "tok", "manual", "", 1, "a", 4242};
+  ASSERT_TRUE(actions::writeJournal(dir_.string(), j));         // ...and its plan is under way
+  const auto until = std::chrono::steady_clock::now() + 300ms;  // a few retries pass
+  loopUntil([&] { return std::chrono::steady_clock::now() > until; });
+  ASSERT_TRUE(actions::removeJournal(dir_.string(), "c"));  // it ended
+  coordinator_.refuse = false;
+  ASSERT_TRUE(loopUntil([&] { return count("failover_skipped") == 1; }));
+  EXPECT_EQ(count("failover_started"), 0u) << "ran the plan again from the top after the "
+                                              "operator's failover";
+  EXPECT_NE(find("failover_skipped")->reason.find("another process"), std::string::npos);
+}
+
+}  // namespace
