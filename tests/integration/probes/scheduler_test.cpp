@@ -57,7 +57,8 @@ TEST(Scheduler, HungTargetsDoNotDelayHealthyChecks) {
       skew.push_back(r.started - r.scheduled);
     }
     std::sort(skew.begin(), skew.end());
-    EXPECT_LT(skew.back(), 20ms) << name << " started late while targets hung";
+    // Generous for a loaded CI machine; a hung target holding the loop would cost 300 ms.
+    EXPECT_LT(skew.back(), 80ms) << name << " started late while targets hung";
   }
   for (const char* name : {"hung_tcp", "hung_http", "hung_redis", "hung_pg"}) {
     const auto& rs = results[name];
@@ -65,7 +66,7 @@ TEST(Scheduler, HungTargetsDoNotDelayHealthyChecks) {
     for (const auto& r : rs) {
       EXPECT_EQ(r.status, ProbeStatus::Timeout) << name << ": " << r.reason;
       EXPECT_GE(r.latency, 300ms) << name;
-      EXPECT_LT(r.latency, 330ms) << name << " reported late";
+      EXPECT_LT(r.latency, 450ms) << name << " reported late";
     }
   }
   EXPECT_EQ(scheduler.stats().skipped_busy, 0u);
@@ -103,7 +104,8 @@ TEST(Scheduler, AHungTargetFailsAtTheCheckCadence) {
   // ~kRuns x interval from the first run's start to the last result (skipping every other
   // run would take twice that); generous for a busy machine.
   const Duration span = arrived.back() - results.front().started;
-  EXPECT_LT(span, kRuns * 200ms + 400ms) << "took " << formatDuration(span);
+  // Skipping every other run (the bug) takes ~3 s; a loaded machine adds drift to ~1.6 s.
+  EXPECT_LT(span, kRuns * 200ms + 1s) << "took " << formatDuration(span);
   EXPECT_EQ(scheduler.stats().skipped_busy, 0u);
   EXPECT_EQ(scheduler.stats().skipped_behind, 0u);
 }
