@@ -35,7 +35,7 @@ std::pair<std::string, int> hostPort(const std::string& text) {
 class RedisSentinel final : public Action {
  public:
   RedisSentinel(const StepConfig& s, const PlanContext& c, ActionEnv& env)
-      : step_(s), env_(env), timer_(env.io) {
+      : step_(s), env_(env), timer_(env.io), fence_failed_(c.fence_failed) {
     if (c.switched && !c.old_primary.empty() && !c.new_primary.empty()) {
       announced_ = std::pair{c.old_primary, c.new_primary};
     }
@@ -44,9 +44,10 @@ class RedisSentinel final : public Action {
 
   std::string describe() const override {
     if (announced_) {
-      return fmt::format("follow Sentinel's switch of {} from {} to {}{}",
-                         step_.params.str("master_name"), announced_->first, announced_->second,
-                         step_.params.flag("demote_old_master") ? ", demote a live old master" : "");
+      return fmt::format(
+          "follow Sentinel's switch of {} from {} to {}{}", step_.params.str("master_name"),
+          announced_->first, announced_->second,
+          step_.params.flag("demote_old_master") ? ", demote a live old master" : "");
     }
     return fmt::format("{}follow the majority of {} Sentinels for {}{}",
                        step_.params.flag("trigger_failover") ? "SENTINEL FAILOVER, then " : "",
@@ -76,6 +77,11 @@ class RedisSentinel final : public Action {
       if (!master) return done(ActionResult::failure(why));
       old_ = *master;
       if (!step_.params.flag("trigger_failover")) return follow(done, false);
+      // Asking for a promotion past a fence that failed in this plan: never.
+      if (fence_failed_)
+        return done(ActionResult::failure(
+            "not asking for SENTINEL FAILOVER: a fence step earlier in this plan failed, so the "
+            "old master may still take writes"));
       talk(sentinel(0), {"SENTINEL", "FAILOVER", step_.params.str("master_name")},
            [this, done](std::optional<RedisReply> r, std::string error) {
              if (!r) return done(ActionResult::failure("SENTINEL FAILOVER: " + error));
@@ -116,16 +122,16 @@ class RedisSentinel final : public Action {
     auto alive = alive_;
     auto once = std::make_shared<Reply>(std::move(reply));
     auto timer = std::make_shared<boost::asio::steady_timer>(env_.io, std::chrono::seconds(1));
-    auto session = RedisSession::start(
-        env_.io, t, {std::move(cmd)},
-        [alive, once, timer](std::vector<TimedReply> r, std::string error) {
-          timer->cancel();
-          if (!*alive || !*once) return;
-          Reply cb = std::exchange(*once, nullptr);
-          if (!error.empty() || r.empty())
-            return cb(std::nullopt, error.empty() ? "no reply" : error);
-          cb(std::move(r[0].reply), {});
-        });
+    auto session =
+        RedisSession::start(env_.io, t, {std::move(cmd)},
+                            [alive, once, timer](std::vector<TimedReply> r, std::string error) {
+                              timer->cancel();
+                              if (!*alive || !*once) return;
+                              Reply cb = std::exchange(*once, nullptr);
+                              if (!error.empty() || r.empty())
+                                return cb(std::nullopt, error.empty() ? "no reply" : error);
+                              cb(std::move(r[0].reply), {});
+                            });
     timer->async_wait([alive, once, session](boost::system::error_code ec) {
       if (ec || !*alive || !*once) return;
       session->cancel();
@@ -230,6 +236,7 @@ class RedisSentinel final : public Action {
   boost::asio::steady_timer timer_;
   std::string old_;
   std::optional<std::pair<std::string, std::string>> announced_;  // old, new master
+  bool fence_failed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::vector<std::shared_ptr<RedisSession>> sessions_;
 };

@@ -55,8 +55,23 @@ std::string fillJson(std::string_view text, const PlanContext& ctx) {
   return fillWith(text, ctx, jsonEscaped);
 }
 
+// The authority (`http://{new_primary}/...`: a host:port a step found out) is filled as it
+// is, but only with characters a host:port may hold; the path and query are percent-encoded.
 std::string fillUrl(std::string_view text, const PlanContext& ctx) {
-  return fillWith(text, ctx, percentEncoded);
+  const std::size_t scheme = text.find("://");
+  std::size_t end = 0;
+  if (scheme != std::string_view::npos) {
+    end = text.find_first_of("/?#", scheme + 3);
+    if (end == std::string_view::npos) end = text.size();
+  }
+  auto hostPort = [](std::string_view v) {
+    for (unsigned char c : v) {
+      if (!unreserved(c) && c != ':' && c != '[' && c != ']') return percentEncoded(v);
+    }
+    return std::string(v);
+  };
+  return fillWith(text.substr(0, end), ctx, hostPort) +
+         fillWith(text.substr(end), ctx, percentEncoded);
 }
 
 std::string fillForm(std::string_view text, const PlanContext& ctx) {

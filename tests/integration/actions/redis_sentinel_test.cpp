@@ -45,6 +45,22 @@ TEST_F(Sentinels, TriggeredFailoverFollowsTheMajorityAndDemotesTheOldMaster) {
   EXPECT_EQ(replica_.cli({"SET", "k", "v"}), "OK");
 }
 
+// A fence that failed earlier in the plan: the old master may still take writes, so no
+// SENTINEL FAILOVER is asked for, and the master stays where it is.
+TEST_F(Sentinels, NoFailoverIsAskedForPastAFailedFence) {
+  actions::PlanContext ctx;
+  ctx.fence_failed = true;
+  auto r = rig_.step("action: redis_sentinel, sentinels: ['" +
+                         SentinelGroup::address(sentinelPorts()[0]) + "', '" +
+                         SentinelGroup::address(sentinelPorts()[1]) + "', '" +
+                         SentinelGroup::address(sentinelPorts()[2]) +
+                         "'], master_name: mymaster, timeout: 15s, trigger_failover: true",
+                     false, ctx, 20s);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.detail.find("fence step earlier in this plan failed"), std::string::npos) << r.detail;
+  EXPECT_NE(master_.cli({"ROLE"}).find("master"), std::string::npos);
+}
+
 TEST_F(Sentinels, NoMajorityNoAnswer) {
   auto r = step("", true, {sentinelPorts()[0], freePort(), freePort()});
   EXPECT_FALSE(r.ok);

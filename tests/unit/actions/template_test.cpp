@@ -59,6 +59,14 @@ TEST(Template, UrlEncodesEachValueButNotTheTemplate) {
   EXPECT_EQ(decode(why, false), kNasty);
 }
 
+// A host:port a step found out (Patroni's, Sentinel's {new_primary}) addresses the request;
+// anything a host:port cannot hold is still encoded, so it cannot smuggle in a path.
+TEST(Template, UrlAuthorityTakesAHostPortAsItIs) {
+  EXPECT_EQ(actions::fillUrl("http://{old_primary}/health?n={old_primary}", context("x")),
+            "http://pg1:5432/health?n=pg1%3A5432");
+  EXPECT_EQ(actions::fillUrl("http://{new_primary}/x", context("x")), "http://pg2%2F5432/x");
+}
+
 TEST(Template, FormValueIsEncodedWhole) {
   const std::string v = actions::fillForm("{reason} & more", context(kNasty));
   for (char ch : std::string(" &/=\"\\\n")) EXPECT_EQ(v.find(ch), std::string::npos) << ch;
