@@ -204,7 +204,13 @@ PostgresPair::~PostgresPair() {
   primary_.stop(10s);
 }
 
-void PostgresPair::stopPrimary() { primary_.stop(10s); }
+// A clean stop as `pg_ctl stop` and the systemd units do it: fast shutdown (SIGINT), which
+// disconnects clients. SIGTERM would be a smart shutdown, waiting for every client -
+// monitoring connections such as hftguard's postgres check too.
+void PostgresPair::stopPrimary() {
+  primary_.kill(SIGINT);
+  if (!primary_.waitExit(10s)) primary_.stop(1s);
+}
 
 std::string PostgresPair::query(int port, const std::string& sql) const {
   pqxx::connection c("host=127.0.0.1 port=" + std::to_string(port) +
