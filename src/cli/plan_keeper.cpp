@@ -212,6 +212,7 @@ void PlanKeeper::retryDeferred() {
       it = deferred_.erase(it);
       continue;
     }
+    if (journal) why = "another process's plan for " + it->first + " is under way (its journal)";
     d.why = why;
     if (clock_.now() >= d.until) {
       giveUp(it->first, d,
