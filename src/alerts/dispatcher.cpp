@@ -137,18 +137,21 @@ struct AlertDispatcher::Impl {
   // Starts waiting alerts in arrival order, skipping those whose incident has an alert
   // still being delivered or retried.
   void pump(Lane& lane) {
-    for (auto it = lane.queue.begin();
-         !stopped && lane.in_flight < cfg.alerts.max_in_flight && it != lane.queue.end();) {
-      auto job = *it;
-      const std::string& incident = job->alert.incident;
-      auto holder = incident.empty() ? lane.active.end() : lane.active.find(incident);
-      if (holder != lane.active.end() && holder->second != job) {
-        ++it;
-        continue;
+    // The scan starts over after each start: a delivery that ends at once may pump again.
+    for (bool started = true; started;) {
+      started = false;
+      for (auto it = lane.queue.begin();
+           !stopped && lane.in_flight < cfg.alerts.max_in_flight && it != lane.queue.end(); ++it) {
+        auto job = *it;
+        const std::string& incident = job->alert.incident;
+        auto holder = incident.empty() ? lane.active.end() : lane.active.find(incident);
+        if (holder != lane.active.end() && holder->second != job) continue;
+        lane.queue.erase(it);
+        if (!incident.empty()) lane.active[incident] = job;
+        attempt(lane, job);
+        started = true;
+        break;
       }
-      it = lane.queue.erase(it);
-      if (!incident.empty()) lane.active[incident] = job;
-      attempt(lane, job);
     }
   }
 
