@@ -11,33 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hftguard/core/durable_file.hpp"
+
 namespace hftguard::actions {
 namespace {
 
 bool fail(std::string* error, const std::string& what) {
   if (error != nullptr) *error = what + ": " + std::strerror(errno);
   return false;
-}
-
-// A rename or an unlink is durable only once the directory holding it is.
-bool syncDir(const std::string& dir, std::string* error) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail(error, dir);
-  const bool ok = ::fsync(fd) == 0;
-  if (!ok) fail(error, dir);
-  ::close(fd);
-  return ok;
-}
-
-bool writeAll(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
 }
 
 PlanJournal fromJson(const nlohmann::json& j, const std::string& component);
@@ -66,22 +47,8 @@ std::string journalPath(const std::string& lock_dir, const std::string& componen
 }
 
 bool writeJournal(const std::string& lock_dir, const PlanJournal& j, std::string* error) {
-  std::error_code ec;
-  std::filesystem::create_directories(lock_dir, ec);
-  const std::string path = journalPath(lock_dir, j.component);
-  std::string tmp = path + ".XXXXXX";
-  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);  // a unique name: no two writers collide
-  if (fd < 0) return fail(error, tmp);
-  const std::string text = toJson(j).dump() + "\n";
-  const bool written = ::fchmod(fd, 0600) == 0 && writeAll(fd, text) && ::fsync(fd) == 0;
-  if (!written) fail(error, tmp);
-  ::close(fd);
-  if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (written) fail(error, path);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  return syncDir(lock_dir, error);
+  return replaceFileDurably(journalPath(lock_dir, j.component), toJson(j).dump() + "\n", 0600,
+                            false, error);
 }
 
 std::optional<PlanJournal> readJournal(const std::string& lock_dir, const std::string& component,
@@ -134,7 +101,7 @@ PlanJournal fromJson(const nlohmann::json& j, const std::string& component) {
 bool removeJournal(const std::string& lock_dir, const std::string& component, std::string* error) {
   const std::string path = journalPath(lock_dir, component);
   if (::unlink(path.c_str()) != 0) return errno == ENOENT ? true : fail(error, path);
-  return syncDir(lock_dir, error);
+  return syncDirectory(lock_dir, error);
 }
 
 }  // namespace hftguard::actions

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hftguard/core/durable_file.hpp"
 #include "hftguard/events/event.hpp"
 
 namespace hftguard::control {
@@ -47,26 +48,6 @@ std::optional<std::vector<MaintenanceEntry>> readMaintenance(const std::string& 
   return out;
 }
 
-namespace {
-
-bool failed(std::string* error, const std::string& what) {
-  if (error != nullptr) *error = what + ": " + std::strerror(errno);
-  return false;
-}
-
-bool writeAll(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-}  // namespace
-
 // A temp file of its own (two operators at once never share one), mode 0640 in the
 // directory's group (the daemon's, which reads it), fsync'd, renamed over the file, and the
 // directory fsync'd: a reader sees the old file or the new one, even after a power cut.
@@ -80,33 +61,7 @@ bool writeMaintenance(const std::string& path, const std::vector<MaintenanceEntr
                     {"expires", events::formatTimestamp(e.expires)}});
   }
   const std::string text = nlohmann::json{{"entries", list}}.dump(2) + "\n";
-  std::error_code ec;
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  std::filesystem::create_directories(dir, ec);
-  std::string tmp = path + ".XXXXXX";
-  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return failed(error, path + ".XXXXXX");
-  struct stat ds {};
-  if (::stat(dir.c_str(), &ds) == 0) (void)!::fchown(fd, static_cast<uid_t>(-1), ds.st_gid);
-  const bool ok = ::fchmod(fd, 0640) == 0 && writeAll(fd, text) && ::fsync(fd) == 0;
-  const int err = errno;
-  if (::close(fd) != 0 || !ok) {
-    errno = ok ? errno : err;
-    failed(error, tmp);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    failed(error, path);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return failed(error, dir);
-  const bool synced = ::fsync(dfd) == 0;
-  ::close(dfd);
-  return synced || failed(error, dir);
+  return replaceFileDurably(path, text, 0640, true, error);
 }
 
 }  // namespace hftguard::control
