@@ -1,5 +1,10 @@
 // An HTTP body and a json_field pointer -> the http probe's JSON field match.
-#include "probes/http_probe.cpp"  // jsonFieldMismatch is private to that file
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "probes/json_field.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   // Input: POINTER '\n' BODY; the pointer as an operator may write it (any text).

@@ -1,5 +1,9 @@
 // Patroni's /cluster body -> the patroni action's parseCluster and what it derives from it.
-#include "actions/patroni_action.cpp"  // parseCluster is private to that file
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "actions/patroni_cluster.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string body(reinterpret_cast<const char*>(data), size);

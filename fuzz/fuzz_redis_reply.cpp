@@ -1,5 +1,10 @@
 // Bytes from a Redis server -> hiredis' reader -> the client's reply conversion.
-#include "net/redis_client.cpp"  // convert is private to that file
+#include <cstddef>
+#include <cstdint>
+
+#include <hiredis/hiredis.h>
+
+#include "net/redis_reply.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   redisReader* reader = redisReaderCreate();
@@ -7,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (int i = 0; i < 64; ++i) {
     void* reply = nullptr;
     if (redisReaderGetReply(reader, &reply) != REDIS_OK || reply == nullptr) break;
-    (void)hftguard::net::convert(static_cast<redisReply*>(reply));
+    (void)hftguard::net::convertReply(static_cast<redisReply*>(reply));
     freeReplyObject(reply);
   }
   redisReaderFree(reader);

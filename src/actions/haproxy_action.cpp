@@ -2,7 +2,6 @@
 // `set server B/S weight ...`, verified with `show servers state B`.
 #include <cctype>
 #include <charconv>
-#include <sstream>
 
 #include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/connect.hpp>
@@ -13,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
+#include "haproxy_state.hpp"
 #include "kinds.hpp"
 
 namespace hftguard::actions::kinds {
@@ -92,41 +92,6 @@ class RuntimeApi {
   std::shared_ptr<asio::ip::tcp::socket> tcp_;
 };
 
-struct ServerState {
-  int op_state = -1;
-  int admin_state = -1;
-  int weight = -1;
-};
-
-// The server's line of `show servers state BACKEND` (format version 1).
-std::optional<ServerState> parseState(const std::string& answer, const std::string& server) {
-  std::istringstream in(answer);
-  std::vector<std::string> columns;
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream words(line);
-    std::vector<std::string> w;
-    for (std::string x; words >> x;) w.push_back(x);
-    if (w.size() > 1 && w[0] == "#") {
-      columns.assign(w.begin() + 1, w.end());
-      continue;
-    }
-    if (columns.empty() || w.size() < columns.size()) continue;
-    auto col = [&](const std::string& name) -> std::string {
-      for (std::size_t i = 0; i < columns.size(); ++i) {
-        if (columns[i] == name) return w[i];
-      }
-      return {};
-    };
-    if (col("srv_name") != server) continue;
-    try {
-      return ServerState{std::stoi(col("srv_op_state")), std::stoi(col("srv_admin_state")),
-                         std::stoi(col("srv_uweight"))};
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
-  }
-  return std::nullopt;
-}
 
 class Haproxy final : public Action {
  public:

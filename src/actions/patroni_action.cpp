@@ -16,6 +16,7 @@
 #include "hftguard/net/worker_pool.hpp"
 
 #include "kinds.hpp"
+#include "patroni_cluster.hpp"
 #include "pg_common.hpp"
 
 namespace hftguard::actions::kinds {
@@ -23,92 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-struct Member {
-  std::string name;
-  std::string role;   // leader, standby_leader, replica, sync_standby
-  std::string state;  // running, streaming, starting, stopped, ...
-  std::string api;    // base URL of its REST API
-  std::string host;
-  std::int64_t port = 0;
-  std::optional<std::int64_t> lag;  // bytes; absent when Patroni says "unknown"
-  bool nofailover = false;
-
-  bool isLeader() const { return role == "leader" || role == "standby_leader"; }
-  bool isRunning() const { return state == "running" || state == "streaming"; }
-  std::string address() const { return fmt::format("{}:{}", host, port); }
-  std::string summary() const {
-    return fmt::format("{} is {}, {}{}", name, role, state,
-                       lag ? fmt::format(", lag {} bytes", *lag) : "");
-  }
-};
-
-struct Cluster {
-  bool paused = false;
-  std::vector<Member> members;
-
-  const Member* find(const std::string& name) const {
-    for (const auto& m : members)
-      if (m.name == name) return &m;
-    return nullptr;
-  }
-  const Member* leader() const {
-    for (const auto& m : members)
-      if (m.isLeader()) return &m;
-    return nullptr;
-  }
-  std::string summary() const {
-    std::string out;
-    for (const auto& m : members) out += (out.empty() ? "" : "; ") + m.summary();
-    return out.empty() ? "no members" : out;
-  }
-};
-
-// "http://h:p/patroni" -> "http://h:p": the members' api_url names an endpoint, not a base.
-std::string apiBase(std::string url) {
-  const auto scheme = url.find("://");
-  const auto path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  return path == std::string::npos ? url : url.substr(0, path);
-}
-
-std::optional<Cluster> parseClusterOrThrow(const std::string& body, std::string& why);
-
-// A member field of the wrong type ("name": 5) is a malformed answer, not an exception
-// escaping into the event loop.
-std::optional<Cluster> parseCluster(const std::string& body, std::string& why) {
-  try {
-    return parseClusterOrThrow(body, why);
-  } catch (const json::exception& e) {
-    why = std::string("/cluster answered malformed JSON: ") + e.what();
-    return std::nullopt;
-  }
-}
-
-std::optional<Cluster> parseClusterOrThrow(const std::string& body, std::string& why) {
-  const json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("members") ||
-      !doc["members"].is_array()) {
-    why = "/cluster did not answer a JSON object with members";
-    return std::nullopt;
-  }
-  Cluster c;
-  c.paused = doc.value("pause", false);
-  for (const auto& m : doc["members"]) {
-    if (!m.is_object()) continue;
-    Member x;
-    x.name = m.value("name", "");
-    x.role = m.value("role", "");
-    x.state = m.value("state", "");
-    x.api = apiBase(m.value("api_url", ""));
-    x.host = m.value("host", "");
-    if (m.contains("port") && m["port"].is_number_integer()) x.port = m["port"].get<std::int64_t>();
-    if (m.contains("lag") && m["lag"].is_number_integer()) x.lag = m["lag"].get<std::int64_t>();
-    if (m.contains("tags") && m["tags"].is_object()) {
-      x.nofailover = m["tags"].value("nofailover", false);
-    }
-    if (!x.name.empty()) c.members.push_back(std::move(x));
-  }
-  return c;
-}
 
 class Patroni final : public HttpAction {
  public:

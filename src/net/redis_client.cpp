@@ -10,40 +10,10 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "redis_reply.hpp"
+
 namespace hftguard::net {
 namespace asio = boost::asio;
-
-namespace {
-
-RedisReply convert(const redisReply* r) {
-  RedisReply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::String;
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::Status;
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::Error;
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::Integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::Array;
-      break;
-    default:
-      out.type = RedisReply::Type::Nil;
-      break;
-  }
-  if (r->str != nullptr) out.text.assign(r->str, r->len);
-  out.integer = r->integer;
-  for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
-  return out;
-}
-
-}  // namespace
 
 struct RedisConnection::Impl {
   explicit Impl(asio::io_context& context) : io(context), resolver(context) {}
@@ -127,7 +97,7 @@ struct RedisConnection::Impl {
     if (reply == nullptr) {
       p->done(std::nullopt, "connection closed");
     } else {
-      p->done(convert(static_cast<redisReply*>(reply)), {});
+      p->done(convertReply(static_cast<redisReply*>(reply)), {});
     }
   }
 
@@ -140,7 +110,7 @@ struct RedisConnection::Impl {
       owned->done(std::nullopt, "connection closed");
       return;
     }
-    p->done(convert(static_cast<redisReply*>(reply)), {});
+    p->done(convertReply(static_cast<redisReply*>(reply)), {});
   }
 
   void attach(const std::string& ip, int port) {

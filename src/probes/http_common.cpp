@@ -43,16 +43,6 @@ std::optional<ProbeOutcome> checkResponse(const net::HttpResponse& r, const std:
   return std::nullopt;
 }
 
-std::optional<nlohmann::json> parseJson(const std::string& body) {
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
-}
-
-std::string jsonText(const nlohmann::json& v) {
-  return v.is_string() ? v.get<std::string>() : v.dump();
-}
-
 void HttpProbeBase::cancel() {
   if (open_) env_.http.cancel(*open_);
   open_.reset();

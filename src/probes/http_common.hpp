@@ -9,6 +9,7 @@
 
 #include "hftguard/net/http_client.hpp"
 #include "hftguard/probes/probe.hpp"
+#include "json_field.hpp"
 
 namespace hftguard::probes::kinds {
 
@@ -18,11 +19,6 @@ net::HttpRequest requestFor(const config::CheckConfig& c, std::string method);
 // A failed outcome for no answer / unexpected status / too slow; nullopt when all is well.
 std::optional<ProbeOutcome> checkResponse(const net::HttpResponse& r, const std::string& url,
                                           long expect_status, std::optional<Duration> max_latency);
-
-// The body as JSON, or nullopt (malformed bodies are a failed probe, never a crash).
-std::optional<nlohmann::json> parseJson(const std::string& body);
-
-std::string jsonText(const nlohmann::json& v);  // strings unquoted, everything else dumped
 
 // Sends requests and cancels the open one at the deadline; the kind supplies evaluate().
 class HttpProbeBase : public Probe {

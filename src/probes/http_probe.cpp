@@ -2,34 +2,11 @@
 #include <fmt/format.h>
 
 #include "http_common.hpp"
+#include "json_field.hpp"
 #include "kinds.hpp"
 
 namespace hftguard::probes::kinds {
 namespace {
-
-// json_field (a JSON pointer) must be in the body and, with json_equals, have that value:
-// nullopt when it holds, else the outcome. Pure, so it is fuzzed (fuzz/fuzz_json_field.cpp).
-std::optional<ProbeOutcome> jsonFieldMismatch(const std::string& body, const std::string& field,
-                                              const std::optional<std::string>& equals,
-                                              const std::string& url) {
-  auto doc = parseJson(body);
-  if (!doc) return ProbeOutcome::failed(fmt::format("malformed JSON body from {}", url));
-  nlohmann::json::json_pointer pointer;
-  try {
-    pointer = nlohmann::json::json_pointer(field);
-  } catch (const nlohmann::json::exception&) {
-    return ProbeOutcome::error(fmt::format("json_field '{}' is not a JSON pointer", field));
-  }
-  if (!doc->contains(pointer)) {
-    return ProbeOutcome::failed(fmt::format("{} missing from the body of {}", field, url));
-  }
-  const std::string value = jsonText(doc->at(pointer));
-  if (equals && value != *equals) {
-    return ProbeOutcome::failed(
-        fmt::format("{} is '{}', expected '{}' ({})", field, value, *equals, url));
-  }
-  return std::nullopt;
-}
 
 class HttpProbe final : public HttpProbeBase {
  public:
