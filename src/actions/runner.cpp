@@ -306,6 +306,9 @@ bool FailoverRunner::start(RunRequest request, std::function<void(const RunRepor
           fmt::format("the {} coordinator refused: {}", coordinator_.name(), grant.reason),
           {{"coordinator", coordinator_.name()}});
     }
+    if (request.admit) {
+      if (std::string why = request.admit(); !why.empty()) return refuse(why, {});  // unlocks
+    }
   }
   auto run = std::make_shared<Run>(*this, std::move(request), std::move(done));
   run->lease = std::move(lease);

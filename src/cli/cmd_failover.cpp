@@ -44,7 +44,9 @@ struct Tools {
 
   // Runs the request to its end on this thread's loop; nullopt when it could not start.
   // `lock_dir`: a real run's journal there is removed at its end, before its lock is freed.
-  std::optional<actions::RunReport> run(actions::RunRequest request, const std::string& lock_dir) {
+  // `resumed`: the journal a --resume read before it held the lock.
+  std::optional<actions::RunReport> run(actions::RunRequest request, const std::string& lock_dir,
+                                        const actions::PlanJournal* resumed = nullptr) {
     std::optional<actions::RunReport> report;
     const bool real = !request.dry_run;
     const std::string component = request.component;
@@ -54,7 +56,11 @@ struct Tools {
         spdlog::error("plan journal not removed: {}", why);
       report = r;
     };
-    if (real) request.progress = journalTo(lock_dir, request);
+    if (real) {
+      request.progress = journalTo(lock_dir, request);
+      request.admit = resumed ? admitSameJournal(lock_dir, *resumed)
+                              : admitWithoutJournal(lock_dir, component);
+    }
     if (!runner.start(std::move(request), done)) return std::nullopt;
     while (!report) turn(rt.io, std::chrono::milliseconds(100));  // restarts a loop run dry
     return report;
@@ -176,7 +182,7 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
       }
     }
     request.dry_run = dry;
-    auto report = t.run(request, lockDir(*cfg));
+    auto report = t.run(request, lockDir(*cfg), resume ? &*journal : nullptr);
     return report && report->ok ? kExitOk : kExitFailed;
   } catch (const std::runtime_error& e) {
     err << "hftguard failover: " << e.what() << "\n";

@@ -56,6 +56,37 @@ std::function<void(std::size_t, const std::string&, const actions::PlanContext&)
   };
 }
 
+std::function<std::string()> admitWithoutJournal(std::string lock_dir, std::string component) {
+  return [dir = std::move(lock_dir), component = std::move(component)]() -> std::string {
+    std::string error;
+    auto j = actions::readJournal(dir, component, &error);
+    if (j) {
+      return fmt::format("plan {} for {} was interrupted after {} steps (its journal is there): "
+                         "resume it with --resume or drop it with --abandon",
+                         j->plan, component, j->steps_done);
+    }
+    if (!error.empty()) return "the plan journal of " + component + " cannot be read: " + error;
+    return {};
+  };
+}
+
+std::function<std::string()> admitSameJournal(std::string lock_dir, actions::PlanJournal read) {
+  return [dir = std::move(lock_dir), read = std::move(read)]() -> std::string {
+    std::string error;
+    auto now = actions::readJournal(dir, read.component, &error);
+    if (!now) {
+      return error.empty() ? "the interrupted plan was resumed or abandoned meanwhile"
+                           : "the plan journal cannot be read: " + error;
+    }
+    if (now->plan != read.plan || now->started != read.started || now->pid != read.pid ||
+        now->steps_done != read.steps_done || now->last_step != read.last_step) {
+      return fmt::format("the interrupted plan moved on meanwhile (now {} steps done, last: {})",
+                         now->steps_done, now->last_step);
+    }
+    return {};
+  };
+}
+
 PlanKeeper::PlanKeeper(boost::asio::io_context& io, const Clock& clock, const config::Config& cfg,
                        actions::FailoverRunner& runner, coord::Coordinator& coordinator,
                        decide::Decider& decider, std::string lock_dir, Record record)
@@ -132,7 +163,10 @@ void PlanKeeper::tick() {
 bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused) {
   const std::string component = request.component;
   const Duration budget = planBudget(*request.plan);
-  if (!request.dry_run) request.progress = journalTo(lock_dir_, request);
+  if (!request.dry_run) {
+    request.progress = journalTo(lock_dir_, request);
+    request.admit = admitWithoutJournal(lock_dir_, component);
+  }
   const bool started = runner_.start(
       std::move(request), [this, component](const actions::RunReport& r) { ended(component, r); },
       refused);

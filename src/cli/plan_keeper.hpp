@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "hftguard/actions/plan_journal.hpp"
 #include "hftguard/actions/runner.hpp"
 #include "hftguard/config/config.hpp"
 #include "hftguard/coord/coordinator.hpp"
@@ -28,6 +29,14 @@ Duration planBudget(const config::PlanConfig& plan);
 // Writes the plan's journal at each progress point; logs (never stops the plan) on failure.
 std::function<void(std::size_t, const std::string&, const actions::PlanContext&)> journalTo(
     std::string lock_dir, const actions::RunRequest& request);
+
+// For RunRequest::admit, asked once the lock is held. A run from the top is admitted only
+// when the component has no journal: one there now, with the lock free, is a plan that was
+// interrupted (its owner died) and must be resumed or abandoned, never run again.
+std::function<std::string()> admitWithoutJournal(std::string lock_dir, std::string component);
+// `--resume` is admitted only while the journal is still the one it read before it held the
+// lock: another resume or an abandon may have finished it meanwhile.
+std::function<std::string()> admitSameJournal(std::string lock_dir, actions::PlanJournal read);
 
 class PlanKeeper {
  public:

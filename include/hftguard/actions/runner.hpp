@@ -35,6 +35,10 @@ struct RunRequest {
   // What a plan journal keeps.
   std::function<void(std::size_t steps_done, const std::string& last_step, const PlanContext&)>
       progress;
+  // Real runs only: asked once the component's lock is held, before anything is recorded or
+  // done. A non-empty answer refuses the run (the lock is released at once): what the caller
+  // read before it held the lock (a plan's journal) may have changed meanwhile.
+  std::function<std::string()> admit;
 };
 
 struct RunReport {

@@ -418,4 +418,48 @@ TEST_F(PlanLifecycleTest, ADeferredPlanOvertakenByAnotherProcesssPlanIsNotRunAga
   EXPECT_NE(find("failover_skipped")->reason.find("another process"), std::string::npos);
 }
 
+// The journal is read before the lock is held; what it said is checked again once it is.
+TEST_F(PlanLifecycleTest, AJournalUnderAFreeLockIsNeverRunFromTheTop) {
+  load(kTwoSteps);
+  actions::PlanJournal j{"c", "p", "op", "old", "new", "tok", "manual", "t0", 1, "a", 4242};
+  ASSERT_TRUE(actions::writeJournal(dir_.string(), j));  // its owner was killed mid-plan
+  keeper_->start(request());
+  const auto until = std::chrono::steady_clock::now() + 300ms;  // a few retries pass
+  loopUntil([&] { return std::chrono::steady_clock::now() > until; });
+  EXPECT_EQ(count("failover_started"), 0u) << "ran an interrupted plan again from the top";
+  EXPECT_EQ(coordinator_.held, 0) << "the lock was kept after the refusal";
+  ASSERT_NE(find("failover_deferred"), nullptr);
+  EXPECT_NE(find("failover_deferred")->reason.find("interrupted"), std::string::npos);
+}
+
+TEST_F(PlanLifecycleTest, AResumeIsAdmittedOnlyWhileItsJournalIsTheOneItRead) {
+  load(kTwoSteps);
+  actions::PlanJournal j{"c", "p", "op", "old", "new", "tok", "manual", "t0", 1, "a", 4242};
+  ASSERT_TRUE(actions::writeJournal(dir_.string(), j));
+  auto resume = [&] {
+    auto r = request();
+    r.first_step = 1;
+    r.admit = cli::admitSameJournal(dir_.string(), j);
+    std::string refused;
+    const bool started = runner_->start(r, [](const actions::RunReport&) {}, &refused);
+    loopUntil([&] { return runner_->idle(); });
+    return started ? std::string() : refused;
+  };
+  // Another --resume moved it on while this one waited for the lock.
+  actions::PlanJournal moved = j;
+  moved.steps_done = 2;
+  moved.last_step = "b";
+  ASSERT_TRUE(actions::writeJournal(dir_.string(), moved));
+  EXPECT_NE(resume().find("moved on"), std::string::npos);
+  // ...or finished it, or an --abandon dropped it.
+  ASSERT_TRUE(actions::removeJournal(dir_.string(), "c"));
+  EXPECT_NE(resume().find("resumed or abandoned"), std::string::npos);
+  EXPECT_EQ(count("failover_started"), 0u) << "a stale --resume ran steps a second time";
+  EXPECT_EQ(coordinator_.held, 0);
+  // Unchanged: it runs.
+  ASSERT_TRUE(actions::writeJournal(dir_.string(), j));
+  EXPECT_EQ(resume(), "");
+  EXPECT_EQ(count("failover_started"), 1u);
+}
+
 }  // namespace
