@@ -288,6 +288,7 @@ struct HttpClient::Impl {
   bool timeout_posted = false;
   RequestId next_id = 0;
   std::map<RequestId, std::unique_ptr<Transfer>> transfers;
+  std::map<RequestId, std::unique_ptr<Transfer>> unsent;  // curl refused them; answered soon
   std::map<int, std::shared_ptr<Watch>> watches;
 };
 
@@ -299,9 +300,18 @@ HttpClient::RequestId HttpClient::send(HttpRequest request, Callback done) {
   const RequestId id = t->id;
   const CURLMcode code = curl_multi_add_handle(impl_->multi, t->easy);
   if (code != CURLM_OK) {
-    HttpResponse failed;
-    failed.error = curl_multi_strerror(code);
-    asio::post(impl_->io, [cb = std::move(t->done), failed] { cb(failed); });
+    // Answered on the loop, never from inside send(); cancel() still withdraws it until then.
+    impl_->unsent.emplace(id, std::move(t));
+    asio::post(impl_->io, [impl = impl_.get(), alive = std::weak_ptr<int>(impl_->alive), id,
+                           error = std::string(curl_multi_strerror(code))] {
+      if (alive.expired()) return;
+      auto it = impl->unsent.find(id);
+      if (it == impl->unsent.end()) return;  // cancelled
+      std::unique_ptr<Transfer> failed = std::move(it->second);
+      impl->unsent.erase(it);
+      failed->response.error = error;
+      failed->done(std::move(failed->response));
+    });
     return id;
   }
   impl_->transfers.emplace(id, std::move(t));
@@ -309,12 +319,15 @@ HttpClient::RequestId HttpClient::send(HttpRequest request, Callback done) {
 }
 
 void HttpClient::cancel(RequestId id) {
+  impl_->unsent.erase(id);
   auto it = impl_->transfers.find(id);
   if (it == impl_->transfers.end()) return;
   curl_multi_remove_handle(impl_->multi, it->second->easy);
   impl_->transfers.erase(it);
 }
 
-std::size_t HttpClient::inFlight() const { return impl_->transfers.size(); }
+std::size_t HttpClient::inFlight() const {
+  return impl_->transfers.size() + impl_->unsent.size();
+}
 
 }  // namespace hftguard::net
