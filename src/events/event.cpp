@@ -31,6 +31,12 @@ std::optional<WallTime> parseTimestamp(std::string_view text) {
                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &zone);
     if (n != 7 || zone != 'Z') return std::nullopt;
   }
+  // Out of range is malformed, not a date: nanoseconds since 1970 end in 2262.
+  if (tm.tm_year < 1970 || tm.tm_year > 2199 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+      tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
+      tm.tm_sec < 0 || tm.tm_sec > 60 || millis < 0 || millis > 999) {
+    return std::nullopt;
+  }
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   const std::time_t secs = timegm(&tm);
