@@ -48,10 +48,13 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     });
   }
 
-  // The plan's journal (real runs): written before the step's work is reported.
-  void progress(std::size_t steps_done, const std::string& last_step) {
-    if (!request.dry_run && request.progress)
-      request.progress(steps_done, last_step, request.context);
+  // The plan's journal (real runs): kept before the step's work is reported, then `next`.
+  void progress(std::size_t steps_done, const std::string& last_step, std::function<void()> next) {
+    if (request.dry_run || !request.progress) return next();
+    request.progress(steps_done, last_step, request.context,
+                     [self = shared_from_this(), mine = token, next = std::move(next)] {
+                       if (mine == self->token && !self->interrupted) next();
+                     });
   }
 
   void startStep() {
@@ -139,12 +142,14 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
         fields["old_primary"] = request.context.old_primary = *result.old_primary;
       if (result.new_primary)
         fields["new_primary"] = request.context.new_primary = *result.new_primary;
-      progress(step + 1, s.name);
-      record("step_done",
-             fmt::format("step {} done in {:.1f}ms: {}", s.name, ms(took), result.detail),
-             std::move(fields));
-      ++step;
-      return afterDurable(&Run::startStep);
+      return progress(step + 1, s.name, [this, fields = std::move(fields), took, result] {
+        const auto& passed = current();
+        record("step_done",
+               fmt::format("step {} done in {:.1f}ms: {}", passed.name, ms(took), result.detail),
+               fields);
+        ++step;
+        afterDurable(&Run::startStep);
+      });
     }
     if (attempt <= s.retries) {
       const Duration wait = s.backoff * (1LL << std::min(attempt - 1, 20));
@@ -182,9 +187,10 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
             {"retrying", false},
             {"on_failure", config::toString(s.on_failure)}});
     if (carryOn) {
-      progress(step + 1, s.name);
-      ++step;
-      return afterDurable(&Run::startStep);
+      return progress(step + 1, s.name, [this] {
+        ++step;
+        afterDurable(&Run::startStep);
+      });
     }
     report.failed_step = s.name;
     report.reason = why;
@@ -332,8 +338,8 @@ bool FailoverRunner::start(RunRequest request, std::function<void(const RunRepor
                   run->step > 0 ? fmt::format(", resumed after step {}", run->step) : "",
                   grant.reason),
       f);
-  run->progress(run->step, run->step == 0 ? "" : run->request.plan->steps[run->step - 1].name);
-  run->startStep();
+  run->progress(run->step, run->step == 0 ? "" : run->request.plan->steps[run->step - 1].name,
+                [r = run.get()] { r->startStep(); });
   return true;
 }
 

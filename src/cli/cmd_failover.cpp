@@ -57,7 +57,7 @@ struct Tools {
       report = r;
     };
     if (real) {
-      request.progress = journalTo(lock_dir, request);
+      request.progress = journalTo(lock_dir, request, disk);
       request.admit = resumed ? admitSameJournal(lock_dir, *resumed)
                               : admitWithoutJournal(lock_dir, component);
     }
@@ -67,6 +67,7 @@ struct Tools {
   }
 
   Runtime rt;
+  net::WorkerPool disk{rt.io, 1};  // the plan journal's writes, off the loop
   events::EventLog log;
   Recorder recorder;
   std::unique_ptr<coord::Coordinator> coordinator;

@@ -28,15 +28,17 @@ Duration planBudget(const config::PlanConfig& plan) {
   return total;
 }
 
-std::function<void(std::size_t, const std::string&, const actions::PlanContext&)> journalTo(
-    std::string lock_dir, const actions::RunRequest& request) {
+decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
+                                                 const actions::RunRequest& request,
+                                                 net::WorkerPool& disk) {
   actions::PlanJournal base;
   base.component = request.component;
   base.plan = request.plan->name;
   base.trigger = request.trigger;
   base.pid = static_cast<long>(::getpid());
-  return [dir = std::move(lock_dir), base](std::size_t done, const std::string& last,
-                                           const actions::PlanContext& ctx) {
+  return [dir = std::move(lock_dir), base, &disk](std::size_t done, const std::string& last,
+                                                  const actions::PlanContext& ctx,
+                                                  actions::RunRequest::Written written) {
     actions::PlanJournal j = base;
     j.old_primary = ctx.old_primary;
     j.new_primary = ctx.new_primary;
@@ -48,11 +50,16 @@ std::function<void(std::size_t, const std::string&, const actions::PlanContext&)
     j.old_primary_fenced = ctx.old_primary_fenced;
     j.fence_failed = ctx.fence_failed;
     j.switched = ctx.switched;
-    std::string why;
-    if (!actions::writeJournal(dir, j, &why)) {
-      spdlog::error("{}: plan journal not written ({}): a crash now would not be recognised",
-                    j.component, why);
-    }
+    // write + fsync + rename + directory fsync on the disk thread: a stalled disk holds this
+    // plan (it waits for its journal) but never the loop and its probes.
+    disk.submit([dir, j = std::move(j), written = std::move(written)] {
+      std::string why;
+      if (!actions::writeJournal(dir, j, &why)) {
+        spdlog::error("{}: plan journal not written ({}): a crash now would not be recognised",
+                      j.component, why);
+      }
+      return net::WorkerPool::Continuation(written);
+    });
   };
 }
 
@@ -99,7 +106,8 @@ PlanKeeper::PlanKeeper(boost::asio::io_context& io, const Clock& clock, const co
       lock_dir_(std::move(lock_dir)),
       record_(std::move(record)),
       retry_(io),
-      stop_timer_(io) {}
+      stop_timer_(io),
+      disk_(io, 1) {}
 
 void PlanKeeper::recoverInterrupted() {
   for (const auto& c : cfg_.components) checkJournal(c.name);
@@ -164,7 +172,7 @@ bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused) {
   const std::string component = request.component;
   const Duration budget = planBudget(*request.plan);
   if (!request.dry_run) {
-    request.progress = journalTo(lock_dir_, request);
+    request.progress = journalTo(lock_dir_, request, disk_);
     request.admit = admitWithoutJournal(lock_dir_, component);
   }
   const bool started = runner_.start(

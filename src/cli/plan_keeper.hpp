@@ -20,15 +20,18 @@
 #include "hftguard/config/config.hpp"
 #include "hftguard/coord/coordinator.hpp"
 #include "hftguard/decide/decider.hpp"
+#include "hftguard/net/worker_pool.hpp"
 
 namespace hftguard::cli {
 
 // The longest a plan can take: every step's timeout times its attempts, plus its backoffs.
 Duration planBudget(const config::PlanConfig& plan);
 
-// Writes the plan's journal at each progress point; logs (never stops the plan) on failure.
-std::function<void(std::size_t, const std::string&, const actions::PlanContext&)> journalTo(
-    std::string lock_dir, const actions::RunRequest& request);
+// Writes the plan's journal at each progress point, on `disk` (one thread: writes stay in
+// order); logs (never stops the plan) on failure.
+decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
+                                                 const actions::RunRequest& request,
+                                                 net::WorkerPool& disk);
 
 // For RunRequest::admit, asked once the lock is held. A run from the top is admitted only
 // when the component has no journal: one there now, with the lock free, is a plan that was
@@ -93,6 +96,7 @@ class PlanKeeper {
   std::set<std::string> held_;
   boost::asio::steady_timer retry_;
   boost::asio::steady_timer stop_timer_;
+  net::WorkerPool disk_;  // the journal's writes, off the loop
   bool stopping_ = false;
   std::string stop_outcome_;
   std::function<void(const std::string&)> stopped_;

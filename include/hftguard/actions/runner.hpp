@@ -30,10 +30,13 @@ struct RunRequest {
   // Steps already done by an interrupted run of this plan (`hftguard failover --resume`):
   // the run starts after them.
   std::size_t first_step = 0;
-  // Real runs only: called when the plan starts and after each step it passes (before that
-  // step's step_done is recorded), with the steps passed and the context as it stands now.
-  // What a plan journal keeps.
-  std::function<void(std::size_t steps_done, const std::string& last_step, const PlanContext&)>
+  // Real runs only: called when the plan starts and after each step it passes, with the
+  // steps passed and the context as it stands now - what a plan journal keeps. It calls
+  // `written` on the loop once that is kept (or given up on); the runner records the step's
+  // step_done and goes on only then, so the loop never waits on the disk for it.
+  using Written = std::function<void()>;
+  std::function<void(std::size_t steps_done, const std::string& last_step, const PlanContext&,
+                     Written written)>
       progress;
   // Real runs only: asked once the component's lock is held, before anything is recorded or
   // done. A non-empty answer refuses the run (the lock is released at once): what the caller

@@ -5,8 +5,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -154,11 +157,13 @@ TEST_F(PlanLifecycleTest, ProgressIsJournaledBeforeEachStepIsReportedDone) {
   std::vector<std::pair<std::size_t, std::string>> seen;
   std::vector<std::size_t> doneBefore;  // step_done events recorded when each call came
   auto r = request();
-  r.progress = [&](std::size_t n, const std::string& last, const actions::PlanContext& ctx) {
+  r.progress = [&](std::size_t n, const std::string& last, const actions::PlanContext& ctx,
+                   actions::RunRequest::Written written) {
     seen.emplace_back(n, last);
     doneBefore.push_back(count("step_done"));
     EXPECT_EQ(ctx.new_primary, "new-host");
     EXPECT_TRUE(ctx.fencing_token.starts_with("fake-"));
+    boost::asio::post(io_, written);  // kept later, on the loop: the run waits for it
   };
   EXPECT_TRUE(run(r).ok);
   EXPECT_EQ(seen, (std::vector<std::pair<std::size_t, std::string>>{{0, ""}, {1, "a"}, {2, "b"}}));
@@ -460,6 +465,30 @@ TEST_F(PlanLifecycleTest, AResumeIsAdmittedOnlyWhileItsJournalIsTheOneItRead) {
   ASSERT_TRUE(actions::writeJournal(dir_.string(), j));
   EXPECT_EQ(resume(), "");
   EXPECT_EQ(count("failover_started"), 1u);
+}
+
+}  // namespace
+
+namespace {
+
+// The journal is written on the disk thread; the run hears back on the loop. Before, each
+// write (write, fsync, rename, directory fsync) held the loop and every probe on it.
+TEST_F(PlanLifecycleTest, TheJournalIsWrittenOffTheLoop) {
+  load(kTwoSteps);
+  net::WorkerPool disk(io_, 1);
+  auto r = request();
+  auto write = cli::journalTo(dir_.string(), r, disk);
+  const auto loop = std::this_thread::get_id();
+  std::optional<std::thread::id> heard;
+  r.context.timestamp = "t0";
+  write(1, "a", r.context, [&] { heard = std::this_thread::get_id(); });
+  EXPECT_FALSE(heard) << "written before the call returned: the write ran on the caller";
+  ASSERT_TRUE(loopUntil([&] { return heard.has_value(); }));
+  EXPECT_EQ(*heard, loop) << "the run must hear back on its loop";
+  auto back = actions::readJournal(dir_.string(), "c");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->steps_done, 1u);
+  EXPECT_EQ(back->last_step, "a");
 }
 
 }  // namespace
