@@ -43,10 +43,15 @@ bool connectionRefused(const std::string& libpq_message) {
   return attempts > 0;
 }
 
-OldPrimary inspectOldPrimary(const PgTarget& t) {
+OldPrimary inspectOldPrimary(const PgTarget& t, PgCancel* cancel) {
   using State = OldPrimary::State;
   try {
     pqxx::connection c(t.conninfo);
+    std::optional<PgCancelScope> scope;
+    if (cancel != nullptr && !scope.emplace(*cancel, c).ok()) {
+      return {State::Unknown, fmt::format("old primary {}: the step's deadline passed", t.name),
+              {}};
+    }
     pqxx::nontransaction tx(c);
     auto row = tx.exec(
         "SELECT r, COALESCE(CASE WHEN r THEN GREATEST(pg_last_wal_receive_lsn(), "

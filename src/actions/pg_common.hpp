@@ -41,7 +41,10 @@ struct OldPrimary {
   std::string lsn;     // its WAL position when it answered (receive or current LSN)
   bool proven() const { return state == State::Standby || state == State::Refused; }
 };
-OldPrimary inspectOldPrimary(const PgTarget& t);  // blocking: on a worker
+class PgCancel;
+// Blocking: on a worker. With `cancel`, the connection is shut when the step's deadline
+// passes (an answer that never came proves nothing: Unknown).
+OldPrimary inspectOldPrimary(const PgTarget& t, PgCancel* cancel = nullptr);
 
 // The plan's evidence about the old primary before looking at it: a failed fence refuses,
 // a fence that succeeded (or the step's allow_unfenced) is proof enough. Empty optional:

@@ -43,8 +43,10 @@ struct Standby {
 };
 
 // Empty when `st` may be promoted as far as the standby alone tells.
-std::string inspectStandby(const Settings& s, Standby& st) {
+std::string inspectStandby(const Settings& s, Standby& st, PgCancel& cancel) {
   pqxx::connection c(s.standby.conninfo);
+  PgCancelScope scope(cancel, c);  // a hung standby is let go at the deadline
+  if (!scope.ok()) return fmt::format("standby {}: the step's deadline passed", s.standby.name);
   pqxx::nontransaction tx(c);
   auto row = tx.exec(
       "SELECT pg_is_in_recovery(), COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), "
@@ -76,12 +78,12 @@ std::string inspectStandby(const Settings& s, Standby& st) {
 
 // Empty when the old primary is proven unable to take writes (and, when it answers as a
 // standby, the candidate has replayed what it has); else why not.
-std::string inspectOld(const Settings& s, const Standby& st, std::string& how) {
+std::string inspectOld(const Settings& s, const Standby& st, std::string& how, PgCancel& cancel) {
   if (s.proof.proven) {
     how = s.proof.how;
     return {};
   }
-  const OldPrimary old = inspectOldPrimary(*s.old_primary);
+  const OldPrimary old = inspectOldPrimary(*s.old_primary, &cancel);
   if (old.state == OldPrimary::State::Primary) return old.detail;
   if (old.state == OldPrimary::State::Unknown) {
     return old.detail +
@@ -107,7 +109,8 @@ struct Checked {
   std::string how;  // the proof about the old primary
 };
 
-Checked preconditions(const Settings& s) {
+// Read-only, and every connection it opens is shut at the deadline through `cancel`.
+Checked preconditions(const Settings& s, PgCancel& cancel) {
   Checked out;
   if (s.proof.refusal) return {*s.proof.refusal, {}, {}};
   if (!s.proof.proven && !s.old_primary) {
@@ -118,12 +121,12 @@ Checked preconditions(const Settings& s) {
         {}};
   }
   try {
-    if (out.why = inspectStandby(s, out.standby); !out.why.empty()) return out;
+    if (out.why = inspectStandby(s, out.standby, cancel); !out.why.empty()) return out;
   } catch (const std::exception& e) {
     out.why = fmt::format("standby {}: {}", s.standby.name, net::pgError(e));
     return out;
   }
-  out.why = inspectOld(s, out.standby, out.how);
+  out.why = inspectOld(s, out.standby, out.how, cancel);
   return out;
 }
 
@@ -163,7 +166,7 @@ ActionResult promoteOn(pqxx::connection& c, const Settings& s, PgCancel& cancel,
 }
 
 ActionResult promote(const Settings& s, PgCancel& cancel) {
-  const Checked pre = preconditions(s);
+  const Checked pre = preconditions(s, cancel);
   if (!pre.why.empty()) return ActionResult::failure(pre.why);
   try {
     pqxx::connection c(s.standby.conninfo);
@@ -206,8 +209,10 @@ class PgPromote final : public Action {
   }
 
   void check(Done done) override {
-    env_.workers.submit([s = s_, done]() -> net::WorkerPool::Continuation {
-      const Checked pre = preconditions(s);
+    cancel_->cancel();
+    cancel_ = std::make_shared<PgCancel>();
+    env_.workers.submit([s = s_, cancel = cancel_, done]() -> net::WorkerPool::Continuation {
+      const Checked pre = preconditions(s, *cancel);
       ActionResult r = pre.why.empty()
                            ? ActionResult::success(fmt::format(
                                  "{} is a standby {:.0f} bytes behind ({}; {}): "
