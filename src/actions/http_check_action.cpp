@@ -29,6 +29,7 @@ class HttpCheck final : public HttpAction {
   void run(Done done) override { start(std::move(done), step_.params.flag("wait_until")); }
   void cancel() override {
     timer_.cancel();
+    life_ = std::make_shared<int>(0);  // a wait already queued with success finds it gone
     HttpAction::cancel();
   }
 
@@ -58,15 +59,17 @@ class HttpCheck final : public HttpAction {
                                                       wantUp ? "up" : "down")));
       }
       timer_.expires_after(step_.params.duration("poll_interval"));
-      timer_.async_wait([this, done, poll](boost::system::error_code ec) {
-        if (!ec) once(done, poll);
-      });
+      timer_.async_wait(
+          [this, done, poll, alive = std::weak_ptr<int>(life_)](boost::system::error_code ec) {
+            if (!ec && !alive.expired()) once(done, poll);
+          });
     });
   }
 
   const StepConfig& step_;
   std::string url_;
   boost::asio::steady_timer timer_;
+  std::shared_ptr<int> life_ = std::make_shared<int>(0);
   SteadyTime until_{};  // this attempt's deadline
 };
 

@@ -280,10 +280,16 @@ class Patroni final : public HttpAction {
       } else {
         seen_ = why;
       }
-      timer_.expires_after(step_.params.duration("poll_interval"));
-      timer_.async_wait([this, done](boost::system::error_code ec) {
-        if (!ec) waitForLeader(done);
-      });
+      pollLater(done);
+    });
+  }
+
+  // A wait that expired just before cancel() has its handler queued already, with success:
+  // the life token, replaced by cancel(), keeps it from polling (and writing) again.
+  void pollLater(Done done) {
+    timer_.expires_after(step_.params.duration("poll_interval"));
+    timer_.async_wait([this, done, alive = std::weak_ptr<int>(life_)](boost::system::error_code ec) {
+      if (!ec && !alive.expired()) waitForLeader(done);
     });
   }
 
@@ -317,10 +323,7 @@ class Patroni final : public HttpAction {
         // Patroni reports "running" a moment before PostgreSQL leaves recovery: poll on.
         seen_ =
             fmt::format("{} ({}) leads in /cluster but a write failed: {}", name, address, error);
-        timer_.expires_after(step_.params.duration("poll_interval"));
-        timer_.async_wait([this, done](boost::system::error_code ec) {
-          if (!ec) waitForLeader(done);
-        });
+        pollLater(done);
       };
     });
   }

@@ -187,16 +187,17 @@ class RedisSentinel final : public Action {
     role(master, [this, master, done](std::string r) {
       if (r == "master") return demote(master, done);
       timer_.expires_after(std::chrono::milliseconds(50));
-      timer_.async_wait([this, master, done](boost::system::error_code ec) {
-        if (!ec) confirm(master, done);
+      // alive: a wait that expired just before cancel() is queued with success already.
+      timer_.async_wait([this, master, done, alive = alive_](boost::system::error_code ec) {
+        if (!ec && *alive) confirm(master, done);
       });
     });
   }
 
   void later(Done done, bool must_change) {
     timer_.expires_after(std::chrono::milliseconds(50));
-    timer_.async_wait([this, done, must_change](boost::system::error_code ec) {
-      if (!ec) follow(done, must_change);
+    timer_.async_wait([this, done, must_change, alive = alive_](boost::system::error_code ec) {
+      if (!ec && *alive) follow(done, must_change);
     });
   }
 
