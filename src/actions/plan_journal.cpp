@@ -46,9 +46,16 @@ std::string journalPath(const std::string& lock_dir, const std::string& componen
   return lock_dir + "/" + component + ".plan.json";
 }
 
-bool writeJournal(const std::string& lock_dir, const PlanJournal& j, std::string* error) {
-  return replaceFileDurably(journalPath(lock_dir, j.component), toJson(j).dump() + "\n", 0600,
-                            false, error);
+bool writeJournal(const std::string& lock_dir, const PlanJournal& j, std::string* error,
+                  bool durable) {
+  const std::string path = journalPath(lock_dir, j.component);
+  const std::string text = toJson(j).dump() + "\n";
+  return durable ? replaceFileDurably(path, text, 0600, false, error)
+                 : replaceFileVisibly(path, text, 0600, false, error);
+}
+
+bool syncJournal(const std::string& lock_dir, const std::string& component, std::string* error) {
+  return syncReplacedFile(journalPath(lock_dir, component), error);
 }
 
 std::optional<PlanJournal> readJournal(const std::string& lock_dir, const std::string& component,

@@ -235,10 +235,14 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   void ended() {
     auto self = shared_from_this();  // keeps this alive past its removal from runs_
     runner.runs_.erase(request.component);
-    // The lock is released after `done`: what the caller tidies (the plan's journal) is
-    // never seen by another process without the lock held.
-    auto held = std::move(lease);
-    if (done) done(report);
+    // The lock is released after the tidy-up and `done`: what the caller tidies (the plan's
+    // journal) is never seen by another process without the lock held.
+    auto release = [self] {
+      auto held = std::move(self->lease);
+      if (self->done) self->done(self->report);
+    };
+    if (request.dry_run || !request.tidy) return release();
+    request.tidy(release);
   }
 };
 

@@ -50,14 +50,10 @@ struct Tools {
     std::optional<actions::RunReport> report;
     const bool real = !request.dry_run;
     const std::string component = request.component;
-    auto done = [&](const actions::RunReport& r) {
-      std::string why;
-      if (real && !actions::removeJournal(lock_dir, component, &why))
-        spdlog::error("plan journal not removed: {}", why);
-      report = r;
-    };
+    auto done = [&](const actions::RunReport& r) { report = r; };
     if (real) {
       request.progress = journalTo(lock_dir, request, disk);
+      request.tidy = journalRemover(lock_dir, component, disk);
       request.admit = resumed ? admitSameJournal(lock_dir, *resumed)
                               : admitWithoutJournal(lock_dir, component);
     }

@@ -36,7 +36,8 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
   base.plan = request.plan->name;
   base.trigger = request.trigger;
   base.pid = static_cast<long>(::getpid());
-  return [dir = std::move(lock_dir), base, &disk](std::size_t done, const std::string& last,
+  return [dir = std::move(lock_dir), base, &disk, started = std::make_shared<bool>(false)](
+             std::size_t done, const std::string& last,
                                                   const actions::PlanContext& ctx,
                                                   actions::RunRequest::Written written) {
     actions::PlanJournal j = base;
@@ -50,14 +51,42 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
     j.old_primary_fenced = ctx.old_primary_fenced;
     j.fence_failed = ctx.fence_failed;
     j.switched = ctx.switched;
-    // write + fsync + rename + directory fsync on the disk thread: a stalled disk holds this
-    // plan (it waits for its journal) but never the loop and its probes.
-    disk.submit([dir, j = std::move(j), written = std::move(written)] {
+    // On the disk thread: a stalled disk holds this plan (it waits for its journal) but never
+    // the loop and its probes. The plan's first journal is durable before its first step
+    // (a plan in flight is known after a power cut). Later ones are renamed into place
+    // before the plan goes on - the daemon killed at any moment finds the last step passed -
+    // and fsync'd right after, without holding the plan: a power cut in that moment (a few
+    // ms) leaves the journal one step behind, and --resume runs that step again (every
+    // action verifies its own outcome; --resume checks preconditions first).
+    const bool first = !*started;
+    *started = true;
+    disk.submit([dir, j, first, written = std::move(written)] {
       std::string why;
-      if (!actions::writeJournal(dir, j, &why)) {
+      if (!actions::writeJournal(dir, j, &why, first)) {
         spdlog::error("{}: plan journal not written ({}): a crash now would not be recognised",
                       j.component, why);
       }
+      return net::WorkerPool::Continuation(written);
+    });
+    if (!first) {
+      disk.submit([dir, component = j.component] {
+        std::string why;
+        if (!actions::syncJournal(dir, component, &why))
+          spdlog::error("{}: plan journal not synced to disk: {}", component, why);
+        return net::WorkerPool::Continuation();
+      });
+    }
+  };
+}
+
+decltype(actions::RunRequest::tidy) journalRemover(std::string lock_dir, std::string component,
+                                                   net::WorkerPool& disk) {
+  return [dir = std::move(lock_dir), component = std::move(component),
+          &disk](actions::RunRequest::Written written) {
+    disk.submit([dir, component, written = std::move(written)] {
+      std::string why;
+      if (!actions::removeJournal(dir, component, &why))
+        spdlog::error("{}: plan journal not removed: {}", component, why);
       return net::WorkerPool::Continuation(written);
     });
   };
@@ -173,6 +202,7 @@ bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused) {
   const Duration budget = planBudget(*request.plan);
   if (!request.dry_run) {
     request.progress = journalTo(lock_dir_, request, disk_);
+    request.tidy = journalRemover(lock_dir_, component, disk_);
     request.admit = admitWithoutJournal(lock_dir_, component);
   }
   const bool started = runner_.start(
@@ -279,13 +309,10 @@ std::string PlanKeeper::stale(const std::string& component, const Deferred& d, b
   return {};
 }
 
-void PlanKeeper::ended(const std::string& component, const actions::RunReport& report) {
+void PlanKeeper::ended(const std::string& component, const actions::RunReport& /*report*/) {
   running_until_.erase(component);
-  std::string why;
-  // An interrupted plan's journal stays: the next start-up holds the component on it.
-  if (!report.interrupted && !actions::removeJournal(lock_dir_, component, &why)) {
-    spdlog::error("{}: plan journal not removed: {}", component, why);
-  }
+  // The journal of a plan that ended is gone already (RunRequest::tidy); an interrupted
+  // plan's stays: the next start-up holds the component on it.
   if (!deferred_.empty() && !stopping_) {
     boost::asio::post(io_, [this] { retryDeferred(); });  // not inside the runner's callback
   }

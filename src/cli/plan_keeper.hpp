@@ -32,6 +32,9 @@ Duration planBudget(const config::PlanConfig& plan);
 decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
                                                  const actions::RunRequest& request,
                                                  net::WorkerPool& disk);
+// Removes the plan's journal on `disk` when it has ended (RunRequest::tidy).
+decltype(actions::RunRequest::tidy) journalRemover(std::string lock_dir, std::string component,
+                                                   net::WorkerPool& disk);
 
 // For RunRequest::admit, asked once the lock is held. A run from the top is admitted only
 // when the component has no journal: one there now, with the lock free, is a plan that was

@@ -38,10 +38,16 @@ bool syncDirectory(const std::string& dir, std::string* error) {
   return ok;
 }
 
-bool replaceFileDurably(const std::string& path, const std::string& text, mode_t mode,
-                        bool directory_group, std::string* error) {
+namespace {
+
+std::string directoryOf(const std::string& path) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const std::string dir = parent.empty() ? std::string(1, '.') : parent.string();
+  return parent.empty() ? std::string(1, '.') : parent.string();
+}
+
+bool replaceFile(const std::string& path, const std::string& text, mode_t mode,
+                 bool directory_group, bool durable, std::string* error) {
+  const std::string dir = directoryOf(path);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   std::string tmp = path;
@@ -51,7 +57,8 @@ bool replaceFileDurably(const std::string& path, const std::string& text, mode_t
   struct stat ds {};
   if (directory_group && ::stat(dir.c_str(), &ds) == 0)
     (void)!::fchown(fd, static_cast<uid_t>(-1), ds.st_gid);
-  const bool ok = ::fchmod(fd, mode) == 0 && writeAll(fd, text) && ::fsync(fd) == 0;
+  const bool ok =
+      ::fchmod(fd, mode) == 0 && writeAll(fd, text) && (!durable || ::fsync(fd) == 0);
   const int err = errno;
   if (::close(fd) != 0 || !ok) {
     errno = ok ? errno : err;
@@ -64,7 +71,32 @@ bool replaceFileDurably(const std::string& path, const std::string& text, mode_t
     ::unlink(tmp.c_str());
     return false;
   }
-  return syncDirectory(dir, error);
+  return !durable || syncDirectory(dir, error);
+}
+
+}  // namespace
+
+bool replaceFileDurably(const std::string& path, const std::string& text, mode_t mode,
+                        bool directory_group, std::string* error) {
+  return replaceFile(path, text, mode, directory_group, true, error);
+}
+
+bool replaceFileVisibly(const std::string& path, const std::string& text, mode_t mode,
+                        bool directory_group, std::string* error) {
+  return replaceFile(path, text, mode, directory_group, false, error);
+}
+
+bool syncReplacedFile(const std::string& path, std::string* error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT || failed(error, path);  // replaced or removed since
+  const bool ok = ::fsync(fd) == 0;
+  if (!ok) failed(error, path);
+  ::close(fd);
+  if (!ok) return false;
+  std::string why;
+  if (syncDirectory(directoryOf(path), &why) || errno == ENOENT) return true;  // ENOENT: gone
+  if (error != nullptr) *error = why;
+  return false;
 }
 
 }  // namespace hftguard

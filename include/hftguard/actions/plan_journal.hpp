@@ -35,7 +35,12 @@ std::string journalPath(const std::string& lock_dir, const std::string& componen
 
 // Replaces the component's journal atomically and durably: a unique temporary file (mode
 // 0600), fsync, rename, fsync of the directory. False with why on failure.
-bool writeJournal(const std::string& lock_dir, const PlanJournal& j, std::string* error = nullptr);
+// `durable` false: atomically but without waiting for the disk (it survives the process
+// being killed at once, a power cut only after syncJournal).
+bool writeJournal(const std::string& lock_dir, const PlanJournal& j, std::string* error = nullptr,
+                  bool durable = true);
+bool syncJournal(const std::string& lock_dir, const std::string& component,
+                 std::string* error = nullptr);
 
 // The component's journal; nullopt when there is none (or, with `error` set, when it cannot
 // be read or parsed).

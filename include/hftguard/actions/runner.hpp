@@ -38,6 +38,10 @@ struct RunRequest {
   std::function<void(std::size_t steps_done, const std::string& last_step, const PlanContext&,
                      Written written)>
       progress;
+  // Real runs only: called when the plan has ended (completed or failed, not interrupted),
+  // lock still held; it calls `written` on the loop once it has tidied up (the journal
+  // removed), and only then is `done` called and the lock released.
+  std::function<void(Written written)> tidy;
   // Real runs only: asked once the component's lock is held, before anything is recorded or
   // done. A non-empty answer refuses the run (the lock is released at once): what the caller
   // read before it held the lock (a plan's journal) may have changed meanwhile.

@@ -14,6 +14,14 @@ namespace hftguard {
 bool replaceFileDurably(const std::string& path, const std::string& text, mode_t mode,
                         bool directory_group, std::string* error = nullptr);
 
+// The same replacement without waiting for the disk: every process sees the new file at once
+// (it survives this process being killed), a power cut may still leave the old one until
+// syncReplacedFile(path) has returned.
+bool replaceFileVisibly(const std::string& path, const std::string& text, mode_t mode,
+                        bool directory_group, std::string* error = nullptr);
+// Makes a replacement by replaceFileVisibly durable: fsyncs the file and its directory.
+bool syncReplacedFile(const std::string& path, std::string* error = nullptr);
+
 // fsyncs a directory: a rename or an unlink in it is durable only then.
 bool syncDirectory(const std::string& dir, std::string* error = nullptr);
 

@@ -34,9 +34,16 @@ namespace {
 class FakeCoordinator final : public coord::Coordinator {
  public:
   struct FakeLease final : coord::Lease {
-    explicit FakeLease(int& held) : held_(held) { ++held_; }
-    ~FakeLease() override { --held_; }
+    FakeLease(int& held, std::function<void()>& on_release)
+        : held_(held), on_release_(on_release) {
+      ++held_;
+    }
+    ~FakeLease() override {
+      --held_;
+      if (on_release_) on_release_();
+    }
     int& held_;
+    std::function<void()>& on_release_;
   };
   std::string name() const override { return "fake"; }
   std::unique_ptr<coord::Lease> acquire(const std::string&, coord::Grant& grant) override {
@@ -46,11 +53,12 @@ class FakeCoordinator final : public coord::Coordinator {
       return nullptr;
     }
     grant = {true, "fake-" + std::to_string(asked), "fake: granted"};
-    return std::make_unique<FakeLease>(held);
+    return std::make_unique<FakeLease>(held, on_release);
   }
   bool refuse = false;
   int asked = 0;
   int held = 0;
+  std::function<void()> on_release;
 };
 
 struct Recorded {
@@ -238,7 +246,8 @@ TEST_F(PlanLifecycleTest, APlanThatCannotStartIsDeferredAndRunsWhenTheLockFrees)
   coordinator_.refuse = false;
   ASSERT_TRUE(loopUntil([&] { return count("failover_completed") == 1; }));
   EXPECT_EQ(find("failover_started")->fields["trigger"], "trigger-1");
-  EXPECT_FALSE(actions::readJournal(dir_.string(), "c"));  // removed at the end
+  EXPECT_TRUE(loopUntil([&] { return !actions::readJournal(dir_.string(), "c"); }))
+      << "the journal was not removed at the end";
 }
 
 TEST_F(PlanLifecycleTest, ADeferredPlanThatNeverStartsFailsAndPages) {
@@ -489,6 +498,24 @@ TEST_F(PlanLifecycleTest, TheJournalIsWrittenOffTheLoop) {
   ASSERT_TRUE(back);
   EXPECT_EQ(back->steps_done, 1u);
   EXPECT_EQ(back->last_step, "a");
+}
+
+}  // namespace
+
+namespace {
+
+// The journal is removed on the disk thread, and the lock is held until it is gone: another
+// process never sees a journal without its lock held, which would read as a plan that died.
+TEST_F(PlanLifecycleTest, TheLockIsReleasedOnlyOnceTheJournalIsGone) {
+  load(kTwoSteps);
+  std::optional<bool> journalAtRelease;
+  coordinator_.on_release = [&] {
+    journalAtRelease = actions::readJournal(dir_.string(), "c").has_value();
+  };
+  keeper_->start(request());
+  ASSERT_TRUE(loopUntil([&] { return journalAtRelease.has_value(); }));
+  EXPECT_FALSE(*journalAtRelease) << "the lock was released with the journal still there";
+  EXPECT_EQ(count("failover_completed"), 1u);
 }
 
 }  // namespace
