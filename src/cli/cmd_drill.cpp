@@ -97,7 +97,7 @@ class Drill {
       restored = true;
     }
     const std::string outcome = s.expect_failover && !s.maintenance
-                                    ? awaitFailover(s, start, mark)
+                                    ? awaitFailover(s, start, injected, mark)
                                     : awaitCalm(s, start, mark);
     drill::measure(seen_, s.component, injected, r);
     if ((s.expect_failover || s.maintenance) && outcome.empty() && !s.verify.empty()) {
@@ -108,6 +108,9 @@ class Drill {
       }
     }
     if (r.why.empty()) r.why = outcome;
+    if (r.why.empty() && s.expect_failover && !s.maintenance && r.rto_ms < 0) {
+      r.why = "no failover_completed with an RTO after the injection";  // never a PASS on none
+    }
     if (r.why.empty()) {
       r.pass = true;
       r.why = s.maintenance ? fmt::format("done in {:.0f} ms, no failover", r.completed_ms)
@@ -194,13 +197,18 @@ class Drill {
 
   // The failover's outcome: "" when it completed within the component's RTO target.
   std::string awaitFailover(const config::DrillScenario& s, Steady::time_point start,
-                            std::size_t from) {
+                            WallTime injected, std::size_t from) {
     while (Steady::now() - start < s.timeout) {
       pump(std::chrono::milliseconds(20));
       poll();
+      // Only the outcome of a plan started after the injection counts: a plan still running
+      // from the previous run's restore (a Sentinel switching back) is not this run's.
+      bool started = false;
       for (std::size_t i = from; i < seen_.size(); ++i) {
         const auto& e = seen_[i];
         if (e.component != s.component || e.fields.value("dry_run", false)) continue;
+        if (e.type == "failover_started" && e.at >= injected) started = true;
+        if (!started) continue;
         if (e.type == "failover_failed") return "failover failed: " + e.reason;
         if (e.type == "failover_completed") {
           return e.fields.value("rto_met", false) ? std::string() : "RTO over target: " + e.reason;
