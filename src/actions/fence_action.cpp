@@ -1,8 +1,11 @@
 // fence: isolate the old primary so it cannot take traffic or writes again - take it out
 // of the load balancer (maint), mark nodes/<node>/fenced in the KV store, ask it to stop
 // (POST to stop_url, or an argv) - each part done and verified by the action it borrows.
-// Every part is attempted; the fence succeeds only when all did, and says so in `fenced`,
-// the evidence pg_promote and patroni read from the plan. A fence with no part fails.
+// Every part is attempted, all at once; the fence succeeds only when all did, and says so in
+// `fenced`, the evidence pg_promote and patroni read from the plan. A fence with no part fails.
+#include <cstdint>
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "kinds.hpp"
@@ -60,47 +63,72 @@ class Fence final : public Action {
     return out;
   }
 
-  void check(Done done) override { next(0, true, {}, !actions_.empty(), std::move(done)); }
-  void run(Done done) override { next(0, false, {}, !actions_.empty(), std::move(done)); }
+  void check(Done done) override { all(true, std::move(done)); }
+  void run(Done done) override { all(false, std::move(done)); }
   void cancel() override {
-    if (current_ < actions_.size()) actions_[current_]->cancel();
+    ++round_;  // a part answering after the deadline is not heard
+    for (auto& a : actions_) a->cancel();
   }
 
  private:
-  // Every part is attempted and recorded, whatever the ones before it did: a load balancer
-  // that refused still leaves the KV mark and the stop worth doing. Any failed part fails
-  // the fence, and a later promotion in the plan is then refused.
-  void next(std::size_t i, bool dry, std::string details, bool allOk, Done done) {
-    current_ = i;
-    if (i == actions_.size()) {
-      if (details.empty()) details = "no part configured (haproxy_socket, kv_store, stop_url/argv)";
-      ActionResult r =
-          allOk ? ActionResult::success(fmt::format("{} fenced: {}", target_, details))
-                : ActionResult::failure(fmt::format("fencing {} failed: {}", target_, details));
-      r.fenced = allOk;
+  // Every part is attempted at once and recorded, whatever the others do: a load balancer
+  // that refused still leaves the KV mark and the stop worth doing, and none waits for
+  // another (the fence takes as long as its slowest part, not their sum). Any failed part
+  // fails the fence, and a later promotion in the plan is then refused.
+  void all(bool dry, Done done) {
+    const std::uint64_t round = ++round_;
+    if (actions_.empty()) {
+      ActionResult r = ActionResult::failure(fmt::format(
+          "fencing {} failed: no part configured (haproxy_socket, kv_store, stop_url/argv)",
+          target_));
+      r.fenced = false;
       return done(std::move(r));
     }
-    auto cb = [this, i, dry, details, allOk, done](ActionResult r) {
+    results_.assign(actions_.size(), std::nullopt);
+    for (std::size_t i = 0; i < actions_.size(); ++i) {
+      auto cb = [this, i, dry, round, done](ActionResult r) {
+        if (round != round_ || results_[i]) return;
+        results_[i] = std::move(r);
+        for (const auto& x : results_) {
+          if (!x) return;
+        }
+        finish(dry, done);
+      };
+      dry ? actions_[i]->check(cb) : actions_[i]->run(cb);
+      if (round != round_) return;  // finished (or cancelled) inside the call
+    }
+  }
+
+  void finish(bool dry, const Done& done) {
+    ++round_;
+    std::string details;
+    bool allOk = true;
+    for (std::size_t i = 0; i < actions_.size(); ++i) {
+      const ActionResult& r = *results_[i];
       const std::string name = parts_[i]->name.substr(name_.size() + 1);
       // A stop request its host refused: nothing listens there any more (a crashed
       // primary), which is what the stop was to make so. A timeout proves nothing.
       const bool stopped = !dry && !r.ok && r.refused && name == "stop";
-      const std::string part = fmt::format("{} {}: {}", name,
-                                           r.ok      ? "ok"
-                                           : stopped ? "ok (refused: nothing listens)"
-                                                     : "FAILED",
-                                           r.detail);
-      next(i + 1, dry, details + (details.empty() ? "" : "; ") + part, allOk && (r.ok || stopped),
-           done);
-    };
-    dry ? actions_[i]->check(cb) : actions_[i]->run(cb);
+      details += fmt::format("{}{} {}: {}", details.empty() ? "" : "; ", name,
+                             r.ok      ? "ok"
+                             : stopped ? "ok (refused: nothing listens)"
+                                       : "FAILED",
+                             r.detail);
+      allOk = allOk && (r.ok || stopped);
+    }
+    ActionResult r = allOk ? ActionResult::success(fmt::format("{} fenced: {}", target_, details))
+                           : ActionResult::failure(
+                                 fmt::format("fencing {} failed: {}", target_, details));
+    r.fenced = allOk;
+    done(std::move(r));
   }
 
   std::string name_;  // the step's, prefix of its parts' names
   std::string target_;
   std::vector<std::unique_ptr<config::StepConfig>> parts_;  // the borrowed actions refer to these
   std::vector<std::unique_ptr<Action>> actions_;
-  std::size_t current_ = 0;
+  std::vector<std::optional<ActionResult>> results_;  // this round's, in part order
+  std::uint64_t round_ = 0;
 };
 
 }  // namespace
