@@ -60,6 +60,7 @@ class Patroni final : public HttpAction {
   }
 
   void run(Done done) override {
+    pg_cancel_ = std::make_shared<PgCancel>();  // each attempt its own
     readCluster(0, [this, done](std::optional<Cluster> c, std::string why) {
       if (!c) return done(ActionResult::failure(why));
       const Member* to = nullptr;
@@ -91,6 +92,7 @@ class Patroni final : public HttpAction {
   void cancel() override {
     timer_.cancel();
     life_ = std::make_shared<int>(0);  // a write check in flight finds its action gone
+    pg_cancel_->cancel();              // and sends nothing more: its socket is shut
     HttpAction::cancel();
   }
 
@@ -302,12 +304,19 @@ class Patroni final : public HttpAction {
     const std::string old = old_;
     const std::string node = node_;
     std::weak_ptr<int> alive = life_;
+    std::shared_ptr<PgCancel> cancel = pg_cancel_;
     env_.workers.submit([=, this]() -> net::WorkerPool::Continuation {
       std::string error;
       try {
         pqxx::connection conn(conninfo);
-        pqxx::nontransaction tx(conn);
-        proveWrite(tx, table, node);
+        PgCancelScope scope(*cancel, conn);  // past the deadline, no write check is sent
+        if (!scope.ok() || !cancel->begin("the write check on " + address)) {
+          error = "cancelled at the step's deadline";
+        } else {
+          pqxx::nontransaction tx(conn);
+          proveWrite(tx, table, node);
+          cancel->confirmed();
+        }
       } catch (const std::exception& e) {
         error = net::pgError(e);
       }
@@ -341,6 +350,7 @@ class Patroni final : public HttpAction {
   std::string onlyLeader_;  // why only the leader's API may take the request
   boost::asio::steady_timer timer_;
   std::shared_ptr<int> life_ = std::make_shared<int>(0);
+  std::shared_ptr<PgCancel> pg_cancel_ = std::make_shared<PgCancel>();
 };
 
 }  // namespace

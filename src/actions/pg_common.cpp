@@ -67,6 +67,11 @@ OldPrimary inspectOldPrimary(const PgTarget& t, PgCancel* cancel) {
                         t.name),
             row[1].as<std::string>()};
   } catch (const pqxx::broken_connection& e) {
+    // Shut by PgCancel at the deadline: whatever the message says, that proves nothing.
+    if (cancel != nullptr && cancel->cancelled()) {
+      return {State::Unknown, fmt::format("old primary {}: the step's deadline passed", t.name),
+              {}};
+    }
     if (connectionRefused(e.what())) {
       return {State::Refused, fmt::format("old primary {} refuses connections", t.name), {}};
     }

@@ -31,6 +31,9 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   WallTime started_wall{};
   RunReport report;
   bool interrupted = false;  // interrupt() ended it: an attempt's posted end is ignored
+  bool tidying = false;      // its steps are over; it waits for RunRequest::tidy
+  int writing = 0;           // journal writes asked for and not yet done
+  std::unique_ptr<coord::Lease> lease_until_written;  // interrupted while a write was queued
 
   const config::StepConfig& current() const { return request.plan->steps[step]; }
 
@@ -51,8 +54,11 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   // The plan's journal (real runs): kept before the step's work is reported, then `next`.
   void progress(std::size_t steps_done, const std::string& last_step, std::function<void()> next) {
     if (request.dry_run || !request.progress) return next();
+    ++writing;
     request.progress(steps_done, last_step, request.context,
                      [self = shared_from_this(), mine = token, next = std::move(next)] {
+                       // An interrupted run kept its lock until this write landed.
+                       if (--self->writing == 0) self->lease_until_written.reset();
                        if (mine == self->token && !self->interrupted) next();
                      });
   }
@@ -233,11 +239,14 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   }
 
   void ended() {
-    auto self = shared_from_this();  // keeps this alive past its removal from runs_
-    runner.runs_.erase(request.component);
-    // The lock is released after the tidy-up and `done`: what the caller tidies (the plan's
-    // journal) is never seen by another process without the lock held.
-    auto release = [self] {
+    // The run stays in runs_ (running, not idle) until its journal is gone and its lock
+    // released: a trigger meanwhile is "this daemon's plan runs", a SIGTERM waits for it.
+    // What the caller tidies (the plan's journal) is never seen by another process without
+    // the lock held.
+    tidying = true;
+    auto release = [self = shared_from_this()] {
+      auto it = self->runner.runs_.find(self->request.component);
+      if (it != self->runner.runs_.end() && it->second == self) self->runner.runs_.erase(it);
       auto held = std::move(self->lease);
       if (self->done) self->done(self->report);
     };
@@ -247,25 +256,46 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
 };
 
 void FailoverRunner::interrupt(const std::string& why) {
-  auto runs = std::move(runs_);
-  runs_.clear();
+  std::map<std::string, std::shared_ptr<Run>> runs;
+  for (auto it = runs_.begin(); it != runs_.end();) {
+    if (it->second->tidying) {  // ended: it only removes its journal, then lets go
+      ++it;
+      continue;
+    }
+    runs.insert(*it);
+    it = runs_.erase(it);
+  }
   for (auto& [component, run] : runs) {
     ++run->token;  // no callback of the action in flight is heeded from now on
     run->interrupted = true;
     run->deadline.cancel();
     if (run->action) run->action->cancel();
     const std::size_t at = run->step;
+    nlohmann::json f = {{"steps_done", at},
+                        {"steps", run->request.plan->steps.size()},
+                        {"last_step", at == 0 ? "" : run->request.plan->steps[at - 1].name}};
+    std::string journal;
+    if (run->writing > 0) {  // step `at + 1` did its work; its journal entry is being written
+      f["journal_pending"] = true;
+      journal = fmt::format(" (step {}'s work was done; the journal will say so, its step_done "
+                            "was not recorded)",
+                            at + 1);
+    }
     run->record("failover_interrupted",
-                fmt::format("{} interrupted before step {} of {}: {}", run->request.plan->name,
-                            at + 1, run->request.plan->steps.size(), why),
-                {{"steps_done", at},
-                 {"steps", run->request.plan->steps.size()},
-                 {"last_step", at == 0 ? "" : run->request.plan->steps[at - 1].name}});
+                fmt::format("{} interrupted before step {} of {}{}: {}", run->request.plan->name,
+                            at + 1, run->request.plan->steps.size(), journal, why),
+                std::move(f));
     run->report.interrupted = true;
     run->report.reason = why;
     run->report.duration = env_.clock.now() - run->started;
     if (run->done) run->done(run->report);
-    run->lease.reset();
+    // A journal write still queued keeps the lock until it lands: nobody else may see the
+    // journal change without the lock held.
+    if (run->writing > 0) {
+      run->lease_until_written = std::move(run->lease);
+    } else {
+      run->lease.reset();
+    }
   }
 }
 

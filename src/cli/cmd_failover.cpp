@@ -81,6 +81,14 @@ int abandon(const config::Config& cfg, const std::string& name, const actions::P
     return kExitFailed;
   }
   std::string why;
+  // What was read before the lock was held may have moved on (another --resume finished it,
+  // another --abandon dropped it); an unreadable journal is dropped as it is.
+  if (!j.plan.empty()) {
+    if (std::string moved = admitSameJournal(lockDir(cfg), j)(); !moved.empty()) {
+      err << "hftguard failover: not abandoned: " << moved << "\n";
+      return kExitFailed;
+    }
+  }
   if (!actions::removeJournal(lockDir(cfg), name, &why)) {
     err << "hftguard failover: " << why << "\n";
     return kExitFailed;
@@ -118,10 +126,18 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
   setupLogging(spdlog::level::warn);
   try {
     std::string why;
-    const auto journal = actions::readJournal(lockDir(*cfg), name, &why);
+    auto journal = actions::readJournal(lockDir(*cfg), name, &why);
     if (!journal && !why.empty()) {
-      err << "hftguard failover: " << why << "\n";
-      return kExitFailed;
+      // Unreadable (a power cut may leave it empty on some file systems): it still holds the
+      // component; --abandon is how an operator clears it, never --resume.
+      if (!drop) {
+        err << "hftguard failover: " << why << "; drop it with --abandon after checking the "
+            << "stack by hand\n";
+        return kExitFailed;
+      }
+      journal = actions::PlanJournal{};
+      journal->component = name;
+      journal->last_step = "unknown: the journal could not be read (" + why + ")";
     }
     if ((resume || drop) && !journal) {
       err << "hftguard failover: no interrupted plan for " << name << "\n";

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -485,19 +486,80 @@ namespace {
 TEST_F(PlanLifecycleTest, TheJournalIsWrittenOffTheLoop) {
   load(kTwoSteps);
   net::WorkerPool disk(io_, 1);
+  std::promise<void> stalled;  // a disk that does not answer yet
+  disk.submit([f = stalled.get_future().share()] {
+    f.wait();
+    return net::WorkerPool::Continuation();
+  });
   auto r = request();
   auto write = cli::journalTo(dir_.string(), r, disk);
   const auto loop = std::this_thread::get_id();
   std::optional<std::thread::id> heard;
   r.context.timestamp = "t0";
   write(1, "a", r.context, [&] { heard = std::this_thread::get_id(); });
-  EXPECT_FALSE(heard) << "written before the call returned: the write ran on the caller";
+  EXPECT_FALSE(actions::readJournal(dir_.string(), "c"))
+      << "the journal was written by the caller while the disk thread was stalled";
+  EXPECT_FALSE(heard);
+  stalled.set_value();
   ASSERT_TRUE(loopUntil([&] { return heard.has_value(); }));
   EXPECT_EQ(*heard, loop) << "the run must hear back on its loop";
   auto back = actions::readJournal(dir_.string(), "c");
   ASSERT_TRUE(back);
   EXPECT_EQ(back->steps_done, 1u);
-  EXPECT_EQ(back->last_step, "a");
+  // A later write is renamed into place before the run hears back, and synced after.
+  heard.reset();
+  write(2, "b", r.context, [&] { heard = std::this_thread::get_id(); });
+  ASSERT_TRUE(loopUntil([&] { return heard.has_value(); }));
+  back = actions::readJournal(dir_.string(), "c");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->steps_done, 2u);
+  EXPECT_EQ(back->last_step, "b");
+}
+
+// Interrupted (a second SIGTERM) while a journal write is queued: the lock is kept until that
+// write lands, so no other process sees the journal change without the lock held.
+TEST_F(PlanLifecycleTest, AnInterruptKeepsTheLockUntilAQueuedJournalWriteLands) {
+  load(kTwoSteps);
+  std::vector<actions::RunRequest::Written> queued;
+  auto r = request();
+  r.progress = [&](std::size_t, const std::string&, const actions::PlanContext&,
+                   actions::RunRequest::Written written) {
+    queued.push_back(std::move(written));
+  };
+  std::optional<actions::RunReport> report;
+  ASSERT_TRUE(runner_->start(r, [&](const actions::RunReport& rep) { report = rep; }));
+  ASSERT_EQ(queued.size(), 1u);  // the first journal write, not yet done
+  runner_->interrupt("test");
+  ASSERT_TRUE(report && report->interrupted);
+  EXPECT_EQ(coordinator_.held, 1) << "the lock was freed under a journal write still queued";
+  EXPECT_EQ(find("failover_interrupted")->fields.value("journal_pending", false), true);
+  queued.front()();
+  EXPECT_EQ(coordinator_.held, 0);
+  EXPECT_EQ(count("step_started"), 0u) << "an interrupted run went on";
+}
+
+// Between the plan's end and its journal's removal the run still counts as running: a
+// trigger then is this daemon's own plan, a stop waits for it.
+TEST_F(PlanLifecycleTest, APlanTidyingItsJournalStillRuns) {
+  load(kTwoSteps);
+  actions::RunRequest::Written release;
+  auto r = request();
+  r.tidy = [&](actions::RunRequest::Written written) { release = std::move(written); };
+  std::optional<actions::RunReport> report;
+  ASSERT_TRUE(runner_->start(r, [&](const actions::RunReport& rep) { report = rep; }));
+  ASSERT_TRUE(loopUntil([&] { return static_cast<bool>(release); }));
+  EXPECT_EQ(count("failover_completed"), 1u);
+  EXPECT_TRUE(runner_->running("c")) << "idle while its journal and lock are still there";
+  EXPECT_FALSE(runner_->idle());
+  EXPECT_EQ(coordinator_.held, 1);
+  EXPECT_FALSE(report);
+  runner_->interrupt("a stop now must not interrupt a plan that has ended");
+  EXPECT_EQ(count("failover_interrupted"), 0u);
+  release();
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok);
+  EXPECT_EQ(coordinator_.held, 0);
+  EXPECT_TRUE(runner_->idle());
 }
 
 }  // namespace
