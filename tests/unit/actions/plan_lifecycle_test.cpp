@@ -580,4 +580,24 @@ TEST_F(PlanLifecycleTest, TheLockIsReleasedOnlyOnceTheJournalIsGone) {
   EXPECT_EQ(count("failover_completed"), 1u);
 }
 
+// ...and the removal itself is the disk thread's: a stalled disk holds the plan's lock, not
+// the loop.
+TEST_F(PlanLifecycleTest, TheJournalIsRemovedOffTheLoop) {
+  load(kTwoSteps);
+  actions::PlanJournal j{"c", "p", "t", "old", "new", "tok", "r", "t0", 2, "b", 1};
+  ASSERT_TRUE(actions::writeJournal(dir_.string(), j));
+  net::WorkerPool disk(io_, 1);
+  std::promise<void> stalled;
+  disk.submit([f = stalled.get_future().share()] {
+    f.wait();
+    return net::WorkerPool::Continuation();
+  });
+  bool removed = false;
+  cli::journalRemover(dir_.string(), "c", disk)([&] { removed = true; });
+  EXPECT_TRUE(actions::readJournal(dir_.string(), "c")) << "removed by the caller, on the loop";
+  stalled.set_value();
+  ASSERT_TRUE(loopUntil([&] { return removed; }));
+  EXPECT_FALSE(actions::readJournal(dir_.string(), "c"));
+}
+
 }  // namespace
