@@ -33,6 +33,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   bool interrupted = false;  // interrupt() ended it: an attempt's posted end is ignored
   bool tidying = false;      // its steps are over; it waits for RunRequest::tidy
   int writing = 0;           // journal writes asked for and not yet done
+  std::size_t journal_steps = 0;  // the steps passed, as the latest of them says
   std::unique_ptr<coord::Lease> lease_until_written;  // interrupted while a write was queued
 
   const config::StepConfig& current() const { return request.plan->steps[step]; }
@@ -55,6 +56,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   void progress(std::size_t steps_done, const std::string& last_step, std::function<void()> next) {
     if (request.dry_run || !request.progress) return next();
     ++writing;
+    journal_steps = steps_done;
     request.progress(steps_done, last_step, request.context,
                      [self = shared_from_this(), mine = token, next = std::move(next)] {
                        // An interrupted run kept its lock until this write landed.
@@ -275,8 +277,8 @@ void FailoverRunner::interrupt(const std::string& why) {
                         {"steps", run->request.plan->steps.size()},
                         {"last_step", at == 0 ? "" : run->request.plan->steps[at - 1].name}};
     std::string journal;
-    if (run->writing > 0) {  // step `at + 1` did its work; its journal entry is being written
-      f["journal_pending"] = true;
+    if (run->writing > 0) f["journal_pending"] = true;
+    if (run->writing > 0 && run->journal_steps > at) {  // step at + 1 did its work
       journal = fmt::format(" (step {}'s work was done; the journal will say so, its step_done "
                             "was not recorded)",
                             at + 1);
@@ -317,6 +319,11 @@ FailoverRunner::~FailoverRunner() {
 
 bool FailoverRunner::running(const std::string& component) const {
   return runs_.count(component) > 0;
+}
+
+bool FailoverRunner::ending(const std::string& component) const {
+  auto it = runs_.find(component);
+  return it != runs_.end() && it->second->tidying;
 }
 
 bool FailoverRunner::start(RunRequest request, std::function<void(const RunReport&)> done,

@@ -218,21 +218,26 @@ void PlanKeeper::start(actions::RunRequest request) {
   // This daemon's own plan runs for the component (a Sentinel switch it caused, a second
   // trigger of the same outage): that plan's outcome counts; running it again would fence
   // and promote twice.
-  if (runner_.running(component)) {
+  if (runner_.running(component) && !runner_.ending(component)) {
     record_("failover_skipped", component,
             fmt::format("plan {} not started: this daemon's plan for {} is running",
                         request.plan->name, component),
             {{"plan", request.plan->name}, {"trigger", request.trigger}});
     return;
   }
-  if (!stopping_ && deferred_.count(component) == 0 && tryStart(request, &why)) return;
+  // A plan of ours that has ended and only removes its journal: this decision is a new one,
+  // deferred until that plan lets the lock go (its journal is ours, not another process's).
+  const bool ours = runner_.ending(component);
+  if (!stopping_ && !ours && deferred_.count(component) == 0 && tryStart(request, &why)) return;
+  if (ours) why = "this daemon's previous plan for " + component + " is finishing";
   if (stopping_) why = "the daemon is stopping";
   if (why.empty()) why = "an earlier deferred plan waits for " + component;
   const Duration bound =
       request.rto_target > Duration::zero() ? request.rto_target : kDefaultDeferBound;
   Deferred d{std::move(request), clock_.now(), clock_.now() + bound, why};
   std::string unreadable;  // another process's plan runs right now (its journal is there)
-  d.overtaken = actions::readJournal(lock_dir_, component, &unreadable) || !unreadable.empty();
+  d.overtaken =
+      !ours && (actions::readJournal(lock_dir_, component, &unreadable) || !unreadable.empty());
   record_("failover_deferred", component,
           fmt::format("plan {} deferred: {}; started as soon as it can, within {}",
                       d.request.plan->name, why, formatDuration(bound)),
@@ -268,8 +273,9 @@ void PlanKeeper::retryDeferred() {
   for (auto it = deferred_.begin(); it != deferred_.end();) {
     Deferred& d = it->second;
     std::string why, unreadable;
+    const bool ours = runner_.ending(it->first);  // our ended plan's journal, going away
     const bool journal =
-        actions::readJournal(lock_dir_, it->first, &unreadable) || !unreadable.empty();
+        !ours && (actions::readJournal(lock_dir_, it->first, &unreadable) || !unreadable.empty());
     d.overtaken = d.overtaken || journal;
     if (const std::string skip = stale(it->first, d, journal); !skip.empty()) {
       record_("failover_skipped", it->first,
@@ -280,11 +286,12 @@ void PlanKeeper::retryDeferred() {
     }
     // A journal without its lock held is an interrupted plan: tick() holds the component;
     // never start from the top over it.
-    if (!journal && tryStart(d.request, &why)) {
+    if (!journal && !ours && tryStart(d.request, &why)) {
       it = deferred_.erase(it);
       continue;
     }
     if (journal) why = "another process's plan for " + it->first + " is under way (its journal)";
+    if (ours) why = "this daemon's previous plan for " + it->first + " is finishing";
     d.why = why;
     if (clock_.now() >= d.until) {
       giveUp(it->first, d,

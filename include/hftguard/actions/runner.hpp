@@ -78,6 +78,8 @@ class FailoverRunner {
   bool start(RunRequest request, std::function<void(const RunReport&)> done,
              std::string* refused = nullptr);
   bool running(const std::string& component) const;
+  // Its steps are over and it only tidies up (its journal) before letting the lock go.
+  bool ending(const std::string& component) const;
   bool idle() const { return runs_.empty(); }
   // Stops every running plan where it stands (the daemon's stop timeout passed): each
   // records failover_interrupted and ends with `interrupted` set. Nothing runs after it.

@@ -562,6 +562,24 @@ TEST_F(PlanLifecycleTest, APlanTidyingItsJournalStillRuns) {
   EXPECT_TRUE(runner_->idle());
 }
 
+// A new decision while the previous plan only tidies up is deferred, not dropped, and runs
+// once the lock is let go (its journal is this daemon's own, not another process's).
+TEST_F(PlanLifecycleTest, ADecisionWhileThePreviousPlanTidiesUpRunsAfterIt) {
+  load(kTwoSteps);
+  actions::RunRequest::Written release;
+  auto first = request();
+  first.tidy = [&](actions::RunRequest::Written written) { release = std::move(written); };
+  ASSERT_TRUE(runner_->start(first, [](const actions::RunReport&) {}));
+  ASSERT_TRUE(loopUntil([&] { return static_cast<bool>(release); }));
+  keeper_->start(request());
+  EXPECT_EQ(count("failover_skipped"), 0u) << "a new decision was dropped";
+  ASSERT_EQ(count("failover_deferred"), 1u);
+  release();
+  ASSERT_TRUE(loopUntil([&] { return count("failover_completed") == 2; }))
+      << "the deferred decision never ran";
+  EXPECT_EQ(count("failover_skipped"), 0u);
+}
+
 }  // namespace
 
 namespace {
