@@ -49,7 +49,9 @@ std::string journalPath(const std::string& lock_dir, const std::string& componen
 bool writeJournal(const std::string& lock_dir, const PlanJournal& j, std::string* error,
                   bool durable) {
   const std::string path = journalPath(lock_dir, j.component);
-  const std::string text = toJson(j).dump() + "\n";
+  // A reason or a name from a target's garbage is replaced, never a throw.
+  const std::string text =
+      toJson(j).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   return durable ? replaceFileDurably(path, text, 0600, false, error)
                  : replaceFileVisibly(path, text, 0600, false, error);
 }

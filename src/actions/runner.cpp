@@ -31,7 +31,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   WallTime started_wall{};
   RunReport report;
   bool interrupted = false;  // interrupt() ended it: an attempt's posted end is ignored
-  bool tidying = false;      // its steps are over; it waits for RunRequest::tidy
+  bool tidying = false;      // its outcome is recorded; it ends and tidies up (journal)
   int writing = 0;           // journal writes asked for and not yet done
   std::size_t journal_steps = 0;  // the steps passed, as the latest of them says
   std::unique_ptr<coord::Lease> lease_until_written;  // interrupted while a write was queued
@@ -237,6 +237,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
                          report.reason),
              f);
     }
+    tidying = true;  // over: a stop from now on lets it record its end and let go
     afterDurable(&Run::ended);
   }
 
@@ -245,7 +246,6 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     // released: a trigger meanwhile is "this daemon's plan runs", a SIGTERM waits for it.
     // What the caller tidies (the plan's journal) is never seen by another process without
     // the lock held.
-    tidying = true;
     auto release = [self = shared_from_this()] {
       auto it = self->runner.runs_.find(self->request.component);
       if (it != self->runner.runs_.end() && it->second == self) self->runner.runs_.erase(it);

@@ -88,6 +88,11 @@ int abandon(const config::Config& cfg, const std::string& name, const actions::P
       err << "hftguard failover: not abandoned: " << moved << "\n";
       return kExitFailed;
     }
+  } else if (std::string unreadable; actions::readJournal(lockDir(cfg), name, &unreadable) ||
+                                      unreadable.empty()) {
+    err << "hftguard failover: not abandoned: the unreadable journal changed meanwhile; look "
+           "again\n";
+    return kExitFailed;
   }
   if (!actions::removeJournal(lockDir(cfg), name, &why)) {
     err << "hftguard failover: " << why << "\n";

@@ -62,7 +62,13 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
     *started = true;
     disk.submit([dir, j, first, written = std::move(written)] {
       std::string why;
-      if (!actions::writeJournal(dir, j, &why, first)) {
+      bool ok = false;
+      try {  // the run waits for `written`: it must come back whatever happens here
+        ok = actions::writeJournal(dir, j, &why, first);
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+      if (!ok) {
         spdlog::error("{}: plan journal not written ({}): a crash now would not be recognised",
                       j.component, why);
       }
@@ -85,8 +91,13 @@ decltype(actions::RunRequest::tidy) journalRemover(std::string lock_dir, std::st
           &disk](actions::RunRequest::Written written) {
     disk.submit([dir, component, written = std::move(written)] {
       std::string why;
-      if (!actions::removeJournal(dir, component, &why))
-        spdlog::error("{}: plan journal not removed: {}", component, why);
+      bool ok = false;
+      try {  // the lock is let go only after `written`: it must come back
+        ok = actions::removeJournal(dir, component, &why);
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+      if (!ok) spdlog::error("{}: plan journal not removed: {}", component, why);
       return net::WorkerPool::Continuation(written);
     });
   };
@@ -218,7 +229,10 @@ void PlanKeeper::start(actions::RunRequest request) {
   // This daemon's own plan runs for the component (a Sentinel switch it caused, a second
   // trigger of the same outage): that plan's outcome counts; running it again would fence
   // and promote twice.
-  if (runner_.running(component) && !runner_.ending(component)) {
+  // A Sentinel switch heard while our ended plan tidies up is the echo of the switch that
+  // plan caused or followed: skipped the same way.
+  if (runner_.running(component) &&
+      (!runner_.ending(component) || request.context.switched)) {
     record_("failover_skipped", component,
             fmt::format("plan {} not started: this daemon's plan for {} is running",
                         request.plan->name, component),

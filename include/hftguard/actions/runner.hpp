@@ -82,7 +82,9 @@ class FailoverRunner {
   bool ending(const std::string& component) const;
   bool idle() const { return runs_.empty(); }
   // Stops every running plan where it stands (the daemon's stop timeout passed): each
-  // records failover_interrupted and ends with `interrupted` set. Nothing runs after it.
+  // records failover_interrupted and ends with `interrupted` set; no step of it acts after
+  // this. A plan whose outcome is already recorded is left to finish its tidy-up (ending());
+  // a lock under a journal write still queued is let go once that write lands.
   void interrupt(const std::string& why);
 
   struct Run;

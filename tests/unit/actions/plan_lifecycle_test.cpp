@@ -571,13 +571,35 @@ TEST_F(PlanLifecycleTest, ADecisionWhileThePreviousPlanTidiesUpRunsAfterIt) {
   first.tidy = [&](actions::RunRequest::Written written) { release = std::move(written); };
   ASSERT_TRUE(runner_->start(first, [](const actions::RunReport&) {}));
   ASSERT_TRUE(loopUntil([&] { return static_cast<bool>(release); }));
+  // Its journal is still there while it tidies up: ours, not another process's.
+  actions::PlanJournal j{"c", "p", "trigger-1", "old", "new", "tok", "r", "t0", 2, "b", 1};
+  ASSERT_TRUE(actions::writeJournal(dir_.string(), j));
   keeper_->start(request());
   EXPECT_EQ(count("failover_skipped"), 0u) << "a new decision was dropped";
   ASSERT_EQ(count("failover_deferred"), 1u);
+  const auto until = std::chrono::steady_clock::now() + 250ms;  // a few retries meanwhile
+  loopUntil([&] { return std::chrono::steady_clock::now() > until; });
+  ASSERT_TRUE(actions::removeJournal(dir_.string(), "c"));  // what its tidy-up does
   release();
   ASSERT_TRUE(loopUntil([&] { return count("failover_completed") == 2; }))
       << "the deferred decision never ran";
   EXPECT_EQ(count("failover_skipped"), 0u);
+}
+
+// ...but a Sentinel switch heard then is the echo of the one that plan followed: skipped.
+TEST_F(PlanLifecycleTest, ASentinelEchoWhileThePreviousPlanTidiesUpIsSkipped) {
+  load(kTwoSteps);
+  actions::RunRequest::Written release;
+  auto first = request();
+  first.tidy = [&](actions::RunRequest::Written written) { release = std::move(written); };
+  ASSERT_TRUE(runner_->start(first, [](const actions::RunReport&) {}));
+  ASSERT_TRUE(loopUntil([&] { return static_cast<bool>(release); }));
+  auto echo = request();
+  echo.context.switched = true;
+  keeper_->start(echo);
+  EXPECT_EQ(count("failover_skipped"), 1u);
+  EXPECT_EQ(count("failover_deferred"), 0u);
+  release();
 }
 
 }  // namespace
