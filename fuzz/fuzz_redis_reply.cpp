@@ -8,6 +8,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   redisReader* reader = redisReaderCreate();
+  hftguard::net::capReplyArrays(reader);  // as the client's reader is
   redisReaderFeed(reader, reinterpret_cast<const char*>(data), size);
   for (int i = 0; i < 64; ++i) {
     void* reply = nullptr;

@@ -122,6 +122,7 @@ struct RedisConnection::Impl {
       failConnect(error);
       return;
     }
+    capReplyArrays(ac->c.reader);  // a garbage multibulk header never allocates gigabytes
     ac->ev.data = this;
     ac->ev.addRead = &Impl::addRead;
     ac->ev.delRead = &Impl::delRead;

@@ -1,8 +1,31 @@
 #include "redis_reply.hpp"
 
+#include <mutex>
+
 #include <hiredis/hiredis.h>
 
 namespace hftguard::net {
+namespace {
+
+redisReplyObjectFunctions capped{};  // hiredis' own reply functions, createArray capped
+void* (*hiredisCreateArray)(const redisReadTask*, int) = nullptr;
+
+void* cappedCreateArray(const redisReadTask* task, int elements) {
+  if (elements > kMaxReplyElements) return nullptr;  // the reader's error: nothing allocated
+  return hiredisCreateArray(task, elements);
+}
+
+}  // namespace
+
+void capReplyArrays(redisReader* reader) {
+  static std::once_flag once;
+  std::call_once(once, [reader] {
+    capped = *reader->fn;
+    hiredisCreateArray = capped.createArray;
+    capped.createArray = &cappedCreateArray;
+  });
+  reader->fn = &capped;
+}
 
 RedisReply convertReply(const redisReply* r) {
   RedisReply out;

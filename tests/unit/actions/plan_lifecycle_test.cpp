@@ -75,7 +75,11 @@ class PlanLifecycleTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("hftguard-lifecycle-" + std::to_string(::getpid()));
     fs::create_directories(dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override {
+    loopUntil([&] { return !runner_ || runner_->idle(); });  // no journal job left in flight
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
 
   void load(const std::string& steps, const std::string& rto = "10s") {
     auto r = config::loadConfigString(
@@ -584,6 +588,7 @@ TEST_F(PlanLifecycleTest, ADecisionWhileThePreviousPlanTidiesUpRunsAfterIt) {
   ASSERT_TRUE(loopUntil([&] { return count("failover_completed") == 2; }))
       << "the deferred decision never ran";
   EXPECT_EQ(count("failover_skipped"), 0u);
+  EXPECT_TRUE(loopUntil([&] { return runner_->idle(); }));  // its own tidy-up done too
 }
 
 // ...but a Sentinel switch heard then is the echo of the one that plan followed: skipped.

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <hiredis/hiredis.h>
+
 #include "hftguard/events/event.hpp"
+#include "net/redis_reply.hpp"
 #include "probes/json_field.hpp"
 
 using namespace hftguard;
@@ -37,4 +40,28 @@ TEST(FuzzFindings, ATimestampOutsideTheClocksRangeIsMalformed) {
       R"("type":"failover_started","reason":"r"})",
       &why));
   EXPECT_FALSE(why.empty());
+}
+
+// A reply announcing 633,333,333 elements made hiredis 0.14 calloc ~5 GB before any element
+// arrived (libFuzzer's out-of-memory; ASan's allocation-size-too-big): refused now.
+TEST(FuzzFindings, AHugeMultibulkHeaderIsAnErrorNotAnAllocation) {
+  redisReader* reader = redisReaderCreate();
+  net::capReplyArrays(reader);
+  const std::string huge = "*633333333\r\n";
+  redisReaderFeed(reader, huge.data(), huge.size());
+  void* reply = nullptr;
+  EXPECT_EQ(redisReaderGetReply(reader, &reply), REDIS_ERR);
+  EXPECT_EQ(reply, nullptr);
+  redisReaderFree(reader);
+  // An ordinary array still reads.
+  reader = redisReaderCreate();
+  net::capReplyArrays(reader);
+  const std::string two = "*2\r\n$1\r\na\r\n:7\r\n";
+  redisReaderFeed(reader, two.data(), two.size());
+  ASSERT_EQ(redisReaderGetReply(reader, &reply), REDIS_OK);
+  ASSERT_NE(reply, nullptr);
+  const auto converted = net::convertReply(static_cast<redisReply*>(reply));
+  EXPECT_EQ(converted.elements.size(), 2u);
+  freeReplyObject(reply);
+  redisReaderFree(reader);
 }
