@@ -117,6 +117,27 @@ class PlanLifecycleTest : public ::testing::Test {
     return report.value_or(actions::RunReport{});
   }
 
+  // Runs a plan to its end and holds it in its tidy-up: the returned callback lets it go.
+  // `report` (optional) receives its report then.
+  actions::RunRequest::Written runToTidyUp(std::optional<actions::RunReport>* report = nullptr) {
+    actions::RunRequest::Written release;
+    auto r = request();
+    r.tidy = [&](actions::RunRequest::Written written) { release = std::move(written); };
+    EXPECT_TRUE(runner_->start(r, [report](const actions::RunReport& rep) {
+      if (report != nullptr) *report = rep;
+    }));
+    EXPECT_TRUE(loopUntil([&] { return static_cast<bool>(release); }));
+    return release;
+  }
+
+  // Occupies `disk`'s one thread, as a disk that does not answer; the promise frees it.
+  static void stall(net::WorkerPool& disk, std::promise<void>& until) {
+    disk.submit([f = until.get_future().share()] {
+      f.wait();
+      return net::WorkerPool::Continuation();
+    });
+  }
+
   // Turns the loop until `done`, for at most 5 s.
   bool loopUntil(const std::function<bool()>& done) {
     const auto end = std::chrono::steady_clock::now() + 5s;
@@ -491,10 +512,7 @@ TEST_F(PlanLifecycleTest, TheJournalIsWrittenOffTheLoop) {
   load(kTwoSteps);
   net::WorkerPool disk(io_, 1);
   std::promise<void> stalled;  // a disk that does not answer yet
-  disk.submit([f = stalled.get_future().share()] {
-    f.wait();
-    return net::WorkerPool::Continuation();
-  });
+  stall(disk, stalled);
   auto r = request();
   auto write = cli::journalTo(dir_.string(), r, disk);
   const auto loop = std::this_thread::get_id();
@@ -546,12 +564,9 @@ TEST_F(PlanLifecycleTest, AnInterruptKeepsTheLockUntilAQueuedJournalWriteLands) 
 // trigger then is this daemon's own plan, a stop waits for it.
 TEST_F(PlanLifecycleTest, APlanTidyingItsJournalStillRuns) {
   load(kTwoSteps);
-  actions::RunRequest::Written release;
-  auto r = request();
-  r.tidy = [&](actions::RunRequest::Written written) { release = std::move(written); };
   std::optional<actions::RunReport> report;
-  ASSERT_TRUE(runner_->start(r, [&](const actions::RunReport& rep) { report = rep; }));
-  ASSERT_TRUE(loopUntil([&] { return static_cast<bool>(release); }));
+  auto release = runToTidyUp(&report);
+  ASSERT_TRUE(release);
   EXPECT_EQ(count("failover_completed"), 1u);
   EXPECT_TRUE(runner_->running("c")) << "idle while its journal and lock are still there";
   EXPECT_FALSE(runner_->idle());
@@ -570,11 +585,8 @@ TEST_F(PlanLifecycleTest, APlanTidyingItsJournalStillRuns) {
 // once the lock is let go (its journal is this daemon's own, not another process's).
 TEST_F(PlanLifecycleTest, ADecisionWhileThePreviousPlanTidiesUpRunsAfterIt) {
   load(kTwoSteps);
-  actions::RunRequest::Written release;
-  auto first = request();
-  first.tidy = [&](actions::RunRequest::Written written) { release = std::move(written); };
-  ASSERT_TRUE(runner_->start(first, [](const actions::RunReport&) {}));
-  ASSERT_TRUE(loopUntil([&] { return static_cast<bool>(release); }));
+  auto release = runToTidyUp();
+  ASSERT_TRUE(release);
   // Its journal is still there while it tidies up: ours, not another process's.
   actions::PlanJournal j{"c", "p", "trigger-1", "old", "new", "tok", "r", "t0", 2, "b", 1};
   ASSERT_TRUE(actions::writeJournal(dir_.string(), j));
@@ -594,11 +606,8 @@ TEST_F(PlanLifecycleTest, ADecisionWhileThePreviousPlanTidiesUpRunsAfterIt) {
 // ...but a Sentinel switch heard then is the echo of the one that plan followed: skipped.
 TEST_F(PlanLifecycleTest, ASentinelEchoWhileThePreviousPlanTidiesUpIsSkipped) {
   load(kTwoSteps);
-  actions::RunRequest::Written release;
-  auto first = request();
-  first.tidy = [&](actions::RunRequest::Written written) { release = std::move(written); };
-  ASSERT_TRUE(runner_->start(first, [](const actions::RunReport&) {}));
-  ASSERT_TRUE(loopUntil([&] { return static_cast<bool>(release); }));
+  auto release = runToTidyUp();
+  ASSERT_TRUE(release);
   auto echo = request();
   echo.context.switched = true;
   keeper_->start(echo);
@@ -633,10 +642,7 @@ TEST_F(PlanLifecycleTest, TheJournalIsRemovedOffTheLoop) {
   ASSERT_TRUE(actions::writeJournal(dir_.string(), j));
   net::WorkerPool disk(io_, 1);
   std::promise<void> stalled;
-  disk.submit([f = stalled.get_future().share()] {
-    f.wait();
-    return net::WorkerPool::Continuation();
-  });
+  stall(disk, stalled);
   bool removed = false;
   cli::journalRemover(dir_.string(), "c", disk)([&] { removed = true; });
   EXPECT_TRUE(actions::readJournal(dir_.string(), "c")) << "removed by the caller, on the loop";
