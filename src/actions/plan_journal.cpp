@@ -56,6 +56,11 @@ bool writeJournal(const std::string& lock_dir, const PlanJournal& j, std::string
                  : replaceFileVisibly(path, text, 0600, false, error);
 }
 
+bool journalThere(const std::string& lock_dir, const std::string& component) {
+  std::string unreadable;
+  return readJournal(lock_dir, component, &unreadable).has_value() || !unreadable.empty();
+}
+
 bool syncJournal(const std::string& lock_dir, const std::string& component, std::string* error) {
   return syncReplacedFile(journalPath(lock_dir, component), error);
 }

@@ -193,8 +193,7 @@ void PlanKeeper::checkJournal(const std::string& component) {
 
 void PlanKeeper::tick() {
   for (auto it = held_.begin(); it != held_.end();) {
-    std::string error;
-    if (actions::readJournal(lock_dir_, *it, &error) || !error.empty()) {
+    if (actions::journalThere(lock_dir_, *it)) {
       ++it;
       continue;
     }
@@ -249,9 +248,8 @@ void PlanKeeper::start(actions::RunRequest request) {
   const Duration bound =
       request.rto_target > Duration::zero() ? request.rto_target : kDefaultDeferBound;
   Deferred d{std::move(request), clock_.now(), clock_.now() + bound, why};
-  std::string unreadable;  // another process's plan runs right now (its journal is there)
-  d.overtaken =
-      !ours && (actions::readJournal(lock_dir_, component, &unreadable) || !unreadable.empty());
+  // Another process's plan runs right now (its journal is there).
+  d.overtaken = !ours && actions::journalThere(lock_dir_, component);
   record_("failover_deferred", component,
           fmt::format("plan {} deferred: {}; started as soon as it can, within {}",
                       d.request.plan->name, why, formatDuration(bound)),
@@ -286,10 +284,9 @@ void PlanKeeper::armRetry() {
 void PlanKeeper::retryDeferred() {
   for (auto it = deferred_.begin(); it != deferred_.end();) {
     Deferred& d = it->second;
-    std::string why, unreadable;
+    std::string why;
     const bool ours = runner_.ending(it->first);  // our ended plan's journal, going away
-    const bool journal =
-        !ours && (actions::readJournal(lock_dir_, it->first, &unreadable) || !unreadable.empty());
+    const bool journal = !ours && actions::journalThere(lock_dir_, it->first);
     d.overtaken = d.overtaken || journal;
     if (const std::string skip = stale(it->first, d, journal); !skip.empty()) {
       record_("failover_skipped", it->first,

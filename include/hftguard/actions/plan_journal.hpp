@@ -47,6 +47,10 @@ bool syncJournal(const std::string& lock_dir, const std::string& component,
 std::optional<PlanJournal> readJournal(const std::string& lock_dir, const std::string& component,
                                        std::string* error = nullptr);
 
+// Whether the component has a journal, readable or not: an unreadable one still stands for
+// a plan that never finished.
+bool journalThere(const std::string& lock_dir, const std::string& component);
+
 // Removes it (durably: the directory is fsync'd); an absent journal is fine.
 bool removeJournal(const std::string& lock_dir, const std::string& component,
                    std::string* error = nullptr);
