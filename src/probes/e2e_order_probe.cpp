@@ -10,25 +10,23 @@ namespace {
 
 class E2eOrderProbe final : public HttpProbeBase {
  public:
-  E2eOrderProbe(const CheckConfig& c, ProbeEnv& env) : HttpProbeBase(env), check_(c) {
-    const auto& p = c.params;
-    body_ = nlohmann::json{{"symbol", p.str("symbol")},  {"quantity", p.integer("quantity")},
-                           {"side", p.str("side")},      {"type", p.str("order_type")},
-                           {"price", p.number("price")}, {"dry_run", true}}
-                .dump();
-  }
-
-  void start(Done done) override {
-    net::HttpRequest req = requestFor(check_, "POST");
-    req.body = body_;
-    req.headers.emplace_back("Content-Type", "application/json");
-    send(
-        std::move(req), [this](const net::HttpResponse& r) { return evaluate(r); },
-        std::move(done));
-  }
+  E2eOrderProbe(const CheckConfig& c, ProbeEnv& env)
+      : HttpProbeBase(env, orderRequest(c)), check_(c) {}
 
  private:
-  ProbeOutcome evaluate(const net::HttpResponse& r) const {
+  // The same dry-run order every run: built once.
+  static net::HttpRequest orderRequest(const CheckConfig& c) {
+    const auto& p = c.params;
+    net::HttpRequest req = requestFor(c, "POST");
+    req.body = nlohmann::json{{"symbol", p.str("symbol")},  {"quantity", p.integer("quantity")},
+                              {"side", p.str("side")},      {"type", p.str("order_type")},
+                              {"price", p.number("price")}, {"dry_run", true}}
+                   .dump();
+    req.headers.emplace_back("Content-Type", "application/json");
+    return req;
+  }
+
+  ProbeOutcome evaluate(const net::HttpResponse& r) const override {
     const std::string& url = check_.params.str("url");
     if (auto bad = checkResponse(r, url, 200, std::nullopt)) return *bad;
     auto body = parseJson(r.body);
@@ -46,7 +44,6 @@ class E2eOrderProbe final : public HttpProbeBase {
   }
 
   const CheckConfig& check_;
-  std::string body_;
 };
 
 }  // namespace

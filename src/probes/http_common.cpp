@@ -43,18 +43,35 @@ std::optional<ProbeOutcome> checkResponse(const net::HttpResponse& r, const std:
   return std::nullopt;
 }
 
+HttpProbeBase::HttpProbeBase(ProbeEnv& env, net::HttpRequest request)
+    : env_(env), request_(std::move(request)), plain_(net::PlainHttpRequest::prepare(request_)) {}
+
 void HttpProbeBase::cancel() {
+  if (auto call = call_.lock()) call->cancel();
+  call_.reset();
   if (open_) env_.http.cancel(*open_);
   open_.reset();
+  done_ = nullptr;
 }
 
-void HttpProbeBase::send(net::HttpRequest request,
-                         std::function<ProbeOutcome(const net::HttpResponse&)> eval, Done done) {
-  open_ = env_.http.send(std::move(request), [this, eval = std::move(eval),
-                                              done = std::move(done)](net::HttpResponse r) {
+void HttpProbeBase::start(Done done) {
+  done_ = std::move(done);
+  // The callbacks hold only the probe: it outlives its runs, and cancel() withdraws them.
+  if (plain_) {
+    call_ = plain_->send(env_.io, [this](net::HttpResponse r) { answered(std::move(r)); });
+    return;
+  }
+  open_ = env_.http.send(request_, [this](net::HttpResponse r) {
     open_.reset();
-    done(eval(r));
+    answered(std::move(r));
   });
+}
+
+void HttpProbeBase::answered(net::HttpResponse r) {
+  call_.reset();
+  Done done = std::move(done_);
+  done_ = nullptr;
+  if (done) done(evaluate(r));
 }
 
 }  // namespace hftguard::probes::kinds

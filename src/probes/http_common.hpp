@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hftguard/net/http_client.hpp"
+#include "hftguard/net/plain_http.hpp"
 #include "hftguard/probes/probe.hpp"
 #include "json_field.hpp"
 
@@ -20,20 +21,29 @@ net::HttpRequest requestFor(const config::CheckConfig& c, std::string method);
 std::optional<ProbeOutcome> checkResponse(const net::HttpResponse& r, const std::string& url,
                                           long expect_status, std::optional<Duration> max_latency);
 
-// Sends requests and cancels the open one at the deadline; the kind supplies evaluate().
+// Sends the check's request, prepared once, and cancels the open one at the deadline; the
+// kind supplies evaluate(). A plain `http://` request goes out on the Asio path
+// (net/plain_http.hpp), anything else through libcurl.
 class HttpProbeBase : public Probe {
  public:
-  HttpProbeBase(ProbeEnv& env) : env_(env) {}
+  HttpProbeBase(ProbeEnv& env, net::HttpRequest request);
   ~HttpProbeBase() override { cancel(); }
-  void cancel() override;
+  void start(Done done) final;
+  void cancel() final;
+  bool plain() const { return plain_ != nullptr; }
 
  protected:
-  void send(net::HttpRequest request, std::function<ProbeOutcome(const net::HttpResponse&)> eval,
-            Done done);
+  virtual ProbeOutcome evaluate(const net::HttpResponse& r) const = 0;
   ProbeEnv& env_;
 
  private:
+  void answered(net::HttpResponse r);
+
+  net::HttpRequest request_;
+  std::shared_ptr<const net::PlainHttpRequest> plain_;
+  std::weak_ptr<net::PlainHttpRequest::Call> call_;
   std::optional<net::HttpClient::RequestId> open_;
+  Done done_;
 };
 
 }  // namespace hftguard::probes::kinds

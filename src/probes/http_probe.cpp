@@ -10,20 +10,15 @@ namespace {
 
 class HttpProbe final : public HttpProbeBase {
  public:
-  HttpProbe(const CheckConfig& c, ProbeEnv& env) : HttpProbeBase(env), check_(c) {
+  HttpProbe(const CheckConfig& c, ProbeEnv& env)
+      : HttpProbeBase(env, requestFor(c, c.params.str("method"))), check_(c) {
     if (c.params.has("max_latency")) max_latency_ = c.params.duration("max_latency");
     if (c.params.has("json_field")) field_ = c.params.str("json_field");
     if (c.params.has("json_equals")) equals_ = c.params.str("json_equals");
   }
 
-  void start(Done done) override {
-    send(
-        requestFor(check_, check_.params.str("method")),
-        [this](const net::HttpResponse& r) { return evaluate(r); }, std::move(done));
-  }
-
  private:
-  ProbeOutcome evaluate(const net::HttpResponse& r) const {
+  ProbeOutcome evaluate(const net::HttpResponse& r) const override {
     const std::string& url = check_.params.str("url");
     const long expect = static_cast<long>(check_.params.integer("expect_status"));
     if (auto bad = checkResponse(r, url, expect, max_latency_)) return *bad;

@@ -1,10 +1,13 @@
 // tcp: an asynchronous connect; the port accepting is success. The socket is closed with
 // a reset (linger 0), as HAProxy's tcp-check does, so thousands of checks per second leave
 // no TIME_WAIT sockets behind to exhaust the ephemeral ports.
+#include <optional>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <fmt/format.h>
 
+#include "hftguard/net/quick_connect.hpp"
 #include "kinds.hpp"
 
 namespace hftguard::probes::kinds {
@@ -29,7 +32,8 @@ class TcpProbe final : public Probe {
     current_ = run;
     if (numeric_) return connect(run, *numeric_, target_);
     // Handlers hold the run and copies, never the probe, which may be gone when they run.
-    run->resolver.async_resolve(
+    run->resolver.emplace(env_.io);
+    run->resolver->async_resolve(
         host_, std::to_string(port_),
         [run, target = target_](boost::system::error_code ec, tcp::resolver::results_type r) {
           if (ec == asio::error::operation_aborted) return;
@@ -48,22 +52,25 @@ class TcpProbe final : public Probe {
 
  private:
   struct Run {
-    Run(asio::io_context& io, Done d) : resolver(io), socket(io), done(std::move(d)) {}
+    Run(asio::io_context& io, Done d) : socket(io), done(std::move(d)) {}
     void close() {
-      resolver.cancel();
+      closed = true;
+      if (resolver) resolver->cancel();
       boost::system::error_code ignored;
       if (socket.is_open()) socket.set_option(asio::socket_base::linger(true, 0), ignored);
       socket.close(ignored);
     }
-    tcp::resolver resolver;
+    std::optional<tcp::resolver> resolver;  // only for a host name
     tcp::socket socket;
     Done done;
+    bool closed = false;  // cancelled or finished: a late handler does nothing
   };
 
   static void connect(const std::shared_ptr<Run>& run, const tcp::endpoint& endpoint,
                       const std::string& target) {
-    run->socket.async_connect(endpoint, [run, target](boost::system::error_code ec) {
-      if (ec == asio::error::operation_aborted) return;
+    // An outcome known at once is answered inside start(): CheckRunner allows it.
+    net::quickConnect(run, run->socket, endpoint, net::Answer::inline_ok, [run, target](boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted || run->closed) return;
       run->close();
       if (ec) return run->done(ProbeOutcome::failed("connect to " + target + ": " + ec.message()));
       run->done(ProbeOutcome::ok("connected to " + target));
