@@ -23,10 +23,12 @@ std::vector<CheckRef> allChecks(const config::Config& cfg) {
 // Shared with the callbacks of a run, so a probe answering after the runner is gone, or
 // after the deadline, finds a closed generation and is ignored.
 struct CheckRunner::State {
-  State(ProbeEnv& e, CheckRef r) : env(e), ref(r), deadline(e.io), probe(makeProbe(*r.check, e)) {}
+  State(ProbeEnv& e, CheckRef r, bool own)
+      : env(e), ref(r), own_deadline(own), deadline(e.io), probe(makeProbe(*r.check, e)) {}
 
   ProbeEnv& env;
   CheckRef ref;
+  bool own_deadline;
   asio::steady_timer deadline;
   std::unique_ptr<Probe> probe;
   std::uint64_t generation = 0;
@@ -35,10 +37,18 @@ struct CheckRunner::State {
   SteadyTime started{};
   Done done;
 
+  void expire(std::uint64_t gen) {
+    if (!open || generation != gen) return;
+    if (probe) probe->cancel();
+    finish(gen, {ProbeStatus::Timeout,
+                 fmt::format("no answer within {}", formatDuration(ref.check->timeout)),
+                 {}});
+  }
+
   void finish(std::uint64_t gen, ProbeOutcome outcome) {
     if (!open || gen != generation) return;
     open = false;
-    deadline.cancel();
+    if (own_deadline) deadline.cancel();
     ProbeResult r;
     r.component = ref.component->name;
     r.check = ref.check->name;
@@ -57,17 +67,19 @@ struct CheckRunner::State {
   }
 };
 
-CheckRunner::CheckRunner(ProbeEnv& env, CheckRef ref)
-    : ref_(ref), state_(std::make_shared<State>(env, ref)) {}
+CheckRunner::CheckRunner(ProbeEnv& env, CheckRef ref, bool own_deadline)
+    : ref_(ref), state_(std::make_shared<State>(env, ref, own_deadline)) {}
 
 CheckRunner::~CheckRunner() { abandon(); }
 
 bool CheckRunner::busy() const { return state_->open; }
+std::uint64_t CheckRunner::generation() const { return state_->generation; }
+void CheckRunner::expire(std::uint64_t generation) { state_->expire(generation); }
 
 void CheckRunner::abandon() {
   if (!state_->open) return;
   state_->open = false;
-  state_->deadline.cancel();
+  if (state_->own_deadline) state_->deadline.cancel();
   if (state_->probe) state_->probe->cancel();
 }
 
@@ -82,15 +94,13 @@ bool CheckRunner::run(SteadyTime scheduled, Done done) {
   std::weak_ptr<State> weak = state_;
   // The deadline is armed before the probe starts, so even a probe that answers inside
   // start() finds a consistent state.
-  s.deadline.expires_after(ref_.check->timeout);
-  s.deadline.async_wait([weak, gen](boost::system::error_code ec) {
-    auto st = weak.lock();
-    if (ec || !st || !st->open || st->generation != gen) return;
-    if (st->probe) st->probe->cancel();
-    st->finish(gen, {ProbeStatus::Timeout,
-                     fmt::format("no answer within {}", formatDuration(st->ref.check->timeout)),
-                     {}});
-  });
+  if (s.own_deadline) {
+    s.deadline.expires_after(ref_.check->timeout);
+    s.deadline.async_wait([weak, gen](boost::system::error_code ec) {
+      auto st = weak.lock();
+      if (!ec && st) st->expire(gen);
+    });
+  }
   if (!s.probe) {
     s.finish(gen, ProbeOutcome::error(fmt::format("no probe for type '{}'", ref_.check->type)));
     return true;
@@ -110,7 +120,7 @@ constexpr Duration kMaxSlack = std::chrono::milliseconds(3);
 
 struct Scheduler::Impl {
   struct Entry {
-    Entry(ProbeEnv& env, CheckRef ref) : runner(env, ref) {}
+    Entry(ProbeEnv& env, CheckRef ref) : runner(env, ref, /*own_deadline=*/false) {}
     CheckRunner runner;
     SteadyTime base{};  // slot 0; slot n is due at base + n * interval (+ jitter)
     std::uint64_t slot = 0;
@@ -123,6 +133,14 @@ struct Scheduler::Impl {
     SteadyTime at;
     std::size_t entry;
     bool operator>(const Due& o) const { return at > o.at; }
+  };
+  // A run's deadline. Most runs end long before theirs: an entry whose run has ended is
+  // dropped when it reaches the top, so the timer is never armed for one.
+  struct Deadline {
+    SteadyTime at;
+    std::size_t entry;
+    std::uint64_t generation;
+    bool operator>(const Deadline& o) const { return at > o.at; }
   };
 
   Impl(ProbeEnv& e, const config::Config& c, Sink s, std::uint64_t seed)
@@ -146,19 +164,50 @@ struct Scheduler::Impl {
         {e.base + interval * static_cast<Duration::rep>(e.slot) + randomUpTo(jitterSpan), index});
   }
 
+  bool live(const Deadline& d) const {
+    const CheckRunner& r = entries[d.entry]->runner;
+    return r.busy() && r.generation() == d.generation;
+  }
+
+  std::optional<SteadyTime> nextDeadline() {
+    while (!deadlines.empty() && !live(deadlines.top())) deadlines.pop();
+    if (deadlines.empty()) return std::nullopt;
+    return deadlines.top().at;
+  }
+
+  Duration slackOf(std::size_t index) const {
+    return std::min(kMaxSlack, entries[index]->runner.ref().check->interval / 10);
+  }
+
   void arm() {
-    if (queue.empty()) return;
-    const Entry& first = *entries[queue.top().entry];
-    const Duration slack = std::min(kMaxSlack, first.runner.ref().check->interval / 10);
-    wake.expires_at(queue.top().at + slack);
+    if (!running) return;  // a sink that stopped the scheduler mid-wake leaves it stopped
+    std::optional<SteadyTime> at;
+    if (!queue.empty()) at = queue.top().at + slackOf(queue.top().entry);
+    if (auto d = nextDeadline(); d && (!at || *d < *at)) at = d;
+    if (!at) {
+      armed.reset();
+      return;
+    }
+    armed = at;
+    wake.expires_at(*at);
     wake.async_wait([this](boost::system::error_code ec) {
       if (!ec) onWake();
     });
   }
 
   void onWake() {
+    armed.reset();
     const SteadyTime now = env.clock.now();
-    while (!queue.empty() && queue.top().at <= now) {
+    // Deadlines first: a hung run that ends now frees its check for a slot due now.
+    while (auto d = nextDeadline()) {
+      if (*d > now || !running) break;
+      const Deadline expired = deadlines.top();
+      deadlines.pop();
+      entries[expired.entry]->runner.expire(expired.generation);
+    }
+    // Slots due within their slack from now start in this wake-up too, a little early,
+    // instead of costing a wake-up of their own: each wake covers twice the slack.
+    while (running && !queue.empty() && queue.top().at <= now + slackOf(queue.top().entry)) {
       const Due due = queue.top();
       queue.pop();
       fire(due.entry, due.at, now);
@@ -193,11 +242,11 @@ struct Scheduler::Impl {
   }
 
   void start(std::size_t index, SteadyTime due) {
-    if (!entries[index]->runner.run(due,
-                                    [this, index](const ProbeResult& r) { ended(index, r); })) {
-      return;
-    }
+    CheckRunner& runner = entries[index]->runner;
+    const SteadyTime deadline = env.clock.now() + runner.ref().check->timeout;
+    if (!runner.run(due, [this, index](const ProbeResult& r) { ended(index, r); })) return;
     ++stats.runs;
+    if (runner.busy()) deadlines.push({deadline, index, runner.generation()});
   }
 
   // A run's result: hand it on, then start the slot that waited for it. Started from a
@@ -207,12 +256,17 @@ struct Scheduler::Impl {
     sink(r);
     if (alive.expired() || !entries[index]->waiting) return;
     asio::post(env.io, [this, index, alive] {
-      if (alive.expired()) return;
+      if (alive.expired() || !running) return;
       Entry& e = *entries[index];
       if (!e.waiting || e.runner.busy()) return;
       const SteadyTime due = *e.waiting;
       e.waiting.reset();
       start(index, due);
+      // Outside a wake-up: the new run's deadline may come before the armed time.
+      if (auto d = nextDeadline(); d && (!armed || *d < *armed)) {
+        wake.cancel();
+        arm();
+      }
     });
   }
 
@@ -223,6 +277,9 @@ struct Scheduler::Impl {
   std::mt19937_64 rng;
   asio::steady_timer wake;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> queue;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines;
+  std::optional<SteadyTime> armed;  // when the one timer fires; none while disarmed
+  bool running = false;
   std::vector<std::unique_ptr<Entry>> entries;
   SchedulerStats stats;
 };
@@ -233,6 +290,7 @@ Scheduler::Scheduler(ProbeEnv& env, const config::Config& cfg, Sink sink, std::u
 Scheduler::~Scheduler() { stop(); }
 
 void Scheduler::start() {
+  impl_->running = true;
   const SteadyTime now = impl_->env.clock.now();
   for (std::size_t i = 0; i < impl_->entries.size(); ++i) {
     auto& e = *impl_->entries[i];
@@ -245,8 +303,11 @@ void Scheduler::start() {
 }
 
 void Scheduler::stop() {
+  impl_->running = false;
   impl_->wake.cancel();
+  impl_->armed.reset();
   impl_->queue = {};
+  impl_->deadlines = {};
   for (auto& e : impl_->entries) {
     e->waiting.reset();
     e->runner.abandon();

@@ -28,7 +28,10 @@ class CheckRunner {
  public:
   using Done = std::function<void(const ProbeResult&)>;
 
-  CheckRunner(ProbeEnv& env, CheckRef ref);
+  // `own_deadline`: the runner arms a timer per run and ends it as `timeout` there. The
+  // scheduler passes false and calls expire() from its own timer instead: one timer for
+  // every check, as for the due times (no timer set and cancelled per run).
+  CheckRunner(ProbeEnv& env, CheckRef ref, bool own_deadline = true);
   ~CheckRunner();
   CheckRunner(const CheckRunner&) = delete;
   CheckRunner& operator=(const CheckRunner&) = delete;
@@ -37,6 +40,9 @@ class CheckRunner {
   // previous run is still open.
   bool run(SteadyTime scheduled, Done done);
   bool busy() const;
+  // The run last started (0: none yet); expire(g) ends run g as `timeout` if still open.
+  std::uint64_t generation() const;
+  void expire(std::uint64_t generation);
   // Ends an open run without a result.
   void abandon();
   const CheckRef& ref() const { return ref_; }
