@@ -3,6 +3,7 @@
 // do not count as running. process_match.hpp says why neither argv[0] nor a substring.
 #include <cerrno>
 #include <charconv>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -38,15 +39,25 @@ class ProcessProbe final : public Probe {
   void start(Done done) override { done(evaluate()); }
 
  private:
-  ProbeOutcome evaluate() const {
+  // A healthy scan's processes are re-read first on the next runs (one /proc/PID/exe read
+  // each, not one per process on the host); /proc is scanned again every kRescanEvery runs,
+  // and at once when one of them is gone or no longer matches. A failure is always the
+  // verdict of a full scan.
+  static constexpr int kRescanEvery = 10;
+
+  ProbeOutcome evaluate() {
     const auto& p = check_.params;
     if (p.has("pidfile")) return byPidfile(p.str("pidfile"));
     const auto minCount = static_cast<std::size_t>(p.integer("min_count"));
     const std::string what = p.has("executable") ? "executable " + p.str("executable")
                                                  : fmt::format("command line starting [{}]",
                                                                fmt::join(p.list("cmdline"), " "));
-    const Scan scan = scanProcesses();
+    std::optional<Scan> known = recheckKnown();
+    const Scan scan = known ? std::move(*known) : scanProcesses();
     const std::size_t n = scan.found.size();
+    known_.clear();
+    scans_ = known ? scans_ + 1 : 0;
+    if (n >= minCount && scan.unsure.empty()) known_ = scan.found;
     ProbeOutcome out =
         ProbeOutcome::ok(fmt::format("{} running ({} process{})", what, n, n == 1 ? "" : "es"));
     if (scan.replaced > 0) out.reason += ", running a binary replaced on disk since it started";
@@ -66,11 +77,28 @@ class ProcessProbe final : public Probe {
     return out;
   }
 
+  // The processes found last time, if every one still runs and matches.
+  std::optional<Scan> recheckKnown() const {
+    if (known_.empty() || scans_ + 1 >= kRescanEvery) return std::nullopt;
+    Scan scan;
+    for (int pid : known_) {
+      const Match m = match(pid);
+      if (m == Match::No || m == Match::Unsure || !alive(root_, pid)) return std::nullopt;
+      scan.found.push_back(pid);
+      if (m == Match::YesReplaced) ++scan.replaced;
+      if (m == Match::ByComm) ++scan.by_comm;
+    }
+    return scan;
+  }
+
+  Match match(int pid) const {
+    return check_.params.has("executable") ? matchExecutable(pid) : matchCmdline(pid);
+  }
+
   Scan scanProcesses() const {
     Scan scan;
-    const bool byExe = check_.params.has("executable");
     for (int pid : procfs::pids(root_)) {
-      const Match m = byExe ? matchExecutable(pid) : matchCmdline(pid);
+      const Match m = match(pid);
       if (m == Match::No || !alive(root_, pid)) continue;
       if (m == Match::Unsure) {
         scan.unsure.push_back(pid);
@@ -121,6 +149,8 @@ class ProcessProbe final : public Probe {
 
   const CheckConfig& check_;
   std::string root_;
+  std::vector<int> known_;  // what the last healthy run found
+  int scans_ = 0;           // runs answered from known_ since the last full scan
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -106,3 +107,38 @@ TEST(ProcessTraps, TheRealExecutableCountsEvenAfterAnUpgradeReplacedIt) {
 }
 
 }  // namespace
+
+// Runs after a healthy scan re-read only the processes it found; /proc is scanned again
+// every 10 runs and at once when one of them is gone. A second copy is counted within 10
+// runs; the first copy's death never fails the check while another copy runs, and the last
+// copy's death fails the very next run.
+TEST(ProcessProbe, KnownProcessesAreReReadAndTheHostRescanned) {
+  TempDir dir;
+  const std::string file = dir.path() + "/" + uniqueName("hftg-rescan") + ".log";
+  std::ofstream(file) << "x\n";
+  ChildProcess first({"/usr/bin/tail", "-f", file});
+  awaitExec(first.pid(), "/usr/bin/tail");
+  ProbeHarness h(processCheck("cmd", "cmdline: [/usr/bin/tail, -f, '" + file + "']"));
+  auto one = h.run("cmd");
+  ASSERT_EQ(one.status, ProbeStatus::Ok) << one.reason;
+  EXPECT_EQ(one.value("count"), 1.0);
+
+  ChildProcess second({"/usr/bin/tail", "-f", file});
+  awaitExec(second.pid(), "/usr/bin/tail");
+  int runs = 0;
+  std::optional<double> count;
+  while (runs < 10 && count != 2.0) {
+    count = h.run("cmd").value("count");
+    ++runs;
+  }
+  EXPECT_EQ(count, 2.0) << "a second copy was not counted within 10 runs";
+
+  first.stop();
+  auto after_first = h.run("cmd");
+  EXPECT_EQ(after_first.status, ProbeStatus::Ok) << after_first.reason;
+  EXPECT_EQ(after_first.value("count"), 1.0);
+  EXPECT_EQ(after_first.value("pid"), static_cast<double>(second.pid()));
+  second.stop();
+  auto none = h.run("cmd");
+  EXPECT_EQ(none.status, ProbeStatus::Failed) << none.reason;
+}
