@@ -213,14 +213,16 @@ std::vector<KindSpec> buildKinds() {
       {"check", "redis", "service",
        join(redisKeys(), {oneOf(opt("expect_role", V::String, "any"), {"master", "replica", "any"}),
                           maxLatency("10ms"),
-                          ranged(opt("max_memory_ratio", V::Percent, "95%"), "1%", "100%")})});
+                          ranged(opt("max_memory_ratio", V::Percent, "95%"), "1%", "100%"),
+                          ranged(opt("reconnect_every", V::Integer, "60"), "1", "1000000")})});
   k.push_back({"check", "redis_key", "business",
                join(redisKeys(),
                     {as(F::Name, req("key", V::String)),
                      oneOf(req("condition", V::String), {"equals", "fresh", "below", "report"}),
                      opt("expect", V::String), ranged(opt("max_age", V::Duration), "1ms", "30d"),
                      opt("max_value", V::Number),
-                     oneOf(opt("timestamp_unit", V::String, "s"), {"s", "ms", "us"})})});
+                     oneOf(opt("timestamp_unit", V::String, "s"), {"s", "ms", "us"}),
+                     ranged(opt("reconnect_every", V::Integer, "60"), "1", "1000000")})});
   k.push_back({"check", "e2e_order", "end_to_end", join(orderKeys(), httpClientKeys())});
   k.push_back(
       {"check",

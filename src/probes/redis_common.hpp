@@ -1,6 +1,8 @@
 #pragma once
 // Private: what the redis and redis_key probes share - the check's Redis target and one
-// session per run.
+// connection kept between runs: a fresh one every `reconnect_every` runs (proof that the
+// server still accepts connections), and at once when the kept one fails; a run fails only
+// when the fresh connection fails too (the PostgreSQL probe's rule).
 
 #include <functional>
 #include <string>
@@ -21,11 +23,13 @@ class RedisProbeBase : public Probe {
  public:
   using Evaluate = std::function<ProbeOutcome(const std::vector<TimedReply>&)>;
 
-  RedisProbeBase(const config::CheckConfig& c, ProbeEnv& env) : check_(c), env_(env) {}
+  RedisProbeBase(const config::CheckConfig& c, ProbeEnv& env);
   ~RedisProbeBase() override { cancel(); }
+  // At the deadline: the run's connection may still owe replies, so it is not kept.
   void cancel() override {
     if (session_) session_->cancel();
     session_.reset();
+    kept_.reset();
   }
 
  protected:
@@ -36,7 +40,14 @@ class RedisProbeBase : public Probe {
   ProbeEnv& env_;
 
  private:
+  void ask(std::vector<std::vector<std::string>> commands, Evaluate evaluate, Done done,
+           bool retried);
+
+  net::RedisTarget target_;
+  std::int64_t reconnect_every_ = 60;
   std::shared_ptr<net::RedisSession> session_;
+  std::shared_ptr<net::RedisConnection> kept_;
+  std::int64_t runs_on_kept_ = 0;
 };
 
 }  // namespace hftguard::probes::kinds

@@ -147,3 +147,73 @@ TEST_F(RedisProbe, NumberBelowAndInformationalReport) {
 }
 
 }  // namespace
+
+// Connection reuse, as for PostgreSQL: one connection serves a check's runs, a fresh one
+// every `reconnect_every` runs, and a lost connection is replaced within the run.
+// Counted by the server (INFO stats: total_connections_received; each redis-cli call is a
+// connection of its own).
+class RedisSession : public ::testing::Test {
+ protected:
+  static long connections(const RedisServer& r) {
+    const std::string info = r.cli({"INFO", "stats"});
+    const std::string key = "total_connections_received:";
+    const auto at = info.find(key);
+    return at == std::string::npos ? -1 : std::stol(info.substr(at + key.size()));
+  }
+  static std::string checks(int port, const std::string& extra) {
+    const std::string target = "        host: 127.0.0.1\n        port: " +
+                               std::to_string(port) + "\n        timeout: 1s\n" + extra;
+    return "      ping:\n        type: redis\n        max_latency: 1s\n" + target +
+           "      flag:\n        type: redis_key\n        key: hftguard:test:flag\n"
+           "        condition: report\n" +
+           target;
+  }
+};
+
+TEST_F(RedisSession, OneConnectionServesManyRuns) {
+  RedisServer redis;
+  ProbeHarness h(checks(redis.port(), "        reconnect_every: 1000\n"));
+  const long before = connections(redis);
+  for (int i = 0; i < 20; ++i) {
+    auto p = h.run("ping");
+    ASSERT_EQ(p.status, ProbeStatus::Ok) << p.reason;
+    auto f = h.run("flag");
+    ASSERT_EQ(f.status, ProbeStatus::Ok) << f.reason;
+  }
+  EXPECT_EQ(connections(redis) - before - 1, 2) << "one connection per check";
+}
+
+TEST_F(RedisSession, AFreshConnectionEveryNRuns) {
+  RedisServer redis;
+  ProbeHarness h(checks(redis.port(), "        reconnect_every: 3\n"));
+  const long before = connections(redis);
+  for (int i = 0; i < 7; ++i) ASSERT_EQ(h.run("ping").status, ProbeStatus::Ok);
+  EXPECT_EQ(connections(redis) - before - 1, 3) << "runs 1, 4 and 7 connect";
+  EXPECT_TRUE(waitUntil([&] { return redis.cli({"CLIENT", "LIST"}).find("cmd=ping") ==
+                                      redis.cli({"CLIENT", "LIST"}).rfind("cmd=ping"); },
+                        5s))
+      << "a replaced connection was left open: " << redis.cli({"CLIENT", "LIST"});
+}
+
+// A killed connection or a Redis restarted between runs costs no failed run; a Redis that
+// is down still fails the run, from the fresh connection's refusal.
+TEST_F(RedisSession, ALostConnectionIsReplacedWithinTheRun) {
+  RedisServer redis;
+  ProbeHarness h(checks(redis.port(), ""));
+  ASSERT_EQ(h.run("ping").status, ProbeStatus::Ok);
+  ASSERT_EQ(h.run("flag").status, ProbeStatus::Ok);
+  redis.cli({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+  auto p = h.run("ping");
+  EXPECT_EQ(p.status, ProbeStatus::Ok) << p.reason;
+  auto f = h.run("flag");
+  EXPECT_EQ(f.status, ProbeStatus::Ok) << f.reason;
+
+  redis.restart(0);
+  p = h.run("ping");
+  EXPECT_EQ(p.status, ProbeStatus::Ok) << p.reason;
+
+  redis.stop();
+  p = h.run("ping");
+  EXPECT_EQ(p.status, ProbeStatus::Failed) << p.reason;
+  EXPECT_NE(p.reason.find("refused"), std::string::npos) << p.reason;
+}
