@@ -8,7 +8,13 @@
 //   bench_probe_scale [--checks 1000] [--seconds 60] [--hung 10] [--targets 4]
 //                     [--http-percent 50] [--interval-ms 1000] [--haproxy 1]
 //                     [--pg-checks 0] [--pg-interval-ms 100] [--reconnect-every 60]
-//                     [--python 0]
+//                     [--python 0] [--runbook-mix 0]
+//
+// --runbook-mix N replaces the tcp/http list by N copies of the runbook monitor's own
+// check mix against one engine_sim, one PostgreSQL and one Redis: process, port, HTTP
+// health, database, Redis, trading-engine keys, market-data freshness, and the test order
+// every tenth interval; with --python 1 the Python loop runs the runbook's checks with its
+// libraries (python_monitor.py --runbook), its pgrep children's CPU included.
 //
 // Targets run in other processes (engine_sim, PostgreSQL), so their CPU is not counted;
 // hung targets are a full-backlog listener (tcp) and an engine_sim in the "hang" fault
@@ -17,6 +23,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -37,6 +45,7 @@ namespace {
 struct Options {
   int checks = 1000, seconds = 60, hung = 10, targets = 4, httpPercent = 50, intervalMs = 1000;
   int haproxy = 1, pgChecks = 0, pgIntervalMs = 100, reconnectEvery = 60, python = 0;
+  int runbookMix = 0;
 };
 
 Options parse(int argc, char** argv) {
@@ -51,7 +60,8 @@ Options parse(int argc, char** argv) {
                                              {"--pg-checks", &o.pgChecks},
                                              {"--pg-interval-ms", &o.pgIntervalMs},
                                              {"--reconnect-every", &o.reconnectEvery},
-                                             {"--python", &o.python}};
+                                             {"--python", &o.python},
+                                             {"--runbook-mix", &o.runbookMix}};
   for (int i = 1; i + 1 < argc; i += 2) {
     auto it = flags.find(argv[i]);
     if (it == flags.end()) throw std::runtime_error(std::string("unknown flag ") + argv[i]);
@@ -62,10 +72,27 @@ Options parse(int argc, char** argv) {
 
 // One planned check: the same list drives hftguard, HAProxy and Python.
 struct Planned {
-  std::string kind;  // tcp, http, postgres
+  std::string kind;  // tcp, http, postgres; the runbook mix adds process, redis, trading,
+                     // market, e2e
   int port;
   int interval_ms;
 };
+
+// The runbook monitor's checks, `copies` times, against one engine, PostgreSQL and Redis.
+std::vector<Planned> runbookMix(int copies, int intervalMs, int engine, int pg, int redis) {
+  std::vector<Planned> plan;
+  for (int i = 0; i < copies; ++i) {
+    plan.push_back({"process", 0, intervalMs});
+    plan.push_back({"tcp", engine, intervalMs});
+    plan.push_back({"http", engine, intervalMs});
+    plan.push_back({"postgres", pg, intervalMs});
+    plan.push_back({"redis", redis, intervalMs});
+    plan.push_back({"trading", redis, intervalMs});
+    plan.push_back({"market", redis, intervalMs});
+    plan.push_back({"e2e", engine, intervalMs * 10});
+  }
+  return plan;
+}
 
 double cpuSeconds() {
   rusage u{};
@@ -75,9 +102,18 @@ double cpuSeconds() {
 }
 
 // Another process's CPU so far (user + system, from /proc/PID/stat).
+// User + system CPU of a process and of the children it has waited for (the Python loop's
+// pgrep subprocesses), from /proc/PID/stat fields 14-17.
 double cpuSecondsOf(pid_t pid) {
-  auto st = probes::procfs::processStat("/proc", pid);
-  return st ? static_cast<double>(st->cpu_ticks) / static_cast<double>(sysconf(_SC_CLK_TCK)) : 0.0;
+  const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 > stat.size()) return 0.0;
+  std::istringstream in(stat.substr(close + 2));
+  std::vector<std::string> f{std::istream_iterator<std::string>(in), {}};
+  if (f.size() < 15) return 0.0;
+  double ticks = 0;
+  for (std::size_t i = 11; i <= 14; ++i) ticks += std::stod(f[i]);  // utime stime cutime cstime
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 long peakRssKb() {
@@ -97,10 +133,23 @@ std::string hftguardYaml(const std::vector<Planned>& plan, const std::string& pg
     const int timeout = std::min(500, p.interval_ms);
     yaml += "      c" + std::to_string(i) + ": {interval: " + std::to_string(p.interval_ms) +
             "ms, timeout: " + std::to_string(timeout) + "ms, ";
+    const std::string redis = "host: 127.0.0.1, port: " + port;
     if (p.kind == "http") {
       yaml += "type: http, url: 'http://127.0.0.1:" + port + "/health'}\n";
     } else if (p.kind == "tcp") {
       yaml += "type: tcp, host: 127.0.0.1, port: " + port + "}\n";
+    } else if (p.kind == "process") {
+      yaml += "type: process, executable: engine_sim}\n";
+    } else if (p.kind == "redis") {
+      yaml += "type: redis, " + redis + "}\n";
+    } else if (p.kind == "trading") {
+      yaml += "type: redis_key, " + redis + ", key: 'trading:enabled', condition: equals, " +
+              "expect: 'true'}\n";
+    } else if (p.kind == "market") {
+      yaml += "type: redis_key, " + redis + ", key: last_market_update, condition: fresh, " +
+              "max_age: 5s}\n";
+    } else if (p.kind == "e2e") {
+      yaml += "type: e2e_order, url: 'http://127.0.0.1:" + port + "/api/orders/test'}\n";
     } else {
       yaml += "type: postgres, host: 127.0.0.1, port: " + port + ", user: " + pgUser +
               ", max_latency: 1s, reconnect_every: " + std::to_string(reconnectEvery) + "}\n";
@@ -154,7 +203,13 @@ int main(int argc, char** argv) {
   hangs.setFault("hang");
   FullBacklog stuck;
   std::unique_ptr<PostgresPair> pg;
-  if (o.pgChecks > 0) pg = std::make_unique<PostgresPair>();
+  if (o.pgChecks > 0 || o.runbookMix > 0) pg = std::make_unique<PostgresPair>();
+  std::unique_ptr<RedisServer> redis;
+  std::unique_ptr<EngineSim> engine;  // the runbook mix's engine, writing its Redis keys
+  if (o.runbookMix > 0) {
+    redis = std::make_unique<RedisServer>();
+    engine = std::make_unique<EngineSim>("primary", redis->port());
+  }
 
   std::vector<Planned> plan;
   for (int i = 0; i < o.checks; ++i) {
@@ -166,6 +221,10 @@ int main(int argc, char** argv) {
   }
   for (int i = 0; i < o.pgChecks; ++i)
     plan.push_back({"postgres", pg->primaryPort(), o.pgIntervalMs});
+  if (o.runbookMix > 0) {
+    plan = runbookMix(o.runbookMix, o.intervalMs, engine->port(), pg->primaryPort(),
+                      redis->port());
+  }
 
   ProbeHarness h(hftguardYaml(plan, pg ? pg->user() : "postgres", o.reconnectEvery));
   std::vector<Duration> skew;
@@ -180,7 +239,7 @@ int main(int argc, char** argv) {
 
   TempDir dir("hftguard-bench");
   std::vector<Beside> beside;
-  if (o.haproxy != 0 && o.checks > 0) {
+  if (o.haproxy != 0 && o.checks > 0 && o.runbookMix == 0) {
     const std::string cfg = dir.path() + "/haproxy.cfg";
     std::ofstream(cfg) << haproxyConfig(plan, freePort());
     const std::string log = dir.path() + "/haproxy.log";
@@ -190,25 +249,31 @@ int main(int argc, char** argv) {
   if (o.python != 0) {
     const std::string list = dir.path() + "/checks.txt";
     std::ofstream out(list);
-    for (const Planned& p : plan) out << p.kind << " " << p.port << "\n";
+    for (const Planned& p : plan) {
+      out << p.kind << " "
+          << (p.kind == "process" ? std::string("engine_sim") : std::to_string(p.port)) << "\n";
+    }
     out.close();
-    const int interval = o.checks > 0 ? o.intervalMs : o.pgIntervalMs;
+    const int interval = o.checks > 0 || o.runbookMix > 0 ? o.intervalMs : o.pgIntervalMs;
+    std::vector<std::string> command = {
+        "/usr/bin/python3", std::string(HFTGUARD_BENCH_DIR) + "/python_monitor.py",
+        "--checks-file", list, "--interval-ms", std::to_string(interval), "--seconds",
+        std::to_string(o.seconds + 3), "--pg-user", pg ? pg->user() : "postgres"};
+    if (o.runbookMix > 0) command.push_back("--runbook");
     const std::string log = dir.path() + "/python.log";
-    beside.push_back(
-        {"python",
-         ChildProcess(
-             {"/usr/bin/python3", std::string(HFTGUARD_BENCH_DIR) + "/python_monitor.py",
-              "--checks-file", list, "--interval-ms", std::to_string(interval), "--seconds",
-              std::to_string(o.seconds + 3), "--pg-user", pg ? pg->user() : "postgres"},
-             {.log_file = log}),
-         log});
+    beside.push_back({"python", ChildProcess(command, {.log_file = log}), log});
   }
 
-  std::printf(
+  if (o.runbookMix > 0) {
+    std::printf("probe-scale: the runbook monitor's mix x%d (%zu checks) every %dms, %ds\n",
+                o.runbookMix, plan.size(), o.intervalMs, o.seconds);
+  } else {
+    std::printf(
       "probe-scale: %d checks (%d%% http, the rest tcp) every %dms, %d hung, "
       "%d postgres every %dms (reconnect_every %d), %ds, %d targets\n",
       o.checks, o.httpPercent, o.intervalMs, o.hung, o.pgChecks, o.pgIntervalMs, o.reconnectEvery,
       o.seconds, o.targets);
+  }
   scheduler.start();
   h.io.run_for(2s);  // warm-up: the first runs are spread over one interval
   skew.clear();
