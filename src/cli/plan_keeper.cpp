@@ -1,5 +1,6 @@
 #include "plan_keeper.hpp"
 
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -30,13 +31,17 @@ Duration planBudget(const config::PlanConfig& plan) {
 
 decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
                                                  const actions::RunRequest& request,
-                                                 net::WorkerPool& disk) {
+                                                 net::WorkerPool& disk, net::WorkerPool& sync) {
   actions::PlanJournal base;
   base.component = request.component;
   base.plan = request.plan->name;
   base.trigger = request.trigger;
   base.pid = static_cast<long>(::getpid());
-  return [dir = std::move(lock_dir), base, &disk, started = std::make_shared<bool>(false)](
+  // A sync is queued after each replacing write has landed; one queued and not yet started
+  // covers every write before it starts, so a burst of fast steps costs one or two fsyncs.
+  auto sync_queued = std::make_shared<std::atomic<bool>>(false);
+  return [dir = std::move(lock_dir), base, &disk, &sync, sync_queued,
+          started = std::make_shared<bool>(false)](
              std::size_t done, const std::string& last,
                                                   const actions::PlanContext& ctx,
                                                   actions::RunRequest::Written written) {
@@ -55,12 +60,22 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
     // the loop and its probes. The plan's first journal is durable before its first step
     // (a plan in flight is known after a power cut). Later ones are renamed into place
     // before the plan goes on - the daemon killed at any moment finds the last step passed -
-    // and fsync'd right after, without holding the plan: a power cut in that moment (a few
-    // ms) leaves the journal one step behind, and --resume runs that step again (every
-    // action verifies its own outcome; --resume checks preconditions first).
+    // and fsync'd right after on another thread, without holding the plan: a power cut in
+    // that moment (a few ms) leaves the journal a step or two behind, and --resume runs them
+    // again (every action verifies its own outcome; --resume checks preconditions first).
     const bool first = !*started;
     *started = true;
-    disk.submit([dir, j, first, written = std::move(written)] {
+    auto synced = [dir, component = j.component, &sync, sync_queued] {
+      if (sync_queued->exchange(true)) return;  // the queued one starts after this write
+      sync.submit([dir, component, sync_queued] {
+        sync_queued->store(false);  // a write landing from now on queues another
+        std::string why;
+        if (!actions::syncJournal(dir, component, &why))
+          spdlog::error("{}: plan journal not synced to disk: {}", component, why);
+        return net::WorkerPool::Continuation();
+      });
+    };
+    disk.submit([dir, j, first, synced, written = std::move(written)] {
       std::string why;
       bool ok = false;
       try {  // the run waits for `written`: it must come back whatever happens here
@@ -72,16 +87,12 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
         spdlog::error("{}: plan journal not written ({}): a crash now would not be recognised",
                       j.component, why);
       }
-      return net::WorkerPool::Continuation(written);
-    });
-    if (!first) {
-      disk.submit([dir, component = j.component] {
-        std::string why;
-        if (!actions::syncJournal(dir, component, &why))
-          spdlog::error("{}: plan journal not synced to disk: {}", component, why);
-        return net::WorkerPool::Continuation();
+      // Back on the loop: the write has landed, so a sync queued now covers it.
+      return net::WorkerPool::Continuation([first, synced, written] {
+        if (!first) synced();
+        written();
       });
-    }
+    });
   };
 }
 
@@ -147,7 +158,8 @@ PlanKeeper::PlanKeeper(boost::asio::io_context& io, const Clock& clock, const co
       record_(std::move(record)),
       retry_(io),
       stop_timer_(io),
-      disk_(io, 1) {}
+      disk_(io, 1),
+      sync_(io, 1) {}
 
 void PlanKeeper::recoverInterrupted() {
   for (const auto& c : cfg_.components) checkJournal(c.name);
@@ -211,7 +223,7 @@ bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused) {
   const std::string component = request.component;
   const Duration budget = planBudget(*request.plan);
   if (!request.dry_run) {
-    request.progress = journalTo(lock_dir_, request, disk_);
+    request.progress = journalTo(lock_dir_, request, disk_, sync_);
     request.tidy = journalRemover(lock_dir_, component, disk_);
     request.admit = admitWithoutJournal(lock_dir_, component);
   }
