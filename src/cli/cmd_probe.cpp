@@ -59,8 +59,12 @@ int cmdProbe(const Args& args, std::ostream& out, std::ostream& err) {
   std::vector<probes::ProbeResult> results;
   for (const probes::CheckRef& ref : selected) {
     runners.push_back(std::make_unique<probes::CheckRunner>(rt.env, ref));
-    runners.back()->run(rt.clock.now(),
-                        [&results](const probes::ProbeResult& r) { results.push_back(r); });
+    runners.back()->run(rt.clock.now(), [&](const probes::ProbeResult& r) {
+      results.push_back(r);
+      // Done when every check answered: a check's kept connection (Redis) still has a
+      // read pending, so the loop would never run out of work by itself.
+      if (results.size() == selected.size()) rt.io.stop();
+    });
   }
   rt.io.run();
   // Config order, not completion order.

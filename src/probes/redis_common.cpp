@@ -25,8 +25,13 @@ RedisProbeBase::RedisProbeBase(const config::CheckConfig& c, ProbeEnv& env)
 
 void RedisProbeBase::run(std::vector<std::vector<std::string>> commands, Evaluate evaluate,
                          Done done) {
-  if (kept_ && runs_on_kept_ >= reconnect_every_) kept_.reset();  // prove a fresh one works
+  if (kept_ && runs_on_kept_ >= reconnect_every_) dropKept();  // prove a fresh one works
   ask(std::move(commands), std::move(evaluate), std::move(done), false);
+}
+
+void RedisProbeBase::dropKept() {
+  if (kept_) kept_->close();
+  kept_.reset();
 }
 
 void RedisProbeBase::ask(std::vector<std::vector<std::string>> commands, Evaluate evaluate,

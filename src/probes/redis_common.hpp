@@ -29,7 +29,7 @@ class RedisProbeBase : public Probe {
   void cancel() override {
     if (session_) session_->cancel();
     session_.reset();
-    kept_.reset();
+    dropKept();
   }
 
  protected:
@@ -42,6 +42,9 @@ class RedisProbeBase : public Probe {
  private:
   void ask(std::vector<std::vector<std::string>> commands, Evaluate evaluate, Done done,
            bool retried);
+  // Closes the kept connection: its pending read holds it alive, so letting go of the
+  // pointer alone would leave the socket (and a Redis client slot) open for good.
+  void dropKept();
 
   net::RedisTarget target_;
   std::int64_t reconnect_every_ = 60;
