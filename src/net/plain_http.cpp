@@ -31,7 +31,7 @@ struct PlainHttpRequest::Target {
 
 namespace {
 
-constexpr std::size_t kHeaderLimit = 64 * 1024;  // curl allows 100 KB; health answers are tiny
+constexpr std::size_t kHeaderLimit = 100 * 1024;  // curl's own limit
 
 bool sameName(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

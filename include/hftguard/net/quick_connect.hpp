@@ -5,6 +5,7 @@
 // other errno: the connect's own error, e.g. ECONNREFUSED) costs one call, and on loopback
 // the handshake is usually over by the time the first connect() returns, so the answer
 // comes with no wait at all. HAProxy's checks complete their connects the same way.
+// A caller may open the socket itself first, to set options before the connect.
 // Asio is included here: only the probes' and plain_http's .cpp files use this.
 
 #include <netinet/in.h>
@@ -31,12 +32,6 @@ inline ConnectState connectStep(boost::asio::ip::tcp::socket& socket,
     socket.open(to.protocol(), ec);
     if (!ec) socket.non_blocking(true, ec);
     if (ec) return ConnectState::failed;
-    // Delayed ACKs from the start (HAProxy's checks do the same): the handshake's last ACK
-    // rides on the request, or is never sent when a tcp check resets at once - the SYN-ACK
-    // already proved the port open - so neither side builds an accepted connection for
-    // nothing. On loopback that halves the kernel's work per connect (measured).
-    const int off = 0;
-    ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off);
   }
   if (::connect(socket.native_handle(), to.data(), static_cast<socklen_t>(to.size())) == 0) {
     return ConnectState::connected;

@@ -66,9 +66,15 @@ TEST(PlainHttp, ServesOnlyWhatItCanServeAsCurlWould) {
   injected.headers.emplace_back("X-A", "1\r\nX-B: 2");
   EXPECT_EQ(PlainHttpRequest::prepare(injected), nullptr) << "a header with a line break";
   // curl would send through a proxy named in the environment: so does the curl path.
+  const char* was = std::getenv("http_proxy");
+  const std::optional<std::string> saved = was ? std::optional<std::string>(was) : std::nullopt;
   ::setenv("http_proxy", "http://127.0.0.1:3128", 1);
   EXPECT_EQ(PlainHttpRequest::prepare(get("http://127.0.0.1:8080/health")), nullptr);
-  ::unsetenv("http_proxy");
+  if (saved) {
+    ::setenv("http_proxy", saved->c_str(), 1);
+  } else {
+    ::unsetenv("http_proxy");
+  }
 }
 
 TEST(PlainHttp, SendsWhatCurlSends) {
