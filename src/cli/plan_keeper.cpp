@@ -1,6 +1,10 @@
 #include "plan_keeper.hpp"
 
-#include <atomic>
+#include <algorithm>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -37,11 +41,21 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
   base.plan = request.plan->name;
   base.trigger = request.trigger;
   base.pid = static_cast<long>(::getpid());
-  // A sync is queued after each replacing write has landed; one queued and not yet started
-  // covers every write before it starts, so a burst of fast steps costs one or two fsyncs.
-  auto sync_queued = std::make_shared<std::atomic<bool>>(false);
-  return [dir = std::move(lock_dir), base, &disk, &sync, sync_queued,
-          started = std::make_shared<bool>(false)](
+  // How far the journal is on disk. A sync is queued after each replacing write has landed;
+  // one queued and not yet started covers every write before it starts, so a burst of fast
+  // steps costs one or two fsyncs. A write waits (on the disk thread) until the write two
+  // before it is durable: a power cut leaves the journal at most two steps behind, however
+  // slow the fsyncs.
+  struct OnDisk {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::uint64_t landed = 0;   // writes renamed into place
+    std::uint64_t durable = 0;  // writes a finished fsync covered
+    bool queued = false;        // a sync is queued and has not started
+  };
+  auto on_disk = std::make_shared<OnDisk>();
+  return [dir = std::move(lock_dir), base, &disk, &sync, on_disk,
+          writes = std::make_shared<std::uint64_t>(0)](
              std::size_t done, const std::string& last,
                                                   const actions::PlanContext& ctx,
                                                   actions::RunRequest::Written written) {
@@ -61,27 +75,51 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
     // (a plan in flight is known after a power cut). Later ones are renamed into place
     // before the plan goes on - the daemon killed at any moment finds the last step passed -
     // and fsync'd right after on another thread, without holding the plan: a power cut in
-    // that moment (a few ms) leaves the journal a step or two behind, and --resume runs them
-    // again (every action verifies its own outcome; --resume checks preconditions first).
-    const bool first = !*started;
-    *started = true;
-    auto synced = [dir, component = j.component, &sync, sync_queued] {
-      if (sync_queued->exchange(true)) return;  // the queued one starts after this write
-      sync.submit([dir, component, sync_queued] {
-        sync_queued->store(false);  // a write landing from now on queues another
+    // that moment (a few ms) leaves the journal at most two steps behind, and --resume runs
+    // them again (every action verifies its own outcome; --resume checks preconditions
+    // first).
+    const std::uint64_t n = ++*writes;
+    const bool first = n == 1;
+    auto synced = [dir, component = j.component, &sync, on_disk] {
+      {
+        std::lock_guard lock(on_disk->mu);
+        if (on_disk->queued) return;  // the queued one starts after this write
+        on_disk->queued = true;
+      }
+      sync.submit([dir, component, on_disk] {
+        std::uint64_t covers = 0;
+        {
+          std::lock_guard lock(on_disk->mu);
+          on_disk->queued = false;  // a write landing from now on queues another
+          covers = on_disk->landed;
+        }
         std::string why;
         if (!actions::syncJournal(dir, component, &why))
           spdlog::error("{}: plan journal not synced to disk: {}", component, why);
+        {  // counted even when it failed: a failing disk must not hold the plan forever
+          std::lock_guard lock(on_disk->mu);
+          on_disk->durable = std::max(on_disk->durable, covers);
+        }
+        on_disk->cv.notify_all();
         return net::WorkerPool::Continuation();
       });
     };
-    disk.submit([dir, j, first, synced, written = std::move(written)] {
+    disk.submit([dir, j, n, first, on_disk, synced, written = std::move(written)] {
+      {
+        std::unique_lock lock(on_disk->mu);
+        on_disk->cv.wait(lock, [&] { return n <= on_disk->durable + 2; });
+      }
       std::string why;
       bool ok = false;
       try {  // the run waits for `written`: it must come back whatever happens here
         ok = actions::writeJournal(dir, j, &why, first);
       } catch (const std::exception& e) {
         why = e.what();
+      }
+      {
+        std::lock_guard lock(on_disk->mu);
+        on_disk->landed = n;
+        if (first) on_disk->durable = n;  // written durably by writeJournal itself
       }
       if (!ok) {
         spdlog::error("{}: plan journal not written ({}): a crash now would not be recognised",

@@ -229,6 +229,7 @@ struct Scheduler::Impl {
     } else {
       ++stats.skipped_busy;
     }
+    if (!running) return;  // the run's sink stopped the scheduler: nothing more is queued
     // Next slot on the absolute grid; slots already in the past are skipped, not bunched.
     const Duration interval = e.runner.ref().check->interval;
     ++e.slot;

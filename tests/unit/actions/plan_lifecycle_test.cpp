@@ -541,8 +541,10 @@ TEST_F(PlanLifecycleTest, TheJournalIsWrittenOffTheLoop) {
 
 // The fsync that follows a replacing write runs on its own thread: the next step's write
 // does not wait for it (on one thread it queued behind it, ~3 ms a step on this machine's
-// disk). With the sync thread stalled, writes 2 and 3 still land and are heard.
-TEST_F(PlanLifecycleTest, AJournalWriteNeverWaitsForTheLastOnesFsync) {
+// disk). But the journal never runs more than two writes ahead of what is on disk: with the
+// sync thread stalled, writes 2 and 3 land and are heard, write 4 waits for the stall to
+// end, and then lands.
+TEST_F(PlanLifecycleTest, AJournalWriteNeverWaitsForTheLastOnesFsyncButStaysWithinTwo) {
   load(kTwoSteps);
   net::WorkerPool disk(io_, 1);
   net::WorkerPool sync(io_, 1);
@@ -562,7 +564,15 @@ TEST_F(PlanLifecycleTest, AJournalWriteNeverWaitsForTheLastOnesFsync) {
   auto back = actions::readJournal(dir_.string(), "c");
   ASSERT_TRUE(back);
   EXPECT_EQ(back->steps_done, 3u);
+
+  write(4, "d", r.context, [&] { ++heard; });
+  const auto until = std::chrono::steady_clock::now() + 300ms;
+  while (std::chrono::steady_clock::now() < until) io_.run_one_for(20ms);
+  EXPECT_EQ(heard, 3) << "the fourth write landed with writes 2 and 3 not yet on disk";
+  EXPECT_EQ(actions::readJournal(dir_.string(), "c")->steps_done, 3u);
   stalled.set_value();
+  ASSERT_TRUE(loopUntil([&] { return heard == 4; })) << "the fourth write never landed";
+  EXPECT_EQ(actions::readJournal(dir_.string(), "c")->steps_done, 4u);
 }
 
 // Interrupted (a second SIGTERM) while a journal write is queued: the lock is kept until that
