@@ -52,7 +52,7 @@ struct Tools {
     const std::string component = request.component;
     auto done = [&](const actions::RunReport& r) { report = r; };
     if (real) {
-      request.progress = journalTo(lock_dir, request, disk, sync);
+      request.progress = journalTo(lock_dir, request, disk);
       request.tidy = journalRemover(lock_dir, component, disk);
       request.admit = resumed ? admitSameJournal(lock_dir, *resumed)
                               : admitWithoutJournal(lock_dir, component);
@@ -64,7 +64,6 @@ struct Tools {
 
   Runtime rt;
   net::WorkerPool disk{rt.io, 1};  // the plan journal's writes, off the loop
-  net::WorkerPool sync{rt.io, 1};  // its fsyncs, behind the plan
   events::EventLog log;
   Recorder recorder;
   std::unique_ptr<coord::Coordinator> coordinator;

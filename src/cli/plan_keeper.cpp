@@ -1,10 +1,5 @@
 #include "plan_keeper.hpp"
 
-#include <algorithm>
-#include <condition_variable>
-#include <cstdint>
-#include <mutex>
-
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -35,27 +30,13 @@ Duration planBudget(const config::PlanConfig& plan) {
 
 decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
                                                  const actions::RunRequest& request,
-                                                 net::WorkerPool& disk, net::WorkerPool& sync) {
+                                                 net::WorkerPool& disk) {
   actions::PlanJournal base;
   base.component = request.component;
   base.plan = request.plan->name;
   base.trigger = request.trigger;
   base.pid = static_cast<long>(::getpid());
-  // How far the journal is on disk. A sync is queued after each replacing write has landed;
-  // one queued and not yet started covers every write before it starts, so a burst of fast
-  // steps costs one or two fsyncs. A write waits (on the disk thread) until the write two
-  // before it is durable: a power cut leaves the journal at most two steps behind, however
-  // slow the fsyncs.
-  struct OnDisk {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::uint64_t landed = 0;   // writes renamed into place
-    std::uint64_t durable = 0;  // writes a finished fsync covered
-    bool queued = false;        // a sync is queued and has not started
-  };
-  auto on_disk = std::make_shared<OnDisk>();
-  return [dir = std::move(lock_dir), base, &disk, &sync, on_disk,
-          writes = std::make_shared<std::uint64_t>(0)](
+  return [dir = std::move(lock_dir), base, &disk, started = std::make_shared<bool>(false)](
              std::size_t done, const std::string& last,
                                                   const actions::PlanContext& ctx,
                                                   actions::RunRequest::Written written) {
@@ -74,41 +55,12 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
     // the loop and its probes. The plan's first journal is durable before its first step
     // (a plan in flight is known after a power cut). Later ones are renamed into place
     // before the plan goes on - the daemon killed at any moment finds the last step passed -
-    // and fsync'd right after on another thread, without holding the plan: a power cut in
-    // that moment (a few ms) leaves the journal at most two steps behind, and --resume runs
-    // them again (every action verifies its own outcome; --resume checks preconditions
-    // first).
-    const std::uint64_t n = ++*writes;
-    const bool first = n == 1;
-    auto synced = [dir, component = j.component, &sync, on_disk] {
-      {
-        std::lock_guard lock(on_disk->mu);
-        if (on_disk->queued) return;  // the queued one starts after this write
-        on_disk->queued = true;
-      }
-      sync.submit([dir, component, on_disk] {
-        std::uint64_t covers = 0;
-        {
-          std::lock_guard lock(on_disk->mu);
-          on_disk->queued = false;  // a write landing from now on queues another
-          covers = on_disk->landed;
-        }
-        std::string why;
-        if (!actions::syncJournal(dir, component, &why))
-          spdlog::error("{}: plan journal not synced to disk: {}", component, why);
-        {  // counted even when it failed: a failing disk must not hold the plan forever
-          std::lock_guard lock(on_disk->mu);
-          on_disk->durable = std::max(on_disk->durable, covers);
-        }
-        on_disk->cv.notify_all();
-        return net::WorkerPool::Continuation();
-      });
-    };
-    disk.submit([dir, j, n, first, on_disk, synced, written = std::move(written)] {
-      {
-        std::unique_lock lock(on_disk->mu);
-        on_disk->cv.wait(lock, [&] { return n <= on_disk->durable + 2; });
-      }
+    // and fsync'd right after, without holding the plan: a power cut in that moment (a few
+    // ms) leaves the journal one step behind, and --resume runs that step again (every
+    // action verifies its own outcome; --resume checks preconditions first).
+    const bool first = !*started;
+    *started = true;
+    disk.submit([dir, j, first, written = std::move(written)] {
       std::string why;
       bool ok = false;
       try {  // the run waits for `written`: it must come back whatever happens here
@@ -116,21 +68,20 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
       } catch (const std::exception& e) {
         why = e.what();
       }
-      {
-        std::lock_guard lock(on_disk->mu);
-        on_disk->landed = n;
-        if (first) on_disk->durable = n;  // written durably by writeJournal itself
-      }
       if (!ok) {
         spdlog::error("{}: plan journal not written ({}): a crash now would not be recognised",
                       j.component, why);
       }
-      // Back on the loop: the write has landed, so a sync queued now covers it.
-      return net::WorkerPool::Continuation([first, synced, written] {
-        if (!first) synced();
-        written();
-      });
+      return net::WorkerPool::Continuation(written);
     });
+    if (!first) {
+      disk.submit([dir, component = j.component] {
+        std::string why;
+        if (!actions::syncJournal(dir, component, &why))
+          spdlog::error("{}: plan journal not synced to disk: {}", component, why);
+        return net::WorkerPool::Continuation();
+      });
+    }
   };
 }
 
@@ -196,8 +147,7 @@ PlanKeeper::PlanKeeper(boost::asio::io_context& io, const Clock& clock, const co
       record_(std::move(record)),
       retry_(io),
       stop_timer_(io),
-      disk_(io, 1),
-      sync_(io, 1) {}
+      disk_(io, 1) {}
 
 void PlanKeeper::recoverInterrupted() {
   for (const auto& c : cfg_.components) checkJournal(c.name);
@@ -261,7 +211,7 @@ bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused) {
   const std::string component = request.component;
   const Duration budget = planBudget(*request.plan);
   if (!request.dry_run) {
-    request.progress = journalTo(lock_dir_, request, disk_, sync_);
+    request.progress = journalTo(lock_dir_, request, disk_);
     request.tidy = journalRemover(lock_dir_, component, disk_);
     request.admit = admitWithoutJournal(lock_dir_, component);
   }

@@ -28,12 +28,10 @@ namespace hftguard::cli {
 Duration planBudget(const config::PlanConfig& plan);
 
 // Writes the plan's journal at each progress point, on `disk` (one thread: writes stay in
-// order), and fsyncs the replaced journal behind the plan on `sync` (another thread, so the
-// next step's write never waits for the last one's fsync); logs (never stops the plan) on
-// failure.
+// order); logs (never stops the plan) on failure.
 decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
                                                  const actions::RunRequest& request,
-                                                 net::WorkerPool& disk, net::WorkerPool& sync);
+                                                 net::WorkerPool& disk);
 // Removes the plan's journal on `disk` when it has ended (RunRequest::tidy).
 decltype(actions::RunRequest::tidy) journalRemover(std::string lock_dir, std::string component,
                                                    net::WorkerPool& disk);
@@ -102,7 +100,6 @@ class PlanKeeper {
   boost::asio::steady_timer retry_;
   boost::asio::steady_timer stop_timer_;
   net::WorkerPool disk_;  // the journal's writes, off the loop
-  net::WorkerPool sync_;  // the journal's fsyncs behind the plan
   bool stopping_ = false;
   std::string stop_outcome_;
   std::function<void(const std::string&)> stopped_;

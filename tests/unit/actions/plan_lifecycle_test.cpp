@@ -511,11 +511,10 @@ namespace {
 TEST_F(PlanLifecycleTest, TheJournalIsWrittenOffTheLoop) {
   load(kTwoSteps);
   net::WorkerPool disk(io_, 1);
-  net::WorkerPool sync(io_, 1);
   std::promise<void> stalled;  // a disk that does not answer yet
   stall(disk, stalled);
   auto r = request();
-  auto write = cli::journalTo(dir_.string(), r, disk, sync);
+  auto write = cli::journalTo(dir_.string(), r, disk);
   const auto loop = std::this_thread::get_id();
   std::optional<std::thread::id> heard;
   r.context.timestamp = "t0";
@@ -537,42 +536,6 @@ TEST_F(PlanLifecycleTest, TheJournalIsWrittenOffTheLoop) {
   ASSERT_TRUE(back);
   EXPECT_EQ(back->steps_done, 2u);
   EXPECT_EQ(back->last_step, "b");
-}
-
-// The fsync that follows a replacing write runs on its own thread: the next step's write
-// does not wait for it (on one thread it queued behind it, ~3 ms a step on this machine's
-// disk). But the journal never runs more than two writes ahead of what is on disk: with the
-// sync thread stalled, writes 2 and 3 land and are heard, write 4 waits for the stall to
-// end, and then lands.
-TEST_F(PlanLifecycleTest, AJournalWriteNeverWaitsForTheLastOnesFsyncButStaysWithinTwo) {
-  load(kTwoSteps);
-  net::WorkerPool disk(io_, 1);
-  net::WorkerPool sync(io_, 1);
-  std::promise<void> stalled;  // an fsync that does not return yet
-  auto r = request();
-  auto write = cli::journalTo(dir_.string(), r, disk, sync);
-  int heard = 0;
-  r.context.timestamp = "t0";
-  write(1, "a", r.context, [&] { ++heard; });
-  ASSERT_TRUE(loopUntil([&] { return heard == 1; }));
-  stall(sync, stalled);
-  write(2, "b", r.context, [&] { ++heard; });
-  ASSERT_TRUE(loopUntil([&] { return heard == 2; }));
-  write(3, "c", r.context, [&] { ++heard; });
-  EXPECT_TRUE(loopUntil([&] { return heard == 3; }))
-      << "the third write waited for the second one's fsync";
-  auto back = actions::readJournal(dir_.string(), "c");
-  ASSERT_TRUE(back);
-  EXPECT_EQ(back->steps_done, 3u);
-
-  write(4, "d", r.context, [&] { ++heard; });
-  const auto until = std::chrono::steady_clock::now() + 300ms;
-  while (std::chrono::steady_clock::now() < until) io_.run_one_for(20ms);
-  EXPECT_EQ(heard, 3) << "the fourth write landed with writes 2 and 3 not yet on disk";
-  EXPECT_EQ(actions::readJournal(dir_.string(), "c")->steps_done, 3u);
-  stalled.set_value();
-  ASSERT_TRUE(loopUntil([&] { return heard == 4; })) << "the fourth write never landed";
-  EXPECT_EQ(actions::readJournal(dir_.string(), "c")->steps_done, 4u);
 }
 
 // Interrupted (a second SIGTERM) while a journal write is queued: the lock is kept until that
