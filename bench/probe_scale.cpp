@@ -23,8 +23,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <iterator>
-#include <sstream>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -105,15 +103,10 @@ double cpuSeconds() {
 // User + system CPU of a process and of the children it has waited for (the Python loop's
 // pgrep subprocesses), from /proc/PID/stat fields 14-17.
 double cpuSecondsOf(pid_t pid) {
-  const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 > stat.size()) return 0.0;
-  std::istringstream in(stat.substr(close + 2));
-  std::vector<std::string> f{std::istream_iterator<std::string>(in), {}};
-  if (f.size() < 15) return 0.0;
-  double ticks = 0;
-  for (std::size_t i = 11; i <= 14; ++i) ticks += std::stod(f[i]);  // utime stime cutime cstime
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  auto st = probes::procfs::processStat("/proc", pid);
+  if (!st) return 0.0;
+  return static_cast<double>(st->cpu_ticks + st->children_cpu_ticks) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 long peakRssKb() {

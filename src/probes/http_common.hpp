@@ -30,7 +30,6 @@ class HttpProbeBase : public Probe {
   ~HttpProbeBase() override { cancel(); }
   void start(Done done) final;
   void cancel() final;
-  bool plain() const { return plain_ != nullptr; }
 
  protected:
   virtual ProbeOutcome evaluate(const net::HttpResponse& r) const = 0;

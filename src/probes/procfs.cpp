@@ -43,12 +43,14 @@ std::optional<ProcStat> processStat(const std::string& proc_root, int pid) {
   ProcStat s;
   std::string field;
   if (!(rest >> s.state)) return std::nullopt;
-  // Fields after state, 1-based from ppid: utime is the 11th, stime the 12th, rss the 21st.
+  // Fields after state, 1-based from ppid: utime is the 11th, stime the 12th, cutime and
+  // cstime the 13th and 14th, rss the 21st.
   std::uint64_t values[22] = {};
   for (int i = 1; i <= 21 && rest >> field; ++i) {
     std::from_chars(field.data(), field.data() + field.size(), values[i]);
   }
   s.cpu_ticks = values[11] + values[12];
+  s.children_cpu_ticks = values[13] + values[14];
   s.rss_pages = values[21];
   return s;
 }

@@ -14,6 +14,7 @@ std::vector<int> pids(const std::string& proc_root);
 struct ProcStat {
   char state = '?';             // R, S, D, Z, ...
   std::uint64_t cpu_ticks = 0;  // utime + stime
+  std::uint64_t children_cpu_ticks = 0;  // cutime + cstime: children it has waited for
   std::uint64_t rss_pages = 0;
 };
 // Parses /proc/PID/stat (the command name may contain spaces and parentheses).

@@ -32,14 +32,15 @@ class FakeProc : public ::testing::Test {
 };
 
 TEST_F(FakeProc, StatWithSpacesAndParenthesesInTheName) {
-  // utime 11th and stime 12th after state, rss 21st.
+  // utime 11th and stime 12th after state, cutime and cstime 13th and 14th, rss 21st.
   write("42/stat",
-        "42 (my (odd) proc) S 1 2 3 4 5 6 7 8 9 10 100 50 0 0 20 0 1 0 5 1000 77 "
+        "42 (my (odd) proc) S 1 2 3 4 5 6 7 8 9 10 100 50 7 3 20 0 1 0 5 1000 77 "
         "18446744073709551615\n");
   auto st = procfs::processStat(root(), 42);
   ASSERT_TRUE(st);
   EXPECT_EQ(st->state, 'S');
   EXPECT_EQ(st->cpu_ticks, 150u);
+  EXPECT_EQ(st->children_cpu_ticks, 10u);
   EXPECT_EQ(st->rss_pages, 77u);
 }
 
