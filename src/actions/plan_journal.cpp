@@ -37,7 +37,9 @@ nlohmann::json toJson(const PlanJournal& j) {
           {"pid", j.pid},
           {"old_primary_fenced", j.old_primary_fenced},
           {"fence_failed", j.fence_failed},
-          {"switched", j.switched}};
+          {"switched", j.switched},
+          {"epoch", j.epoch},
+          {"members", j.members}};
 }
 
 }  // namespace
@@ -107,6 +109,10 @@ PlanJournal fromJson(const nlohmann::json& j, const std::string& component) {
   out.old_primary_fenced = j.value("old_primary_fenced", false);
   out.fence_failed = j.value("fence_failed", false);
   out.switched = j.value("switched", false);
+  out.epoch = j.value("epoch", std::uint64_t{0});
+  if (j.contains("members") && j["members"].is_object()) {
+    out.members = j["members"].get<std::map<std::string, std::string>>();
+  }
   return out;
 }
 

@@ -222,13 +222,34 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
       f["rto_met"] = request.rto_target <= Duration::zero() || *report.rto <= request.rto_target;
       f["rto_from"] = request.first_failure ? request.rto_from : "plan start";
     }
+    tidying = true;  // over: a stop from now on lets it record its end and let go
+    if (ok && !request.dry_run && request.commit) {
+      request.commit(request.context, [self = shared_from_this(), f](std::string error,
+                                                                     nlohmann::json extra) mutable {
+        f.update(extra);
+        if (!error.empty()) f["roles_error"] = error;
+        self->recordEnd(true, std::move(f));
+      });
+      return;
+    }
+    recordEnd(ok, std::move(f));
+  }
+
+  void recordEnd(bool ok, nlohmann::json f) {
     if (ok) {
+      const std::string roles =
+          f.contains("roles_error")
+              ? "; roles NOT moved: " + f["roles_error"].get<std::string>()
+              : f.contains("new_primary") && f.contains("epoch")
+                    ? fmt::format("; {} is primary at epoch {}",
+                                  f["new_primary"].get<std::string>(), f["epoch"].dump())
+                    : std::string();
       record("failover_completed",
              request.dry_run
                  ? fmt::format("dry run of {}: every step's preconditions hold", request.plan->name)
-                 : fmt::format("{} completed in {:.0f}ms, RTO {:.0f}ms (target {})",
+                 : fmt::format("{} completed in {:.0f}ms, RTO {:.0f}ms (target {}){}",
                                request.plan->name, ms(report.duration), ms(*report.rto),
-                               formatDuration(request.rto_target)),
+                               formatDuration(request.rto_target), roles),
              f);
     } else {
       f["failed_step"] = report.failed_step;
@@ -237,7 +258,6 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
                          report.reason),
              f);
     }
-    tidying = true;  // over: a stop from now on lets it record its end and let go
     afterDurable(&Run::ended);
   }
 

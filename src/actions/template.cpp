@@ -21,10 +21,23 @@ std::string fillWith(std::string_view text, const PlanContext& ctx, const Escape
       {"fencing_token", &ctx.fencing_token},
       {"timestamp", &ctx.timestamp},
       {"reason", &ctx.reason}};
+  const std::string epoch = ctx.epoch == 0 ? std::string() : std::to_string(ctx.epoch);
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
     bool replaced = false;
+    // {epoch} and {old_primary.api}: the roles' values, when the roles are tracked.
+    if (text[i] == '{' && ctx.epoch != 0) {
+      const std::size_t close = text.find('}', i);
+      const std::string name(text.substr(i + 1, close == std::string_view::npos ? 0 : close - i - 1));
+      const std::string* value = name == "epoch" ? &epoch : nullptr;
+      if (auto it = ctx.members.find(name); it != ctx.members.end()) value = &it->second;
+      if (value != nullptr) {
+        out += escape ? escape(*value) : *value;
+        i = close + 1;
+        continue;
+      }
+    }
     if (text[i] == '{') {
       for (const auto& [name, value] : values) {
         if (text.substr(i + 1, name.size()) == name && i + 1 + name.size() < text.size() &&

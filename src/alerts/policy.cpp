@@ -141,12 +141,21 @@ std::vector<Alert> AlertPolicy::onEvent(const events::Event& e) {
   }
   if (t == "failover_completed") {
     Incident& i = cur.open ? cur : open(e);
+    if (e.fields.contains("roles_error")) {  // the steps ran; the cluster state disagrees
+      i.sent = Severity::Info;
+      return alert(i, Severity::Critical, "FAILOVER DONE, ROLES NOT MOVED: " + e.component);
+    }
     std::vector<Alert> out = alert(i, Severity::Info, "FAILOVER COMPLETED: " + e.component);
     // A followed switch (the component never failed) ends with its failover.
     if (!i.failed && !i.resolve_due) i.resolve_due = e.at + std::chrono::duration_cast<WallTime::duration>(group_window_);
     auto due = tick(e.at);
     out.insert(out.end(), due.begin(), due.end());
     return out;
+  }
+  if (t == "failover_skipped" && e.fields.value("no_standby", false)) {
+    // The primary failed and nobody is ready to take over: only a human can help now.
+    Incident& i = cur.open ? cur : open(e);
+    return alert(i, Severity::Critical, "NO STANDBY READY: " + e.component);
   }
   if (t == "failover_failed") {
     Incident& i = cur.open ? cur : open(e);

@@ -17,6 +17,7 @@
 #include "commands.hpp"
 #include "plan_keeper.hpp"
 #include "recorder.hpp"
+#include "roles.hpp"
 #include "runtime.hpp"
 
 namespace hftguard::cli {
@@ -54,8 +55,9 @@ struct Tools {
     if (real) {
       request.progress = journalTo(lock_dir, request, disk);
       request.tidy = journalRemover(lock_dir, component, disk);
-      request.admit = resumed ? admitSameJournal(lock_dir, *resumed)
-                              : admitWithoutJournal(lock_dir, component);
+      request.admit = bothAdmit(resumed ? admitSameJournal(lock_dir, *resumed)
+                                        : admitWithoutJournal(lock_dir, component),
+                                std::move(request.admit));
     }
     if (!runner.start(std::move(request), done)) return std::nullopt;
     while (!report) turn(rt.io, std::chrono::milliseconds(100));  // restarts a loop run dry
@@ -169,6 +171,17 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
     request.rto_target = component->rto_target;
     request.context = {name, cfg->node.name, component->primary, component->standby, {},
                        {},   reason};
+    const coord::StateFile state(stateFilePath(*cfg));
+    if (!component->members.empty() && !resume) {  // between the roles as they stand now
+      std::string bad;
+      auto roles = currentRoles(*component, state, &bad);
+      if (roles) bad = fillFromRoles(*component, *roles, request.context);
+      if (!bad.empty()) {
+        err << "hftguard failover: not started: " << bad << "\n";
+        return kExitFailed;
+      }
+      request.admit = admitSameRoles(*component, state, request.context.epoch, roles->primary);
+    }
     if (resume) {
       if (request.plan == nullptr) {
         err << "hftguard failover: the interrupted plan '" << journal->plan << "' is gone\n";
@@ -179,6 +192,8 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
       request.context.old_primary_fenced = journal->old_primary_fenced;
       request.context.fence_failed = journal->fence_failed;
       request.context.switched = journal->switched;
+      request.context.epoch = journal->epoch;
+      request.context.members = journal->members;
       // The plan may have been edited since: resume only where the same step was last done.
       const auto& steps = request.plan->steps;
       if (journal->steps_done > steps.size() ||
@@ -200,6 +215,10 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
       }
     }
     request.dry_run = dry;
+    if (!component->members.empty() && !dry) {
+      request.commit = commitToFile(*component, state, t.disk, t.rt.clock, request.trigger,
+                                    [](const coord::Roles&) {});
+    }
     auto report = t.run(request, lockDir(*cfg), resume ? &*journal : nullptr);
     return report && report->ok ? kExitOk : kExitFailed;
   } catch (const std::runtime_error& e) {

@@ -25,6 +25,8 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err);
 int cmdFailover(const Args& args, std::ostream& out, std::ostream& err);
 int cmdAlertTest(const Args& args, std::ostream& out, std::ostream& err);
 int cmdDrill(const Args& args, std::ostream& out, std::ostream& err);
+int cmdMember(const Args& args, std::ostream& out, std::ostream& err);
+int cmdStatus(const Args& args, std::ostream& out, std::ostream& err);
 
 // Loads and validates `path`; prints every error to `err` and returns null when invalid.
 std::shared_ptr<const config::Config> loadOrReport(const std::string& path, std::ostream& err);

@@ -4,6 +4,7 @@
 #include <random>
 
 #include <boost/asio/signal_set.hpp>
+#include <fmt/ranges.h>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 #include "hftguard/alerts/dispatcher.hpp"
 #include "hftguard/alerts/policy.hpp"
 #include "hftguard/control/maintenance_file.hpp"
+#include "hftguard/coord/cluster_state.hpp"
+#include "hftguard/coord/state_file.hpp"
 #include "hftguard/decide/decider.hpp"
 #include "hftguard/events/event_log.hpp"
 #include "hftguard/events/from_decision.hpp"
@@ -20,6 +23,7 @@
 #include "hftguard/version.hpp"
 
 #include "plan_keeper.hpp"
+#include "roles.hpp"
 #include "recorder.hpp"
 #include "runtime.hpp"
 
@@ -154,6 +158,7 @@ struct Daemon::Impl {
     if (!d.breach_from.empty()) request.rto_from = d.breach_from;
     request.trigger = trigger;
     request.context = {d.component, cfg->node.name, c->primary, c->standby, {}, {}, d.reason};
+    if (!c->members.empty() && !fromRoles(*c, request, trigger)) return;
     if (followed != nullptr) {
       request.context.old_primary = followed->old_master;
       request.context.new_primary = followed->new_master;
@@ -162,6 +167,105 @@ struct Daemon::Impl {
       request.rto_from = "Sentinel's switch announcement";
     }
     keeper.start(std::move(request));  // now, or deferred until it can
+  }
+
+  // The plan of a component with members runs between the roles as they stand: from the
+  // primary to the candidate, admitted only while the state file still says so, and moves
+  // them when it completes. False (recorded) when no standby is ready.
+  bool fromRoles(const config::ComponentConfig& c, actions::RunRequest& request,
+                 const std::string& trigger) {
+    const coord::Roles& r = roles.at(c.name);
+    if (std::string why = fillFromRoles(c, r, request.context); !why.empty()) {
+      recorder.record("failover_skipped", c.name, "plan " + c.plan + " not started: " + why,
+                      {{"plan", c.plan}, {"trigger", trigger}, {"epoch", r.epoch},
+                       {"no_standby", true}});
+      spdlog::error("{}: failover not started: {}", c.name, why);
+      return false;
+    }
+    request.admit = admitSameRoles(c, state_file, request.context.epoch, r.primary);
+    request.commit = commitToFile(c, state_file, rt.workers, rt.clock, trigger,
+                                  [this, &c](const coord::Roles& after) {
+                                    adoptRoles(c, after, "this daemon's failover");
+                                  });
+    return true;
+  }
+
+  // Roles that changed (a failover here, or the state file changed by an operator's
+  // `hftguard member`, `failover`): recorded, and the checks address the new members.
+  void adoptRoles(const config::ComponentConfig& c, const coord::Roles& now,
+                  const std::string& by) {
+    coord::Roles& was = roles[c.name];
+    if (was == now) return;
+    recorder.record("roles_changed", c.name,
+                    fmt::format("{}: primary {}, standbys {}, fenced {} at epoch {} ({})", c.name,
+                                now.primary, now.standbys.empty() ? "none" : fmt::format("{}", fmt::join(now.standbys, ", ")),
+                                now.fenced.empty() ? "none" : fmt::format("{}", fmt::join(now.fenced, ", ")),
+                                now.epoch, by),
+                    {{"roles", coord::toJson(now)}, {"was", coord::toJson(was)}, {"by", by}});
+    was = now;
+    scheduler.retarget(c, c.checksFor(now.primary, now.watched()));
+  }
+
+  // At start-up: the roles a failover before the restart left, else the configured ones
+  // (written down, so that `hftguard member` and the next start find them). A state that
+  // cannot be read, or names a primary that is not a member, stops the start: hftguard
+  // never guesses who is primary.
+  void loadRoles() {
+    std::string why;
+    auto stored = state_file.read(&why);
+    if (!stored) throw std::runtime_error("cluster state: " + why);
+    std::vector<std::string> problems;
+    coord::ClusterState fitted = coord::fitState(*cfg, *stored, &problems);
+    for (const auto& c : cfg->components) {
+      if (c.members.empty() || fitted.components.count(c.name)) continue;
+      throw std::runtime_error("cluster state: " + fmt::format("{}", fmt::join(problems, "; ")));
+    }
+    for (const auto& p : problems) spdlog::warn("cluster state: {}", p);
+    if (fitted.components.empty()) return;
+    if (fitted != *stored) {
+      why = state_file.update([&](coord::ClusterState& s) {
+        for (const auto& [name, r] : fitted.components) s.components[name] = r;
+        return std::string();
+      });
+      if (!why.empty()) throw std::runtime_error("cluster state: " + why);
+    }
+    for (const auto& [name, r] : fitted.components) {
+      const config::ComponentConfig& c = *cfg->findComponent(name);
+      roles[name] = r;
+      scheduler.retarget(c, c.checksFor(r.primary, r.watched()));
+    }
+  }
+
+  // Every second: an operator's change to the state file (read off the loop) is adopted.
+  void syncRoles() {
+    if (roles.empty() || reading_roles) return;
+    reading_roles = true;
+    rt.workers.submit([this]() -> net::WorkerPool::Continuation {
+      std::string why;
+      auto s = state_file.read(&why);
+      return [this, s = std::move(s), why] {
+        reading_roles = false;
+        if (!s) {
+          if (why != roles_error) spdlog::error("cluster state not re-read: {}", why);
+          roles_error = why;
+          return;
+        }
+        roles_error.clear();
+        for (const auto& c : cfg->components) {
+          auto it = s->components.find(c.name);
+          if (c.members.empty() || it == s->components.end() || runner.running(c.name)) continue;
+          std::string bad;
+          if (auto r = coord::fitRoles(c, it->second, &bad)) {
+            // A read that raced this daemon's own commit is older, never newer: the epoch
+            // only grows.
+            if (r->epoch >= roles[c.name].epoch) adoptRoles(c, *r, "the state file");
+          } else if (bad != roles_error) {
+            spdlog::error("cluster state not adopted: {}", bad);
+            roles_error = bad;
+          }
+        }
+      };
+    });
   }
 
   // Applies what `hftguard maintenance` wrote: new windows start, removed ones end. Expiry
@@ -199,6 +303,7 @@ struct Daemon::Impl {
     ticker.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       syncMaintenance();
+      syncRoles();
       keeper.tick();
       record(decider.tick(rt.clock.now(), rt.clock.wallNow()));
       for (const auto& a : alert_policy.tick(rt.clock.wallNow())) dispatcher.submit(a);
@@ -255,6 +360,10 @@ struct Daemon::Impl {
   std::vector<std::unique_ptr<probes::SentinelWatch>> watches;
   std::vector<control::MaintenanceEntry> applied;  // windows the decider has been told of
   std::string maintenance_error;
+  coord::StateFile state_file{stateFilePath(*cfg)};
+  std::map<std::string, coord::Roles> roles;  // of the components with members
+  bool reading_roles = false;
+  std::string roles_error;
   bool stopping = false;
 };
 
@@ -267,9 +376,15 @@ int Daemon::run() {
   spdlog::info("hftguard {} starting: node {} site {}, {} components, {} checks, events to {}",
                kVersion, d.cfg->node.name, d.cfg->node.site, d.cfg->components.size(),
                d.scheduler.size(), d.cfg->event_log_path);
+  d.loadRoles();  // before the first probe: the checks address the primary
+  nlohmann::json roles = nlohmann::json::object();
+  for (const auto& [name, r] : d.roles) roles[name] = coord::toJson(r);
   d.recorder.record("daemon_started", "",
                     fmt::format("hftguard {} started with {}", kVersion, d.cfg->source_path),
-                    {{"version", kVersion}, {"config", d.cfg->source_path}, {"pid", ::getpid()}});
+                    {{"version", kVersion},
+                     {"config", d.cfg->source_path},
+                     {"pid", ::getpid()},
+                     {"roles", roles}});
   d.waitForSignal();
   d.keeper.recoverInterrupted();  // before the first probe: a half-done plan holds automation
   d.syncMaintenance();            // windows set while the daemon was down still hold

@@ -1,4 +1,5 @@
 #include "plan_keeper.hpp"
+#include "roles.hpp"
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -51,6 +52,8 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
     j.old_primary_fenced = ctx.old_primary_fenced;
     j.fence_failed = ctx.fence_failed;
     j.switched = ctx.switched;
+    j.epoch = ctx.epoch;
+    j.members = ctx.members;
     // On the disk thread: a stalled disk holds this plan (it waits for its journal) but never
     // the loop and its probes. The plan's first journal is durable before its first step
     // (a plan in flight is known after a power cut). Later ones are renamed into place
@@ -213,7 +216,7 @@ bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused) {
   if (!request.dry_run) {
     request.progress = journalTo(lock_dir_, request, disk_);
     request.tidy = journalRemover(lock_dir_, component, disk_);
-    request.admit = admitWithoutJournal(lock_dir_, component);
+    request.admit = bothAdmit(admitWithoutJournal(lock_dir_, component), std::move(request.admit));
   }
   const bool started = runner_.start(
       std::move(request), [this, component](const actions::RunReport& r) { ended(component, r); },

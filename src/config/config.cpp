@@ -37,6 +37,30 @@ std::string_view toString(OnFailure v) {
 const CheckConfig* ComponentConfig::findCheck(std::string_view n) const {
   return findByName(checks, n);
 }
+const MemberConfig* ComponentConfig::findMember(std::string_view n) const {
+  return findByName(members, n);
+}
+
+std::vector<const CheckConfig*> ComponentConfig::checksFor(std::string_view p,
+                                                           std::string_view s) const {
+  std::vector<const CheckConfig*> out;
+  if (members.empty()) {
+    for (const CheckConfig& c : checks) out.push_back(&c);
+    return out;
+  }
+  auto pi = role_checks.find(p);
+  auto si = role_checks.find(s);
+  const std::size_t primaries = role_checks.begin()->second.as_primary.size();
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    if (i < primaries) {
+      out.push_back(pi == role_checks.end() ? nullptr : &pi->second.as_primary[i]);
+    } else {
+      out.push_back(si == role_checks.end() ? nullptr : &si->second.as_standby[i - primaries]);
+    }
+  }
+  return out;
+}
+
 const ComponentConfig* Config::findComponent(std::string_view n) const {
   return findByName(components, n);
 }

@@ -166,7 +166,7 @@ std::string urlError(std::string_view text, const std::vector<std::string_view>&
 }
 
 std::string fillPlaceholdersForCheck(std::string_view text) {
-  static const std::regex placeholder(R"(\{[A-Za-z_][A-Za-z0-9_]*\})");
+  static const std::regex placeholder(R"(\{[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)?\})");
   return std::regex_replace(std::string(text), placeholder, "x");
 }
 

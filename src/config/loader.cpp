@@ -3,12 +3,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 
 #include "hftguard/core/suggest.hpp"
 
 #include "kind_rules.hpp"
+#include "members.hpp"
 #include "yaml_reader.hpp"
 
 namespace hftguard::config {
@@ -72,6 +74,7 @@ class Builder {
     if (hasEmptyMap(v, "components")) {
       ctx_.diag.error(v.markOf("components"), "components: define at least one component");
     }
+    checkPlanMembers(cfg);
     readCoordination(cfg, section(v, "coordination"));
     readDrill(cfg, section(v, "drill"));
     readControlApi(cfg, section(v, "control_api"));
@@ -194,12 +197,7 @@ class Builder {
                        : static_cast<Automation>(static_cast<int>(c.tier));
     if (v.params.has("rto_target")) c.rto_target = v.params.duration("rto_target");
     c.cooldown = v.params.duration("cooldown");
-    forEachNamed(
-        v, "checks",
-        [&](auto& check, auto& m, auto& n) {
-          c.checks.push_back(readCheck(cfg, name, check, m, n));
-        },
-        dot(where, "checks"));
+    readRoles(cfg, c, v, where);
     if (hasEmptyMap(v, "checks")) {
       ctx_.diag.error(v.markOf("checks"), where + ".checks: define at least one check");
     }
@@ -210,6 +208,101 @@ class Builder {
                v.present("follow"));
     readComponentRefs(cfg, c, v, where);
     return c;
+  }
+
+  // Without members the checks are read as written. With them, each check is read once per
+  // member in the role it addresses (its values filled from that member), and `checks` is
+  // the set for the configured roles.
+  void readRoles(const Config& cfg, ComponentConfig& c, const SectionValues& v,
+                 const std::string& where) {
+    auto readAll = [&](std::string_view key, std::vector<CheckConfig>& out) {
+      forEachNamed(
+          v, key,
+          [&](auto& check, auto& m, auto& n) { out.push_back(readCheck(cfg, c.name, check, m, n)); },
+          dot(where, key));
+    };
+    if (v.present("members")) {
+      c.members = detail::readMembers(ctx_, v.child("members"), dot(where, "members"));
+    }
+    if (c.members.empty()) {
+      if (v.present("members")) {
+        ctx_.diag.error(v.markOf("members"), where + ".members: define at least two members");
+      }
+      if (v.present("standby_checks")) {
+        ctx_.diag.error(v.markOf("standby_checks"),
+                        where + ".standby_checks: standby checks address members; define members");
+      }
+      ctx_.substitute = [this, where](const YAML::Mark& at, std::string_view key,
+                                      const std::string& text) {
+        if (text.find("{primary.") != std::string::npos ||
+            text.find("{standby.") != std::string::npos) {
+          ctx_.diag.error(at, fmt::format("{}: {{primary.*}}/{{standby.*}} address members; "
+                                          "{} has none",
+                                          key, where));
+        }
+        return text;
+      };
+      readAll("checks", c.checks);
+      ctx_.substitute = nullptr;
+      return;
+    }
+    checkMemberRoles(c, v, where);
+    for (const MemberConfig& m : c.members) {
+      RoleChecks& rc = c.role_checks[m.name];
+      for (auto [key, role, out] : {std::tuple{"checks", "primary", &rc.as_primary},
+                                    {"standby_checks", "standby", &rc.as_standby}}) {
+        ctx_.substitute = [this, &m, role = std::string_view(role)](
+                              const YAML::Mark& at, std::string_view k, const std::string& text) {
+          return detail::fillRole(ctx_, at, k, text, role, m);
+        };
+        readAll(key, *out);
+      }
+      ctx_.substitute = nullptr;
+      for (CheckConfig& k : rc.as_standby) k.informational = true;  // readiness, never a failover
+    }
+    if (auto p = c.role_checks.find(c.primary); p != c.role_checks.end()) {
+      c.checks = p->second.as_primary;
+    }
+    if (auto s = c.role_checks.find(c.standby); s != c.role_checks.end()) {
+      c.checks.insert(c.checks.end(), s->second.as_standby.begin(), s->second.as_standby.end());
+    }
+    for (std::size_t i = 0; i < c.checks.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (c.checks[i].name == c.checks[j].name) {
+          ctx_.diag.error(v.markOf("standby_checks"),
+                          fmt::format("{}.standby_checks: '{}' is also a check of the primary; "
+                                      "name it apart",
+                                      where, c.checks[i].name));
+        }
+      }
+    }
+  }
+
+  void checkMemberRoles(ComponentConfig& c, const SectionValues& v, const std::string& where) {
+    std::vector<std::string_view> known;
+    for (const MemberConfig& m : c.members) known.push_back(m.name);
+    if (c.members.size() < 2) {
+      ctx_.diag.error(v.markOf("members"), where + ".members: define at least two members");
+    }
+    if (c.primary.empty()) {
+      ctx_.diag.error(v.owner, where + ": primary: name the member that is primary at first");
+      c.primary = c.members.front().name;
+    } else {
+      checkRef(v.markOf("primary"), "primary", "member", c.primary, known);
+    }
+    if (c.standby.empty()) {
+      for (const MemberConfig& m : c.members) {
+        if (m.name != c.primary) {
+          c.standby = m.name;
+          break;
+        }
+      }
+    } else {
+      checkRef(v.markOf("standby"), "standby", "member", c.standby, known);
+      if (c.standby == c.primary) {
+        ctx_.diag.error(v.markOf("standby"), "standby: the primary cannot be its own standby");
+      }
+    }
   }
 
   void readFollow(ComponentConfig& c, const SectionValues& v, bool present) {
@@ -296,6 +389,33 @@ class Builder {
       ctx_.diag.error(v.markOf("reuse_below"),
                       fmt::format("reuse_below: {:g} must be below suppress_above {:g}",
                                   d.reuse_below, d.suppress_above));
+    }
+  }
+
+  // {old_primary.K}/{new_primary.K} in a plan: every member of every component that runs it
+  // has K (a plan run by a component without members cannot fill them).
+  void checkPlanMembers(const Config& cfg) {
+    for (const ComponentConfig& c : cfg.components) {
+      const PlanConfig* plan = c.plan.empty() ? nullptr : cfg.findPlan(c.plan);
+      if (plan == nullptr) continue;
+      for (const auto& use : detail::memberKeysUsed(*plan)) {
+        YAML::Mark at;
+        at.line = use.step->where.line - 1;
+        at.column = use.step->where.column - 1;
+        if (c.members.empty()) {
+          ctx_.diag.error(at, fmt::format("plans.{}.{}: {{*_primary.{}}} needs members, and "
+                                          "component {} (which runs this plan) has none",
+                                          plan->name, use.step->name, use.key, c.name));
+          continue;
+        }
+        for (const MemberConfig& m : c.members) {
+          if (m.values.count(use.key)) continue;
+          ctx_.diag.error(at, fmt::format("plans.{}.{}: {{*_primary.{}}}: member {} of {} has "
+                                          "no '{}'",
+                                          plan->name, use.step->name, use.key, m.name, c.name,
+                                          use.key));
+        }
+      }
     }
   }
 

@@ -116,7 +116,8 @@ std::vector<SectionSpec> buildSections() {
         oneOf(opt("automation", V::String), {"full", "semi", "manual"}),
         ranged(req("rto_target", V::Duration), "100ms", "24h"), opt("plan", V::String),
         as(F::Name, opt("primary", V::String)), as(F::Name, opt("standby", V::String)),
-        req("checks", V::Sections), opt("triggers", V::Section),
+        req("checks", V::Sections), opt("standby_checks", V::Sections), opt("members", V::Sections),
+        opt("triggers", V::Section),
         ranged(opt("cooldown", V::Duration, "5m"), "0", "24h"), opt("flap_damping", V::Section),
         opt("follow", V::Section), opt("alert_channels", V::StringList)}},
       {"components.<name>.follow",
@@ -409,7 +410,7 @@ std::vector<std::string_view> kindNames(std::string_view family) {
 
 const std::vector<std::string_view>& placeholders() {
   static const std::vector<std::string_view> names = {
-      "component", "node", "old_primary", "new_primary", "fencing_token", "timestamp", "reason"};
+      "component", "node", "old_primary", "new_primary", "fencing_token", "timestamp", "reason", "epoch"};
   return names;
 }
 

@@ -24,6 +24,18 @@ void appendComponents(std::string& out, const Config& cfg) {
     out += fmt::format("  {:<20} {:<4} {:<6} rto {:<6} cooldown {:<5} plan {}\n", c.name,
                        toString(c.tier), toString(c.automation), formatDuration(c.rto_target),
                        formatDuration(c.cooldown), c.plan.empty() ? "-" : c.plan);
+    if (!c.members.empty()) {
+      std::string members;
+      for (const MemberConfig& m : c.members) {
+        members += fmt::format("{}{} ({}{})", members.empty() ? "" : ", ", m.name, m.host(),
+                               m.name == c.primary   ? ", primary"
+                               : m.name == c.standby ? ", standby"
+                                                     : "");
+      }
+      out += fmt::format("    members: {} - the roles before any failover; `hftguard status` "
+                         "has the current ones\n",
+                         members);
+    }
     for (const CheckConfig& k : c.checks) {
       out += fmt::format("    {:<22} {:<10} {:<10} every {:<6} timeout {:<6} fall {} rise {}{}\n",
                          k.name, k.type, toString(k.layer), formatDuration(k.interval),

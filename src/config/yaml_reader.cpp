@@ -127,10 +127,16 @@ Parsed parseScalar(const KeySpec& spec, const std::string& text) {
 void checkPlaceholders(ReaderContext& ctx, const YAML::Mark& at, std::string_view key,
                        const std::string& text) {
   // {Old_Primary} is a typo too; "{old_primary" without its brace would be sent as written.
-  static const std::regex pattern(R"(\{([A-Za-z_][A-Za-z0-9_]*)(\}?))");
+  // {old_primary.api}: a value of the member in that role, checked against the members of
+  // the components that run the plan once every component is read.
+  static const std::regex pattern(R"(\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)?)(\}?))");
   for (auto it = std::sregex_iterator(text.begin(), text.end(), pattern);
        it != std::sregex_iterator(); ++it) {
-    const std::string name = (*it)[1];
+    std::string name = (*it)[1];
+    if (auto dot = name.find('.'); dot != std::string::npos) {
+      const std::string role = name.substr(0, dot);
+      if (role == "old_primary" || role == "new_primary") name = role;
+    }
     const auto& known = placeholders();
     const bool isKnown = std::find(known.begin(), known.end(), name) != known.end();
     if ((*it)[2].length() == 0) {
@@ -202,11 +208,16 @@ bool isScalarKind(ValueKind kind) {
 
 // Each item of a list or key of a map must have the spec's format, templated or not.
 bool checkItem(ReaderContext& ctx, const KeySpec& spec, const std::string& written_key,
-               const YAML::Node& item) {
-  const std::string error = formatError(spec.format, formOf(spec, item.Scalar()));
+               const YAML::Node& item, const std::string& text) {
+  const std::string error = formatError(spec.format, formOf(spec, text));
   if (error.empty()) return true;
   ctx.diag.error(item.Mark(), fmt::format("{}: {}", written_key, error));
   return false;
+}
+
+// The scalar's text, with a member's values filled in while a check is read for one.
+std::string textOf(ReaderContext& ctx, const std::string& written_key, const YAML::Node& n) {
+  return ctx.substitute ? ctx.substitute(n.Mark(), written_key, n.Scalar()) : n.Scalar();
 }
 
 // Reads a present key's value into `out`; reports what is wrong with it otherwise.
@@ -251,9 +262,10 @@ void readValue(ReaderContext& ctx, const KeySpec& spec, const std::string& writt
                          fmt::format("{}: expected a string, got {}", written_key, describe(item)));
           continue;
         }
-        if (spec.templated) checkPlaceholders(ctx, item.Mark(), written_key, item.Scalar());
-        if (!checkItem(ctx, spec, written_key, item)) continue;
-        items.push_back(item.Scalar());
+        const std::string text = textOf(ctx, written_key, item);
+        if (spec.templated) checkPlaceholders(ctx, item.Mark(), written_key, text);
+        if (!checkItem(ctx, spec, written_key, item, text)) continue;
+        items.push_back(text);
       }
       out.params.set(key, std::move(items));
       return;
@@ -267,19 +279,19 @@ void readValue(ReaderContext& ctx, const KeySpec& spec, const std::string& writt
                                                         written_key, describe(it->second)));
           continue;
         }
-        if (spec.templated) {
-          checkPlaceholders(ctx, it->second.Mark(), written_key, it->second.Scalar());
-        }
-        if (!checkItem(ctx, spec, written_key, it->first)) continue;
-        items[it->first.Scalar()] = it->second.Scalar();
+        const std::string text = textOf(ctx, written_key, it->second);
+        if (spec.templated) checkPlaceholders(ctx, it->second.Mark(), written_key, text);
+        if (!checkItem(ctx, spec, written_key, it->first, it->first.Scalar())) continue;
+        items[it->first.Scalar()] = text;
       }
       out.params.set(key, std::move(items));
       return;
     }
     default: {
       if (!isPlainScalar(value)) return wrongShape("a single value");
-      if (spec.templated) checkPlaceholders(ctx, value.Mark(), written_key, value.Scalar());
-      Parsed parsed = parseScalar(spec, value.Scalar());
+      const std::string text = textOf(ctx, written_key, value);
+      if (spec.templated) checkPlaceholders(ctx, value.Mark(), written_key, text);
+      Parsed parsed = parseScalar(spec, text);
       if (!parsed.value) {
         ctx.diag.error(value.Mark(), fmt::format("{}: {}", written_key, parsed.error));
         return;
@@ -356,6 +368,16 @@ void Diagnostics::error(const YAML::Mark& at, std::string message) {
 }
 
 std::vector<ConfigError> Diagnostics::take() {
+  // A check read once per member repeats its member-independent errors: each is said once.
+  std::vector<ConfigError> unique;
+  for (auto& e : errors_) {
+    if (std::none_of(unique.begin(), unique.end(), [&](const ConfigError& u) {
+          return u.line == e.line && u.column == e.column && u.message == e.message;
+        })) {
+      unique.push_back(std::move(e));
+    }
+  }
+  errors_ = std::move(unique);
   std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
   });

@@ -32,6 +32,10 @@ struct ReaderContext {
   Diagnostics& diag;
   EnvLookup env;
   std::filesystem::path base_dir;
+  // Set while a check is read for one member: fills {primary.*}/{standby.*} in each scalar
+  // value (given its key and position) before it is parsed.
+  std::function<std::string(const YAML::Mark&, std::string_view key, const std::string&)>
+      substitute = {};
 };
 
 struct SectionValues {

@@ -83,6 +83,14 @@ void CheckRunner::abandon() {
   if (state_->probe) state_->probe->cancel();
 }
 
+void CheckRunner::retarget(CheckRef ref) {
+  abandon();
+  auto next = std::make_shared<State>(state_->env, ref, state_->own_deadline);
+  next->generation = state_->generation;  // a deadline of the abandoned run stays stale
+  state_ = std::move(next);
+  ref_ = ref;
+}
+
 bool CheckRunner::run(SteadyTime scheduled, Done done) {
   State& s = *state_;
   if (s.open) return false;
@@ -312,6 +320,22 @@ void Scheduler::stop() {
   for (auto& e : impl_->entries) {
     e->waiting.reset();
     e->runner.abandon();
+  }
+}
+
+void Scheduler::retarget(const config::ComponentConfig& component,
+                         const std::vector<const config::CheckConfig*>& checks) {
+  std::size_t i = 0;
+  for (auto& e : impl_->entries) {
+    const CheckRef& ref = e->runner.ref();
+    if (ref.component->name != component.name) continue;
+    const config::CheckConfig* next = i < checks.size() ? checks[i] : nullptr;
+    ++i;
+    if (next == nullptr || next == ref.check) continue;
+    // Same name, interval and timeout (the variants differ in their targets only): the
+    // entry keeps its place on the grid; a run open against the old target is dropped.
+    e->waiting.reset();
+    e->runner.retarget({ref.component, next});
   }
 }
 

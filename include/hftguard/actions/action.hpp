@@ -3,6 +3,7 @@
 // verify it; the FailoverRunner owns deadlines, retries, backoff and recording.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,11 @@ struct PlanContext {
   std::string fencing_token;
   std::string timestamp;  // RFC 3339, when the plan started
   std::string reason;
+  // With roles tracked (the component has members): the epoch this failover establishes
+  // ({epoch}; 0 when roles are not tracked) and the members' values by role,
+  // "old_primary.api" -> "127.0.0.1:19080" ({old_primary.api}).
+  std::uint64_t epoch = 0;
+  std::map<std::string, std::string> members = {};
   // The store's own HA already switched old_primary -> new_primary (Sentinel announced it):
   // the plan follows that switch rather than asking for one.
   bool switched = false;

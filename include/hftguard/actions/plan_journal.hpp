@@ -6,6 +6,8 @@
 // with which context, so that it is resumed after that step and never run again from the top.
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -28,6 +30,10 @@ struct PlanJournal {
   bool old_primary_fenced = false;
   bool fence_failed = false;
   bool switched = false;
+  // Roles tracked: the epoch the failover establishes and the members' values it filled in.
+  // A resumed plan moves the roles only if they are still at epoch - 1.
+  std::uint64_t epoch = 0;
+  std::map<std::string, std::string> members = {};
 };
 
 // `<lock_dir>/<component>.plan.json`

@@ -46,6 +46,12 @@ struct RunRequest {
   // done. A non-empty answer refuses the run (the lock is released at once): what the caller
   // read before it held the lock (a plan's journal) may have changed meanwhile.
   std::function<std::string()> admit;
+  // Real runs only, once every step has passed and before failover_completed is recorded
+  // (lock still held): the role change it makes true (the cluster state's compare-and-set).
+  // It calls `committed` on the loop with fields for failover_completed and, when the roles
+  // could not be moved, why.
+  using Committed = std::function<void(std::string error, nlohmann::json fields)>;
+  std::function<void(const PlanContext&, Committed committed)> commit;
 };
 
 struct RunReport {

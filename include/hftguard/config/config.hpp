@@ -3,6 +3,7 @@
 // loader; nothing downstream re-validates. Shared as std::shared_ptr<const Config>.
 
 #include <array>
+#include <map>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -121,15 +122,41 @@ struct FollowConfig {
   Duration reconnect{};  // after a lost subscription
 };
 
+// One instance of a component (an engine, a database server): its name, its host and the
+// addresses checks and plans reach it by ({primary.host}, {new_primary.api} ...).
+struct MemberConfig {
+  std::string name;
+  StringMap values;  // always has "name" and "host"
+  Location where;
+  const std::string& host() const { return values.find("host")->second; }
+};
+
+// A component's checks as they read with one member in a role: `as_primary` (its `checks`,
+// {primary.*} filled from the member) and `as_standby` (its `standby_checks`, {standby.*}
+// filled, informational). Check names are the same for every member; the scheduler swaps
+// one for another when the roles move.
+struct RoleChecks {
+  std::vector<CheckConfig> as_primary;
+  std::vector<CheckConfig> as_standby;
+};
+
 struct ComponentConfig {
   std::string name;
   std::string description;
   Tier tier = Tier::Hot;
   Automation automation = Automation::Full;
   Duration rto_target{};
-  std::string plan;     // empty: no plan (manual components)
-  std::string primary;  // {old_primary} in plans: the instance failed over from
-  std::string standby;  // {new_primary} in plans: the instance failed over to
+  std::string plan;  // empty: no plan (manual components)
+  // Without members: labels for {old_primary}/{new_primary}, the instance failed over from
+  // and to. With members: the roles before any state says otherwise (the cluster state's
+  // first value) - the names of two members.
+  std::string primary;
+  std::string standby;
+  // Empty: roles are not tracked (a store with its own HA, one fixed pair).
+  std::vector<MemberConfig> members;
+  std::map<std::string, RoleChecks, std::less<>> role_checks;  // by member name
+  // What runs: with members, the primary's checks then the standby's, for the configured
+  // roles; the scheduler re-targets them from the cluster state.
   std::vector<CheckConfig> checks;
   Triggers triggers;
   Duration cooldown{};
@@ -139,6 +166,11 @@ struct ComponentConfig {
   Location where;
 
   const CheckConfig* findCheck(std::string_view name) const;
+  const MemberConfig* findMember(std::string_view name) const;
+  // The checks for these roles, in the order of `checks` (standby's may be empty: the
+  // standby checks then keep the primary's order but address no one - null).
+  std::vector<const CheckConfig*> checksFor(std::string_view primary,
+                                            std::string_view standby) const;
 };
 
 struct SystemPolicy {

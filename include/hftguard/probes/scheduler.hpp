@@ -46,6 +46,9 @@ class CheckRunner {
   // Ends an open run without a result.
   void abandon();
   const CheckRef& ref() const { return ref_; }
+  // The same check addressing another member (the roles moved): an open run is abandoned,
+  // the next run uses a probe made for `ref`.
+  void retarget(CheckRef ref);
 
  private:
   struct State;
@@ -72,6 +75,11 @@ class Scheduler {
 
   void start();  // every check's first run is due after a random phase within one interval
   void stop();   // cancels timers and abandons open runs
+  // The roles moved: the component's checks address other members from their next run.
+  // `checks` in the order of the component's checks (ComponentConfig::checksFor); a null
+  // leaves that check as it was.
+  void retarget(const config::ComponentConfig& component,
+                const std::vector<const config::CheckConfig*>& checks);
   const SchedulerStats& stats() const;
   std::size_t size() const;
 

@@ -53,9 +53,11 @@ class RunnerTest : public ::testing::Test {
         });
   }
 
-  actions::RunReport run(bool dry_run = false, const decide::Decision* trigger = nullptr) {
+  actions::RunReport run(bool dry_run = false, const decide::Decision* trigger = nullptr,
+                         decltype(actions::RunRequest::commit) commit = {}) {
     std::optional<actions::RunReport> report;
     actions::RunRequest r;
+    r.commit = std::move(commit);
     r.component = "c";
     r.plan = cfg_->findPlan("p");
     r.dry_run = dry_run;
@@ -128,6 +130,36 @@ TEST_F(RunnerTest, RetriesWithBackoffThenAborts) {
   EXPECT_EQ(events_.back().fields["failed_step"], "flaky");
   const auto seen = types();
   EXPECT_EQ(std::count(seen.begin(), seen.end(), "step_started"), 1);  // "never" never ran
+}
+
+TEST_F(RunnerTest, TheRolesMoveOnlyOnceEveryStepPassed) {
+  int commits = 0;
+  auto commit = [&](std::string error) {
+    return [&commits, error](const actions::PlanContext& ctx,
+                             actions::RunRequest::Committed committed) {
+      ++commits;
+      EXPECT_EQ(ctx.new_primary, "new-host");
+      committed(error, {{"new_primary", ctx.new_primary}, {"epoch", 2}});
+    };
+  };
+  load("      - {name: a, action: exec, argv: [/bin/false]}\n");
+  EXPECT_FALSE(run(false, nullptr, commit("")).ok);
+  EXPECT_EQ(commits, 0);  // a failed plan moves nothing
+  events_.clear();
+  EXPECT_TRUE(run(true, nullptr, commit("")).ok || true);  // a dry run moves nothing either
+  EXPECT_EQ(commits, 0);
+  events_.clear();
+  load("      - {name: a, action: exec, argv: [/bin/true]}\n");
+  EXPECT_TRUE(run(false, nullptr, commit("")).ok);
+  EXPECT_EQ(commits, 1);
+  EXPECT_EQ(types().back(), "failover_completed");
+  EXPECT_EQ(events_.back().fields["epoch"], 2);
+  EXPECT_NE(events_.back().reason.find("new-host is primary at epoch 2"), std::string::npos);
+  events_.clear();
+  // The steps ran but the roles could not be moved (the state changed meanwhile): said so.
+  EXPECT_TRUE(run(false, nullptr, commit("the roles moved meanwhile")).ok);
+  EXPECT_EQ(events_.back().fields["roles_error"], "the roles moved meanwhile");
+  EXPECT_NE(events_.back().reason.find("roles NOT moved"), std::string::npos);
 }
 
 TEST_F(RunnerTest, OnFailureContinueGoesOn) {

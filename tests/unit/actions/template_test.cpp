@@ -80,3 +80,22 @@ TEST(Template, PlainFillIsUnchanged) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Template, RolesFillTheEpochAndTheMembersValues) {
+  actions::PlanContext ctx = context("r");
+  ctx.epoch = 7;
+  ctx.members = {{"new_primary.api", "127.0.0.1:19081"}, {"old_primary.name", "engine a"}};
+  EXPECT_EQ(actions::fillUrl("http://{new_primary.api}/admin/promote?e={epoch}&o={old_primary.name}",
+                             ctx),
+            "http://127.0.0.1:19081/admin/promote?e=7&o=engine%20a");
+  EXPECT_EQ(actions::fill("{old_primary} -> {new_primary} at {epoch}", ctx),
+            "pg1:5432 -> pg2/5432 at 7");
+  // A value the roles do not have stays as written; so does everything without roles.
+  EXPECT_EQ(actions::fill("{new_primary.port}", ctx), "{new_primary.port}");
+  ctx.epoch = 0;
+  EXPECT_EQ(actions::fill("{epoch} {new_primary.api}", ctx), "{epoch} {new_primary.api}");
+}
+
+}  // namespace

@@ -120,6 +120,26 @@ TEST(AlertPolicy, FailuresAndHoldsAreCriticalMaintenanceIsSilent) {
   EXPECT_EQ(human[0].title, "NEEDS ATTENTION (automation): engine");
 }
 
+TEST(AlertPolicy, NoStandbyReadyAndRolesNotMovedPage) {
+  Stream s;
+  s.state("unknown", "healthy");
+  s.state("healthy", "failed");
+  s.event("failover_triggered");
+  EXPECT_TRUE(s.event("failover_skipped", {{"coordinator", "local"}}).empty());  // another runs
+  auto none = s.event("failover_skipped", {{"no_standby", true}});
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_EQ(none[0].severity, Severity::Critical);
+  EXPECT_EQ(none[0].title, "NO STANDBY READY: engine");
+  Stream r;
+  r.state("unknown", "healthy");
+  r.state("healthy", "failed");
+  r.event("failover_triggered");
+  auto moved = r.event("failover_completed", {{"roles_error", "the roles moved meanwhile"}});
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].severity, Severity::Critical);
+  EXPECT_EQ(moved[0].title, "FAILOVER DONE, ROLES NOT MOVED: engine");
+}
+
 TEST(AlertPolicy, DownAtStartIsSaidOnceAndDryRunsNever) {
   Stream s;
   auto down = s.state("unknown", "failed");

@@ -1,0 +1,155 @@
+// hftguard member [--config F] COMPONENT [MEMBER (--ready | --fence)] [--reason TEXT]:
+// a component's roles as the cluster state has them, and an operator's changes to them. A
+// failover leaves its old primary fenced; once it is rebuilt (a standby again), --ready
+// returns it, and the next failover may go back to it. --fence takes a standby out (before
+// rebuilding it). The running daemon adopts a change within a second; each is recorded.
+//
+// hftguard status [--config F] [--json]: every component's roles and epoch.
+#include <cstdlib>
+#include <ostream>
+
+#include <fmt/ostream.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "hftguard/coord/cluster_state.hpp"
+#include "hftguard/coord/state_file.hpp"
+
+#include "commands.hpp"
+#include "recorder.hpp"
+#include "roles.hpp"
+#include "runtime.hpp"
+
+namespace hftguard::cli {
+namespace {
+
+std::string names(const std::vector<std::string>& v) {
+  return v.empty() ? "-" : fmt::format("{}", fmt::join(v, ","));
+}
+
+void printRoles(std::ostream& out, const std::string& name, const coord::Roles& r) {
+  fmt::print(out, "{:<20} primary {:<14} standbys {:<20} fenced {:<16} epoch {}{}\n", name,
+             r.primary, names(r.standbys), names(r.fenced), r.epoch,
+             r.last_failover ? fmt::format("  (last failover {} -> {} at {})",
+                                           r.last_failover->from, r.last_failover->to,
+                                           r.last_failover->at)
+                             : "");
+}
+
+const char* operatorName() {
+  for (const char* var : {"SUDO_USER", "USER", "LOGNAME"}) {
+    if (const char* v = std::getenv(var); v != nullptr && *v != '\0') return v;
+  }
+  return "operator";
+}
+
+// Records one event and waits (bounded) until it is on disk.
+void recordNow(const config::Config& cfg, const std::string& type, const std::string& component,
+               const std::string& reason, nlohmann::json fields) {
+  Runtime rt(cfg);
+  events::EventLog log({cfg.event_log_path, static_cast<std::size_t>(cfg.event_queue_limit),
+                        nullptr, nullptr, &rt.io});
+  Recorder recorder(log, cfg.node.name, rt.clock);
+  recorder.record(type, component, reason, std::move(fields));
+  bool written = false;
+  recorder.afterDurable([&] { written = true; });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!written && std::chrono::steady_clock::now() < until) {
+    turn(rt.io, std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace
+
+int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
+  auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
+  if (!cfg) return kExitFailed;
+  const std::string& name = args.positional.front();
+  const config::ComponentConfig* c = cfg->findComponent(name);
+  if (c == nullptr) {
+    err << "hftguard member: no component '" << name << "'\n";
+    return kExitUsage;
+  }
+  if (c->members.empty()) {
+    err << "hftguard member: " << name << " has no members: its roles are not tracked\n";
+    return kExitUsage;
+  }
+  const coord::StateFile file(stateFilePath(*cfg));
+  const bool ready = args.flag("ready");
+  const bool fence = args.flag("fence");
+  if (args.positional.size() == 1) {
+    if (ready || fence) {
+      err << "hftguard member: --ready and --fence need a MEMBER\n";
+      return kExitUsage;
+    }
+    std::string why;
+    auto r = currentRoles(*c, file, &why);
+    if (!r) {
+      err << "hftguard member: " << why << "\n";
+      return kExitFailed;
+    }
+    printRoles(out, name, *r);
+    return kExitOk;
+  }
+  const std::string& member = args.positional[1];
+  if (ready == fence) {
+    err << "hftguard member: say --ready (return a rebuilt member) or --fence (take it out)\n";
+    return kExitUsage;
+  }
+  if (c->findMember(member) == nullptr) {
+    err << "hftguard member: " << name << " has no member '" << member << "'\n";
+    return kExitUsage;
+  }
+  coord::Roles after;
+  const std::string why = file.update([&](coord::ClusterState& s) {
+    auto it = s.components.find(name);
+    std::string bad;
+    auto r = it == s.components.end() ? std::optional(coord::initialRoles(*c))
+                                      : coord::fitRoles(*c, it->second, &bad);
+    if (!r) return bad;
+    if (bad = ready ? coord::markReady(*r, member) : coord::markFenced(*r, member); !bad.empty()) {
+      return bad;
+    }
+    after = *r;
+    s.components[name] = *r;
+    return std::string();
+  });
+  if (!why.empty()) {
+    err << "hftguard member: " << name << ": " << why << "\n";
+    return kExitFailed;
+  }
+  const std::string reason = args.option("reason").value_or(
+      fmt::format("{} {} by {}", member, ready ? "marked ready" : "fenced", operatorName()));
+  recordNow(*cfg, ready ? "member_ready" : "member_fenced", name, reason,
+            {{"member", member}, {"roles", coord::toJson(after)}});
+  printRoles(out, name, after);
+  return kExitOk;
+}
+
+int cmdStatus(const Args& args, std::ostream& out, std::ostream& err) {
+  auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
+  if (!cfg) return kExitFailed;
+  const coord::StateFile file(stateFilePath(*cfg));
+  nlohmann::json json = nlohmann::json::object();
+  int status = kExitOk;
+  for (const config::ComponentConfig& c : cfg->components) {
+    if (c.members.empty()) {
+      json[c.name] = {{"roles", nullptr}};
+      if (!args.flag("json")) fmt::print(out, "{:<20} roles not tracked (no members)\n", c.name);
+      continue;
+    }
+    std::string why;
+    auto r = currentRoles(c, file, &why);
+    if (!r) {
+      err << "hftguard status: " << why << "\n";
+      status = kExitFailed;
+      continue;
+    }
+    json[c.name] = {{"roles", coord::toJson(*r)}};
+    if (!args.flag("json")) printRoles(out, c.name, *r);
+  }
+  if (args.flag("json")) out << json.dump(2) << "\n";
+  return status;
+}
+
+}  // namespace hftguard::cli
