@@ -92,8 +92,20 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     startAttempt();
   }
 
+  void stopHere(const std::string& why);
+
   void startAttempt() {
     const auto& s = current();
+    // A coordinator's lease (the etcd leader's) must outlast the attempt's deadline, or the
+    // attempt could still act after another daemon took over: stop here instead, resumable.
+    if (!request.dry_run && lease) {
+      if (std::string why = lease->holds(s.timeout); !why.empty()) {
+        const auto keep = shared_from_this();  // runs_ may hold the last reference
+        auto it = runner.runs_.find(request.component);
+        if (it != runner.runs_.end() && it->second.get() == this) runner.runs_.erase(it);
+        return stopHere("this daemon may no longer act: " + why);
+      }
+    }
     ++attempt;
     const std::uint64_t mine = ++token;
     step_started = runner.env_.clock.now();
@@ -228,6 +240,10 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
                                                                      nlohmann::json extra) mutable {
         f.update(extra);
         if (!error.empty()) f["roles_error"] = error;
+        if (!error.empty()) {  // the steps' work stands; the run did not end where it should
+          self->report.ok = false;
+          self->report.reason = "the roles were not moved: " + error;
+        }
         self->recordEnd(true, std::move(f));
       });
       return;
@@ -287,37 +303,39 @@ void FailoverRunner::interrupt(const std::string& why) {
     runs.insert(*it);
     it = runs_.erase(it);
   }
-  for (auto& [component, run] : runs) {
-    ++run->token;  // no callback of the action in flight is heeded from now on
-    run->interrupted = true;
-    run->deadline.cancel();
-    if (run->action) run->action->cancel();
-    const std::size_t at = run->step;
-    nlohmann::json f = {{"steps_done", at},
-                        {"steps", run->request.plan->steps.size()},
-                        {"last_step", at == 0 ? "" : run->request.plan->steps[at - 1].name}};
-    std::string journal;
-    if (run->writing > 0) f["journal_pending"] = true;
-    if (run->writing > 0 && run->journal_steps > at) {  // step at + 1 did its work
-      journal = fmt::format(" (step {}'s work was done; the journal will say so, its step_done "
-                            "was not recorded)",
-                            at + 1);
-    }
-    run->record("failover_interrupted",
-                fmt::format("{} interrupted before step {} of {}{}: {}", run->request.plan->name,
-                            at + 1, run->request.plan->steps.size(), journal, why),
-                std::move(f));
-    run->report.interrupted = true;
-    run->report.reason = why;
-    run->report.duration = env_.clock.now() - run->started;
-    if (run->done) run->done(run->report);
-    // A journal write still queued keeps the lock until it lands: nobody else may see the
-    // journal change without the lock held.
-    if (run->writing > 0) {
-      run->lease_until_written = std::move(run->lease);
-    } else {
-      run->lease.reset();
-    }
+  for (auto& [component, run] : runs) run->stopHere(why);
+}
+
+void FailoverRunner::Run::stopHere(const std::string& why) {
+  ++token;  // no callback of the action in flight is heeded from now on
+  interrupted = true;
+  deadline.cancel();
+  if (action) action->cancel();
+  const std::size_t at = step;
+  nlohmann::json f = {{"steps_done", at},
+                      {"steps", request.plan->steps.size()},
+                      {"last_step", at == 0 ? "" : request.plan->steps[at - 1].name}};
+  std::string journal;
+  if (writing > 0) f["journal_pending"] = true;
+  if (writing > 0 && journal_steps > at) {  // step at + 1 did its work
+    journal = fmt::format(" (step {}'s work was done; the journal will say so, its step_done "
+                          "was not recorded)",
+                          at + 1);
+  }
+  record("failover_interrupted",
+         fmt::format("{} interrupted before step {} of {}{}: {}", request.plan->name, at + 1,
+                     request.plan->steps.size(), journal, why),
+         std::move(f));
+  report.interrupted = true;
+  report.reason = why;
+  report.duration = runner.env_.clock.now() - started;
+  if (done) done(report);
+  // A journal write still queued keeps the lock until it lands: nobody else may see the
+  // journal change without the lock held.
+  if (writing > 0) {
+    lease_until_written = std::move(lease);
+  } else {
+    lease.reset();
   }
 }
 

@@ -180,7 +180,7 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
         err << "hftguard failover: not started: " << bad << "\n";
         return kExitFailed;
       }
-      request.admit = admitSameRoles(*component, state, request.context.epoch, roles->primary);
+      request.admit = admitSameRoles(*component, state, request.context, false);
     }
     if (resume) {
       if (request.plan == nullptr) {
@@ -194,6 +194,9 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
       request.context.switched = journal->switched;
       request.context.epoch = journal->epoch;
       request.context.members = journal->members;
+      if (!component->members.empty() && journal->epoch != 0) {
+        request.admit = admitSameRoles(*component, state, request.context, true);
+      }
       // The plan may have been edited since: resume only where the same step was last done.
       const auto& steps = request.plan->steps;
       if (journal->steps_done > steps.size() ||

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hftguard/coord/cluster_state.hpp"
+#include "hftguard/coord/etcd_coordinator.hpp"
 #include "hftguard/coord/state_file.hpp"
 
 #include "commands.hpp"
@@ -59,6 +60,32 @@ void recordNow(const config::Config& cfg, const std::string& type, const std::st
   }
 }
 
+// With etcd: the component's roles there, changed by `change` (nullptr: only read).
+std::string inEtcd(const config::Config& cfg, const config::ComponentConfig& c,
+                   std::function<std::string(coord::Roles&)> change, coord::Roles& out) {
+  Runtime rt(cfg);
+  coord::EtcdClient etcd(rt.http, coord::etcdOptions(cfg));
+  std::optional<std::string> result;
+  const bool reading = !change;
+  // Reading only: a change that keeps what it read and refuses to write.
+  if (reading) {
+    change = [&out](coord::Roles& r) {
+      out = r;
+      return std::string("(read only)");
+    };
+  }
+  coord::updateRolesInEtcd(etcd, cfg, c, change,
+                           [&](std::string error, coord::Roles after) {
+                             if (!reading) out = std::move(after);
+                             result = reading && error == "(read only)" ? "" : error;
+                           });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!result && std::chrono::steady_clock::now() < until) {
+    turn(rt.io, std::chrono::milliseconds(100));
+  }
+  return result.value_or("etcd did not answer within 10 s");
+}
+
 }  // namespace
 
 int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
@@ -83,7 +110,14 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
       return kExitUsage;
     }
     std::string why;
-    auto r = currentRoles(*c, file, &why);
+    std::optional<coord::Roles> r;
+    if (cfg->coordination.type == "etcd") {
+      coord::Roles read;
+      why = inEtcd(*cfg, *c, nullptr, read);
+      if (why.empty()) r = read;
+    } else {
+      r = currentRoles(*c, file, &why);
+    }
     if (!r) {
       err << "hftguard member: " << why << "\n";
       return kExitFailed;
@@ -100,6 +134,31 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
     err << "hftguard member: " << name << " has no member '" << member << "'\n";
     return kExitUsage;
   }
+  const std::string reason = args.option("reason").value_or(
+      fmt::format("{} {} by {}", member, ready ? "marked ready" : "fenced", operatorName()));
+  auto change = [&](coord::Roles& r) {
+    return ready ? coord::markReady(r, member) : coord::markFenced(r, member);
+  };
+  if (cfg->coordination.type == "etcd") {  // the leader's commit compares the key's revision
+    coord::Roles after;
+    if (std::string why = inEtcd(*cfg, *c, change, after); !why.empty()) {
+      err << "hftguard member: " << name << ": " << why << "\n";
+      return kExitFailed;
+    }
+    recordNow(*cfg, ready ? "member_ready" : "member_fenced", name, reason,
+              {{"member", member}, {"roles", coord::toJson(after)}});
+    printRoles(out, name, after);
+    return kExitOk;
+  }
+  // Never under a plan in flight: it was admitted on the roles as they were (its target a
+  // standby); the component's plan lock keeps the roles still until it ends.
+  coord::Grant grant;
+  auto lock = localCoordinator(*cfg)->acquire(name, grant);
+  if (!lock) {
+    err << "hftguard member: a plan runs for " << name << " (" << grant.reason
+        << "); try again once it has ended\n";
+    return kExitFailed;
+  }
   coord::Roles after;
   const std::string why = file.update([&](coord::ClusterState& s) {
     auto it = s.components.find(name);
@@ -107,9 +166,7 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
     auto r = it == s.components.end() ? std::optional(coord::initialRoles(*c))
                                       : coord::fitRoles(*c, it->second, &bad);
     if (!r) return bad;
-    if (bad = ready ? coord::markReady(*r, member) : coord::markFenced(*r, member); !bad.empty()) {
-      return bad;
-    }
+    if (bad = change(*r); !bad.empty()) return bad;
     after = *r;
     s.components[name] = *r;
     return std::string();
@@ -118,8 +175,6 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
     err << "hftguard member: " << name << ": " << why << "\n";
     return kExitFailed;
   }
-  const std::string reason = args.option("reason").value_or(
-      fmt::format("{} {} by {}", member, ready ? "marked ready" : "fenced", operatorName()));
   recordNow(*cfg, ready ? "member_ready" : "member_fenced", name, reason,
             {{"member", member}, {"roles", coord::toJson(after)}});
   printRoles(out, name, after);
@@ -139,7 +194,14 @@ int cmdStatus(const Args& args, std::ostream& out, std::ostream& err) {
       continue;
     }
     std::string why;
-    auto r = currentRoles(c, file, &why);
+    std::optional<coord::Roles> r;
+    if (cfg->coordination.type == "etcd") {
+      coord::Roles read;
+      why = inEtcd(*cfg, c, nullptr, read);
+      if (why.empty()) r = read;
+    } else {
+      r = currentRoles(c, file, &why);
+    }
     if (!r) {
       err << "hftguard status: " << why << "\n";
       status = kExitFailed;

@@ -14,8 +14,10 @@
 #include "hftguard/alerts/policy.hpp"
 #include "hftguard/control/maintenance_file.hpp"
 #include "hftguard/coord/cluster_state.hpp"
+#include "hftguard/coord/etcd_coordinator.hpp"
 #include "hftguard/coord/state_file.hpp"
 #include "hftguard/decide/decider.hpp"
+#include "hftguard/events/event.hpp"
 #include "hftguard/events/event_log.hpp"
 #include "hftguard/events/from_decision.hpp"
 #include "hftguard/probes/scheduler.hpp"
@@ -65,7 +67,7 @@ struct Daemon::Impl {
         log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr,
              nullptr, &rt.io}),
         recorder(log, cfg->node.name, rt.clock),
-        coordinator(localCoordinator(*cfg)),
+        coordinator(makeCoordinator()),
         action_env{rt.io, rt.http, rt.workers, rt.clock},
         runner(action_env, *coordinator,
                [this](const std::string& type, const std::string& component,
@@ -101,6 +103,33 @@ struct Daemon::Impl {
     recorder.observe([this](const events::Event& e) {
       for (const auto& a : alert_policy.onEvent(e)) dispatcher.submit(a);
     });
+  }
+
+  // `local`: the host's plan locks. `etcd`: the cluster's leader lease and its state.
+  std::unique_ptr<coord::Coordinator> makeCoordinator() {
+    if (cfg->coordination.type != "etcd") return localCoordinator(*cfg);
+    auto e = std::make_unique<coord::EtcdCoordinator>(
+        rt.io, rt.http, rt.clock, *cfg,
+        coord::EtcdCoordinator::Hooks{
+            [this](const std::string& component, const coord::Roles& r) {
+              if (const auto* c = cfg->findComponent(component); c && roles.count(component)) {
+                if (r.epoch >= roles[component].epoch) adoptRoles(*c, r, "etcd");
+              }
+            },
+            [this](bool leading, const std::string& leader, const std::string& why) {
+              recorder.record(leading ? "leader_elected" : "leader_lost", "",
+                              leading ? fmt::format("{} leads cluster {}: {}", cfg->node.name,
+                                                    cfg->coordination.cluster, why)
+                                      : fmt::format("{} no longer leads cluster {}: {}",
+                                                    cfg->node.name, cfg->coordination.cluster,
+                                                    why),
+                              {{"leader", leader}, {"cluster", cfg->coordination.cluster},
+                               {"why", why}});
+              spdlog::log(leading ? spdlog::level::info : spdlog::level::warn, "etcd: {}",
+                          leading ? "this daemon leads: " + why : "leadership lost: " + why);
+            }});
+    etcd = e.get();
+    return e;
   }
 
   void onResult(const probes::ProbeResult& r) {
@@ -150,6 +179,14 @@ struct Daemon::Impl {
     const config::PlanConfig* plan = cfg->findPlan(d.plan);
     const config::ComponentConfig* c = cfg->findComponent(d.component);
     if (plan == nullptr || c == nullptr) return;
+    if (etcd != nullptr && !etcd->leading()) {  // the others probe, record and stand by
+      const std::string leader = etcd->leader();
+      recorder.record("failover_standby", d.component,
+                      fmt::format("plan {} left to the leader ({})", d.plan,
+                                  leader.empty() ? "none elected now" : leader),
+                      {{"plan", d.plan}, {"trigger", trigger}, {"leader", leader}});
+      return;
+    }
     actions::RunRequest request;
     request.component = d.component;
     request.plan = plan;
@@ -158,7 +195,8 @@ struct Daemon::Impl {
     if (!d.breach_from.empty()) request.rto_from = d.breach_from;
     request.trigger = trigger;
     request.context = {d.component, cfg->node.name, c->primary, c->standby, {}, {}, d.reason};
-    if (!c->members.empty() && !fromRoles(*c, request, trigger)) return;
+    // A component's own plan runs between its roles; a site plan moves no component's.
+    if (!c->members.empty() && d.plan == c->plan && !fromRoles(*c, request, trigger)) return;
     if (followed != nullptr) {
       request.context.old_primary = followed->old_master;
       request.context.new_primary = followed->new_master;
@@ -175,6 +213,12 @@ struct Daemon::Impl {
   bool fromRoles(const config::ComponentConfig& c, actions::RunRequest& request,
                  const std::string& trigger) {
     const coord::Roles& r = roles.at(c.name);
+    if (etcd != nullptr && !etcd->rolesKnown()) {
+      recorder.record("failover_skipped", c.name,
+                      "plan " + c.plan + " not started: the roles have not been read from etcd",
+                      {{"plan", c.plan}, {"trigger", trigger}, {"coordinator", "etcd"}});
+      return false;
+    }
     if (std::string why = fillFromRoles(c, r, request.context); !why.empty()) {
       recorder.record("failover_skipped", c.name, "plan " + c.plan + " not started: " + why,
                       {{"plan", c.plan}, {"trigger", trigger}, {"epoch", r.epoch},
@@ -182,7 +226,30 @@ struct Daemon::Impl {
       spdlog::error("{}: failover not started: {}", c.name, why);
       return false;
     }
-    request.admit = admitSameRoles(c, state_file, request.context.epoch, r.primary);
+    if (etcd != nullptr) {
+      request.admit = [this, &c, ctx = request.context]() -> std::string {
+        auto now = etcd->roles(c.name);
+        return now ? sameRoles(*now, ctx, false) : "the roles have not been read from etcd";
+      };
+      request.commit = [this, &c, trigger](const actions::PlanContext& ctx,
+                                           actions::RunRequest::Committed committed) {
+        coord::LastFailover what{memberOf(ctx, "old_primary"), memberOf(ctx, "new_primary"),
+                                 events::formatTimestamp(rt.clock.wallNow()), trigger};
+        etcd->commitFailover(c.name, what.from, what.to, ctx.epoch - 1, what,
+                             [this, &c, committed](std::string error, coord::Roles after) {
+                               nlohmann::json f = nlohmann::json::object();
+                               if (error.empty()) {
+                                 f = {{"new_primary", after.primary},
+                                      {"epoch", after.epoch},
+                                      {"fenced", after.fenced}};
+                                 adoptRoles(c, after, "this daemon's failover");
+                               }
+                               committed(error, std::move(f));
+                             });
+      };
+      return true;
+    }
+    request.admit = admitSameRoles(c, state_file, request.context, false);
     request.commit = commitToFile(c, state_file, rt.workers, rt.clock, trigger,
                                   [this, &c](const coord::Roles& after) {
                                     adoptRoles(c, after, "this daemon's failover");
@@ -211,24 +278,31 @@ struct Daemon::Impl {
   // cannot be read, or names a primary that is not a member, stops the start: hftguard
   // never guesses who is primary.
   void loadRoles() {
-    std::string why;
-    auto stored = state_file.read(&why);
-    if (!stored) throw std::runtime_error("cluster state: " + why);
+    const bool any = std::any_of(cfg->components.begin(), cfg->components.end(),
+                                 [](const auto& c) { return !c.members.empty(); });
+    if (!any) return;
+    if (etcd != nullptr) {  // the configured roles until etcd's are read (no plan runs before)
+      for (const auto& c : cfg->components) {
+        if (!c.members.empty()) roles[c.name] = coord::initialRoles(c);
+      }
+      return;
+    }
     std::vector<std::string> problems;
-    coord::ClusterState fitted = coord::fitState(*cfg, *stored, &problems);
-    for (const auto& c : cfg->components) {
-      if (c.members.empty() || fitted.components.count(c.name)) continue;
-      throw std::runtime_error("cluster state: " + fmt::format("{}", fmt::join(problems, "; ")));
-    }
+    coord::ClusterState fitted;
+    // Read, fitted and written back under the file's lock: an operator's change meanwhile
+    // is never overwritten.
+    const std::string why = state_file.update([&](coord::ClusterState& s) {
+      fitted = coord::fitState(*cfg, s, &problems);
+      for (const auto& c : cfg->components) {
+        if (!c.members.empty() && !fitted.components.count(c.name)) {
+          return fmt::format("{}", fmt::join(problems, "; "));
+        }
+      }
+      for (const auto& [name, r] : fitted.components) s.components[name] = r;
+      return std::string();
+    });
+    if (!why.empty()) throw std::runtime_error("cluster state: " + why);
     for (const auto& p : problems) spdlog::warn("cluster state: {}", p);
-    if (fitted.components.empty()) return;
-    if (fitted != *stored) {
-      why = state_file.update([&](coord::ClusterState& s) {
-        for (const auto& [name, r] : fitted.components) s.components[name] = r;
-        return std::string();
-      });
-      if (!why.empty()) throw std::runtime_error("cluster state: " + why);
-    }
     for (const auto& [name, r] : fitted.components) {
       const config::ComponentConfig& c = *cfg->findComponent(name);
       roles[name] = r;
@@ -238,11 +312,11 @@ struct Daemon::Impl {
 
   // Every second: an operator's change to the state file (read off the loop) is adopted.
   void syncRoles() {
-    if (roles.empty() || reading_roles) return;
+    if (roles.empty() || reading_roles || etcd != nullptr) return;
     reading_roles = true;
-    rt.workers.submit([this]() -> net::WorkerPool::Continuation {
+    rt.workers.submit([this, file = state_file]() -> net::WorkerPool::Continuation {
       std::string why;
-      auto s = state_file.read(&why);
+      auto s = file.read(&why);
       return [this, s = std::move(s), why] {
         reading_roles = false;
         if (!s) {
@@ -334,10 +408,15 @@ struct Daemon::Impl {
       waitForSignal();
       // A plan in flight finishes first (within its deadline): no plan is cut off mid-way.
       keeper.stop(stop_timeout, [this, name](const std::string& outcome) {
-        recorder.record("daemon_stopped", "", fmt::format("{}: stopped, {}", name, outcome),
-                        {{"signal", name}, {"outcome", outcome}});
-        dispatcher.stop();
-        rt.io.stop();
+        auto finish = [this, name, outcome] {
+          recorder.record("daemon_stopped", "", fmt::format("{}: stopped, {}", name, outcome),
+                          {{"signal", name}, {"outcome", outcome}});
+          dispatcher.stop();
+          rt.io.stop();
+        };
+        // The leader resigns (its lease revoked): another daemon takes over at once.
+        if (etcd != nullptr) return etcd->stop(finish);
+        finish();
       });
     });
   }
@@ -347,6 +426,7 @@ struct Daemon::Impl {
   Runtime rt;
   events::EventLog log;
   Recorder recorder;
+  coord::EtcdCoordinator* etcd = nullptr;  // the coordinator, when it is etcd's
   std::unique_ptr<coord::Coordinator> coordinator;
   actions::ActionEnv action_env;
   actions::FailoverRunner runner;
@@ -389,6 +469,7 @@ int Daemon::run() {
   d.keeper.recoverInterrupted();  // before the first probe: a half-done plan holds automation
   d.syncMaintenance();            // windows set while the daemon was down still hold
   d.scheduler.start();
+  if (d.etcd != nullptr) d.etcd->start();
   d.startWatches();
   d.tick();
   d.rt.io.run();

@@ -101,13 +101,15 @@ inline std::string lockDir(const config::Config& cfg) {
          "/locks";
 }
 
-// The coordinator the config asks for. Only `local` exists so far: a config that asks for
-// etcd (leader election across hosts) is refused rather than silently run without it, which
-// could leave two hosts acting at once. Throws std::runtime_error.
+// The host's coordinator, for a command that runs a plan itself (`hftguard failover`).
+// With etcd the leader daemon alone runs plans: such a command is refused rather than run
+// beside it, which could leave two hosts acting at once. Throws std::runtime_error.
 inline std::unique_ptr<coord::Coordinator> localCoordinator(const config::Config& cfg) {
   if (cfg.coordination.type != "local") {
-    throw std::runtime_error("coordination type '" + cfg.coordination.type +
-                             "' is not available in this build; use type: local");
+    throw std::runtime_error(
+        "with coordination: " + cfg.coordination.type +
+        " the leading daemon runs every plan of the cluster; this command runs plans on its own "
+        "and would bypass the leader - stop the daemons or use `coordination: local`");
   }
   std::vector<std::string> names;
   for (const auto& c : cfg.components) names.push_back(c.name);

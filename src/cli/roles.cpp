@@ -1,5 +1,7 @@
 #include "roles.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -42,18 +44,38 @@ std::string fillFromRoles(const config::ComponentConfig& c, const coord::Roles& 
   return {};
 }
 
+std::string memberOf(const actions::PlanContext& ctx, const std::string& role) {
+  auto it = ctx.members.find(role + ".name");
+  return it == ctx.members.end() ? std::string() : it->second;
+}
+
 std::function<std::string()> admitSameRoles(const config::ComponentConfig& c,
-                                            coord::StateFile file, std::uint64_t epoch,
-                                            std::string primary) {
-  return [&c, file = std::move(file), epoch, primary = std::move(primary)]() -> std::string {
+                                            coord::StateFile file,
+                                            const actions::PlanContext& ctx, bool resumed) {
+  return [&c, file = std::move(file), ctx, resumed]() -> std::string {
     std::string why;
     auto now = currentRoles(c, file, &why);
     if (!now) return "the cluster state cannot be read: " + why;
-    if (now->epoch + 1 == epoch && now->primary == primary) return {};
-    return fmt::format("the roles moved since this failover was decided ({} primary at epoch {}, "
-                       "now {} at epoch {})",
-                       primary, epoch - 1, now->primary, now->epoch);
+    return sameRoles(*now, ctx, resumed);
   };
+}
+
+std::string sameRoles(const coord::Roles& now, const actions::PlanContext& ctx, bool resumed) {
+  const std::string from = memberOf(ctx, "old_primary");
+  const std::string to = memberOf(ctx, "new_primary");
+  // From the top: the roles still those it was decided on, its target still the candidate
+  // (not fenced by an operator meanwhile). Resumed: the same, or already moved to its own
+  // outcome (the commit landed, the journal's removal did not).
+  if (now.epoch + 1 == ctx.epoch && now.primary == from &&
+      (resumed ? std::find(now.standbys.begin(), now.standbys.end(), to) != now.standbys.end()
+               : now.candidate() == to)) {
+    return {};
+  }
+  if (resumed && now.epoch == ctx.epoch && now.primary == to) return {};
+  return fmt::format("the roles moved since this failover was decided ({} -> {} at epoch {}; "
+                     "now {} primary at epoch {}, candidate {})",
+                     from, to, ctx.epoch - 1, now.primary, now.epoch,
+                     now.candidate().empty() ? "none" : now.candidate());
 }
 
 decltype(actions::RunRequest::commit) commitToFile(
@@ -66,9 +88,13 @@ decltype(actions::RunRequest::commit) commitToFile(
       return committed("the plan did not start from tracked roles; set them with `hftguard member`",
                        nlohmann::json::object());
     }
-    coord::LastFailover what{ctx.old_primary, ctx.new_primary,
-                             events::formatTimestamp(clock.wallNow()), trigger};
-    disk.submit([&c, file, ctx, what, committed, applied]() -> net::WorkerPool::Continuation {
+    // The members the failover was decided between, as filled from the roles: a step may
+    // have replaced {old_primary}/{new_primary} with what it found (a Patroni leader's address).
+    const std::string from = memberOf(ctx, "old_primary");
+    const std::string to = memberOf(ctx, "new_primary");
+    coord::LastFailover what{from, to, events::formatTimestamp(clock.wallNow()), trigger};
+    disk.submit([&c, file, ctx, from, to, what, committed,
+                 applied]() -> net::WorkerPool::Continuation {
       coord::Roles after;
       std::string why;
       try {
@@ -78,12 +104,11 @@ decltype(actions::RunRequest::commit) commitToFile(
           auto r = it == s.components.end() ? std::optional(coord::initialRoles(c))
                                             : coord::fitRoles(c, it->second, &bad);
           if (!r) return bad;
-          if (r->epoch == ctx.epoch && r->primary == ctx.new_primary) {  // already applied
+          if (r->epoch == ctx.epoch && r->primary == to) {  // already applied
             after = *r;
             return std::string();
           }
-          if (auto e = coord::applyFailover(*r, ctx.old_primary, ctx.new_primary, ctx.epoch - 1,
-                                            what);
+          if (auto e = coord::applyFailover(*r, from, to, ctx.epoch - 1, what);
               !e.empty()) {
             return e;
           }

@@ -31,11 +31,19 @@ std::optional<coord::Roles> currentRoles(const config::ComponentConfig& c,
 std::string fillFromRoles(const config::ComponentConfig& c, const coord::Roles& roles,
                           actions::PlanContext& ctx);
 
+// The member a context was filled with for `role` ("old_primary"/"new_primary"): kept apart
+// from {old_primary}/{new_primary}, which a step may replace with what it found.
+std::string memberOf(const actions::PlanContext& ctx, const std::string& role);
+
 // RunRequest::admit: refuses while the state file's roles are not the ones the context was
-// filled from (a failover completed meanwhile: this one would promote the wrong member).
+// filled from (a failover completed meanwhile, or its target was fenced: this one would
+// promote the wrong member). `resumed`: the roles may also already show its own outcome.
 std::function<std::string()> admitSameRoles(const config::ComponentConfig& c,
-                                            coord::StateFile file, std::uint64_t epoch,
-                                            std::string primary);
+                                            coord::StateFile file,
+                                            const actions::PlanContext& ctx, bool resumed);
+
+// "" when `now` still allows the failover the context was filled for (see admitSameRoles).
+std::string sameRoles(const coord::Roles& now, const actions::PlanContext& ctx, bool resumed);
 
 // RunRequest::commit: applies the completed failover to the state file on `disk`;
 // `applied(roles)` runs on the loop after it was written.

@@ -61,6 +61,14 @@ std::vector<const CheckConfig*> ComponentConfig::checksFor(std::string_view p,
   return out;
 }
 
+Duration leaseMargin(Duration ttl) {
+  return std::max<Duration>(std::chrono::milliseconds(500), ttl / 10);
+}
+
+Duration leaseWindow(Duration ttl) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(ttl * 2 / 3 - leaseMargin(ttl));
+}
+
 const ComponentConfig* Config::findComponent(std::string_view n) const {
   return findByName(components, n);
 }

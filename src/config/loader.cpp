@@ -1,6 +1,8 @@
 #include "hftguard/config/loader.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <fstream>
 #include <sstream>
 #include <tuple>
@@ -247,12 +249,33 @@ class Builder {
       return;
     }
     checkMemberRoles(c, v, where);
+    if (v.present("follow")) {
+      // The store's own HA picks the new master; roles hftguard tracks could disagree.
+      ctx_.diag.error(v.markOf("follow"),
+                      where + ".follow: a component that follows its store's own HA cannot also "
+                              "have members (its HA, not hftguard, decides the roles)");
+    }
     for (const MemberConfig& m : c.members) {
       RoleChecks& rc = c.role_checks[m.name];
       for (auto [key, role, out] : {std::tuple{"checks", "primary", &rc.as_primary},
                                     {"standby_checks", "standby", &rc.as_standby}}) {
         ctx_.substitute = [this, &m, role = std::string_view(role)](
                               const YAML::Mark& at, std::string_view k, const std::string& text) {
+          // Timing and counting are the check's, the same for every member: the scheduler
+          // swaps one member's check for another's in place.
+          static constexpr std::string_view kCommon[] = {"type",     "layer", "interval",
+                                                         "timeout",  "fall",  "rise",
+                                                         "informational", "description"};
+          if (std::find(std::begin(kCommon), std::end(kCommon), k) != std::end(kCommon)) {
+            if (text.find('{') != std::string::npos && text.find('.') != std::string::npos &&
+                (text.find("{primary.") != std::string::npos ||
+                 text.find("{standby.") != std::string::npos)) {
+              ctx_.diag.error(at, fmt::format("{}: member placeholders go in a check's own keys "
+                                              "(url, host, port...), not in {}",
+                                              k, k));
+            }
+            return text;
+          }
           return detail::fillRole(ctx_, at, k, text, role, m);
         };
         readAll(key, *out);
@@ -399,13 +422,17 @@ class Builder {
       const PlanConfig* plan = c.plan.empty() ? nullptr : cfg.findPlan(c.plan);
       if (plan == nullptr) continue;
       for (const auto& use : detail::memberKeysUsed(*plan)) {
+        if (use.key == "epoch" && !c.members.empty()) continue;
         YAML::Mark at;
         at.line = use.step->where.line - 1;
         at.column = use.step->where.column - 1;
         if (c.members.empty()) {
-          ctx_.diag.error(at, fmt::format("plans.{}.{}: {{*_primary.{}}} needs members, and "
+          ctx_.diag.error(at, fmt::format("plans.{}.{}: {} needs members, and "
                                           "component {} (which runs this plan) has none",
-                                          plan->name, use.step->name, use.key, c.name));
+                                          plan->name, use.step->name,
+                                          use.key == "epoch" ? "{epoch}"
+                                                             : "{*_primary." + use.key + "}",
+                                          c.name));
           continue;
         }
         for (const MemberConfig& m : c.members) {
@@ -541,11 +568,33 @@ class Builder {
     if (v.params.has("endpoints")) c.endpoints = v.params.list("endpoints");
     c.lease_ttl = v.params.duration("lease_ttl");
     c.key_prefix = v.params.str("key_prefix");
+    c.cluster = v.params.str("cluster");
     if (v.params.has("username")) c.username = v.params.str("username");
     if (v.params.has("password")) c.password = v.params.secret("password");
     c.tls_verify = v.params.flag("tls_verify");
     if (c.type == "etcd" && c.endpoints.empty()) {
       ctx_.diag.error(v.owner, "coordination: type etcd needs endpoints");
+    }
+    if (c.type == "etcd") checkStepsFitTheLease(cfg);
+  }
+
+  // The leader starts a step attempt only while its lease outlasts the attempt's deadline
+  // (docs/coordination.md): a step longer than the lease's guaranteed window never runs.
+  void checkStepsFitTheLease(const Config& cfg) {
+    const Duration window = leaseWindow(cfg.coordination.lease_ttl);
+    for (const PlanConfig& p : cfg.plans) {
+      for (const StepConfig& s : p.steps) {
+        if (s.timeout <= window) continue;
+        YAML::Mark at;
+        at.line = s.where.line - 1;
+        at.column = s.where.column - 1;
+        ctx_.diag.error(at, fmt::format("plans.{}.{}: timeout {} is longer than the {} a leader "
+                                        "can always promise with coordination.lease_ttl {}; "
+                                        "shorten the step or lengthen lease_ttl",
+                                        p.name, s.name, formatDuration(s.timeout),
+                                        formatDuration(window),
+                                        formatDuration(cfg.coordination.lease_ttl)));
+      }
     }
   }
 

@@ -23,10 +23,11 @@ std::string knownKeys(const MemberConfig& m) {
 
 void scan(const std::string& text, const StepConfig& step, std::set<std::string>& seen,
           std::vector<MemberKeyUse>& out) {
-  static const std::regex p(R"(\{(?:old|new)_primary\.([A-Za-z0-9_]+)\})");
+  static const std::regex p(R"(\{(?:(?:old|new)_primary\.([A-Za-z0-9_]+)|(epoch))\})");
   for (auto it = std::sregex_iterator(text.begin(), text.end(), p); it != std::sregex_iterator();
        ++it) {
-    if (seen.insert((*it)[1]).second) out.push_back({(*it)[1], &step});
+    const std::string key = (*it)[1].matched ? (*it)[1].str() : "epoch";
+    if (seen.insert(key).second) out.push_back({key, &step});
   }
 }
 

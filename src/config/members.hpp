@@ -27,7 +27,8 @@ std::vector<MemberConfig> readMembers(ReaderContext& ctx, const YAML::Node& node
 std::string fillRole(ReaderContext& ctx, const YAML::Mark& at, std::string_view key,
                      const std::string& text, std::string_view role, const MemberConfig& member);
 
-// Each {old_primary.K} / {new_primary.K} in a plan's step values: the key and the step.
+// Each {old_primary.K} / {new_primary.K} in a plan's step values: the key and the step
+// ({epoch}: the key "epoch").
 struct MemberKeyUse {
   std::string key;
   const StepConfig* step;

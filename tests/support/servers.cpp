@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 #include <netinet/in.h>
@@ -292,6 +293,55 @@ std::optional<std::string> EtcdServer::get(const std::string& key) const {
 void EtcdServer::put(const std::string& key, const std::string& value) const {
   postJson(endpoint() + "/v3/kv/put",
            "{\"key\":\"" + base64Encode(key) + "\",\"value\":\"" + base64Encode(value) + "\"}");
+}
+
+EtcdCluster::EtcdCluster(int members) : dir_("hftguard-etcd-cluster") {
+  std::string initial;
+  for (int i = 0; i < members; ++i) {
+    client_ports_.push_back(freePort());
+    peer_ports_.push_back(freePort());
+    initial += fmt::format("{}e{}=http://127.0.0.1:{}", i == 0 ? "" : ",", i, peer_ports_[i]);
+  }
+  for (int i = 0; i < members; ++i) {
+    const std::string client = "http://127.0.0.1:" + std::to_string(client_ports_[i]);
+    const std::string peer = "http://127.0.0.1:" + std::to_string(peer_ports_[i]);
+    processes_.emplace_back(
+        std::vector<std::string>{"/usr/bin/etcd", "--name", fmt::format("e{}", i), "--data-dir",
+                                 fmt::format("{}/data{}", dir_.path(), i), "--listen-client-urls",
+                                 client, "--advertise-client-urls", client,
+                                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls",
+                                 peer, "--initial-cluster", initial, "--initial-cluster-token",
+                                 "hftguard-test", "--initial-cluster-state", "new"},
+        SpawnOptions{.log_file = fmt::format("{}/etcd{}.log", dir_.path(), i)});
+  }
+  for (int i = 0; i < members; ++i) {
+    require(waitUntil(
+                [&] {
+                  long status = 0;
+                  return httpGet(endpoints()[i] + "/health", &status) && status == 200;
+                },
+                30s),
+            "etcd cluster member did not start", fmt::format("{}/etcd{}.log", dir_.path(), i));
+  }
+}
+
+EtcdCluster::~EtcdCluster() {
+  for (auto& p : processes_) p.stop();
+}
+
+std::vector<std::string> EtcdCluster::endpoints() const {
+  std::vector<std::string> out;
+  for (int p : client_ports_) out.push_back("http://127.0.0.1:" + std::to_string(p));
+  return out;
+}
+
+std::optional<std::string> EtcdCluster::get(const std::string& key) const {
+  const std::string out =
+      postJson(endpoints()[0] + "/v3/kv/range", "{\"key\":\"" + base64Encode(key) + "\"}");
+  const auto pos = out.find("\"value\":\"");
+  if (pos == std::string::npos) return std::nullopt;
+  const auto start = pos + 9;
+  return base64Decode(out.substr(start, out.find('"', start) - start));
 }
 
 // ---------------- PowerDNS ----------------

@@ -129,6 +129,21 @@ class EtcdServer {
   ChildProcess process_;
 };
 
+// A three-member etcd 3.4 cluster on loopback (the coordination tests' DCS).
+class EtcdCluster {
+ public:
+  explicit EtcdCluster(int members = 3);
+  ~EtcdCluster();
+  std::vector<std::string> endpoints() const;
+  std::optional<std::string> get(const std::string& key) const;
+
+ private:
+  TempDir dir_;
+  std::vector<int> client_ports_;
+  std::vector<int> peer_ports_;
+  std::vector<ChildProcess> processes_;
+};
+
 // PowerDNS 4.7 with the sqlite backend and the HTTP API, zone "hft.local." created.
 class PdnsServer {
  public:

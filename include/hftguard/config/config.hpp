@@ -221,10 +221,18 @@ struct CoordinationConfig {
   std::vector<std::string> endpoints;
   Duration lease_ttl{};
   std::string key_prefix;
+  std::string cluster = "hftguard";  // the daemons that share one state: <key_prefix><cluster>/
   std::string username;
   std::optional<Secret> password;
   bool tls_verify = true;
 };
+
+// With etcd: the longest a leader can always promise to still lead - it renews its lease
+// every ttl/3 and stops acting a margin (max(500ms, ttl/10)) before the lease could expire,
+// counted from the renewal's send time - so the window just before a renewal is
+// 2/3 ttl - margin. Every step attempt must fit in it.
+Duration leaseMargin(Duration ttl);
+Duration leaseWindow(Duration ttl);
 
 struct ControlApiConfig {
   bool enabled = true;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "hftguard/core/duration.hpp"
+
 namespace hftguard::coord {
 
 struct Grant {
@@ -20,6 +22,12 @@ struct Grant {
 class Lease {
  public:
   virtual ~Lease() = default;
+  // "" while its holder may still act for at least `span` from now; else why not (the etcd
+  // leader's lease could expire within it). The runner asks before every step attempt.
+  virtual std::string holds(Duration span) const {
+    (void)span;
+    return {};
+  }
 };
 
 class Coordinator {

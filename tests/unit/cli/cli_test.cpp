@@ -142,7 +142,7 @@ namespace {
 
 // Asking for etcd coordination in a build that only has `local` must stop the daemon, not
 // run it without leader election.
-TEST(CliRun, RefusesACoordinatorThisBuildDoesNotHave) {
+TEST(CliFailover, RefusesToRunAPlanBesideTheEtcdLeader) {
   const fs::path dir = fs::temp_directory_path() / ("hftguard-coord-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string config = (dir / "c.yaml").string();
@@ -150,10 +150,13 @@ TEST(CliRun, RefusesACoordinatorThisBuildDoesNotHave) {
                         << "event_log: {path: " << (dir / "events.json").string() << "}\n"
                         << "maintenance: {path: " << (dir / "m.json").string() << "}\n"
                         << "coordination: {type: etcd, endpoints: ['http://127.0.0.1:1']}\n"
-                        << "components:\n  c: {tier: cold, rto_target: 1m, checks: {t: {type: tcp, "
-                           "host: 127.0.0.1, port: 1}}}\n";
-  Output o = cli({"run", "--config", config, "--log-level", "off"});
+                        << "plans: {p: {steps: [{action: exec, argv: [/bin/true], timeout: 1s}]}}\n"
+                        << "components:\n  c: {tier: hot, rto_target: 1m, plan: p, checks: {t: "
+                           "{type: tcp, host: 127.0.0.1, port: 1}}}\n";
+  Output o = cli({"failover", "--config", config, "c"});
   EXPECT_EQ(o.code, 1);
+  EXPECT_NE(o.err.find("the leading daemon runs every plan of the cluster"), std::string::npos)
+      << o.err;
   fs::remove_all(dir);
 }
 

@@ -163,7 +163,7 @@ TEST(FullConfig, ReadsTheRemainingForms) {
   EXPECT_TRUE(c.alert_channels.empty());
   EXPECT_EQ(cfg->coordination.type, "etcd");
   EXPECT_EQ(cfg->coordination.endpoints.size(), 2u);
-  EXPECT_EQ(cfg->coordination.lease_ttl, 2s);
+  EXPECT_EQ(cfg->coordination.lease_ttl, 20s);
   EXPECT_EQ(cfg->coordination.password->describe(), "env HFTGUARD_TEST_TOKEN");
   EXPECT_FALSE(cfg->control_api.enabled);
   EXPECT_EQ(cfg->plans.at(0).steps.at(1).params.list("sentinels").at(1), "[::1]:26380");

@@ -109,8 +109,24 @@ TEST(Members, ValuesAreValidatedAsFilledAndTheWrongRoleIsNamed) {
   auto r = loadText(text);
   ASSERT_FALSE(r.config);
   const std::string e = errors(r);
-  EXPECT_NE(e.find("port: "), std::string::npos) << e;  // "http" is not a port, for member b
+  EXPECT_NE(e.find("port: expected an integer"), std::string::npos) << e;  // b's "http"
   EXPECT_NE(e.find("{primary.api} - standby_checks address the standby: use {standby.api}"),
+            std::string::npos)
+      << e;
+}
+
+TEST(Members, TimingIsTheChecksAndFollowingAStoresHaExcludesMembers) {
+  std::string text = kEngine;
+  text.replace(text.find("        url: http://{standby.api}/health"),
+               std::string("        url: http://{standby.api}/health").size(),
+               "        url: http://{standby.api}/health\n        interval: \"{standby.port}ms\"");
+  text += "    follow: {type: sentinel, sentinels: ['127.0.0.1:1'], master_name: m}\n";
+  auto r = loadText(text);
+  ASSERT_FALSE(r.config);
+  const std::string e = errors(r);
+  EXPECT_NE(e.find("interval: member placeholders go in a check's own keys"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("follow: a component that follows its store's own HA cannot also have members"),
             std::string::npos)
       << e;
 }

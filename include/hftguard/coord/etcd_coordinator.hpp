@@ -1,0 +1,80 @@
+#pragma once
+// `coordination: etcd`: every daemon of a cluster shares one state in etcd, under
+// `<key_prefix><cluster>/`:
+//   leader            the node that acts; bound to its lease (create-if-absent transaction)
+//   roles/<component> the component's roles (cluster_state.hpp), changed only by compare-and-set
+// Every daemon campaigns; only the leader runs failover plans. The leader renews its lease
+// every ttl/3 and stops acting (acquire() and Lease::holds() refuse) a margin before the
+// lease could have expired on etcd's side, counted from when its last renewal was *sent*:
+// a leader cut off from etcd stops before another can be elected, never after.
+// Everything runs on the event loop; no call blocks.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hftguard/config/config.hpp"
+#include "hftguard/coord/cluster_state.hpp"
+#include "hftguard/coord/coordinator.hpp"
+#include "hftguard/coord/etcd_client.hpp"
+#include "hftguard/core/clock.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace hftguard::coord {
+
+// <key_prefix><cluster>/
+std::string clusterPrefix(const config::Config& cfg);
+EtcdOptions etcdOptions(const config::Config& cfg);
+
+class EtcdCoordinator final : public Coordinator {
+ public:
+  struct Hooks {
+    // The roles of a component as etcd has them, on every change seen (and at the first read).
+    std::function<void(const std::string& component, const Roles& roles)> roles;
+    // This daemon became leader, or stopped being it (why).
+    std::function<void(bool leading, const std::string& leader, const std::string& why)> leadership;
+  };
+
+  EtcdCoordinator(boost::asio::io_context& io, net::HttpClient& http, const Clock& clock,
+                  const config::Config& cfg, Hooks hooks);
+  ~EtcdCoordinator() override;
+
+  // Reads the roles (writing the configured ones where etcd has none), then campaigns.
+  void start();
+  // Resigns: stops renewing and revokes the lease (bounded by the request timeout), so
+  // another daemon takes over at once rather than after the TTL; `then` after that.
+  void stop(std::function<void()> then);
+
+  std::string name() const override { return "etcd"; }
+  std::unique_ptr<Lease> acquire(const std::string& component, Grant& grant) override;
+
+  bool leading() const;
+  std::string leader() const;  // as last read; "" when nobody leads
+  bool rolesKnown() const;
+  std::optional<Roles> roles(const std::string& component) const;
+
+  // A completed failover from `from` (primary at `from_epoch`) to `to`, in one transaction
+  // that holds only while this daemon still leads and the roles are those last read. A
+  // failover already applied (the same outcome) counts as done. `done(error, roles after)`.
+  void commitFailover(const std::string& component, const std::string& from,
+                      const std::string& to, std::uint64_t from_epoch, LastFailover what,
+                      std::function<void(std::string error, Roles after)> done);
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// An operator's change to one component's roles in etcd (`hftguard member`): read, change,
+// compare-and-set on the key's revision; retried a few times if it moved meanwhile.
+void updateRolesInEtcd(EtcdClient& etcd, const config::Config& cfg,
+                       const config::ComponentConfig& c,
+                       std::function<std::string(Roles&)> change,
+                       std::function<void(std::string error, Roles after)> done);
+
+}  // namespace hftguard::coord

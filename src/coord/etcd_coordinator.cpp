@@ -1,0 +1,402 @@
+#include "hftguard/coord/etcd_coordinator.hpp"
+
+#include <map>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace hftguard::coord {
+namespace {
+
+using json = nlohmann::json;
+
+std::optional<Roles> parseRoles(const std::string& text) {
+  const json j = json::parse(text, nullptr, false);
+  std::string why;
+  auto s = stateFromJson(json{{"version", 1}, {"components", {{"c", j}}}}, &why);
+  if (!s) return std::nullopt;
+  return s->components.at("c");
+}
+
+std::string rolesText(const Roles& r) { return toJson(r).dump(); }
+
+}  // namespace
+
+std::string clusterPrefix(const config::Config& cfg) {
+  std::string p = cfg.coordination.key_prefix;
+  if (p.empty() || p.back() != '/') p += '/';
+  return p + cfg.coordination.cluster + "/";
+}
+
+EtcdOptions etcdOptions(const config::Config& cfg) {
+  EtcdOptions o;
+  o.endpoints = cfg.coordination.endpoints;
+  o.username = cfg.coordination.username;
+  o.password = cfg.coordination.password;
+  o.tls_verify = cfg.coordination.tls_verify;
+  // A request may take a third of the TTL at most: renewals must fit inside it.
+  o.timeout = std::min<Duration>(std::chrono::seconds(1), cfg.coordination.lease_ttl / 3);
+  return o;
+}
+
+struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
+  Impl(boost::asio::io_context& i, net::HttpClient& h, const Clock& c, const config::Config& cf,
+       Hooks hk)
+      : io(i),
+        clock(c),
+        cfg(cf),
+        hooks(std::move(hk)),
+        etcd(h, etcdOptions(cf)),
+        base(clusterPrefix(cf)),
+        ttl(cf.coordination.lease_ttl),
+        margin(config::leaseMargin(ttl)),
+        poll_every(std::min<Duration>(std::chrono::milliseconds(200), ttl / 4)),
+        poll_timer(i),
+        renew_timer(i),
+        expiry_timer(i) {}
+
+  std::string leaderKey() const { return base + "leader"; }
+  std::string rolesKey(const std::string& c) const { return base + "roles/" + c; }
+
+  bool leadingNow() const { return leading && clock.now() < acting_until; }
+
+  void setLeading(bool now, const std::string& why) {
+    if (leading == now) return;
+    leading = now;
+    if (now) leader_name = cfg.node.name;
+    if (hooks.leadership) hooks.leadership(now, leader_name, why);
+  }
+
+  // ---- reading the cluster's keys ----
+  void poll() {
+    if (stopped) return;
+    etcd.range(base, true, [self = shared_from_this()](EtcdResult r) {
+      if (self->stopped) return;
+      if (!r.error.empty()) {
+        if (r.error != self->last_error) spdlog::warn("etcd: {}", r.error);
+        self->last_error = r.error;
+      } else {
+        self->last_error.clear();
+        self->read(r);
+      }
+      self->poll_timer.expires_after(self->poll_every);
+      self->poll_timer.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
+        if (auto s = weak.lock(); s && !ec) s->poll();
+      });
+    });
+  }
+
+  void read(const EtcdResult& r) {
+    std::string leader;
+    std::int64_t leaderLease = 0;
+    for (const KeyValue& kv : r.kvs) {
+      if (kv.key == leaderKey()) {
+        leader = kv.value;
+        leaderLease = kv.lease;
+        if (kv.value == cfg.node.name && kv.lease == lease_id) leader_rev = kv.create_revision;
+        continue;
+      }
+      if (!kv.key.starts_with(base + "roles/")) continue;
+      const std::string component = kv.key.substr(base.size() + 6);
+      const config::ComponentConfig* c = cfg.findComponent(component);
+      auto roles = parseRoles(kv.value);
+      std::string why;
+      if (c == nullptr || c->members.empty()) continue;
+      if (!roles || !(roles = fitRoles(*c, *roles, &why))) {
+        spdlog::error("etcd: {} is not usable roles: {}", kv.key, why.empty() ? "malformed" : why);
+        continue;
+      }
+      adopt(component, *roles, kv.mod_revision);
+    }
+    leader_name = leader;
+    // Leading needs the key to be ours, bound to our lease: deleted or taken over, it is not.
+    if (leading && (leader != cfg.node.name || leaderLease != lease_id)) {
+      expiry_timer.cancel();
+      setLeading(false, leader.empty() ? "the leader key is gone"
+                                       : "the leader key now belongs to " + leader);
+    }
+    bool missing = false;
+    for (const auto& c : cfg.components) {
+      if (c.members.empty() || known.count(c.name)) continue;
+      missing = true;
+      createRoles(c);
+    }
+    roles_known = !missing;
+    if (roles_known && !leading && leader.empty()) campaign();
+  }
+
+  void adopt(const std::string& component, const Roles& r, std::int64_t rev) {
+    auto& k = known[component];
+    if (rev <= k.second && k.second != 0) return;
+    if (k.second != 0 && r.epoch < k.first.epoch) return;  // never backwards
+    const bool changed = k.second == 0 || !(k.first == r);
+    k = {r, rev};
+    if (changed && hooks.roles) hooks.roles(component, r);
+  }
+
+  // The configured roles, where etcd has none yet: create-if-absent, by whoever is first.
+  void createRoles(const config::ComponentConfig& c) {
+    etcd.txn({{rolesKey(c.name), Compare::Target::CreateRevision, 0, {}}},
+             {{Operation::Kind::Put, rolesKey(c.name), rolesText(initialRoles(c)), 0, false}}, {},
+             [](EtcdResult r) {
+               if (!r.error.empty()) spdlog::warn("etcd: initial roles not written: {}", r.error);
+             });
+  }
+
+  // ---- the lease and the leader key ----
+  void ensureLease(std::function<void()> then) {
+    if (lease_id != 0) return then();
+    if (granting) return;
+    granting = true;
+    etcd.grant(ttl, [self = shared_from_this(), then](std::int64_t id, std::string error) {
+      self->granting = false;
+      if (self->stopped) return;
+      if (id == 0) {
+        spdlog::warn("etcd: no lease: {}", error);
+        return;
+      }
+      self->lease_id = id;
+      self->renew();
+      then();
+    });
+  }
+
+  void campaign() {
+    if (campaigning || stopped) return;
+    ensureLease([self = shared_from_this()] {
+      if (self->campaigning || self->stopped) return;
+      self->campaigning = true;
+      const SteadyTime sent = self->clock.now();
+      const std::string key = self->leaderKey();
+      self->etcd.txn({{key, Compare::Target::CreateRevision, 0, {}}},
+                     {{Operation::Kind::Put, key, self->cfg.node.name, self->lease_id, false}},
+                     {{Operation::Kind::Range, key, {}, 0, false}},
+                     [self, sent](EtcdResult r) {
+                       self->campaigning = false;
+                       if (self->stopped || !r.error.empty()) return;
+                       const bool ours = r.succeeded ||
+                                         (!r.kvs.empty() && r.kvs[0].value == self->cfg.node.name &&
+                                          r.kvs[0].lease == self->lease_id);
+                       if (!ours) {
+                         self->leader_name = r.kvs.empty() ? "" : r.kvs[0].value;
+                         return;
+                       }
+                       self->leader_rev = r.succeeded ? r.revision : r.kvs[0].create_revision;
+                       // The lease was granted or renewed before `sent`: it lasts at least
+                       // until granted-at + ttl; count from the last renewal sent.
+                       self->extend(self->renewed_sent);
+                       if (self->clock.now() < self->acting_until) {
+                         self->setLeading(true, "won the election");
+                       }
+                       (void)sent;
+                     });
+    });
+  }
+
+  // A renewal sent at `sent` that etcd answered: acting is safe until sent + ttl - margin.
+  void extend(SteadyTime sent) {
+    acting_until = sent + ttl - margin;
+    expiry_timer.expires_at(acting_until);
+    expiry_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec || !self->leading) return;
+      self->setLeading(false, fmt::format("the lease was not renewed in time (last renewal "
+                                          "sent {} ago)",
+                                          formatDuration(self->ttl - self->margin)));
+    });
+  }
+
+  void renew() {
+    if (stopped || lease_id == 0) return;
+    const SteadyTime sent = clock.now();
+    if (renewed_sent == SteadyTime{}) renewed_sent = sent;  // granted just now
+    etcd.keepAlive(lease_id, [self = shared_from_this(), sent](Duration left, std::string error) {
+      if (self->stopped) return;
+      if (error.empty() && left > Duration::zero()) {
+        self->renewed_sent = sent;
+        if (self->leading) self->extend(sent);
+      } else if (error.empty()) {  // etcd says the lease is gone: so is the leadership
+        self->lease_id = 0;
+        self->renewed_sent = {};
+        self->expiry_timer.cancel();
+        self->setLeading(false, "the lease expired on etcd's side");
+      }
+      self->renew_timer.expires_after(self->ttl / 3);
+      self->renew_timer.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
+        if (auto s = weak.lock(); s && !ec) s->renew();
+      });
+    });
+  }
+
+  boost::asio::io_context& io;
+  const Clock& clock;
+  const config::Config& cfg;
+  Hooks hooks;
+  EtcdClient etcd;
+  std::string base;
+  Duration ttl;
+  Duration margin;
+  Duration poll_every;
+  boost::asio::steady_timer poll_timer;
+  boost::asio::steady_timer renew_timer;
+  boost::asio::steady_timer expiry_timer;
+  std::int64_t lease_id = 0;
+  std::int64_t leader_rev = 0;
+  SteadyTime renewed_sent{};
+  SteadyTime acting_until{};
+  bool leading = false;
+  bool campaigning = false;
+  bool granting = false;
+  bool roles_known = false;
+  bool stopped = false;
+  std::string leader_name;
+  std::string last_error;
+  std::map<std::string, std::pair<Roles, std::int64_t>> known;  // roles and their revision
+};
+
+namespace {
+
+class EtcdLease final : public Lease {
+ public:
+  explicit EtcdLease(std::weak_ptr<EtcdCoordinator::Impl> impl) : impl_(std::move(impl)) {}
+  std::string holds(Duration span) const override {
+    auto self = impl_.lock();
+    if (!self || !self->leading) return "this daemon no longer leads";
+    if (self->clock.now() + span >= self->acting_until) {
+      return fmt::format("its leader lease may expire within the next {}", formatDuration(span));
+    }
+    return {};
+  }
+
+ private:
+  std::weak_ptr<EtcdCoordinator::Impl> impl_;
+};
+
+}  // namespace
+
+EtcdCoordinator::EtcdCoordinator(boost::asio::io_context& io, net::HttpClient& http,
+                                 const Clock& clock, const config::Config& cfg, Hooks hooks)
+    : impl_(std::make_shared<Impl>(io, http, clock, cfg, std::move(hooks))) {}
+
+EtcdCoordinator::~EtcdCoordinator() {
+  impl_->stopped = true;
+  impl_->etcd.cancelAll();
+}
+
+void EtcdCoordinator::start() { impl_->poll(); }
+
+void EtcdCoordinator::stop(std::function<void()> then) {
+  Impl& s = *impl_;
+  s.stopped = true;
+  s.poll_timer.cancel();
+  s.renew_timer.cancel();
+  s.expiry_timer.cancel();
+  s.setLeading(false, "stopping");
+  s.etcd.cancelAll();
+  if (s.lease_id == 0) return then();
+  s.etcd.revoke(s.lease_id, [then](const std::string& error) {
+    if (!error.empty()) spdlog::warn("etcd: lease not revoked ({}): it expires by itself", error);
+    then();
+  });
+}
+
+std::unique_ptr<Lease> EtcdCoordinator::acquire(const std::string& component, Grant& grant) {
+  const Impl& s = *impl_;
+  if (!s.leadingNow()) {
+    grant = {false, {},
+             s.leader_name.empty()
+                 ? "no daemon leads the cluster (etcd unreachable or an election under way)"
+                 : fmt::format("{} leads the cluster; this daemon stands by", s.leader_name)};
+    return nullptr;
+  }
+  grant = {true, std::to_string(s.leader_rev),
+           fmt::format("leader of cluster {} (lease {:x}) for {}", s.cfg.coordination.cluster,
+                       s.lease_id, component)};
+  return std::make_unique<EtcdLease>(impl_);
+}
+
+bool EtcdCoordinator::leading() const { return impl_->leadingNow(); }
+std::string EtcdCoordinator::leader() const { return impl_->leader_name; }
+bool EtcdCoordinator::rolesKnown() const { return impl_->roles_known; }
+
+std::optional<Roles> EtcdCoordinator::roles(const std::string& component) const {
+  auto it = impl_->known.find(component);
+  if (it == impl_->known.end()) return std::nullopt;
+  return it->second.first;
+}
+
+void EtcdCoordinator::commitFailover(const std::string& component, const std::string& from,
+                                     const std::string& to, std::uint64_t from_epoch,
+                                     LastFailover what,
+                                     std::function<void(std::string, Roles)> done) {
+  auto self = impl_;
+  auto it = self->known.find(component);
+  if (it == self->known.end()) return done("the roles were never read from etcd", {});
+  Roles after = it->second.first;
+  const std::int64_t rev = it->second.second;
+  if (after.epoch == from_epoch + 1 && after.primary == to) return done("", after);  // applied
+  if (std::string why = applyFailover(after, from, to, from_epoch, std::move(what)); !why.empty()) {
+    return done(why, {});
+  }
+  if (!self->leadingNow()) return done("this daemon no longer leads the cluster", {});
+  const std::string key = self->rolesKey(component);
+  self->etcd.txn(
+      {{self->leaderKey(), Compare::Target::Lease, self->lease_id, {}},
+       {key, Compare::Target::ModRevision, rev, {}}},
+      {{Operation::Kind::Put, key, rolesText(after), 0, false}},
+      {{Operation::Kind::Range, key, {}, 0, false}},
+      [self, component, after, to, from_epoch, done](EtcdResult r) {
+        if (!r.error.empty()) return done(r.error, {});
+        if (r.succeeded) {
+          self->adopt(component, after, r.revision);
+          return done("", after);
+        }
+        auto now = r.kvs.empty() ? std::nullopt : parseRoles(r.kvs[0].value);
+        if (now && now->epoch == from_epoch + 1 && now->primary == to) {  // ours, answer lost
+          self->adopt(component, *now, r.kvs[0].mod_revision);
+          return done("", *now);
+        }
+        done("the etcd transaction's compare failed: this daemon no longer leads, or the roles "
+             "changed meanwhile",
+             {});
+      });
+}
+
+void updateRolesInEtcd(EtcdClient& etcd, const config::Config& cfg,
+                       const config::ComponentConfig& c, std::function<std::string(Roles&)> change,
+                       std::function<void(std::string, Roles)> done) {
+  const std::string key = clusterPrefix(cfg) + "roles/" + c.name;
+  auto attempt = std::make_shared<std::function<void(int)>>();
+  // The calls in flight hold the retry loop; it holds itself only weakly (no cycle).
+  *attempt = [&etcd, &c, key, change, done, weak = std::weak_ptr(attempt)](int left) {
+    auto again = weak.lock();
+    if (!again) return;
+    etcd.range(key, false, [&etcd, &c, key, change, done, attempt = again, left](EtcdResult r) {
+      if (!r.error.empty()) return done(r.error, {});
+      std::optional<Roles> roles = initialRoles(c);
+      std::int64_t rev = 0;
+      std::string why;
+      if (!r.kvs.empty()) {
+        rev = r.kvs[0].mod_revision;
+        roles = parseRoles(r.kvs[0].value);
+        if (roles) roles = fitRoles(c, *roles, &why);
+        if (!roles) return done(why.empty() ? key + " is not roles" : why, {});
+      }
+      if (why = change(*roles); !why.empty()) return done(why, {});
+      etcd.txn({{key, Compare::Target::ModRevision, rev, {}}},
+               {{Operation::Kind::Put, key, rolesText(*roles), 0, false}}, {},
+               [roles = *roles, done, attempt, left](EtcdResult t) {
+                 if (!t.error.empty()) return done(t.error, {});
+                 if (t.succeeded) return done("", roles);
+                 if (left > 0) return (*attempt)(left - 1);
+                 done("the roles kept changing; try again", {});
+               });
+    });
+  };
+  (*attempt)(3);
+}
+
+}  // namespace hftguard::coord

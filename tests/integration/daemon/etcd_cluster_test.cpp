@@ -1,0 +1,220 @@
+// Three daemons, one three-member etcd cluster: one leader acts, the others stand by; a
+// failover is run by exactly one daemon (the three event logs compared) and moves the roles
+// in etcd, which every daemon adopts; the second failover goes back once the old primary
+// is returned; a killed leader is replaced within the lease TTL; a restarted daemon reads
+// the roles back from etcd.
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "event_file.hpp"
+#include "process.hpp"
+#include "servers.hpp"
+
+using namespace hftguard;
+using namespace hftguard::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Node {
+  std::string name;
+  std::string dir;
+  std::string config;
+  std::string events() const { return dir + "/failover_events.json"; }
+  ChildProcess process;
+};
+
+std::size_t count(const std::string& events, const std::string& type) {
+  std::size_t n = 0;
+  for (const auto& e : readEvents(events)) n += e.type == type;
+  return n;
+}
+
+class EtcdDaemons : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto api = [](const EngineSim& e) { return "127.0.0.1:" + std::to_string(e.port()); };
+    std::string endpoints;
+    for (const auto& e : etcd_.endpoints()) endpoints += (endpoints.empty() ? "'" : ", '") + e + "'";
+    for (int i = 0; i < 3; ++i) {
+      Node n;
+      n.name = "n" + std::to_string(i + 1);
+      n.dir = dir_.path() + "/" + n.name;
+      std::filesystem::create_directories(n.dir);
+      n.config = n.dir + "/hftguard.yaml";
+      std::ofstream(n.config)
+          << "node: {name: " << n.name << "}\n"
+          << "event_log: {path: " << n.events() << "}\n"
+          << "maintenance: {path: " << n.dir << "/maintenance.json}\n"
+          << "coordination: {type: etcd, endpoints: [" << endpoints
+          << "], lease_ttl: 3s, cluster: test}\n"
+          << "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n    plan: move\n"
+          << "    cooldown: 0s\n    flap_damping: {enabled: false}\n"
+          << "    members:\n"
+          << "      engine_a: {host: 127.0.0.1, api: '" << api(a_) << "'}\n"
+          << "      engine_b: {host: 127.0.0.1, api: '" << api(b_) << "'}\n"
+          << "    primary: engine_a\n"
+          << "    checks:\n"
+          << "      health: {type: http, url: 'http://{primary.api}/health', interval: 100ms, "
+             "timeout: 80ms}\n"
+          << "plans:\n  move:\n    steps:\n"
+          << "      - {name: old_down, action: http_check, url: "
+             "'http://{old_primary.api}/health', expect: down, timeout: 1s}\n"
+          << "      - {name: promote, action: http_request, url: "
+             "'http://{new_primary.api}/admin/promote', timeout: 1s}\n"
+          << "      - {name: mark, action: exec, argv: [/usr/bin/touch, '" << dir_.path()
+          << "/epoch-{epoch}-{node}-{new_primary}'], timeout: 1s}\n";
+      nodes_.push_back(std::move(n));
+    }
+  }
+
+  void start(Node& n) {
+    n.process = ChildProcess({HFTGUARD_BINARY, "run", "--config", n.config},
+                             {.log_file = n.dir + "/run.log"});
+  }
+
+  std::size_t total(const std::string& type) {
+    std::size_t sum = 0;
+    for (const auto& n : nodes_) sum += count(n.events(), type);
+    return sum;
+  }
+
+  // The node whose latest leadership event says it leads; -1 when none.
+  int leader() {
+    int found = -1;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      std::string last;
+      for (const auto& e : readEvents(nodes_[i].events())) {
+        if (e.type == "leader_elected" || e.type == "leader_lost") last = e.type;
+      }
+      if (last == "leader_elected" && nodes_[i].process.running()) {
+        EXPECT_EQ(found, -1) << "two daemons say they lead";
+        found = static_cast<int>(i);
+      }
+    }
+    return found;
+  }
+
+  // What each daemon recorded, for a failure's message.
+  std::string dump() {
+    std::string out;
+    for (const auto& n : nodes_) {
+      out += "--- " + n.name + "\n";
+      for (const auto& e : readEvents(n.events())) out += e.type + ": " + e.reason + "\n";
+      out += readFile(n.dir + "/run.log").substr(0, 3000);
+    }
+    return out;
+  }
+
+  // Every running daemon has adopted roles with this primary and epoch.
+  bool allSee(const std::string& primary, int epoch) {
+    for (auto& n : nodes_) {
+      if (!n.process.running()) continue;
+      bool seen = false;
+      for (const auto& e : readEvents(n.events())) {
+        if (e.type == "roles_changed") {
+          seen = e.fields["roles"]["primary"] == primary && e.fields["roles"]["epoch"] == epoch;
+        }
+      }
+      if (!seen) return false;
+    }
+    return true;
+  }
+
+  EtcdCluster etcd_;
+  EngineSim a_{"primary"};
+  EngineSim b_{"standby"};
+  TempDir dir_;
+  std::vector<Node> nodes_;
+};
+
+TEST_F(EtcdDaemons, OneLeaderActsTheRolesAlternateAndAKilledLeaderIsReplaced) {
+  for (auto& n : nodes_) start(n);
+  ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
+  ASSERT_TRUE(waitUntil([&] { return total("state_changed") >= 3; }, 10s));
+
+  // 1. engine_a dies: exactly one daemon - the leader - fails over; all adopt the roles.
+  a_.setFault("crash");
+  ASSERT_TRUE(waitUntil([&] { return total("failover_completed") >= 1; }, 30s))
+      << "no failover\n" << dump();
+  ASSERT_TRUE(waitUntil([&] { return allSee("engine_b", 1); }, 10s)) << "roles not adopted";
+  EXPECT_EQ(total("failover_started"), 1u);
+  EXPECT_EQ(total("failover_completed"), 1u);
+  const int first = leader();
+  ASSERT_GE(first, 0);
+  EXPECT_EQ(count(nodes_[first].events(), "failover_started"), 1u);
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/epoch-1-" + nodes_[first].name + "-engine_b"));
+  auto roles = nlohmann::json::parse(etcd_.get("/hftguard/test/roles/engine").value_or("{}"));
+  EXPECT_EQ(roles["primary"], "engine_b");
+  EXPECT_EQ(roles["fenced"], nlohmann::json::array({"engine_a"}));
+
+  // 2. engine_a is rebuilt as a standby and returned (through etcd); engine_b dies; the
+  //    failover goes back to engine_a, again run by one daemon.
+  a_.restart();
+  httpPost(a_.url("/admin/demote"), "");
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "member", "--config", nodes_[2].config, "engine",
+                        "engine_a", "--ready"},
+                       {.log_file = dir_.path() + "/member.log"}),
+            0)
+      << readFile(dir_.path() + "/member.log");
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto r = nlohmann::json::parse(etcd_.get("/hftguard/test/roles/engine").value_or("{}"));
+        return r["standbys"] == nlohmann::json::array({"engine_a"});
+      },
+      5s));
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        for (auto& n : nodes_) {
+          nlohmann::json last;
+          for (const auto& e : readEvents(n.events())) {
+            if (e.type == "roles_changed") last = e.fields["roles"]["standbys"];
+          }
+          if (last != nlohmann::json::array({"engine_a"})) return false;
+        }
+        return true;
+      },
+      5s))
+      << "not every daemon adopted the returned member\n" << dump();
+  b_.setFault("crash");
+  ASSERT_TRUE(waitUntil([&] { return total("failover_completed") >= 2; }, 30s))
+      << "no second failover";
+  ASSERT_TRUE(waitUntil([&] { return allSee("engine_a", 2); }, 10s));
+  EXPECT_EQ(total("failover_started"), 2u);
+  b_.restart();
+  httpPost(b_.url("/admin/demote"), "");
+
+  // 3. kill -9 the leader: another daemon takes over within the lease TTL (3 s) and a poll.
+  const int was = leader();
+  ASSERT_GE(was, 0);
+  const auto killed = std::chrono::steady_clock::now();
+  nodes_[was].process.kill(SIGKILL);
+  nodes_[was].process.waitExit(5s);
+  ASSERT_TRUE(waitUntil([&] { return leader() >= 0 && leader() != was; }, 10s))
+      << "no new leader";
+  const auto took = std::chrono::steady_clock::now() - killed;
+  EXPECT_LT(took, 5s);
+  std::printf("leader replaced in %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+
+  // 4. The killed daemon starts again and reads the roles back from etcd.
+  const std::size_t before = count(nodes_[was].events(), "roles_changed");
+  start(nodes_[was]);
+  ASSERT_TRUE(waitUntil([&] { return count(nodes_[was].events(), "roles_changed") > before; },
+                        10s));
+  auto back = readEvents(nodes_[was].events()).back();
+  for (const auto& e : readEvents(nodes_[was].events())) {
+    if (e.type == "roles_changed") back = e;
+  }
+  EXPECT_EQ(back.fields["by"], "etcd");
+  EXPECT_EQ(back.fields["roles"]["primary"], "engine_a");
+  EXPECT_EQ(back.fields["roles"]["epoch"], 2);
+  for (auto& n : nodes_) n.process.stop();
+  EXPECT_EQ(total("failover_started"), 2u);  // never a second run of either failover
+}
+
+}  // namespace
