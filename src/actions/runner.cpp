@@ -394,6 +394,15 @@ bool FailoverRunner::start(RunRequest request, std::function<void(const RunRepor
     if (request.admit) {
       if (std::string why = request.admit(); !why.empty()) return refuse(why, {});  // unlocks
     }
+    // Not started at all (deferred, retried) rather than stopped at its first step when the
+    // coordinator's lease cannot outlast that step right now (a renewal is due).
+    const auto& steps = request.plan->steps;
+    if (const std::size_t first = std::min(request.first_step, steps.size());
+        first < steps.size()) {
+      if (std::string why = lease->holds(steps[first].timeout); !why.empty()) {
+        return refuse(why, {{"coordinator", coordinator_.name()}});
+      }
+    }
   }
   auto run = std::make_shared<Run>(*this, std::move(request), std::move(done));
   run->lease = std::move(lease);

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <random>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/ranges.h>
 #include <boost/asio/steady_timer.hpp>
@@ -127,9 +128,26 @@ struct Daemon::Impl {
                                {"why", why}});
               spdlog::log(leading ? spdlog::level::info : spdlog::level::warn, "etcd: {}",
                           leading ? "this daemon leads: " + why : "leadership lost: " + why);
+              if (leading) boost::asio::post(rt.io, [this] { takeOverDecisions(); });
             }});
     etcd = e.get();
     return e;
+  }
+
+  // Newly leader: the failovers this daemon left to the previous leader run now, for the
+  // components that are still failed (the roles' admit refuses one that already happened).
+  void takeOverDecisions() {
+    auto pending = std::move(standing_by);
+    standing_by.clear();
+    for (auto& [component, p] : pending) {
+      if (decider.health(component) != decide::Health::Failed || keeper.held(component)) continue;
+      recorder.record("failover_taken_over", component,
+                      fmt::format("this daemon now leads; {} is still failed: running plan {} "
+                                  "that it had left to the previous leader",
+                                  component, p.first.plan),
+                      {{"plan", p.first.plan}, {"trigger", p.second}});
+      runPlan(p.first, p.second);
+    }
   }
 
   void onResult(const probes::ProbeResult& r) {
@@ -180,6 +198,10 @@ struct Daemon::Impl {
     const config::ComponentConfig* c = cfg->findComponent(d.component);
     if (plan == nullptr || c == nullptr) return;
     if (etcd != nullptr && !etcd->leading()) {  // the others probe, record and stand by
+      // Kept: if this daemon becomes leader while the component is still failed (the leader
+      // died with the primary's host), it runs the plan then - the decider does not decide
+      // a second time for a failure it already reported.
+      standing_by[d.component] = {d, trigger};
       const std::string leader = etcd->leader();
       recorder.record("failover_standby", d.component,
                       fmt::format("plan {} left to the leader ({})", d.plan,
@@ -427,6 +449,8 @@ struct Daemon::Impl {
   events::EventLog log;
   Recorder recorder;
   coord::EtcdCoordinator* etcd = nullptr;  // the coordinator, when it is etcd's
+  // Failovers decided while another daemon led: component -> (decision, its event id).
+  std::map<std::string, std::pair<Decision, std::string>> standing_by;
   std::unique_ptr<coord::Coordinator> coordinator;
   actions::ActionEnv action_env;
   actions::FailoverRunner runner;

@@ -245,6 +245,7 @@ void PlanKeeper::start(actions::RunRequest request) {
   // deferred until that plan lets the lock go (its journal is ours, not another process's).
   const bool ours = runner_.ending(component);
   if (!stopping_ && !ours && deferred_.count(component) == 0 && tryStart(request, &why)) return;
+  if (rolesMoved(why)) return skipMoved(component, request, why);
   if (ours) why = "this daemon's previous plan for " + component + " is finishing";
   if (stopping_) why = "the daemon is stopping";
   if (why.empty()) why = "an earlier deferred plan waits for " + component;
@@ -263,6 +264,18 @@ void PlanKeeper::start(actions::RunRequest request) {
   if (stopping_) return giveUp(component, d, why);
   deferred_[component] = std::move(d);  // the latest decision stands for the component
   armRetry();
+}
+
+// A plan refused because the roles moved since it was decided: the failover it asked for
+// happened (another process's, an operator's), or its target was fenced. Waiting would not
+// make it right - it is skipped, never deferred into a false "never started" page.
+bool PlanKeeper::rolesMoved(const std::string& why) { return why.starts_with("the roles moved"); }
+
+void PlanKeeper::skipMoved(const std::string& component, const actions::RunRequest& request,
+                           const std::string& why) {
+  record_("failover_skipped", component,
+          fmt::format("plan {} not started: {}", request.plan->name, why),
+          {{"plan", request.plan->name}, {"trigger", request.trigger}, {"roles_moved", true}});
 }
 
 void PlanKeeper::giveUp(const std::string& component, const Deferred& d, const std::string& why) {
@@ -301,6 +314,11 @@ void PlanKeeper::retryDeferred() {
     // A journal without its lock held is an interrupted plan: tick() holds the component;
     // never start from the top over it.
     if (!journal && !ours && tryStart(d.request, &why)) {
+      it = deferred_.erase(it);
+      continue;
+    }
+    if (rolesMoved(why)) {
+      skipMoved(it->first, d.request, why);
       it = deferred_.erase(it);
       continue;
     }

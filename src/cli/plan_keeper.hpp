@@ -85,6 +85,9 @@ class PlanKeeper {
   void armRetry();
   void ended(const std::string& component, const actions::RunReport& report);
   void giveUp(const std::string& component, const Deferred& d, const std::string& why);
+  static bool rolesMoved(const std::string& why);
+  void skipMoved(const std::string& component, const actions::RunRequest& request,
+                 const std::string& why);
 
   boost::asio::io_context& io_;
   const Clock& clock_;

@@ -65,8 +65,15 @@ Duration leaseMargin(Duration ttl) {
   return std::max<Duration>(std::chrono::milliseconds(500), ttl / 10);
 }
 
+Duration leaseRequestTimeout(Duration ttl) {
+  return std::min<Duration>(std::chrono::seconds(1), ttl / 3);
+}
+
+// The next renewal is sent ttl/3 after the last one's answer, which may take a request
+// timeout to come: just before it, the lease is 2/3 ttl - request timeout - margin ahead.
 Duration leaseWindow(Duration ttl) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(ttl * 2 / 3 - leaseMargin(ttl));
+  return std::chrono::duration_cast<std::chrono::milliseconds>(ttl * 2 / 3 - leaseMargin(ttl) -
+                                                               leaseRequestTimeout(ttl));
 }
 
 const ComponentConfig* Config::findComponent(std::string_view n) const {

@@ -575,6 +575,11 @@ class Builder {
     if (c.type == "etcd" && c.endpoints.empty()) {
       ctx_.diag.error(v.owner, "coordination: type etcd needs endpoints");
     }
+    if (c.lease_ttl % std::chrono::seconds(1) != Duration::zero()) {
+      ctx_.diag.error(v.markOf("lease_ttl"),
+                      fmt::format("lease_ttl: {} - etcd grants leases in whole seconds",
+                                  formatDuration(c.lease_ttl)));
+    }
     if (c.type == "etcd") checkStepsFitTheLease(cfg);
   }
 

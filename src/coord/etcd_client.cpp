@@ -79,6 +79,13 @@ json compareJson(const Compare& c) {
   return r;
 }
 
+// etcd's (or a proxy's) "error", when it is a string; anything else is no message.
+std::string errorOf(const json& j) {
+  if (!j.is_object()) return {};
+  auto it = j.find("error");
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 EtcdResult failed(std::string error) {
   EtcdResult r;
   r.error = std::move(error);
@@ -138,7 +145,7 @@ struct EtcdClient::Impl : std::enable_shared_from_this<Impl> {
         return fail("etcd: " + r.error);
       }
       const json j = json::parse(r.body, nullptr, false);
-      const std::string error = j.is_object() ? j.value("error", "") : "";
+      const std::string error = errorOf(j);
       if (!authed && !self->options.username.empty() &&
           (r.status == 401 || error.find("auth token") != std::string::npos)) {
         self->token.clear();
@@ -161,12 +168,16 @@ struct EtcdClient::Impl : std::enable_shared_from_this<Impl> {
     send(request("/v3/auth/authenticate", body),
          [self = shared_from_this(), then, fail](const net::HttpResponse& r) {
            const json j = json::parse(r.body, nullptr, false);
-           if (!r.answered || r.status != 200 || !j.is_object() || !j.contains("token")) {
+           const bool ok = r.answered && r.status == 200 && j.is_object() &&
+                           j.contains("token") && j.at("token").is_string();
+           if (!ok) {
              // Never the password; etcd's own message says what was wrong.
-             return fail(fmt::format("etcd: authentication as {} failed: {}",
-                                     self->options.username,
-                                     r.answered ? j.is_object() ? j.value("error", "HTTP " + std::to_string(r.status)) : "HTTP " + std::to_string(r.status)
-                                                : r.error));
+             const std::string error = errorOf(j);
+             return fail(fmt::format(
+                 "etcd: authentication as {} failed: {}", self->options.username,
+                 !r.answered        ? r.error
+                 : !error.empty()   ? error
+                                    : "HTTP " + std::to_string(r.status)));
            }
            self->token = j.at("token").get<std::string>();
            then();
@@ -204,9 +215,7 @@ void EtcdClient::grant(Duration ttl, std::function<void(std::int64_t, std::strin
   impl_->call(
       "/v3/lease/grant", json{{"TTL", std::to_string(secs)}},
       [done](const json& j) {
-        if (j.contains("error") && !j.at("error").get<std::string>().empty()) {
-          return done(0, "etcd lease grant: " + j.at("error").get<std::string>());
-        }
+        if (const std::string e = errorOf(j); !e.empty()) return done(0, "etcd lease grant: " + e);
         const std::int64_t id = number(j, "ID");
         done(id, id == 0 ? "etcd lease grant: no lease id" : "");
       },

@@ -38,7 +38,7 @@ EtcdOptions etcdOptions(const config::Config& cfg) {
   o.password = cfg.coordination.password;
   o.tls_verify = cfg.coordination.tls_verify;
   // A request may take a third of the TTL at most: renewals must fit inside it.
-  o.timeout = std::min<Duration>(std::chrono::seconds(1), cfg.coordination.lease_ttl / 3);
+  o.timeout = config::leaseRequestTimeout(cfg.coordination.lease_ttl);
   return o;
 }
 
@@ -112,6 +112,13 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
       adopt(component, *roles, kv.mod_revision);
     }
     leader_name = leader;
+    // The key is ours, bound to our live lease, but we do not act: our campaign's answer was
+    // lost, or renewals answered late stopped us. etcd deletes a lease's keys when it
+    // expires, so nobody else can lead meanwhile: take it up again (from the last renewal).
+    if (!leading && lease_id != 0 && leader == cfg.node.name && leaderLease == lease_id) {
+      extend(renewed_sent);
+      if (clock.now() < acting_until) setLeading(true, "the leader key is still ours");
+    }
     // Leading needs the key to be ours, bound to our lease: deleted or taken over, it is not.
     if (leading && (leader != cfg.node.name || leaderLease != lease_id)) {
       expiry_timer.cancel();
@@ -151,7 +158,8 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
     if (lease_id != 0) return then();
     if (granting) return;
     granting = true;
-    etcd.grant(ttl, [self = shared_from_this(), then](std::int64_t id, std::string error) {
+    const SteadyTime sent = clock.now();  // the lease lasts at least ttl from here
+    etcd.grant(ttl, [self = shared_from_this(), then, sent](std::int64_t id, std::string error) {
       self->granting = false;
       if (self->stopped) return;
       if (id == 0) {
@@ -159,6 +167,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
         return;
       }
       self->lease_id = id;
+      self->renewed_sent = sent;
       self->renew();
       then();
     });
@@ -212,7 +221,6 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   void renew() {
     if (stopped || lease_id == 0) return;
     const SteadyTime sent = clock.now();
-    if (renewed_sent == SteadyTime{}) renewed_sent = sent;  // granted just now
     etcd.keepAlive(lease_id, [self = shared_from_this(), sent](Duration left, std::string error) {
       if (self->stopped) return;
       if (error.empty() && left > Duration::zero()) {

@@ -230,8 +230,9 @@ struct CoordinationConfig {
 // With etcd: the longest a leader can always promise to still lead - it renews its lease
 // every ttl/3 and stops acting a margin (max(500ms, ttl/10)) before the lease could expire,
 // counted from the renewal's send time - so the window just before a renewal is
-// 2/3 ttl - margin. Every step attempt must fit in it.
+// 2/3 ttl - a request's timeout - margin. Every step attempt must fit in it.
 Duration leaseMargin(Duration ttl);
+Duration leaseRequestTimeout(Duration ttl);  // one etcd request: min(1s, ttl/3)
 Duration leaseWindow(Duration ttl);
 
 struct ControlApiConfig {

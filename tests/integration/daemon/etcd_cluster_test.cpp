@@ -51,7 +51,7 @@ class EtcdDaemons : public ::testing::Test {
           << "event_log: {path: " << n.events() << "}\n"
           << "maintenance: {path: " << n.dir << "/maintenance.json}\n"
           << "coordination: {type: etcd, endpoints: [" << endpoints
-          << "], lease_ttl: 3s, cluster: test}\n"
+          << "], lease_ttl: 4s, cluster: test}\n"
           << "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n    plan: move\n"
           << "    cooldown: 0s\n    flap_damping: {enabled: false}\n"
           << "    members:\n"
@@ -188,7 +188,7 @@ TEST_F(EtcdDaemons, OneLeaderActsTheRolesAlternateAndAKilledLeaderIsReplaced) {
   b_.restart();
   httpPost(b_.url("/admin/demote"), "");
 
-  // 3. kill -9 the leader: another daemon takes over within the lease TTL (3 s) and a poll.
+  // 3. kill -9 the leader: another daemon takes over within the lease TTL (4 s) and a poll.
   const int was = leader();
   ASSERT_GE(was, 0);
   const auto killed = std::chrono::steady_clock::now();
@@ -197,7 +197,7 @@ TEST_F(EtcdDaemons, OneLeaderActsTheRolesAlternateAndAKilledLeaderIsReplaced) {
   ASSERT_TRUE(waitUntil([&] { return leader() >= 0 && leader() != was; }, 10s))
       << "no new leader";
   const auto took = std::chrono::steady_clock::now() - killed;
-  EXPECT_LT(took, 5s);
+  EXPECT_LT(took, 8s);  // ttl + a poll + a campaign, with room for a loaded CI machine
   std::printf("leader replaced in %lld ms\n",
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
 

@@ -441,6 +441,26 @@ TEST_F(PlanLifecycleTest, ASecondTriggerWhileItsOwnPlanRunsIsSkippedNotDeferred)
   EXPECT_EQ(count("failover_started"), 1u) << "the plan ran twice";
 }
 
+TEST_F(PlanLifecycleTest, APlanWhoseRolesMovedIsSkippedNeverDeferredIntoAFalsePage) {
+  load(kTwoSteps);
+  auto moved = request();
+  moved.admit = [] { return std::string("the roles moved since this failover was decided"); };
+  keeper_->start(moved);  // refused at once: skipped, not deferred
+  EXPECT_EQ(count("failover_deferred"), 0u);
+  ASSERT_EQ(count("failover_skipped"), 1u);
+  EXPECT_TRUE(find("failover_skipped")->fields.value("roles_moved", false));
+  // Deferred first (the lock was held), then refused for the roles when it could start.
+  coordinator_.refuse = true;
+  keeper_->start(moved);
+  ASSERT_EQ(count("failover_deferred"), 1u);
+  coordinator_.refuse = false;
+  ASSERT_TRUE(loopUntil([&] { return count("failover_skipped") == 2; }));
+  const auto until = std::chrono::steady_clock::now() + 300ms;
+  loopUntil([&] { return std::chrono::steady_clock::now() > until; });
+  EXPECT_EQ(count("failover_failed"), 0u) << "a deferred plan whose roles moved paged";
+  EXPECT_EQ(count("failover_started"), 0u);
+}
+
 TEST_F(PlanLifecycleTest, ADeferredPlanOvertakenByAnotherProcesssPlanIsNotRunAgain) {
   load(kTwoSteps);
   coordinator_.refuse = true;  // an operator's hftguard failover holds the lock...
