@@ -1,5 +1,6 @@
 #include "hftguard/cli/cli.hpp"
 
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 
@@ -109,6 +110,13 @@ void printHelp(std::ostream& out) {
 }
 
 }  // namespace
+
+std::string operatorName() {
+  for (const char* var : {"SUDO_USER", "USER", "LOGNAME"}) {
+    if (const char* v = std::getenv(var); v != nullptr && *v != '\0') return v;
+  }
+  return "unknown";
+}
 
 std::shared_ptr<const config::Config> loadOrReport(const std::string& path, std::ostream& err) {
   config::LoadResult r = config::loadConfigFile(path);

@@ -11,17 +11,6 @@
 #include "commands.hpp"
 
 namespace hftguard::cli {
-namespace {
-
-std::string defaultOwner() {
-  for (const char* var : {"SUDO_USER", "USER", "LOGNAME"}) {
-    if (const char* v = std::getenv(var); v != nullptr && *v != '\0') return v;
-  }
-  return "unknown";
-}
-
-}  // namespace
-
 int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
   const std::string& action = args.positional.front();
   auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
@@ -58,7 +47,7 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
              "required\n";
       return kExitUsage;
     }
-    entries->push_back({component, args.option("owner").value_or(defaultOwner()), *reason,
+    entries->push_back({component, args.option("owner").value_or(operatorName()), *reason,
                         now + std::chrono::duration_cast<WallTime::duration>(*length)});
   } else if (action != "end") {
     err << "hftguard maintenance: start, end or list\n";

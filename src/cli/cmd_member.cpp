@@ -37,13 +37,6 @@ void printRoles(std::ostream& out, const std::string& name, const coord::Roles& 
                              : "");
 }
 
-const char* operatorName() {
-  for (const char* var : {"SUDO_USER", "USER", "LOGNAME"}) {
-    if (const char* v = std::getenv(var); v != nullptr && *v != '\0') return v;
-  }
-  return "operator";
-}
-
 // Records one event and waits (bounded) until it is on disk.
 void recordNow(const config::Config& cfg, const std::string& type, const std::string& component,
                const std::string& reason, nlohmann::json fields) {
@@ -86,6 +79,15 @@ std::string inEtcd(const config::Config& cfg, const config::ComponentConfig& c,
   return result.value_or("etcd did not answer within 10 s");
 }
 
+// The component's roles now, from etcd or the state file; empty optional (why) otherwise.
+std::optional<coord::Roles> readRoles(const config::Config& cfg, const config::ComponentConfig& c,
+                                      const coord::StateFile& file, std::string* why) {
+  if (cfg.coordination.type != "etcd") return currentRoles(c, file, why);
+  coord::Roles read;
+  *why = inEtcd(cfg, c, nullptr, read);
+  return why->empty() ? std::optional(read) : std::nullopt;
+}
+
 }  // namespace
 
 int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
@@ -110,14 +112,7 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
       return kExitUsage;
     }
     std::string why;
-    std::optional<coord::Roles> r;
-    if (cfg->coordination.type == "etcd") {
-      coord::Roles read;
-      why = inEtcd(*cfg, *c, nullptr, read);
-      if (why.empty()) r = read;
-    } else {
-      r = currentRoles(*c, file, &why);
-    }
+    auto r = readRoles(*cfg, *c, file, &why);
     if (!r) {
       err << "hftguard member: " << why << "\n";
       return kExitFailed;
@@ -194,14 +189,7 @@ int cmdStatus(const Args& args, std::ostream& out, std::ostream& err) {
       continue;
     }
     std::string why;
-    std::optional<coord::Roles> r;
-    if (cfg->coordination.type == "etcd") {
-      coord::Roles read;
-      why = inEtcd(*cfg, c, nullptr, read);
-      if (why.empty()) r = read;
-    } else {
-      r = currentRoles(c, file, &why);
-    }
+    auto r = readRoles(*cfg, c, file, &why);
     if (!r) {
       err << "hftguard status: " << why << "\n";
       status = kExitFailed;

@@ -34,6 +34,8 @@ std::shared_ptr<const config::Config> loadOrReport(const std::string& path, std:
 // The --config option; prints a usage error and returns nullopt when missing.
 std::optional<std::string> configPath(const Args& args, std::ostream& err);
 
+// Who runs this command, for events: $SUDO_USER, $USER or $LOGNAME ("unknown").
+std::string operatorName();
 // One line per result: COMPONENT/CHECK, type, status, latency, reason, observations.
 void printResult(std::ostream& out, const probes::ProbeResult& r);
 
