@@ -1,5 +1,10 @@
 // kv_put / kv_delete: service discovery in etcd v3 (its JSON gateway) or Consul KV (HTTP
 // API), with optional compare-and-set on the previous value, each write read back.
+// With `epoch` (etcd), the write also compares a fencing key: it lands only if no write of a
+// later epoch landed first, and records its own epoch there in the same transaction - a
+// deposed leader's late write is refused by etcd, not by this process's view of time.
+#include <charconv>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -24,14 +29,27 @@ class Kv final : public HttpAction {
     if (put) value_ = fill(s.params.str("value"), c);
     if (s.params.has("prev_value")) prev_ = fill(s.params.str("prev_value"), c);
     etcd_ = s.params.str("store") == "etcd";
+    if (s.params.has("epoch")) {
+      epoch_text_ = fill(s.params.str("epoch"), c);
+      std::uint64_t e = 0;
+      const char* end = epoch_text_.data() + epoch_text_.size();
+      auto [p, ec] = std::from_chars(epoch_text_.data(), end, e);
+      if (ec == std::errc() && p == end && !epoch_text_.empty()) epoch_ = e;
+      epoch_key_ = s.params.has("epoch_key") ? fill(s.params.str("epoch_key"), c) : key_ + ".epoch";
+    }
   }
 
   std::string describe() const override {
-    return fmt::format("{} {} {}{}{}", step_.params.str("store"), put_ ? "put" : "delete", key_,
-                       put_ ? " = " + value_ : "", prev_ ? " if it is '" + *prev_ + "'" : "");
+    return fmt::format("{} {} {}{}{}{}", step_.params.str("store"), put_ ? "put" : "delete",
+                       key_, put_ ? " = " + value_ : "",
+                       prev_ ? " if it is '" + *prev_ + "'" : "",
+                       epoch_text_.empty() ? ""
+                                           : fmt::format(" at epoch {} (fenced by {})", epoch_text_,
+                                                         epoch_key_));
   }
 
   void check(Done done) override {
+    if (std::string bad = badEpoch(); !bad.empty()) return done(ActionResult::failure(bad));
     read([this, done](std::optional<std::optional<std::string>> current, std::string error) {
       if (!current) return done(ActionResult::failure(error));
       const std::string now = *current ? "'" + **current + "'" : "(not set)";
@@ -39,7 +57,18 @@ class Kv final : public HttpAction {
         return done(ActionResult::failure(
             fmt::format("{} is {}, not '{}': the compare-and-set would fail", key_, now, *prev_)));
       }
-      done(ActionResult::success(fmt::format("{} is {}", key_, now)));
+      if (!epoch_) return done(ActionResult::success(fmt::format("{} is {}", key_, now)));
+      read(epoch_key_, [this, done, now](std::optional<std::optional<std::string>> fence,
+                                         std::string why) {
+        if (!fence) return done(ActionResult::failure(why));
+        if (*fence && **fence > padded(*epoch_)) {
+          return done(ActionResult::failure(fmt::format(
+              "{} says epoch {}, later than this step's {}: the write would be refused",
+              epoch_key_, unpadded(**fence), *epoch_)));
+        }
+        done(ActionResult::success(fmt::format("{} is {}; {} allows epoch {}", key_, now,
+                                               epoch_key_, *epoch_)));
+      });
     });
   }
 
@@ -66,6 +95,7 @@ class Kv final : public HttpAction {
                                                 *current ? "'" + **current + "'" : "(not set)")));
       });
     };
+    if (std::string bad = badEpoch(); !bad.empty()) return done(ActionResult::failure(bad));
     if (etcd_) return etcdWrite(verify);
     consulWrite(verify);
   }
@@ -108,11 +138,25 @@ class Kv final : public HttpAction {
     });
   }
 
-  void read(Read then) {
+  // Fixed width, so that etcd's byte-wise comparison of values orders epochs as numbers.
+  static std::string padded(std::uint64_t epoch) { return fmt::format("{:020}", epoch); }
+  static std::string unpadded(const std::string& v) {
+    const auto first = v.find_first_not_of('0');
+    return first == std::string::npos ? (v.empty() ? v : "0") : v.substr(first);
+  }
+
+  std::string badEpoch() const {
+    if (epoch_text_.empty() || epoch_) return {};
+    return fmt::format("epoch '{}' is not a whole number: nothing written", epoch_text_);
+  }
+
+  void read(Read then) { read(key_, std::move(then)); }
+
+  void read(const std::string& key, Read then) {
     if (etcd_) {
       call(
-          [this] {
-            return request("POST", "/v3/kv/range", json{{"key", base64Encode(key_)}}.dump());
+          [this, key] {
+            return request("POST", "/v3/kv/range", json{{"key", base64Encode(key)}}.dump());
           },
           [then](const net::HttpResponse& r) {
             auto j = json::parse(r.body, nullptr, false);
@@ -153,35 +197,75 @@ class Kv final : public HttpAction {
          [then](std::string e) { then(std::nullopt, e); });
   }
 
-  void etcdWrite(Written written) {
+  // `fence_absent`: the epoch key was found missing, so it is compared on being absent.
+  void etcdWrite(Written written, bool fence_absent = false) {
     const json op =
         put_ ? json{{"request_put", {{"key", base64Encode(key_)}, {"value", base64Encode(value_)}}}}
              : json{{"request_delete_range", {{"key", base64Encode(key_)}}}};
     json body;
     std::string path;
-    if (prev_) {
+    if (prev_ || epoch_) {
       path = "/v3/kv/txn";
-      body = {{"compare",
-               {{{"key", base64Encode(key_)},
-                 {"result", "EQUAL"},
-                 {"target", "VALUE"},
-                 {"value", base64Encode(*prev_)}}}},
-              {"success", {op}}};
+      json compare = json::array();
+      json success = {op};
+      if (prev_) {
+        compare.push_back({{"key", base64Encode(key_)},
+                           {"result", "EQUAL"},
+                           {"target", "VALUE"},
+                           {"value", base64Encode(*prev_)}});
+      }
+      if (epoch_) {
+        // No later epoch wrote: the key's value is below epoch + 1 (or the key is absent).
+        compare.push_back(
+            fence_absent
+                ? json{{"key", base64Encode(epoch_key_)},
+                       {"result", "EQUAL"},
+                       {"target", "CREATE"},
+                       {"create_revision", "0"}}
+                : json{{"key", base64Encode(epoch_key_)},
+                       {"result", "LESS"},
+                       {"target", "VALUE"},
+                       {"value", base64Encode(padded(*epoch_ + 1))}});
+        success.push_back({{"request_put",
+                            {{"key", base64Encode(epoch_key_)},
+                             {"value", base64Encode(padded(*epoch_))}}}});
+      }
+      body = {{"compare", compare}, {"success", success}};
+      if (epoch_) body["failure"] = {{{"request_range", {{"key", base64Encode(epoch_key_)}}}}};
     } else {
       path = put_ ? "/v3/kv/put" : "/v3/kv/deleterange";
       body = put_ ? op["request_put"] : op["request_delete_range"];
     }
     call([this, path, b = body.dump()] { return request("POST", path, b); },
-         [this, written](const net::HttpResponse& r) {
+         [this, written, fence_absent](const net::HttpResponse& r) {
            auto j = json::parse(r.body, nullptr, false);
            if (r.status != 200 || !j.is_object())
              return written(Outcome::Failed,
                             fmt::format("etcd: HTTP {}: {}", r.status, r.body.substr(0, 200)));
            // A failed transaction has no "succeeded" field.
-           if (prev_ && !(j.contains("succeeded") && j["succeeded"] == true)) {
-             return written(
-                 Outcome::Refused,
-                 fmt::format("etcd: {} is not '{}': compare-and-set refused", key_, *prev_));
+           if ((prev_ || epoch_) && !(j.contains("succeeded") && j["succeeded"] == true)) {
+             std::optional<std::string> fence;  // the epoch key's value, as the failure read it
+             bool read_ok = false;
+             try {
+               const json& kvs = j.at("responses").at(0).at("response_range").value("kvs", json());
+               read_ok = true;
+               if (kvs.is_array() && !kvs.empty())
+                 fence = base64Decode(kvs.at(0).value("value", std::string()));
+             } catch (const json::exception&) {  // not etcd's shape: refused, for no known reason
+             }
+             if (epoch_ && read_ok && !fence && !fence_absent) {
+               return etcdWrite(written, true);  // no epoch written yet: compare on absence
+             }
+             if (epoch_ && fence && *fence > padded(*epoch_)) {
+               return written(Outcome::Refused,
+                              fmt::format("etcd: {} was written at epoch {}, later than this "
+                                          "step's {}: refused (a deposed leader's late write)",
+                                          epoch_key_, unpadded(*fence), *epoch_));
+             }
+             return written(Outcome::Refused,
+                            prev_ ? fmt::format("etcd: {} is not '{}': compare-and-set refused",
+                                                key_, *prev_)
+                                  : fmt::format("etcd: {} changed meanwhile: refused", epoch_key_));
            }
            written(Outcome::Written, {});
          },
@@ -229,6 +313,9 @@ class Kv final : public HttpAction {
   std::string key_path_;  // the key in Consul's URL: placeholders percent-encoded
   std::string value_;
   std::optional<std::string> prev_;
+  std::string epoch_text_;               // `epoch` as filled in
+  std::optional<std::uint64_t> epoch_;   // ... when it is a whole number
+  std::string epoch_key_;
   std::size_t endpoint_ = 0;
   unsigned long long index_ = 0;
 };

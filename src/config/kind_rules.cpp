@@ -35,6 +35,18 @@ void needKey(ReaderContext& ctx, const SectionValues& v, const std::string& wher
   }
 }
 
+// The epoch compare is a transaction on a second key: etcd's, not Consul's (yet).
+void kvEpochRules(ReaderContext& ctx, const SectionValues& v, const std::string& where) {
+  if (v.present("epoch_key") && !v.present("epoch")) {
+    ctx.diag.error(v.markOf("epoch_key"), fmt::format("{}: epoch_key needs epoch", where));
+  }
+  if (v.present("epoch") && v.params.has("store") && v.params.str("store") != "etcd") {
+    ctx.diag.error(v.markOf("epoch"),
+                   fmt::format("{}: epoch needs store: etcd (Consul has no epoch compare here)",
+                               where));
+  }
+}
+
 const std::map<std::string, Rule, std::less<>>& rules() {
   static const std::map<std::string, Rule, std::less<>> table = {
       {"check/process",
@@ -111,6 +123,8 @@ const std::map<std::string, Rule, std::less<>>& rules() {
                           "argv: the program must be an absolute path (no $PATH lookup)");
          }
        }},
+      {"action/kv_put", kvEpochRules},
+      {"action/kv_delete", kvEpochRules},
       {"channel/email",
        [](auto& ctx, auto& v, auto& where) {
          if (v.params.has("password") && !v.params.has("username")) {

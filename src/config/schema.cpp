@@ -264,6 +264,8 @@ std::vector<KindSpec> buildKinds() {
                                        as(F::HttpUrl, req("endpoints", V::StringList)),
                                        as(F::Name, tmplStr("key", true)),
                                        tmplStr("prev_value", false),
+                                       tmplStr("epoch", false),
+                                       as(F::Name, tmplStr("epoch_key", false)),
                                        opt("token", V::SecretRef),
                                        tlsVerify()};
   k.push_back({"action", "kv_put", {}, join(kvKeys, {tmplStr("value", true)})});

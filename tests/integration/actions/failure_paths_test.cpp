@@ -186,6 +186,47 @@ TEST(FailurePaths, EtcdCompareAndSetWhoseWriteAlreadyLandedSucceeds) {
   EXPECT_TRUE(del.report.ok) << del.report.reason;
 }
 
+// Two leaders' writes to the same service key: the deposed one (an earlier epoch) writes
+// late. etcd refuses it on the epoch key (a transaction), whatever the deposed process
+// believes about time; the same epoch again is idempotent, a later one goes through.
+TEST(FailurePaths, ADeposedLeadersLateKvPutIsRefusedByTheEpochCompare) {
+  EtcdServer etcd;
+  PlanRig rig;
+  auto put = [&](const std::string& value, int epoch, bool dry = false, bool del = false) {
+    return rig.run("[{name: s, action: " + std::string(del ? "kv_delete" : "kv_put") +
+                       ", store: etcd, endpoints: ['" + etcd.endpoint() +
+                       "'], key: service/trading/primary, " +
+                       (del ? "" : "value: '" + value + "', ") + "epoch: '" +
+                       std::to_string(epoch) + "', timeout: 5s}]",
+                   kContext, dry);
+  };
+  const auto first = put("10.0.0.2:5432", 8);  // the leader of epoch 8 (no epoch key yet)
+  ASSERT_TRUE(first.report.ok) << first.report.reason;
+  EXPECT_EQ(etcd.get("service/trading/primary"), "10.0.0.2:5432");
+  EXPECT_EQ(etcd.get("service/trading/primary.epoch"), "00000000000000000008");
+
+  const auto late = put("10.0.0.1:5432", 7);  // the deposed leader of epoch 7, late
+  expectFailedInTime(late, "late put");
+  EXPECT_NE(late.report.reason.find("later than this step's 7"), std::string::npos)
+      << late.report.reason;
+  EXPECT_EQ(etcd.get("service/trading/primary"), "10.0.0.2:5432");
+  EXPECT_EQ(etcd.get("service/trading/primary.epoch"), "00000000000000000008");
+
+  const auto dry = put("10.0.0.1:5432", 7, true);  // a dry run says so before anything moves
+  EXPECT_FALSE(dry.report.ok);
+  EXPECT_NE(dry.report.reason.find("would be refused"), std::string::npos) << dry.report.reason;
+  const auto deleted = put("", 7, false, true);  // nor may it delete what epoch 8 wrote
+  expectFailedInTime(deleted, "late delete");
+  EXPECT_EQ(etcd.get("service/trading/primary"), "10.0.0.2:5432");
+
+  const auto again = put("10.0.0.2:5432", 8);  // a retry of epoch 8's own write
+  EXPECT_TRUE(again.report.ok) << again.report.reason;
+  const auto next = put("10.0.0.1:5432", 9);  // the next failover, back
+  EXPECT_TRUE(next.report.ok) << next.report.reason;
+  EXPECT_EQ(etcd.get("service/trading/primary"), "10.0.0.1:5432");
+  EXPECT_EQ(etcd.get("service/trading/primary.epoch"), "00000000000000000009");
+}
+
 TEST(FailurePaths, EtcdKilledDuringKvPut) {
   EtcdServer etcd;
   PlanRig rig;
