@@ -35,6 +35,7 @@ nlohmann::json toJson(const PlanJournal& j) {
           {"steps_done", j.steps_done},
           {"last_step", j.last_step},
           {"pid", j.pid},
+          {"node", j.node},
           {"old_primary_fenced", j.old_primary_fenced},
           {"fence_failed", j.fence_failed},
           {"switched", j.switched},
@@ -51,9 +52,7 @@ std::string journalPath(const std::string& lock_dir, const std::string& componen
 bool writeJournal(const std::string& lock_dir, const PlanJournal& j, std::string* error,
                   bool durable) {
   const std::string path = journalPath(lock_dir, j.component);
-  // A reason or a name from a target's garbage is replaced, never a throw.
-  const std::string text =
-      toJson(j).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  const std::string text = journalText(j) + "\n";
   return durable ? replaceFileDurably(path, text, 0600, false, error)
                  : replaceFileVisibly(path, text, 0600, false, error);
 }
@@ -77,16 +76,29 @@ std::optional<PlanJournal> readJournal(const std::string& lock_dir, const std::s
   }
   std::stringstream text;
   text << in.rdbuf();
-  const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  std::string why;
+  auto j = parseJournal(text.str(), component, &why);
+  if (!j && error != nullptr) *error = path + ": " + why;
+  return j;
+}
+
+std::string journalText(const PlanJournal& j) {
+  // A reason or a name from a target's garbage is replaced, never a throw.
+  return toJson(j).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<PlanJournal> parseJournal(const std::string& text, const std::string& component,
+                                        std::string* error) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("steps_done") ||
       !j["steps_done"].is_number_unsigned()) {
-    if (error != nullptr) *error = path + ": not a plan journal";
+    if (error != nullptr) *error = "not a plan journal";
     return std::nullopt;
   }
   try {
     return fromJson(j, component);
   } catch (const nlohmann::json::exception& e) {
-    if (error != nullptr) *error = path + ": not a plan journal (" + e.what() + ")";
+    if (error != nullptr) *error = std::string("not a plan journal (") + e.what() + ")";
     return std::nullopt;
   }
 }
@@ -106,6 +118,7 @@ PlanJournal fromJson(const nlohmann::json& j, const std::string& component) {
   out.steps_done = j["steps_done"].get<std::size_t>();
   out.last_step = j.value("last_step", "");
   out.pid = j.value("pid", 0L);
+  out.node = j.value("node", "");
   out.old_primary_fenced = j.value("old_primary_fenced", false);
   out.fence_failed = j.value("fence_failed", false);
   out.switched = j.value("switched", false);

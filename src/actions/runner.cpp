@@ -35,6 +35,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   int writing = 0;           // journal writes asked for and not yet done
   std::size_t journal_steps = 0;  // the steps passed, as the latest of them says
   std::unique_ptr<coord::Lease> lease_until_written;  // interrupted while a write was queued
+  bool progress_refused = false;  // the latest progress was not kept (RunRequest::progress)
 
   const config::StepConfig& current() const { return request.plan->steps[step]; }
 
@@ -58,11 +59,22 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     ++writing;
     journal_steps = steps_done;
     request.progress(steps_done, last_step, request.context,
-                     [self = shared_from_this(), mine = token, next = std::move(next)] {
+                     [self = shared_from_this(), mine = token,
+                      next = std::move(next)](const std::string& error) {
                        // An interrupted run kept its lock until this write landed.
                        if (--self->writing == 0) self->lease_until_written.reset();
-                       if (mine == self->token && !self->interrupted) next();
+                       if (mine != self->token || self->interrupted) return;
+                       if (error.empty()) return next();
+                       self->progress_refused = true;
+                       self->leave();
+                       self->stopHere("its progress could not be recorded: " + error);
                      });
+  }
+
+  // Out of the runner's table (runs_ may hold the last reference: the caller keeps one).
+  void leave() {
+    auto it = runner.runs_.find(request.component);
+    if (it != runner.runs_.end() && it->second.get() == this) runner.runs_.erase(it);
   }
 
   void startStep() {
@@ -101,8 +113,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     if (!request.dry_run && lease) {
       if (std::string why = lease->holds(s.timeout); !why.empty()) {
         const auto keep = shared_from_this();  // runs_ may hold the last reference
-        auto it = runner.runs_.find(request.component);
-        if (it != runner.runs_.end() && it->second.get() == this) runner.runs_.erase(it);
+        leave();
         return stopHere("this daemon may no longer act: " + why);
       }
     }
@@ -317,7 +328,9 @@ void FailoverRunner::Run::stopHere(const std::string& why) {
                       {"last_step", at == 0 ? "" : request.plan->steps[at - 1].name}};
   std::string journal;
   if (writing > 0) f["journal_pending"] = true;
-  if (writing > 0 && journal_steps > at) {  // step at + 1 did its work
+  if (progress_refused && journal_steps > at) {  // step at + 1 did its work, unrecorded
+    journal = fmt::format(" (step {}'s work was done; its progress was not recorded)", at + 1);
+  } else if (writing > 0 && journal_steps > at) {  // step at + 1 did its work
     journal = fmt::format(" (step {}'s work was done; the journal will say so, its step_done "
                           "was not recorded)",
                           at + 1);

@@ -86,7 +86,8 @@ struct Daemon::Impl {
                  recorder.record(type, component, reason, std::move(fields));
                  spdlog::log(type == "failover_deferred" ? spdlog::level::warn : spdlog::level::err,
                              "{}: {}", component, reason);
-               }),
+               },
+               etcd),
         alert_policy(cfg->alerts.group_window),
         dispatcher(rt.io, rt.http, rt.clock, *cfg,
                    [this](const std::string& type, const std::string& component,
@@ -100,6 +101,9 @@ struct Daemon::Impl {
             std::random_device{}()),
         ticker(rt.io),
         signals(rt.io, SIGINT, SIGTERM, SIGHUP) {
+    if (etcd != nullptr) {
+      keeper.setResumer([this](const actions::PlanJournal& j) { takeUpPlan(j); });
+    }
     // Alerts come from the events, after each is on disk.
     recorder.observe([this](const events::Event& e) {
       for (const auto& a : alert_policy.onEvent(e)) dispatcher.submit(a);
@@ -249,26 +253,7 @@ struct Daemon::Impl {
       return false;
     }
     if (etcd != nullptr) {
-      request.admit = [this, &c, ctx = request.context]() -> std::string {
-        auto now = etcd->roles(c.name);
-        return now ? sameRoles(*now, ctx, false) : "the roles have not been read from etcd";
-      };
-      request.commit = [this, &c, trigger](const actions::PlanContext& ctx,
-                                           actions::RunRequest::Committed committed) {
-        coord::LastFailover what{memberOf(ctx, "old_primary"), memberOf(ctx, "new_primary"),
-                                 events::formatTimestamp(rt.clock.wallNow()), trigger};
-        etcd->commitFailover(c.name, what.from, what.to, ctx.epoch - 1, what,
-                             [this, &c, committed](std::string error, coord::Roles after) {
-                               nlohmann::json f = nlohmann::json::object();
-                               if (error.empty()) {
-                                 f = {{"new_primary", after.primary},
-                                      {"epoch", after.epoch},
-                                      {"fenced", after.fenced}};
-                                 adoptRoles(c, after, "this daemon's failover");
-                               }
-                               committed(error, std::move(f));
-                             });
-      };
+      etcdRoles(c, request, trigger, false);
       return true;
     }
     request.admit = admitSameRoles(c, state_file, request.context, false);
@@ -277,6 +262,81 @@ struct Daemon::Impl {
                                     adoptRoles(c, after, "this daemon's failover");
                                   });
     return true;
+  }
+
+  // A plan between the roles in etcd: admitted while they are still those it was filled from
+  // (`resumed`: or already its own outcome), and moving them by the leader's transaction.
+  void etcdRoles(const config::ComponentConfig& c, actions::RunRequest& request,
+                 const std::string& trigger, bool resumed) {
+    request.admit = [this, &c, ctx = request.context, resumed]() -> std::string {
+      auto now = etcd->roles(c.name);
+      return now ? sameRoles(*now, ctx, resumed) : "the roles have not been read from etcd";
+    };
+    request.commit = [this, &c, trigger](const actions::PlanContext& ctx,
+                                         actions::RunRequest::Committed committed) {
+      coord::LastFailover what{memberOf(ctx, "old_primary"), memberOf(ctx, "new_primary"),
+                               events::formatTimestamp(rt.clock.wallNow()), trigger};
+      etcd->commitFailover(c.name, what.from, what.to, ctx.epoch - 1, what,
+                           [this, &c, committed](std::string error, coord::Roles after) {
+                             nlohmann::json f = nlohmann::json::object();
+                             if (error.empty()) {
+                               f = {{"new_primary", after.primary},
+                                    {"epoch", after.epoch},
+                                    {"fenced", after.fenced}};
+                               adoptRoles(c, after, "this daemon's failover");
+                             }
+                             committed(error, std::move(f));
+                           });
+    };
+  }
+
+  // Newly leader, this daemon finds the plan the previous leader left in flight (it was
+  // killed, cut off, or lost its lease mid-plan). Its failover is already in the roles: the
+  // journal goes. The roles still those it started from: its remaining steps are
+  // re-verified and run, as a continuation (the same epoch: a promote is never run for a
+  // second epoch). Anything else - the plan changed, the roles moved elsewhere - holds the
+  // component for an operator.
+  void takeUpPlan(const actions::PlanJournal& j) {
+    const config::ComponentConfig* c = cfg->findComponent(j.component);
+    const config::PlanConfig* plan = cfg->findPlan(j.plan);
+    if (c == nullptr) return keeper.holdInterrupted(j.component, "its component is not configured");
+    if (plan == nullptr) return keeper.holdInterrupted(j.component, "plan " + j.plan + " is gone");
+    const auto& steps = plan->steps;
+    if (j.steps_done > steps.size() ||
+        (j.steps_done > 0 && steps[j.steps_done - 1].name != j.last_step)) {
+      return keeper.holdInterrupted(
+          j.component, fmt::format("plan {} has changed since (step {} is no longer '{}')", j.plan,
+                                   j.steps_done, j.last_step));
+    }
+    actions::RunRequest request;
+    request.component = j.component;
+    request.plan = plan;
+    request.rto_target = c->rto_target;
+    request.trigger = j.trigger;
+    request.rto_from = "the resumed plan's start";
+    request.first_step = j.steps_done;
+    request.context = {j.component, cfg->node.name, j.old_primary, j.new_primary, {}, {},
+                       j.reason};
+    request.context.old_primary_fenced = j.old_primary_fenced;
+    request.context.fence_failed = j.fence_failed;
+    request.context.switched = j.switched;
+    request.context.epoch = j.epoch;
+    request.context.members = j.members;
+    if (!c->members.empty() && j.epoch != 0 && plan->name == c->plan) {
+      auto now = etcd->roles(c->name);
+      if (!now) return keeper.holdInterrupted(j.component, "the roles have not been read from etcd");
+      const std::string to = memberOf(request.context, "new_primary");
+      if (now->epoch >= j.epoch && now->primary == to) {
+        return keeper.drop(j, fmt::format("its failover is already in the roles ({} primary at "
+                                          "epoch {})",
+                                          now->primary, now->epoch));
+      }
+      if (std::string why = sameRoles(*now, request.context, true); !why.empty()) {
+        return keeper.holdInterrupted(j.component, why);
+      }
+      etcdRoles(*c, request, j.trigger, true);
+    }
+    keeper.resume(std::move(request), j);
   }
 
   // Roles that changed (a failover here, or the state file changed by an operator's

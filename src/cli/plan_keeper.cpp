@@ -40,7 +40,7 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
   return [dir = std::move(lock_dir), base, &disk, started = std::make_shared<bool>(false)](
              std::size_t done, const std::string& last,
                                                   const actions::PlanContext& ctx,
-                                                  actions::RunRequest::Written written) {
+                                                  actions::RunRequest::Kept written) {
     actions::PlanJournal j = base;
     j.old_primary = ctx.old_primary;
     j.new_primary = ctx.new_primary;
@@ -75,7 +75,7 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
         spdlog::error("{}: plan journal not written ({}): a crash now would not be recognised",
                       j.component, why);
       }
-      return net::WorkerPool::Continuation(written);
+      return net::WorkerPool::Continuation([written] { written(""); });
     });
     if (!first) {
       disk.submit([dir, component = j.component] {
@@ -139,7 +139,8 @@ std::function<std::string()> admitSameJournal(std::string lock_dir, actions::Pla
 
 PlanKeeper::PlanKeeper(boost::asio::io_context& io, const Clock& clock, const config::Config& cfg,
                        actions::FailoverRunner& runner, coord::Coordinator& coordinator,
-                       decide::Decider& decider, std::string lock_dir, Record record)
+                       decide::Decider& decider, std::string lock_dir, Record record,
+                       coord::EtcdCoordinator* etcd)
     : io_(io),
       clock_(clock),
       cfg_(cfg),
@@ -150,25 +151,45 @@ PlanKeeper::PlanKeeper(boost::asio::io_context& io, const Clock& clock, const co
       record_(std::move(record)),
       retry_(io),
       stop_timer_(io),
-      disk_(io, 1) {}
+      disk_(io, 1),
+      store_(etcd ? makeEtcdPlanStore(*etcd) : makeLocalPlanStore(lock_dir_, disk_)) {}
 
 void PlanKeeper::recoverInterrupted() {
   for (const auto& c : cfg_.components) checkJournal(c.name);
 }
 
 void PlanKeeper::checkJournal(const std::string& component) {
+  if (!store_->known() || resuming_.count(component)) return;
   std::string error;
-  auto j = actions::readJournal(lock_dir_, component, &error);
+  auto j = store_->read(component, &error);
   if (!j && error.empty()) return;
-  // A live plan (an operator's `hftguard failover`) holds the lock and owns its journal.
+  // A live plan (an operator's `hftguard failover`) holds the lock and owns its journal;
+  // with etcd, only the leader takes up a plan in flight.
   coord::Grant grant;
   if (!coordinator_.acquire(component, grant)) return;
+  if (j && store_->resumesItself() && resumer_) {
+    resuming_.insert(component);
+    return resumer_(*j);
+  }
+  hold(component, j, j ? "" : "a plan journal was found but cannot be read (" + error + ")");
+}
+
+void PlanKeeper::holdInterrupted(const std::string& component, const std::string& why) {
+  resuming_.erase(component);
+  std::string error;
+  hold(component, store_->read(component, &error), why);
+}
+
+void PlanKeeper::hold(const std::string& component, const std::optional<actions::PlanJournal>& j,
+                      const std::string& why) {
   const std::string hold = fmt::format(
-      "a plan was interrupted part-way; resume it with 'hftguard failover {0} --resume' or "
-      "drop it with 'hftguard failover {0} --abandon'",
+      "a plan was interrupted part-way; {}drop it with 'hftguard failover {} --abandon'",
+      store_->resumesItself() ? "finish it by hand and "
+                              : fmt::format("resume it with 'hftguard failover {} --resume' or ",
+                                            component),
       component);
-  nlohmann::json f = {{"journal", actions::journalPath(lock_dir_, component)}};
-  std::string what;
+  nlohmann::json f = {{"journal", store_->where(component)}};
+  std::string what = why;
   if (j) {
     const config::PlanConfig* plan = cfg_.findPlan(j->plan);
     const std::size_t steps = plan ? plan->steps.size() : 0;
@@ -182,11 +203,11 @@ void PlanKeeper::checkJournal(const std::string& component) {
               {"fencing_token", j->fencing_token},
               {"started", j->started},
               {"pid", j->pid}});
-    what = fmt::format("plan {} (started {}) was interrupted after {} of {} steps{}", j->plan,
-                       j->started, j->steps_done, steps,
-                       j->last_step.empty() ? "" : " (last done: " + j->last_step + ")");
-  } else {
-    what = "a plan journal was found but cannot be read (" + error + ")";
+    if (!j->node.empty()) f["node"] = j->node;
+    what = fmt::format("plan {} (started {}{}) was interrupted after {} of {} steps{}{}", j->plan,
+                       j->started, j->node.empty() ? "" : " by " + j->node, j->steps_done, steps,
+                       j->last_step.empty() ? "" : " (last done: " + j->last_step + ")",
+                       why.empty() ? "" : "; " + why);
   }
   record_("failover_interrupted", component, fmt::format("{}; automation held: {}", what, hold),
           std::move(f));
@@ -194,9 +215,70 @@ void PlanKeeper::checkJournal(const std::string& component) {
   held_.insert(component);
 }
 
+void PlanKeeper::resume(actions::RunRequest request, const actions::PlanJournal& j) {
+  const std::string component = j.component;
+  actions::RunRequest dry = request;
+  dry.dry_run = true;
+  std::string refused;
+  // Every remaining step's preconditions first (what --resume does): nothing moves unless
+  // they all hold.
+  const bool started = runner_.start(
+      std::move(dry),
+      [this, request = std::move(request), j](const actions::RunReport& checked) {
+        boost::asio::post(io_, [this, request, j, checked] {  // not inside the runner's callback
+          const std::string& c = j.component;
+          if (!checked.ok) {
+            return holdInterrupted(c, "its remaining steps did not re-verify: " +
+                                                  checked.reason);
+          }
+          std::string why;
+          if (stopping_ || !tryStart(request, &why, &j)) {
+            resuming_.erase(c);  // looked at again on the next tick
+            spdlog::warn("{}: the interrupted plan {} not resumed now: {}", c, j.plan,
+                         stopping_ ? "the daemon is stopping" : why);
+            return;
+          }
+          resuming_.erase(c);
+          record_("failover_resumed", c,
+                  fmt::format("plan {} that {} left after {} steps{} re-verified and resumed "
+                              "by {}",
+                              j.plan, j.node.empty() ? "an earlier leader" : j.node, j.steps_done,
+                              j.last_step.empty() ? "" : " (last done: " + j.last_step + ")",
+                              cfg_.node.name),
+                  {{"plan", j.plan},
+                   {"trigger", j.trigger},
+                   {"from_node", j.node},
+                   {"steps_done", j.steps_done},
+                   {"last_step", j.last_step},
+                   {"epoch", j.epoch},
+                   {"journal", store_->where(c)}});
+        });
+      },
+      &refused);
+  if (!started) {
+    resuming_.erase(component);
+    spdlog::warn("{}: the interrupted plan {} not re-verified now: {}", component, j.plan, refused);
+  }
+}
+
+void PlanKeeper::drop(const actions::PlanJournal& j, const std::string& why) {
+  store_->drop(j, [this, j, why](const std::string& error) {
+    resuming_.erase(j.component);
+    if (!error.empty()) {
+      spdlog::warn("{}: the finished plan's journal not removed: {}", j.component, error);
+      return;
+    }
+    record_("failover_skipped", j.component,
+            fmt::format("plan {} that {} left after {} steps is not resumed: {}; its journal was "
+                        "removed",
+                        j.plan, j.node.empty() ? "an earlier leader" : j.node, j.steps_done, why),
+            {{"plan", j.plan}, {"trigger", j.trigger}, {"from_node", j.node}, {"roles_moved", true}});
+  });
+}
+
 void PlanKeeper::tick() {
   for (auto it = held_.begin(); it != held_.end();) {
-    if (actions::journalThere(lock_dir_, *it)) {
+    if (store_->there(*it)) {
       ++it;
       continue;
     }
@@ -206,17 +288,19 @@ void PlanKeeper::tick() {
   }
   // A plan another process ran and never finished (an operator's `hftguard failover` killed).
   for (const auto& c : cfg_.components) {
-    if (!held(c.name) && !runner_.running(c.name)) checkJournal(c.name);
+    if (!held(c.name) && !runner_.running(c.name) && !resuming_.count(c.name))
+      checkJournal(c.name);
   }
 }
 
-bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused) {
+bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused,
+                          const actions::PlanJournal* taken_over) {
   const std::string component = request.component;
   const Duration budget = planBudget(*request.plan);
   if (!request.dry_run) {
-    request.progress = journalTo(lock_dir_, request, disk_);
-    request.tidy = journalRemover(lock_dir_, component, disk_);
-    request.admit = bothAdmit(admitWithoutJournal(lock_dir_, component), std::move(request.admit));
+    request.progress = store_->writer(request, taken_over);
+    request.tidy = store_->remover(component);
+    request.admit = bothAdmit(store_->admit(component, taken_over), std::move(request.admit));
   }
   const bool started = runner_.start(
       std::move(request), [this, component](const actions::RunReport& r) { ended(component, r); },
@@ -253,7 +337,7 @@ void PlanKeeper::start(actions::RunRequest request) {
       request.rto_target > Duration::zero() ? request.rto_target : kDefaultDeferBound;
   Deferred d{std::move(request), clock_.now(), clock_.now() + bound, why};
   // Another process's plan runs right now (its journal is there).
-  d.overtaken = !ours && actions::journalThere(lock_dir_, component);
+  d.overtaken = !ours && store_->there(component);
   record_("failover_deferred", component,
           fmt::format("plan {} deferred: {}; started as soon as it can, within {}",
                       d.request.plan->name, why, formatDuration(bound)),
@@ -302,7 +386,7 @@ void PlanKeeper::retryDeferred() {
     Deferred& d = it->second;
     std::string why;
     const bool ours = runner_.ending(it->first);  // our ended plan's journal, going away
-    const bool journal = !ours && actions::journalThere(lock_dir_, it->first);
+    const bool journal = !ours && store_->there(it->first);
     d.overtaken = d.overtaken || journal;
     if (const std::string skip = stale(it->first, d, journal); !skip.empty()) {
       record_("failover_skipped", it->first,

@@ -22,6 +22,8 @@
 #include "hftguard/decide/decider.hpp"
 #include "hftguard/net/worker_pool.hpp"
 
+#include "plan_store.hpp"
+
 namespace hftguard::cli {
 
 // The longest a plan can take: every step's timeout times its attempts, plus its backoffs.
@@ -49,9 +51,24 @@ class PlanKeeper {
   using Record = std::function<void(const std::string& type, const std::string& component,
                                     const std::string& reason, nlohmann::json fields)>;
 
+  // `etcd`: journals are kept in the cluster (plan_store.hpp), else beside the locks.
   PlanKeeper(boost::asio::io_context& io, const Clock& clock, const config::Config& cfg,
              actions::FailoverRunner& runner, coord::Coordinator& coordinator,
-             decide::Decider& decider, std::string lock_dir, Record record);
+             decide::Decider& decider, std::string lock_dir, Record record,
+             coord::EtcdCoordinator* etcd = nullptr);
+
+  // etcd: the leader that finds a plan its predecessor left asks this (set by the daemon)
+  // what to do with it - resume(), drop() or holdInterrupted() - once for each finding.
+  void setResumer(std::function<void(const actions::PlanJournal&)> resumer) {
+    resumer_ = std::move(resumer);
+  }
+  // Re-verifies the interrupted plan's remaining steps (a dry run) and, if they hold, runs
+  // them as a continuation of `j` (admitted only while its journal is still `j`).
+  void resume(actions::RunRequest request, const actions::PlanJournal& j);
+  // Its failover needs nothing more (the roles show it done): the journal goes, recorded.
+  void drop(const actions::PlanJournal& j, const std::string& why);
+  // Not resumable without an operator: recorded (failover_interrupted), automation held.
+  void holdInterrupted(const std::string& component, const std::string& why);
 
   // At start-up: each journal left by a plan that never finished is recorded
   // (failover_interrupted) and holds that component's automation.
@@ -79,7 +96,10 @@ class PlanKeeper {
   };
   // A journal without a live plan behind it: recorded, and the component held.
   void checkJournal(const std::string& component);
-  bool tryStart(actions::RunRequest request, std::string* refused);
+  void hold(const std::string& component, const std::optional<actions::PlanJournal>& j,
+            const std::string& what);
+  bool tryStart(actions::RunRequest request, std::string* refused,
+                const actions::PlanJournal* taken_over = nullptr);
   void retryDeferred();
   std::string stale(const std::string& component, const Deferred& d, bool journal) const;
   void armRetry();
@@ -100,9 +120,12 @@ class PlanKeeper {
   std::map<std::string, Deferred> deferred_;
   std::map<std::string, SteadyTime> running_until_;  // component -> its plan's deadline
   std::set<std::string> held_;
+  std::set<std::string> resuming_;  // a plan left by the previous leader, being taken up
+  std::function<void(const actions::PlanJournal&)> resumer_;
   boost::asio::steady_timer retry_;
   boost::asio::steady_timer stop_timer_;
   net::WorkerPool disk_;  // the journal's writes, off the loop
+  std::unique_ptr<PlanStore> store_;
   bool stopping_ = false;
   std::string stop_outcome_;
   std::function<void(const std::string&)> stopped_;

@@ -60,6 +60,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
 
   std::string leaderKey() const { return base + "leader"; }
   std::string rolesKey(const std::string& c) const { return base + "roles/" + c; }
+  std::string planKey(const std::string& c) const { return base + "plans/" + c; }
 
   bool leadingNow() const { return leading && clock.now() < acting_until; }
 
@@ -92,7 +93,12 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   void read(const EtcdResult& r) {
     std::string leader;
     std::int64_t leaderLease = 0;
+    std::map<std::string, KeyValue> read_plans;
     for (const KeyValue& kv : r.kvs) {
+      if (kv.key.starts_with(base + "plans/")) {
+        read_plans[kv.key.substr(base.size() + 6)] = kv;
+        continue;
+      }
       if (kv.key == leaderKey()) {
         leader = kv.value;
         leaderLease = kv.lease;
@@ -112,6 +118,17 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
       adopt(component, *roles, kv.mod_revision);
     }
     leader_name = leader;
+    // The plans as read, except where this daemon's own write is newer than this read.
+    for (const auto& [component, rev] : plan_written) {
+      if (rev <= r.revision) continue;
+      if (auto it = plans.find(component); it != plans.end()) {
+        read_plans[component] = it->second;
+      } else {
+        read_plans.erase(component);
+      }
+    }
+    plans = std::move(read_plans);
+    plans_read_at = r.revision;
     // The key is ours, bound to our live lease, but we do not act: our campaign's answer was
     // lost, or renewals answered late stopped us. etcd deletes a lease's keys when it
     // expires, so nobody else can lead meanwhile: take it up again (from the last renewal).
@@ -263,6 +280,9 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   std::string leader_name;
   std::string last_error;
   std::map<std::string, std::pair<Roles, std::int64_t>> known;  // roles and their revision
+  std::map<std::string, KeyValue> plans;                   // plans/<component> as known
+  std::map<std::string, std::int64_t> plan_written;        // revision of our last change
+  std::int64_t plans_read_at = 0;                          // the last read's revision
 };
 
 namespace {
@@ -371,6 +391,78 @@ void EtcdCoordinator::commitFailover(const std::string& component, const std::st
              "changed meanwhile",
              {});
       });
+}
+
+bool EtcdCoordinator::plansKnown() const {
+  return impl_->leadingNow() && impl_->leader_rev != 0 && impl_->plans_read_at >= impl_->leader_rev;
+}
+
+std::optional<KeyValue> EtcdCoordinator::plan(const std::string& component) const {
+  auto it = impl_->plans.find(component);
+  if (it == impl_->plans.end()) return std::nullopt;
+  return it->second;
+}
+
+void EtcdCoordinator::writePlan(const std::string& component, std::string text,
+                                std::int64_t expect,
+                                std::function<void(std::string, std::int64_t)> done) {
+  auto self = impl_;
+  if (!self->leadingNow()) return done("this daemon no longer leads the cluster", 0);
+  const std::string key = self->planKey(component);
+  self->etcd.txn({{self->leaderKey(), Compare::Target::Lease, self->lease_id, {}},
+                  {key, Compare::Target::ModRevision, expect, {}}},
+                 {{Operation::Kind::Put, key, text, 0, false}}, {},
+                 [self, component, key, text, done](EtcdResult r) {
+                   if (!r.error.empty()) return done("etcd: " + r.error, 0);
+                   if (!r.succeeded) {
+                     return done("the etcd transaction's compare failed: this daemon no longer "
+                                 "leads, or the plan's journal changed meanwhile",
+                                 0);
+                   }
+                   self->plans[component] = {key, text, r.revision, r.revision, 0};
+                   self->plan_written[component] = r.revision;
+                   done("", r.revision);
+                 });
+}
+
+void EtcdCoordinator::removePlan(const std::string& component, std::int64_t expect,
+                                 std::function<void(std::string)> done) {
+  auto self = impl_;
+  if (!self->leadingNow()) return done("this daemon no longer leads the cluster");
+  const std::string key = self->planKey(component);
+  self->etcd.txn({{self->leaderKey(), Compare::Target::Lease, self->lease_id, {}},
+                  {key, Compare::Target::ModRevision, expect, {}}},
+                 {{Operation::Kind::Delete, key, {}, 0, false}}, {},
+                 [self, component, done](EtcdResult r) {
+                   if (!r.error.empty()) return done("etcd: " + r.error);
+                   if (!r.succeeded) {
+                     return done("the etcd transaction's compare failed: this daemon no longer "
+                                 "leads, or the plan's journal changed meanwhile");
+                   }
+                   self->plans.erase(component);
+                   self->plan_written[component] = r.revision;
+                   done("");
+                 });
+}
+
+void dropPlanInEtcd(EtcdClient& etcd, const config::Config& cfg, const std::string& component,
+                    std::int64_t revision, std::function<void(std::string)> done) {
+  const std::string key = clusterPrefix(cfg) + "plans/" + component;
+  etcd.txn({{key, Compare::Target::ModRevision, revision, {}}},
+           {{Operation::Kind::Delete, key, {}, 0, false}}, {}, [done](EtcdResult r) {
+             if (!r.error.empty()) return done("etcd: " + r.error);
+             if (!r.succeeded) return done("the plan's journal changed meanwhile: read it again");
+             done("");
+           });
+}
+
+void readPlanInEtcd(EtcdClient& etcd, const config::Config& cfg, const std::string& component,
+                    std::function<void(std::string, std::optional<KeyValue>)> done) {
+  etcd.range(clusterPrefix(cfg) + "plans/" + component, false, [done](EtcdResult r) {
+    if (!r.error.empty()) return done("etcd: " + r.error, std::nullopt);
+    if (r.kvs.empty()) return done("", std::nullopt);
+    done("", r.kvs.front());
+  });
 }
 
 void updateRolesInEtcd(EtcdClient& etcd, const config::Config& cfg,

@@ -25,6 +25,7 @@ struct PlanJournal {
   std::size_t steps_done = 0;  // steps passed; the next one to run is steps_done + 1 (1-based)
   std::string last_step;       // the name of the last step passed, "" before the first
   long pid = 0;                // the process that ran it
+  std::string node = {};       // the node (daemon) that ran it
   // What earlier steps proved or the trigger said, which later steps rely on: a fence that
   // failed still blocks a promotion after --resume; a followed switch is not asked for again.
   bool old_primary_fenced = false;
@@ -34,7 +35,15 @@ struct PlanJournal {
   // A resumed plan moves the roles only if they are still at epoch - 1.
   std::uint64_t epoch = 0;
   std::map<std::string, std::string> members = {};
+  // Where it is kept in etcd (`coordination: etcd`): the key's mod_revision when it was read.
+  // Not part of the text.
+  std::int64_t revision = 0;
 };
+
+// The journal as one line of JSON, and back (nullopt with why when it is not a journal).
+std::string journalText(const PlanJournal& j);
+std::optional<PlanJournal> parseJournal(const std::string& text, const std::string& component,
+                                        std::string* error);
 
 // `<lock_dir>/<component>.plan.json`
 std::string journalPath(const std::string& lock_dir, const std::string& component);

@@ -32,12 +32,15 @@ struct RunRequest {
   std::size_t first_step = 0;
   // Real runs only: called when the plan starts and after each step it passes, with the
   // steps passed and the context as it stands now - what a plan journal keeps. It calls
-  // `written` on the loop once that is kept (or given up on); the runner records the step's
-  // step_done and goes on only then, so the loop never waits on the disk for it.
-  using Written = std::function<void()>;
+  // `kept(error)` on the loop once that is kept ("") or given up on; the runner goes on only
+  // then, so the loop never waits on the disk for it. A non-empty error stops the run where
+  // it stands (failover_interrupted, resumable): a journal kept in etcd that was refused
+  // means this daemon no longer leads. A writer that only logs its failures passes "".
+  using Kept = std::function<void(const std::string& error)>;
   std::function<void(std::size_t steps_done, const std::string& last_step, const PlanContext&,
-                     Written written)>
+                     Kept kept)>
       progress;
+  using Written = std::function<void()>;
   // Real runs only: called when the plan has ended (completed or failed, not interrupted),
   // lock still held; it calls `written` on the loop once it has tidied up (the journal
   // removed), and only then is `done` called and the lock released.

@@ -3,6 +3,8 @@
 // `<key_prefix><cluster>/`:
 //   leader            the node that acts; bound to its lease (create-if-absent transaction)
 //   roles/<component> the component's roles (cluster_state.hpp), changed only by compare-and-set
+//   plans/<component> the plan in flight for the component: its journal (plan_journal.hpp),
+//                     written by the leader only (a transaction comparing the leader key)
 // Every daemon campaigns; only the leader runs failover plans. The leader renews its lease
 // every ttl/3 and stops acting (acquire() and Lease::holds() refuse) a margin before the
 // lease could have expired on etcd's side, counted from when its last renewal was *sent*:
@@ -64,6 +66,19 @@ class EtcdCoordinator final : public Coordinator {
                       const std::string& to, std::uint64_t from_epoch, LastFailover what,
                       std::function<void(std::string error, Roles after)> done);
 
+  // The plans in flight as last read (and as this daemon's own writes left them). Known once
+  // this daemon leads and has read the keys at a revision after its election: every write of
+  // an earlier leader is older than that, so none is missed.
+  bool plansKnown() const;
+  std::optional<KeyValue> plan(const std::string& component) const;
+  // Writes a plan's journal while this daemon leads; `expect` is the key's mod_revision as
+  // this daemon last saw it (0: absent). `done(error, revision written)`.
+  void writePlan(const std::string& component, std::string text, std::int64_t expect,
+                 std::function<void(std::string error, std::int64_t revision)> done);
+  // Removes it, under the same two compares.
+  void removePlan(const std::string& component, std::int64_t expect,
+                  std::function<void(std::string error)> done);
+
   struct Impl;
 
  private:
@@ -76,5 +91,13 @@ void updateRolesInEtcd(EtcdClient& etcd, const config::Config& cfg,
                        const config::ComponentConfig& c,
                        std::function<std::string(Roles&)> change,
                        std::function<void(std::string error, Roles after)> done);
+
+// An operator drops an interrupted plan's journal (`hftguard failover --abandon`): removed
+// only if it is still the one read (`revision`).
+void dropPlanInEtcd(EtcdClient& etcd, const config::Config& cfg, const std::string& component,
+                    std::int64_t revision, std::function<void(std::string error)> done);
+// The journal of a component's plan in flight, if any (`done(error, kv)`).
+void readPlanInEtcd(EtcdClient& etcd, const config::Config& cfg, const std::string& component,
+                    std::function<void(std::string error, std::optional<KeyValue> kv)> done);
 
 }  // namespace hftguard::coord

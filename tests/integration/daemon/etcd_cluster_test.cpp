@@ -2,10 +2,12 @@
 // failover is run by exactly one daemon (the three event logs compared) and moves the roles
 // in etcd, which every daemon adopts; the second failover goes back once the old primary
 // is returned; a killed leader is replaced within the lease TTL; a restarted daemon reads
-// the roles back from etcd.
+// the roles back from etcd; a leader killed mid-plan leaves its plan in etcd, and the next
+// leader re-verifies and finishes it - the failover completes once, its promote runs once.
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -37,15 +39,29 @@ std::size_t count(const std::string& events, const std::string& type) {
 class EtcdDaemons : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto api = [](const EngineSim& e) { return "127.0.0.1:" + std::to_string(e.port()); };
-    std::string endpoints;
-    for (const auto& e : etcd_.endpoints()) endpoints += (endpoints.empty() ? "'" : ", '") + e + "'";
     for (int i = 0; i < 3; ++i) {
       Node n;
       n.name = "n" + std::to_string(i + 1);
       n.dir = dir_.path() + "/" + n.name;
       std::filesystem::create_directories(n.dir);
       n.config = n.dir + "/hftguard.yaml";
+      nodes_.push_back(std::move(n));
+    }
+    writeConfigs(
+        "      - {name: old_down, action: http_check, url: "
+        "'http://{old_primary.api}/health', expect: down, timeout: 1s}\n"
+        "      - {name: promote, action: http_request, url: "
+        "'http://{new_primary.api}/admin/promote', timeout: 1s}\n"
+        "      - {name: mark, action: exec, argv: [/usr/bin/touch, '" +
+        dir_.path() + "/epoch-{epoch}-{node}-{new_primary}'], timeout: 1s}\n");
+  }
+
+  // Every daemon's config, with the plan `move` made of `steps`.
+  void writeConfigs(const std::string& steps) {
+    auto api = [](const EngineSim& e) { return "127.0.0.1:" + std::to_string(e.port()); };
+    std::string endpoints;
+    for (const auto& e : etcd_.endpoints()) endpoints += (endpoints.empty() ? "'" : ", '") + e + "'";
+    for (auto& n : nodes_) {
       std::ofstream(n.config)
           << "node: {name: " << n.name << "}\n"
           << "event_log: {path: " << n.events() << "}\n"
@@ -62,19 +78,23 @@ class EtcdDaemons : public ::testing::Test {
           << "      health: {type: http, url: 'http://{primary.api}/health', interval: 100ms, "
              "timeout: 80ms}\n"
           << "plans:\n  move:\n    steps:\n"
-          << "      - {name: old_down, action: http_check, url: "
-             "'http://{old_primary.api}/health', expect: down, timeout: 1s}\n"
-          << "      - {name: promote, action: http_request, url: "
-             "'http://{new_primary.api}/admin/promote', timeout: 1s}\n"
-          << "      - {name: mark, action: exec, argv: [/usr/bin/touch, '" << dir_.path()
-          << "/epoch-{epoch}-{node}-{new_primary}'], timeout: 1s}\n";
-      nodes_.push_back(std::move(n));
+          << steps;
     }
   }
 
   void start(Node& n) {
     n.process = ChildProcess({HFTGUARD_BINARY, "run", "--config", n.config},
                              {.log_file = n.dir + "/run.log"});
+  }
+
+  // Events of `type` that are not a dry run's (a leader re-verifies a plan it takes up).
+  std::size_t real(const std::string& type) {
+    std::size_t sum = 0;
+    for (const auto& n : nodes_) {
+      for (const auto& e : readEvents(n.events()))
+        sum += e.type == type && !e.fields.value("dry_run", false);
+    }
+    return sum;
   }
 
   std::size_t total(const std::string& type) {
@@ -105,7 +125,8 @@ class EtcdDaemons : public ::testing::Test {
     for (const auto& n : nodes_) {
       out += "--- " + n.name + "\n";
       for (const auto& e : readEvents(n.events())) out += e.type + ": " + e.reason + "\n";
-      out += readFile(n.dir + "/run.log").substr(0, 3000);
+      const std::string log = readFile(n.dir + "/run.log");
+      out += log.substr(log.size() > 2000 ? log.size() - 2000 : 0);
     }
     return out;
   }
@@ -216,5 +237,94 @@ TEST_F(EtcdDaemons, OneLeaderActsTheRolesAlternateAndAKilledLeaderIsReplaced) {
   for (auto& n : nodes_) n.process.stop();
   EXPECT_EQ(total("failover_started"), 2u);  // never a second run of either failover
 }
+
+// The leader is killed (-9), or frozen (SIGSTOP) until long after its lease expired, while
+// its plan waits between the check that the old primary is down and the promote. Its journal
+// is in etcd, after step 1. The next leader finds it, re-verifies the remaining steps, runs
+// them as the same failover (epoch 1), and moves the roles once; the decision it had left to
+// the old leader is not run again from the top. A frozen leader that wakes up acts no more:
+// its next progress write is refused by etcd (it no longer leads) and its plan stops there.
+class EtcdDaemonsMidPlan : public EtcdDaemons, public ::testing::WithParamInterface<int> {};
+
+TEST_P(EtcdDaemonsMidPlan, TheNextLeaderFinishesThePlanOnce) {
+  const int signal = GetParam();
+  const std::string promotions = dir_.path() + "/promotions";
+  writeConfigs(
+      "      - {name: old_down, action: http_check, url: "
+      "'http://{old_primary.api}/health', expect: down, timeout: 1s}\n"
+      "      - {name: drain, action: exec, argv: [/bin/sleep, '0.8'], timeout: 1s}\n"
+      "      - {name: settle, action: exec, argv: [/bin/sleep, '0.3'], timeout: 1s}\n"
+      "      - {name: promote, action: exec, argv: [/bin/sh, -c, 'echo {epoch} {node} >> " +
+      promotions + "'], timeout: 1s}\n");
+  for (auto& n : nodes_) start(n);
+  ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
+  ASSERT_TRUE(waitUntil([&] { return total("state_changed") >= 3; }, 10s));
+  const int was = leader();
+
+  a_.setFault("crash");
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        for (const auto& e : readEvents(nodes_[was].events())) {
+          if (e.type == "step_started" && e.fields.value("step", "") == "drain") return true;
+        }
+        return false;
+      },
+      20s))
+      << "the leader's plan never reached its drain step\n" << dump();
+  nodes_[was].process.kill(signal);
+  if (signal == SIGKILL) nodes_[was].process.waitExit(5s);
+  // The journal it left: after step 1, for epoch 1.
+  const auto left = nlohmann::json::parse(etcd_.get("/hftguard/test/plans/engine").value_or("{}"));
+  EXPECT_EQ(left.value("steps_done", 99), 1) << left.dump();
+  EXPECT_EQ(left.value("epoch", 0), 1) << left.dump();
+  EXPECT_EQ(left.value("node", ""), nodes_[was].name);
+
+  ASSERT_TRUE(waitUntil([&] { return real("failover_completed") >= 1; }, 30s))
+      << "the interrupted failover was not finished\n" << dump();
+  int now = -1;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (count(nodes_[i].events(), "failover_resumed") > 0) now = static_cast<int>(i);
+  }
+  ASSERT_GE(now, 0) << dump();
+  EXPECT_NE(now, was);
+  EXPECT_EQ(count(nodes_[now].events(), "failover_resumed"), 1u) << dump();
+  if (signal == SIGSTOP) {  // wakes up long after its lease expired
+    nodes_[was].process.kill(SIGCONT);
+    EXPECT_TRUE(waitUntil(
+        [&] { return count(nodes_[was].events(), "failover_interrupted") >= 1; }, 10s))
+        << "the woken leader did not stop its plan\n" << dump();
+  }
+  ASSERT_TRUE(waitUntil([&] { return allSee("engine_b", 1); }, 10s)) << dump();
+  EXPECT_EQ(real("failover_completed"), 1u) << dump();
+  std::size_t fresh = 0, resumed = 0;  // real runs, from the top or after step 1
+  for (const auto& n : nodes_) {
+    for (const auto& e : readEvents(n.events())) {
+      if (e.type != "failover_started" || e.fields.value("dry_run", false)) continue;
+      (e.fields.contains("resumed_after") ? resumed : fresh) += 1;
+      if (e.fields.contains("resumed_after")) {
+        EXPECT_EQ(e.fields["resumed_after"], 1);
+      }
+    }
+  }
+  EXPECT_EQ(fresh, 1u) << "the failover was run from the top twice\n" << dump();
+  EXPECT_EQ(resumed, 1u) << dump();
+  // The promote ran once, for epoch 1, by the new leader.
+  EXPECT_EQ(readFile(promotions), "1 " + nodes_[now].name + "\n");
+  auto roles = nlohmann::json::parse(etcd_.get("/hftguard/test/roles/engine").value_or("{}"));
+  EXPECT_EQ(roles["primary"], "engine_b");
+  EXPECT_EQ(roles["epoch"], 1);
+  EXPECT_TRUE(waitUntil([&] { return !etcd_.get("/hftguard/test/plans/engine").has_value(); }, 5s))
+      << "the finished plan's journal is still in etcd";
+  // Nothing more happens: the decision left to the old leader is not run afterwards.
+  std::this_thread::sleep_for(1500ms);
+  for (auto& n : nodes_) n.process.stop();
+  EXPECT_EQ(real("failover_completed"), 1u) << dump();
+  EXPECT_EQ(readFile(promotions), "1 " + nodes_[now].name + "\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(KilledOrFrozen, EtcdDaemonsMidPlan, ::testing::Values(SIGKILL, SIGSTOP),
+                         [](const auto& p) {
+                           return std::string(p.param == SIGKILL ? "Killed" : "Frozen");
+                         });
 
 }  // namespace

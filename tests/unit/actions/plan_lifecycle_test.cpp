@@ -192,17 +192,42 @@ TEST_F(PlanLifecycleTest, ProgressIsJournaledBeforeEachStepIsReportedDone) {
   std::vector<std::size_t> doneBefore;  // step_done events recorded when each call came
   auto r = request();
   r.progress = [&](std::size_t n, const std::string& last, const actions::PlanContext& ctx,
-                   actions::RunRequest::Written written) {
+                   actions::RunRequest::Kept kept) {
     seen.emplace_back(n, last);
     doneBefore.push_back(count("step_done"));
     EXPECT_EQ(ctx.new_primary, "new-host");
     EXPECT_TRUE(ctx.fencing_token.starts_with("fake-"));
-    boost::asio::post(io_, written);  // kept later, on the loop: the run waits for it
+    boost::asio::post(io_, [kept] { kept(""); });  // kept later, on the loop: the run waits
   };
   EXPECT_TRUE(run(r).ok);
   EXPECT_EQ(seen, (std::vector<std::pair<std::size_t, std::string>>{{0, ""}, {1, "a"}, {2, "b"}}));
   EXPECT_EQ(doneBefore, (std::vector<std::size_t>{0, 0, 1}));
   EXPECT_EQ(coordinator_.held, 0);
+}
+
+// A journal that must be kept elsewhere (etcd) and was refused: this daemon no longer leads.
+// The run stops there - interrupted, resumable - and no later step runs.
+TEST_F(PlanLifecycleTest, AProgressThatWasNotKeptStopsThePlan) {
+  const std::string second = (dir_ / "second").string();
+  load("      - {name: a, action: exec, argv: [/bin/true]}\n"
+       "      - {name: b, action: exec, argv: [/usr/bin/touch, '" + second + "']}\n");
+  auto r = request();
+  r.progress = [&](std::size_t n, const std::string&, const actions::PlanContext&,
+                   actions::RunRequest::Kept kept) {
+    boost::asio::post(io_, [kept, n] { kept(n == 1 ? "etcd: the compare failed" : ""); });
+  };
+  const auto report = run(r);
+  EXPECT_FALSE(report.ok);
+  EXPECT_TRUE(report.interrupted);
+  EXPECT_FALSE(fs::exists(second)) << "a step ran after its progress was refused";
+  ASSERT_NE(find("failover_interrupted"), nullptr);
+  EXPECT_NE(find("failover_interrupted")->reason.find("step 1's work was done; its progress was "
+                                                       "not recorded"),
+            std::string::npos)
+      << find("failover_interrupted")->reason;
+  EXPECT_EQ(count("failover_completed") + count("failover_failed"), 0u);
+  EXPECT_EQ(coordinator_.held, 0);
+  EXPECT_TRUE(runner_->idle());
 }
 
 TEST_F(PlanLifecycleTest, AResumedRunStartsAfterItsCompletedSteps) {
@@ -538,7 +563,7 @@ TEST_F(PlanLifecycleTest, TheJournalIsWrittenOffTheLoop) {
   const auto loop = std::this_thread::get_id();
   std::optional<std::thread::id> heard;
   r.context.timestamp = "t0";
-  write(1, "a", r.context, [&] { heard = std::this_thread::get_id(); });
+  write(1, "a", r.context, [&](const std::string&) { heard = std::this_thread::get_id(); });
   EXPECT_FALSE(actions::readJournal(dir_.string(), "c"))
       << "the journal was written by the caller while the disk thread was stalled";
   EXPECT_FALSE(heard);
@@ -550,7 +575,7 @@ TEST_F(PlanLifecycleTest, TheJournalIsWrittenOffTheLoop) {
   EXPECT_EQ(back->steps_done, 1u);
   // A later write is renamed into place before the run hears back, and synced after.
   heard.reset();
-  write(2, "b", r.context, [&] { heard = std::this_thread::get_id(); });
+  write(2, "b", r.context, [&](const std::string&) { heard = std::this_thread::get_id(); });
   ASSERT_TRUE(loopUntil([&] { return heard.has_value(); }));
   back = actions::readJournal(dir_.string(), "c");
   ASSERT_TRUE(back);
@@ -562,10 +587,10 @@ TEST_F(PlanLifecycleTest, TheJournalIsWrittenOffTheLoop) {
 // write lands, so no other process sees the journal change without the lock held.
 TEST_F(PlanLifecycleTest, AnInterruptKeepsTheLockUntilAQueuedJournalWriteLands) {
   load(kTwoSteps);
-  std::vector<actions::RunRequest::Written> queued;
+  std::vector<actions::RunRequest::Kept> queued;
   auto r = request();
   r.progress = [&](std::size_t, const std::string&, const actions::PlanContext&,
-                   actions::RunRequest::Written written) {
+                   actions::RunRequest::Kept written) {
     queued.push_back(std::move(written));
   };
   std::optional<actions::RunReport> report;
@@ -575,7 +600,7 @@ TEST_F(PlanLifecycleTest, AnInterruptKeepsTheLockUntilAQueuedJournalWriteLands) 
   ASSERT_TRUE(report && report->interrupted);
   EXPECT_EQ(coordinator_.held, 1) << "the lock was freed under a journal write still queued";
   EXPECT_EQ(find("failover_interrupted")->fields.value("journal_pending", false), true);
-  queued.front()();
+  queued.front()("");
   EXPECT_EQ(coordinator_.held, 0);
   EXPECT_EQ(count("step_started"), 0u) << "an interrupted run went on";
 }

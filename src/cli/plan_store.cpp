@@ -1,0 +1,181 @@
+#include "plan_store.hpp"
+
+#include <map>
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "hftguard/coord/etcd_coordinator.hpp"
+
+#include "plan_keeper.hpp"
+
+namespace hftguard::cli {
+
+bool PlanStore::there(const std::string& component) const {
+  std::string unreadable;
+  return read(component, &unreadable).has_value() || !unreadable.empty();
+}
+
+namespace {
+
+// A file per component beside its lock (plan_journal.hpp), written on the disk thread.
+class LocalPlanStore final : public PlanStore {
+ public:
+  LocalPlanStore(std::string lock_dir, net::WorkerPool& disk)
+      : dir_(std::move(lock_dir)), disk_(disk) {}
+
+  bool known() const override { return true; }
+  std::optional<actions::PlanJournal> read(const std::string& component,
+                                           std::string* error) const override {
+    return actions::readJournal(dir_, component, error);
+  }
+  std::string where(const std::string& component) const override {
+    return actions::journalPath(dir_, component);
+  }
+  bool resumesItself() const override { return false; }
+  decltype(actions::RunRequest::progress) writer(const actions::RunRequest& request,
+                                                 const actions::PlanJournal*) override {
+    return journalTo(dir_, request, disk_);
+  }
+  decltype(actions::RunRequest::tidy) remover(const std::string& component) override {
+    return journalRemover(dir_, component, disk_);
+  }
+  std::function<std::string()> admit(const std::string& component,
+                                     const actions::PlanJournal* taken_over) override {
+    return taken_over ? admitSameJournal(dir_, *taken_over) : admitWithoutJournal(dir_, component);
+  }
+  void drop(const actions::PlanJournal& j, std::function<void(std::string)> done) override {
+    disk_.submit([dir = dir_, j, done = std::move(done)] {
+      std::string why;
+      try {
+        const auto now = actions::readJournal(dir, j.component, &why);
+        if (now && (now->steps_done != j.steps_done || now->started != j.started)) {
+          why = "the journal changed meanwhile";
+        } else if (why.empty()) {
+          actions::removeJournal(dir, j.component, &why);
+        }
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+      return net::WorkerPool::Continuation([done, why] { done(why); });
+    });
+  }
+
+ private:
+  std::string dir_;
+  net::WorkerPool& disk_;
+};
+
+// plans/<component> in etcd, written by the leader only.
+class EtcdPlanStore final : public PlanStore {
+ public:
+  explicit EtcdPlanStore(coord::EtcdCoordinator& etcd) : etcd_(etcd) {}
+
+  bool known() const override { return etcd_.plansKnown(); }
+  std::optional<actions::PlanJournal> read(const std::string& component,
+                                           std::string* error) const override {
+    auto kv = etcd_.plan(component);
+    if (!kv) return std::nullopt;
+    std::string why;
+    auto j = actions::parseJournal(kv->value, component, &why);
+    if (!j) {
+      if (error != nullptr) *error = kv->key + ": " + why;
+      return std::nullopt;
+    }
+    j->revision = kv->mod_revision;
+    return j;
+  }
+  std::string where(const std::string& component) const override {
+    auto kv = etcd_.plan(component);
+    return kv ? kv->key : "etcd plans/" + component;
+  }
+  bool resumesItself() const override { return true; }
+
+  decltype(actions::RunRequest::progress) writer(const actions::RunRequest& request,
+                                                 const actions::PlanJournal* taken_over) override {
+    actions::PlanJournal base;
+    base.component = request.component;
+    base.plan = request.plan->name;
+    base.trigger = request.trigger;
+    base.node = request.context.node;
+    base.pid = static_cast<long>(::getpid());
+    if (taken_over != nullptr) base.started = taken_over->started;
+    // The revision this run's writes compare on, shared with its remover.
+    auto rev = std::make_shared<std::int64_t>(taken_over ? taken_over->revision : 0);
+    revisions_[request.component] = rev;
+    return [&etcd = etcd_, base, rev](std::size_t done, const std::string& last,
+                                      const actions::PlanContext& ctx,
+                                      actions::RunRequest::Kept kept) {
+      actions::PlanJournal j = base;
+      j.old_primary = ctx.old_primary;
+      j.new_primary = ctx.new_primary;
+      j.fencing_token = ctx.fencing_token;
+      j.reason = ctx.reason;
+      if (j.started.empty()) j.started = ctx.timestamp;
+      j.steps_done = done;
+      j.last_step = last;
+      j.old_primary_fenced = ctx.old_primary_fenced;
+      j.fence_failed = ctx.fence_failed;
+      j.switched = ctx.switched;
+      j.epoch = ctx.epoch;
+      j.members = ctx.members;
+      etcd.writePlan(j.component, actions::journalText(j), *rev,
+                     [rev, kept](std::string error, std::int64_t written) {
+                       if (error.empty()) *rev = written;
+                       kept(error.empty() ? "" : "plan journal in etcd: " + error);
+                     });
+    };
+  }
+
+  decltype(actions::RunRequest::tidy) remover(const std::string& component) override {
+    return [this, component](actions::RunRequest::Written written) {
+      auto it = revisions_.find(component);
+      if (it == revisions_.end() || *it->second == 0) return written();
+      const std::int64_t rev = *it->second;
+      revisions_.erase(it);
+      etcd_.removePlan(component, rev, [component, written](const std::string& error) {
+        // Left behind, the next leader finds it and sees that the roles moved (or resumes a
+        // failed plan's last step after re-verifying it).
+        if (!error.empty()) spdlog::error("{}: plan journal not removed from etcd: {}", component, error);
+        written();
+      });
+    };
+  }
+
+  std::function<std::string()> admit(const std::string& component,
+                                     const actions::PlanJournal* taken_over) override {
+    return [this, component, rev = taken_over ? taken_over->revision : 0]() -> std::string {
+      if (!etcd_.plansKnown()) {
+        return "the plans in flight have not been read from etcd since this daemon became leader";
+      }
+      auto kv = etcd_.plan(component);
+      if (rev == 0 && kv) {
+        return "the previous leader's plan for " + component +
+               " is in etcd (" + kv->key + "): it is resumed, not run again from the top";
+      }
+      if (rev != 0 && (!kv || kv->mod_revision != rev)) {
+        return "the interrupted plan's journal changed in etcd meanwhile";
+      }
+      return {};
+    };
+  }
+
+  void drop(const actions::PlanJournal& j, std::function<void(std::string)> done) override {
+    etcd_.removePlan(j.component, j.revision, std::move(done));
+  }
+
+ private:
+  coord::EtcdCoordinator& etcd_;
+  std::map<std::string, std::shared_ptr<std::int64_t>> revisions_;
+};
+
+}  // namespace
+
+std::unique_ptr<PlanStore> makeLocalPlanStore(std::string lock_dir, net::WorkerPool& disk) {
+  return std::make_unique<LocalPlanStore>(std::move(lock_dir), disk);
+}
+std::unique_ptr<PlanStore> makeEtcdPlanStore(coord::EtcdCoordinator& etcd) {
+  return std::make_unique<EtcdPlanStore>(etcd);
+}
+
+}  // namespace hftguard::cli
