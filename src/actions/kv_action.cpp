@@ -1,9 +1,12 @@
 // kv_put / kv_delete: service discovery in etcd v3 (its JSON gateway) or Consul KV (HTTP
 // API), with optional compare-and-set on the previous value, each write read back.
 // With `epoch` (etcd), the write also compares a fencing key: it lands only if no write of a
-// later epoch landed first, and records its own epoch there in the same transaction - a
-// deposed leader's late write is refused by etcd, not by this process's view of time.
+// later epoch - or of the same epoch by a later leader (the plan's fencing token, the leader
+// key's revision, when it is a number) - landed first, and records its own there in the
+// same transaction: a deposed leader's late write is refused by etcd, not by this process's
+// view of time.
 #include <charconv>
+#include <limits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -36,6 +39,10 @@ class Kv final : public HttpAction {
       auto [p, ec] = std::from_chars(epoch_text_.data(), end, e);
       if (ec == std::errc() && p == end && !epoch_text_.empty()) epoch_ = e;
       epoch_key_ = s.params.has("epoch_key") ? fill(s.params.str("epoch_key"), c) : key_ + ".epoch";
+      const std::string& t = c.fencing_token;  // "local-3", "dry-run": not ordered, so 0
+      std::uint64_t token = 0;
+      auto [tp, tec] = std::from_chars(t.data(), t.data() + t.size(), token);
+      if (tec == std::errc() && tp == t.data() + t.size() && !t.empty()) token_ = token;
     }
   }
 
@@ -61,10 +68,11 @@ class Kv final : public HttpAction {
       read(epoch_key_, [this, done, now](std::optional<std::optional<std::string>> fence,
                                          std::string why) {
         if (!fence) return done(ActionResult::failure(why));
-        if (*fence && **fence > padded(*epoch_)) {
+        // A dry run has no leader token: only a later epoch refutes it.
+        if (*fence && **fence >= padded(*epoch_ + 1)) {
           return done(ActionResult::failure(fmt::format(
               "{} says epoch {}, later than this step's {}: the write would be refused",
-              epoch_key_, unpadded(**fence), *epoch_)));
+              epoch_key_, shown(**fence), *epoch_)));
         }
         done(ActionResult::success(fmt::format("{} is {}; {} allows epoch {}", key_, now,
                                                epoch_key_, *epoch_)));
@@ -80,6 +88,7 @@ class Kv final : public HttpAction {
       if (outcome == Outcome::Failed) return done(ActionResult::failure(why));
       read([this, done, outcome, why](std::optional<std::optional<std::string>> current,
                                       std::string error) {
+        if (outcome == Outcome::Fenced) return done(ActionResult::failure(why));
         if (outcome == Outcome::Refused) {
           if (!current) return done(ActionResult::failure(why + "; not read back: " + error));
           return done(
@@ -102,7 +111,9 @@ class Kv final : public HttpAction {
 
  private:
   using Read = std::function<void(std::optional<std::optional<std::string>>, std::string)>;
-  enum class Outcome { Written, Refused, Failed };  // Refused: the compare did not hold
+  // Refused: the compare did not hold (read back: it may already be so). Fenced: a later
+  // epoch or leader wrote - a failure whatever the key holds.
+  enum class Outcome { Written, Refused, Fenced, Failed };
   using Written = std::function<void(Outcome, std::string)>;
 
   // The key as this step leaves it: the value put, or absent.
@@ -138,14 +149,28 @@ class Kv final : public HttpAction {
     });
   }
 
-  // Fixed width, so that etcd's byte-wise comparison of values orders epochs as numbers.
+  // Fixed width, so that etcd's byte-wise comparison of values orders epochs as numbers:
+  // "EPOCH.TOKEN", each 20 digits; bare "EPOCH" sorts before every token of its epoch.
   static std::string padded(std::uint64_t epoch) { return fmt::format("{:020}", epoch); }
+  static std::string padded(std::uint64_t epoch, std::uint64_t token) {
+    return padded(epoch) + "." + padded(token);
+  }
   static std::string unpadded(const std::string& v) {
     const auto first = v.find_first_not_of('0');
     return first == std::string::npos ? (v.empty() ? v : "0") : v.substr(first);
   }
+  // "8 (leader token 41)" for an operator.
+  static std::string shown(const std::string& fence) {
+    const auto dot = fence.find('.');
+    if (dot == std::string::npos) return unpadded(fence);
+    return unpadded(fence.substr(0, dot)) + " (leader token " + unpadded(fence.substr(dot + 1)) +
+           ")";
+  }
 
   std::string badEpoch() const {
+    if (!epoch_text_.empty() && !etcd_) return "epoch needs store: etcd: nothing written";
+    if (epoch_ && *epoch_ == std::numeric_limits<std::uint64_t>::max())
+      return "epoch is too large: nothing written";
     if (epoch_text_.empty() || epoch_) return {};
     return fmt::format("epoch '{}' is not a whole number: nothing written", epoch_text_);
   }
@@ -225,10 +250,10 @@ class Kv final : public HttpAction {
                 : json{{"key", base64Encode(epoch_key_)},
                        {"result", "LESS"},
                        {"target", "VALUE"},
-                       {"value", base64Encode(padded(*epoch_ + 1))}});
+                       {"value", base64Encode(padded(*epoch_, token_ + 1))}});
         success.push_back({{"request_put",
                             {{"key", base64Encode(epoch_key_)},
-                             {"value", base64Encode(padded(*epoch_))}}}});
+                             {"value", base64Encode(padded(*epoch_, token_))}}}});
       }
       body = {{"compare", compare}, {"success", success}};
       if (epoch_) body["failure"] = {{{"request_range", {{"key", base64Encode(epoch_key_)}}}}};
@@ -256,11 +281,12 @@ class Kv final : public HttpAction {
              if (epoch_ && read_ok && !fence && !fence_absent) {
                return etcdWrite(written, true);  // no epoch written yet: compare on absence
              }
-             if (epoch_ && fence && *fence > padded(*epoch_)) {
-               return written(Outcome::Refused,
+             if (epoch_ && fence && *fence >= padded(*epoch_, token_ + 1)) {
+               return written(Outcome::Fenced,
                               fmt::format("etcd: {} was written at epoch {}, later than this "
-                                          "step's {}: refused (a deposed leader's late write)",
-                                          epoch_key_, unpadded(*fence), *epoch_));
+                                          "step's {} (leader token {}): refused (a deposed "
+                                          "leader's late write)",
+                                          epoch_key_, shown(*fence), *epoch_, token_));
              }
              return written(Outcome::Refused,
                             prev_ ? fmt::format("etcd: {} is not '{}': compare-and-set refused",
@@ -315,6 +341,7 @@ class Kv final : public HttpAction {
   std::optional<std::string> prev_;
   std::string epoch_text_;               // `epoch` as filled in
   std::optional<std::uint64_t> epoch_;   // ... when it is a whole number
+  std::uint64_t token_ = 0;              // the plan's fencing token, when it is a number
   std::string epoch_key_;
   std::size_t endpoint_ = 0;
   unsigned long long index_ = 0;

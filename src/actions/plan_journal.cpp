@@ -40,7 +40,8 @@ nlohmann::json toJson(const PlanJournal& j) {
           {"fence_failed", j.fence_failed},
           {"switched", j.switched},
           {"epoch", j.epoch},
-          {"members", j.members}};
+          {"members", j.members},
+          {"failed", j.failed}};
 }
 
 }  // namespace
@@ -119,6 +120,7 @@ PlanJournal fromJson(const nlohmann::json& j, const std::string& component) {
   out.last_step = j.value("last_step", "");
   out.pid = j.value("pid", 0L);
   out.node = j.value("node", "");
+  out.failed = j.value("failed", "");
   out.old_primary_fenced = j.value("old_primary_fenced", false);
   out.fence_failed = j.value("fence_failed", false);
   out.switched = j.value("switched", false);

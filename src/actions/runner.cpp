@@ -225,7 +225,18 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     }
     report.failed_step = s.name;
     report.reason = why;
-    finish(false);
+    if (request.dry_run || !request.failing) return finish(false);
+    ++writing;
+    request.failing(s.name, why, request.context,
+                    [self = shared_from_this(), mine = token](const std::string& error) {
+                      if (--self->writing == 0) self->lease_until_written.reset();
+                      if (mine != self->token || self->interrupted) return;
+                      if (error.empty()) return self->finish(false);
+                      // Not recorded as failed: a deposed leader's plan is interrupted, and
+                      // the next leader re-verifies its failed step.
+                      self->leave();
+                      self->stopHere("its failure could not be recorded: " + error);
+                    });
   }
 
   void complete() { finish(true); }

@@ -162,6 +162,12 @@ std::vector<Alert> AlertPolicy::onEvent(const events::Event& e) {
     i.sent = Severity::Info;  // every failed failover is said, even after an earlier one
     return alert(i, Severity::Critical, "FAILOVER FAILED: " + e.component);
   }
+  if (t == "failover_resumed") {
+    // Another daemon's plan, taken up by this leader: the first word of it may be this one
+    // (the old leader died before its alerts went out).
+    Incident& i = cur.open ? cur : open(e);
+    return alert(i, Severity::Warning, "FAILOVER RESUMED BY " + e.node + ": " + e.component);
+  }
   if (t == "failover_interrupted") {
     // A plan stopped part-way: the stack may be half switched, and automation is held.
     Incident& i = cur.open ? cur : open(e);

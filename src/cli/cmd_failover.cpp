@@ -4,6 +4,9 @@
 // changes nothing and takes no lock. A real run journals its progress; a plan interrupted
 // part-way (its journal outlived it) is resumed after its last completed step (--resume:
 // every remaining step's preconditions are checked first) or dropped (--abandon).
+// With `coordination: etcd` the leading daemon runs every plan and resumes an interrupted one
+// itself; what an operator does is --abandon a plan the leader could not re-verify (its
+// journal in etcd holds the component).
 #include <cstdlib>
 #include <ostream>
 
@@ -12,6 +15,7 @@
 
 #include "hftguard/actions/plan_journal.hpp"
 #include "hftguard/actions/runner.hpp"
+#include "hftguard/coord/etcd_coordinator.hpp"
 #include "hftguard/core/logging.hpp"
 
 #include "commands.hpp"
@@ -112,6 +116,66 @@ int abandon(const config::Config& cfg, const std::string& name, const actions::P
   return kExitOk;
 }
 
+// Turns the loop until `done()` or 10 s passed; false on the deadline.
+bool waitFor(Runtime& rt, const std::function<bool()>& done) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done() && std::chrono::steady_clock::now() < until) {
+    turn(rt.io, std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+// --abandon with etcd: the journal at plans/<component> goes, if it is still the one read.
+// A plan the leader is still running stops at its next step (its next journal write is
+// refused); one it holds is released.
+int abandonInEtcd(const config::Config& cfg, const std::string& name, const std::string& reason,
+                  std::ostream& out, std::ostream& err) {
+  Runtime rt(cfg);
+  coord::EtcdClient etcd(rt.http, coord::etcdOptions(cfg));
+  std::optional<std::string> error;
+  std::optional<coord::KeyValue> kv;
+  coord::readPlanInEtcd(etcd, cfg, name, [&](std::string e, std::optional<coord::KeyValue> k) {
+    kv = std::move(k);
+    error = std::move(e);
+  });
+  if (!waitFor(rt, [&] { return error.has_value(); })) error = "etcd did not answer within 10 s";
+  if (!error->empty()) {
+    err << "hftguard failover: " << *error << "\n";
+    return kExitFailed;
+  }
+  if (!kv) {
+    err << "hftguard failover: no plan for " << name << " in etcd\n";
+    return kExitFailed;
+  }
+  std::string why;
+  auto j = actions::parseJournal(kv->value, name, &why);
+  if (!j) {
+    j = actions::PlanJournal{};
+    j->last_step = "unknown: the journal could not be read (" + why + ")";
+  }
+  error.reset();
+  coord::dropPlanInEtcd(etcd, cfg, name, kv->mod_revision,
+                        [&](std::string e) { error = std::move(e); });
+  if (!waitFor(rt, [&] { return error.has_value(); })) error = "etcd did not answer within 10 s";
+  if (!error->empty()) {
+    err << "hftguard failover: not abandoned: " << *error << "\n";
+    return kExitFailed;
+  }
+  const std::string what =
+      fmt::format("plan {} abandoned after {} steps (last done: {}{}): {}", j->plan, j->steps_done,
+                  j->last_step.empty() ? "none" : j->last_step,
+                  j->node.empty() ? "" : ", run by " + j->node, reason);
+  recordNow(cfg, "failover_abandoned", name, what,
+            {{"plan", j->plan},
+             {"trigger", j->trigger},
+             {"steps_done", j->steps_done},
+             {"last_step", j->last_step},
+             {"node", j->node},
+             {"journal", kv->key}});
+  out << what << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
@@ -131,6 +195,18 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   setupLogging(spdlog::level::warn);
+  if (cfg->coordination.type == "etcd" && drop) {
+    return abandonInEtcd(*cfg, name,
+                         args.option("reason").value_or("abandoned by " + operatorName()), out,
+                         err);
+  }
+  if (cfg->coordination.type == "etcd" && resume) {
+    err << "hftguard failover: with coordination: etcd the leading daemon resumes an interrupted "
+           "plan itself, after re-verifying it; one it could not re-verify holds "
+        << name << " (see its failover_interrupted event): finish it by hand, then 'hftguard "
+        << "failover " << name << " --abandon'\n";
+    return kExitFailed;
+  }
   try {
     std::string why;
     auto journal = actions::readJournal(lockDir(*cfg), name, &why);

@@ -37,22 +37,6 @@ void printRoles(std::ostream& out, const std::string& name, const coord::Roles& 
                              : "");
 }
 
-// Records one event and waits (bounded) until it is on disk.
-void recordNow(const config::Config& cfg, const std::string& type, const std::string& component,
-               const std::string& reason, nlohmann::json fields) {
-  Runtime rt(cfg);
-  events::EventLog log({cfg.event_log_path, static_cast<std::size_t>(cfg.event_queue_limit),
-                        nullptr, nullptr, &rt.io});
-  Recorder recorder(log, cfg.node.name, rt.clock);
-  recorder.record(type, component, reason, std::move(fields));
-  bool written = false;
-  recorder.afterDurable([&] { written = true; });
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!written && std::chrono::steady_clock::now() < until) {
-    turn(rt.io, std::chrono::milliseconds(100));
-  }
-}
-
 // With etcd: the component's roles there, changed by `change` (nullptr: only read).
 std::string inEtcd(const config::Config& cfg, const config::ComponentConfig& c,
                    std::function<std::string(coord::Roles&)> change, coord::Roles& out) {
@@ -89,6 +73,21 @@ std::optional<coord::Roles> readRoles(const config::Config& cfg, const config::C
 }
 
 }  // namespace
+
+void recordNow(const config::Config& cfg, const std::string& type, const std::string& component,
+               const std::string& reason, nlohmann::json fields) {
+  Runtime rt(cfg);
+  events::EventLog log({cfg.event_log_path, static_cast<std::size_t>(cfg.event_queue_limit),
+                        nullptr, nullptr, &rt.io});
+  Recorder recorder(log, cfg.node.name, rt.clock);
+  recorder.record(type, component, reason, std::move(fields));
+  bool written = false;
+  recorder.afterDurable([&] { written = true; });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!written && std::chrono::steady_clock::now() < until) {
+    turn(rt.io, std::chrono::milliseconds(100));
+  }
+}
 
 int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
   auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);

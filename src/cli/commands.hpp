@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "hftguard/config/config.hpp"
 
 #include "args.hpp"
@@ -36,6 +38,9 @@ std::optional<std::string> configPath(const Args& args, std::ostream& err);
 
 // Who runs this command, for events: $SUDO_USER, $USER or $LOGNAME ("unknown").
 std::string operatorName();
+// Records one event in the config's event log and waits (at most 10 s) until it is on disk.
+void recordNow(const config::Config& cfg, const std::string& type, const std::string& component,
+               const std::string& reason, nlohmann::json fields);
 // One line per result: COMPONENT/CHECK, type, status, latency, reason, observations.
 void printResult(std::ostream& out, const probes::ProbeResult& r);
 

@@ -313,7 +313,10 @@ struct Daemon::Impl {
     request.plan = plan;
     request.rto_target = c->rto_target;
     request.trigger = j.trigger;
-    request.rto_from = "the resumed plan's start";
+    // The outage began before the plan the previous leader started: its RTO counts from
+    // there at least, across the takeover.
+    request.first_failure = events::parseTimestamp(j.started);
+    request.rto_from = "the interrupted plan's start";
     request.first_step = j.steps_done;
     request.context = {j.component, cfg->node.name, j.old_primary, j.new_primary, {}, {},
                        j.reason};
@@ -335,6 +338,8 @@ struct Daemon::Impl {
         return keeper.holdInterrupted(j.component, why);
       }
       etcdRoles(*c, request, j.trigger, true);
+    } else if (j.steps_done == steps.size()) {  // nothing moves roles, and nothing is left
+      return keeper.drop(j, "every step of it was done");
     }
     keeper.resume(std::move(request), j);
   }

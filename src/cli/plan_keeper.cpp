@@ -167,6 +167,10 @@ void PlanKeeper::checkJournal(const std::string& component) {
   // with etcd, only the leader takes up a plan in flight.
   coord::Grant grant;
   if (!coordinator_.acquire(component, grant)) return;
+  if (j && !j->failed.empty()) {  // a failed plan is never resumed: an operator looks
+    return hold(component, j,
+                "it failed at step " + j->failed + " and its journal was not removed");
+  }
   if (j && store_->resumesItself() && resumer_) {
     resuming_.insert(component);
     return resumer_(*j);
@@ -217,6 +221,7 @@ void PlanKeeper::hold(const std::string& component, const std::optional<actions:
 
 void PlanKeeper::resume(actions::RunRequest request, const actions::PlanJournal& j) {
   const std::string component = j.component;
+  const config::PlanConfig* plan = request.plan;
   actions::RunRequest dry = request;
   dry.dry_run = true;
   std::string refused;
@@ -227,6 +232,11 @@ void PlanKeeper::resume(actions::RunRequest request, const actions::PlanJournal&
       [this, request = std::move(request), j](const actions::RunReport& checked) {
         boost::asio::post(io_, [this, request, j, checked] {  // not inside the runner's callback
           const std::string& c = j.component;
+          running_until_.erase(c);
+          if (checked.interrupted || stopping_) {  // stopped, not refuted: the next leader's
+            resuming_.erase(c);
+            return stoppedIfIdle();
+          }
           if (!checked.ok) {
             return holdInterrupted(c, "its remaining steps did not re-verify: " +
                                                   checked.reason);
@@ -258,7 +268,10 @@ void PlanKeeper::resume(actions::RunRequest request, const actions::PlanJournal&
   if (!started) {
     resuming_.erase(component);
     spdlog::warn("{}: the interrupted plan {} not re-verified now: {}", component, j.plan, refused);
+    return;
   }
+  // A SIGTERM meanwhile waits for the re-verification (bounded by its budget), then stops.
+  running_until_[component] = clock_.now() + planBudget(*plan);
 }
 
 void PlanKeeper::drop(const actions::PlanJournal& j, const std::string& why) {
@@ -298,9 +311,7 @@ bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused,
   const std::string component = request.component;
   const Duration budget = planBudget(*request.plan);
   if (!request.dry_run) {
-    request.progress = store_->writer(request, taken_over);
-    request.tidy = store_->remover(component);
-    request.admit = bothAdmit(store_->admit(component, taken_over), std::move(request.admit));
+    store_->attach(request, taken_over);
   }
   const bool started = runner_.start(
       std::move(request), [this, component](const actions::RunReport& r) { ended(component, r); },
@@ -439,6 +450,10 @@ void PlanKeeper::ended(const std::string& component, const actions::RunReport& /
   if (!deferred_.empty() && !stopping_) {
     boost::asio::post(io_, [this] { retryDeferred(); });  // not inside the runner's callback
   }
+  stoppedIfIdle();
+}
+
+void PlanKeeper::stoppedIfIdle() {
   if (stopping_ && runner_.idle() && stopped_) {
     auto then = std::move(stopped_);
     stopped_ = nullptr;

@@ -104,6 +104,8 @@ class PlanKeeper {
   std::string stale(const std::string& component, const Deferred& d, bool journal) const;
   void armRetry();
   void ended(const std::string& component, const actions::RunReport& report);
+  // SIGTERM: once nothing runs, the stop goes on.
+  void stoppedIfIdle();
   void giveUp(const std::string& component, const Deferred& d, const std::string& why);
   static bool rolesMoved(const std::string& why);
   void skipMoved(const std::string& component, const actions::RunRequest& request,

@@ -1,13 +1,12 @@
 #include "plan_store.hpp"
 
-#include <map>
-
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include "hftguard/coord/etcd_coordinator.hpp"
 
 #include "plan_keeper.hpp"
+#include "roles.hpp"
 
 namespace hftguard::cli {
 
@@ -33,16 +32,14 @@ class LocalPlanStore final : public PlanStore {
     return actions::journalPath(dir_, component);
   }
   bool resumesItself() const override { return false; }
-  decltype(actions::RunRequest::progress) writer(const actions::RunRequest& request,
-                                                 const actions::PlanJournal*) override {
-    return journalTo(dir_, request, disk_);
-  }
-  decltype(actions::RunRequest::tidy) remover(const std::string& component) override {
-    return journalRemover(dir_, component, disk_);
-  }
-  std::function<std::string()> admit(const std::string& component,
-                                     const actions::PlanJournal* taken_over) override {
-    return taken_over ? admitSameJournal(dir_, *taken_over) : admitWithoutJournal(dir_, component);
+  // A failed plan's journal is removed at its end; one left behind holds the component at
+  // the next start (a local journal is never resumed without an operator).
+  void attach(actions::RunRequest& request, const actions::PlanJournal* taken_over) override {
+    request.progress = journalTo(dir_, request, disk_);
+    request.tidy = journalRemover(dir_, request.component, disk_);
+    request.admit = bothAdmit(taken_over ? admitSameJournal(dir_, *taken_over)
+                                         : admitWithoutJournal(dir_, request.component),
+                              std::move(request.admit));
   }
   void drop(const actions::PlanJournal& j, std::function<void(std::string)> done) override {
     disk_.submit([dir = dir_, j, done = std::move(done)] {
@@ -91,22 +88,33 @@ class EtcdPlanStore final : public PlanStore {
   }
   bool resumesItself() const override { return true; }
 
-  decltype(actions::RunRequest::progress) writer(const actions::RunRequest& request,
-                                                 const actions::PlanJournal* taken_over) override {
-    actions::PlanJournal base;
+  void attach(actions::RunRequest& request, const actions::PlanJournal* taken_over) override {
+    // What this run's writes compare on (the key's revision) and last wrote, shared by its
+    // hooks; the journal text is rebuilt from the context at each write.
+    struct Shared {
+      std::int64_t revision = 0;
+      actions::PlanJournal journal;
+    };
+    auto state = std::make_shared<Shared>();
+    state->revision = taken_over ? taken_over->revision : 0;
+    actions::PlanJournal& base = state->journal;
     base.component = request.component;
     base.plan = request.plan->name;
     base.trigger = request.trigger;
     base.node = request.context.node;
     base.pid = static_cast<long>(::getpid());
     if (taken_over != nullptr) base.started = taken_over->started;
-    // The revision this run's writes compare on, shared with its remover.
-    auto rev = std::make_shared<std::int64_t>(taken_over ? taken_over->revision : 0);
-    revisions_[request.component] = rev;
-    return [&etcd = etcd_, base, rev](std::size_t done, const std::string& last,
+    auto write = [&etcd = etcd_, state](actions::RunRequest::Kept kept) {
+      etcd.writePlan(state->journal.component, actions::journalText(state->journal),
+                     state->revision, [state, kept](std::string error, std::int64_t written) {
+                       if (error.empty()) state->revision = written;
+                       kept(error.empty() ? "" : "plan journal in etcd: " + error);
+                     });
+    };
+    request.progress = [state, write](std::size_t done, const std::string& last,
                                       const actions::PlanContext& ctx,
                                       actions::RunRequest::Kept kept) {
-      actions::PlanJournal j = base;
+      actions::PlanJournal& j = state->journal;
       j.old_primary = ctx.old_primary;
       j.new_primary = ctx.new_primary;
       j.fencing_token = ctx.fencing_token;
@@ -119,45 +127,45 @@ class EtcdPlanStore final : public PlanStore {
       j.switched = ctx.switched;
       j.epoch = ctx.epoch;
       j.members = ctx.members;
-      etcd.writePlan(j.component, actions::journalText(j), *rev,
-                     [rev, kept](std::string error, std::int64_t written) {
-                       if (error.empty()) *rev = written;
-                       kept(error.empty() ? "" : "plan journal in etcd: " + error);
-                     });
+      write(std::move(kept));
     };
-  }
-
-  decltype(actions::RunRequest::tidy) remover(const std::string& component) override {
-    return [this, component](actions::RunRequest::Written written) {
-      auto it = revisions_.find(component);
-      if (it == revisions_.end() || *it->second == 0) return written();
-      const std::int64_t rev = *it->second;
-      revisions_.erase(it);
-      etcd_.removePlan(component, rev, [component, written](const std::string& error) {
-        // Left behind, the next leader finds it and sees that the roles moved (or resumes a
-        // failed plan's last step after re-verifying it).
-        if (!error.empty()) spdlog::error("{}: plan journal not removed from etcd: {}", component, error);
+    request.failing = [state, write](const std::string& step, const std::string& why,
+                                     const actions::PlanContext& ctx,
+                                     actions::RunRequest::Kept kept) {
+      state->journal.failed = step + ": " + why;
+      state->journal.old_primary_fenced = ctx.old_primary_fenced;
+      state->journal.fence_failed = ctx.fence_failed;
+      write(std::move(kept));
+    };
+    request.tidy = [&etcd = etcd_, state](actions::RunRequest::Written written) {
+      const std::string component = state->journal.component;
+      if (state->revision == 0) return written();
+      etcd.removePlan(component, state->revision, [component, written](const std::string& error) {
+        // Left behind, it is found by whoever leads: a completed failover is in the roles (or
+        // every step is done), a failed one says so - neither is run again.
+        if (!error.empty())
+          spdlog::error("{}: plan journal not removed from etcd: {}", component, error);
         written();
       });
     };
-  }
-
-  std::function<std::string()> admit(const std::string& component,
-                                     const actions::PlanJournal* taken_over) override {
-    return [this, component, rev = taken_over ? taken_over->revision : 0]() -> std::string {
-      if (!etcd_.plansKnown()) {
-        return "the plans in flight have not been read from etcd since this daemon became leader";
-      }
-      auto kv = etcd_.plan(component);
-      if (rev == 0 && kv) {
-        return "the previous leader's plan for " + component +
-               " is in etcd (" + kv->key + "): it is resumed, not run again from the top";
-      }
-      if (rev != 0 && (!kv || kv->mod_revision != rev)) {
-        return "the interrupted plan's journal changed in etcd meanwhile";
-      }
-      return {};
-    };
+    request.admit = bothAdmit(
+        [this, component = request.component,
+         rev = taken_over ? taken_over->revision : 0]() -> std::string {
+          if (!etcd_.plansKnown()) {
+            return "the plans in flight have not been read from etcd since this daemon became "
+                   "leader";
+          }
+          auto kv = etcd_.plan(component);
+          if (rev == 0 && kv) {
+            return "the previous leader's plan for " + component + " is in etcd (" + kv->key +
+                   "): it is taken up, never run again from the top";
+          }
+          if (rev != 0 && (!kv || kv->mod_revision != rev)) {
+            return "the interrupted plan's journal changed in etcd meanwhile";
+          }
+          return {};
+        },
+        std::move(request.admit));
   }
 
   void drop(const actions::PlanJournal& j, std::function<void(std::string)> done) override {
@@ -166,7 +174,6 @@ class EtcdPlanStore final : public PlanStore {
 
  private:
   coord::EtcdCoordinator& etcd_;
-  std::map<std::string, std::shared_ptr<std::int64_t>> revisions_;
 };
 
 }  // namespace

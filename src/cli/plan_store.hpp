@@ -37,14 +37,11 @@ class PlanStore {
   // holds its component until an operator acts.
   virtual bool resumesItself() const = 0;
 
-  // RunRequest::progress, ::tidy and ::admit of a real run. `taken_over`: the journal of an
-  // interrupted plan this run continues; the run is admitted only while it is still that one,
-  // otherwise only while there is none.
-  virtual decltype(actions::RunRequest::progress) writer(
-      const actions::RunRequest& request, const actions::PlanJournal* taken_over) = 0;
-  virtual decltype(actions::RunRequest::tidy) remover(const std::string& component) = 0;
-  virtual std::function<std::string()> admit(const std::string& component,
-                                             const actions::PlanJournal* taken_over) = 0;
+  // Sets a real run's RunRequest::progress, ::failing, ::tidy and ::admit (an admit already
+  // there must agree too). `taken_over`: the journal of an interrupted plan this run
+  // continues; the run is admitted only while it is still that one, otherwise only while
+  // there is none.
+  virtual void attach(actions::RunRequest& request, const actions::PlanJournal* taken_over) = 0;
   // Removes a journal no run needs any more (its failover is already in the roles), only if
   // it is still `j`; `done(error)` on the loop.
   virtual void drop(const actions::PlanJournal& j, std::function<void(std::string)> done) = 0;

@@ -20,8 +20,25 @@
 
 namespace hftguard::testing {
 
+// Grants every run with the fencing token the test chose (an etcd leader key's revision).
+class TokenCoordinator final : public coord::Coordinator {
+ public:
+  explicit TokenCoordinator(std::string token) : token_(std::move(token)) {}
+  std::string name() const override { return "test"; }
+  std::unique_ptr<coord::Lease> acquire(const std::string&, coord::Grant& grant) override {
+    grant = {true, token_, "test: token " + token_};
+    return std::make_unique<coord::Lease>();
+  }
+
+ private:
+  std::string token_;
+};
+
 class PlanRig {
  public:
+  // Set: real runs get this fencing token (else the local coordinator's).
+  std::optional<std::string> token;
+
   struct Outcome {
     actions::RunReport report;
     std::chrono::steady_clock::duration took{};
@@ -44,7 +61,8 @@ class PlanRig {
       return out;
     }
     cfg_ = r.config;
-    coordinator_ = coord::makeLocalCoordinator(dir_.path());
+    coordinator_ = token ? std::make_unique<TokenCoordinator>(*token)
+                         : coord::makeLocalCoordinator(dir_.path());
     actions::FailoverRunner runner(
         env, *coordinator_,
         [&out](const std::string& type, const std::string&, const std::string&, nlohmann::json) {

@@ -281,18 +281,30 @@ EtcdServer::EtcdServer() : dir_("hftguard-etcd"), client_port_(freePort()), peer
 
 EtcdServer::~EtcdServer() { process_.stop(); }
 
-std::optional<std::string> EtcdServer::get(const std::string& key) const {
+namespace {
+
+std::optional<std::string> etcdGet(const std::string& endpoint, const std::string& key) {
   const std::string out =
-      postJson(endpoint() + "/v3/kv/range", "{\"key\":\"" + base64Encode(key) + "\"}");
+      postJson(endpoint + "/v3/kv/range", "{\"key\":\"" + base64Encode(key) + "\"}");
   const auto pos = out.find("\"value\":\"");
   if (pos == std::string::npos) return std::nullopt;
   const auto start = pos + 9;
   return base64Decode(out.substr(start, out.find('"', start) - start));
 }
 
-void EtcdServer::put(const std::string& key, const std::string& value) const {
-  postJson(endpoint() + "/v3/kv/put",
+void etcdPut(const std::string& endpoint, const std::string& key, const std::string& value) {
+  postJson(endpoint + "/v3/kv/put",
            "{\"key\":\"" + base64Encode(key) + "\",\"value\":\"" + base64Encode(value) + "\"}");
+}
+
+}  // namespace
+
+std::optional<std::string> EtcdServer::get(const std::string& key) const {
+  return etcdGet(endpoint(), key);
+}
+
+void EtcdServer::put(const std::string& key, const std::string& value) const {
+  etcdPut(endpoint(), key, value);
 }
 
 EtcdCluster::EtcdCluster(int members) : dir_("hftguard-etcd-cluster") {
@@ -336,12 +348,11 @@ std::vector<std::string> EtcdCluster::endpoints() const {
 }
 
 std::optional<std::string> EtcdCluster::get(const std::string& key) const {
-  const std::string out =
-      postJson(endpoints()[0] + "/v3/kv/range", "{\"key\":\"" + base64Encode(key) + "\"}");
-  const auto pos = out.find("\"value\":\"");
-  if (pos == std::string::npos) return std::nullopt;
-  const auto start = pos + 9;
-  return base64Decode(out.substr(start, out.find('"', start) - start));
+  return etcdGet(endpoints()[0], key);
+}
+
+void EtcdCluster::put(const std::string& key, const std::string& value) const {
+  etcdPut(endpoints()[0], key, value);
 }
 
 // ---------------- PowerDNS ----------------

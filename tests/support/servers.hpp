@@ -136,6 +136,7 @@ class EtcdCluster {
   ~EtcdCluster();
   std::vector<std::string> endpoints() const;
   std::optional<std::string> get(const std::string& key) const;
+  void put(const std::string& key, const std::string& value) const;
 
  private:
   TempDir dir_;

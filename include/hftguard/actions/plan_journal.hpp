@@ -35,6 +35,8 @@ struct PlanJournal {
   // A resumed plan moves the roles only if they are still at epoch - 1.
   std::uint64_t epoch = 0;
   std::map<std::string, std::string> members = {};
+  // "STEP: why" once a step failed for good: the plan failed and is never resumed.
+  std::string failed = {};
   // Where it is kept in etcd (`coordination: etcd`): the key's mod_revision when it was read.
   // Not part of the text.
   std::int64_t revision = 0;

@@ -40,6 +40,12 @@ struct RunRequest {
   std::function<void(std::size_t steps_done, const std::string& last_step, const PlanContext&,
                      Kept kept)>
       progress;
+  // Real runs only: a step failed for good (the plan is about to fail): the journal says so
+  // before failover_failed is recorded, so that a daemon that finds it left behind holds the
+  // component rather than resuming it. Called like `progress`, with the failed step and why.
+  std::function<void(const std::string& failed_step, const std::string& why, const PlanContext&,
+                     Kept kept)>
+      failing;
   using Written = std::function<void()>;
   // Real runs only: called when the plan has ended (completed or failed, not interrupted),
   // lock still held; it calls `written` on the loop once it has tidied up (the journal

@@ -186,45 +186,68 @@ TEST(FailurePaths, EtcdCompareAndSetWhoseWriteAlreadyLandedSucceeds) {
   EXPECT_TRUE(del.report.ok) << del.report.reason;
 }
 
-// Two leaders' writes to the same service key: the deposed one (an earlier epoch) writes
-// late. etcd refuses it on the epoch key (a transaction), whatever the deposed process
-// believes about time; the same epoch again is idempotent, a later one goes through.
+// Leaders' writes to the same service key: a deposed one writes late - with an earlier
+// epoch, or with the same epoch as the leader that took its plan over (an earlier leader
+// token). etcd refuses it on the epoch key (a transaction), whatever the deposed process
+// believes about time, even when the key already holds what it writes; a retry of the same
+// leader's write goes through, and so does a later one.
 TEST(FailurePaths, ADeposedLeadersLateKvPutIsRefusedByTheEpochCompare) {
   EtcdServer etcd;
   PlanRig rig;
-  auto put = [&](const std::string& value, int epoch, bool dry = false, bool del = false) {
+  const std::string fence = "service/trading/primary.epoch";
+  auto put = [&](const std::string& value, int epoch, const std::string& token, bool dry = false,
+                 bool del = false, const std::string& extra = "") {
+    rig.token = token;
     return rig.run("[{name: s, action: " + std::string(del ? "kv_delete" : "kv_put") +
                        ", store: etcd, endpoints: ['" + etcd.endpoint() +
                        "'], key: service/trading/primary, " +
                        (del ? "" : "value: '" + value + "', ") + "epoch: '" +
-                       std::to_string(epoch) + "', timeout: 5s}]",
+                       std::to_string(epoch) + "'" + extra + ", timeout: 5s}]",
                    kContext, dry);
   };
-  const auto first = put("10.0.0.2:5432", 8);  // the leader of epoch 8 (no epoch key yet)
+  const std::string t41 = "00000000000000000008.00000000000000000041";
+  const auto first = put("10.0.0.2:5432", 8, "41");  // the leader of epoch 8 (no epoch key yet)
   ASSERT_TRUE(first.report.ok) << first.report.reason;
   EXPECT_EQ(etcd.get("service/trading/primary"), "10.0.0.2:5432");
-  EXPECT_EQ(etcd.get("service/trading/primary.epoch"), "00000000000000000008");
+  EXPECT_EQ(etcd.get(fence), t41);
 
-  const auto late = put("10.0.0.1:5432", 7);  // the deposed leader of epoch 7, late
+  const auto late = put("10.0.0.1:5432", 7, "30");  // the deposed leader of epoch 7, late
   expectFailedInTime(late, "late put");
   EXPECT_NE(late.report.reason.find("later than this step's 7"), std::string::npos)
       << late.report.reason;
   EXPECT_EQ(etcd.get("service/trading/primary"), "10.0.0.2:5432");
-  EXPECT_EQ(etcd.get("service/trading/primary.epoch"), "00000000000000000008");
+  EXPECT_EQ(etcd.get(fence), t41);
+  // The same epoch, from a leader that was replaced within it (its plan taken over by 41).
+  const auto replaced = put("draining", 8, "40");
+  expectFailedInTime(replaced, "same-epoch put by an earlier leader");
+  EXPECT_NE(replaced.report.reason.find("leader token 41"), std::string::npos)
+      << replaced.report.reason;
+  // Refused even where the key already holds what it writes: a fenced writer must stop.
+  const auto same = put("10.0.0.2:5432", 8, "40");
+  expectFailedInTime(same, "fenced put of the value already there");
+  EXPECT_EQ(etcd.get("service/trading/primary"), "10.0.0.2:5432");
 
-  const auto dry = put("10.0.0.1:5432", 7, true);  // a dry run says so before anything moves
+  const auto dry = put("10.0.0.1:5432", 7, "dry-run", true);  // a dry run says so first
   EXPECT_FALSE(dry.report.ok);
   EXPECT_NE(dry.report.reason.find("would be refused"), std::string::npos) << dry.report.reason;
-  const auto deleted = put("", 7, false, true);  // nor may it delete what epoch 8 wrote
+  const auto dryNow = put("10.0.0.2:5432", 8, "dry-run", true);  // its own epoch re-verifies
+  EXPECT_TRUE(dryNow.report.ok) << dryNow.report.reason;
+  const auto deleted = put("", 7, "30", false, true);  // nor may it delete what epoch 8 wrote
   expectFailedInTime(deleted, "late delete");
   EXPECT_EQ(etcd.get("service/trading/primary"), "10.0.0.2:5432");
 
-  const auto again = put("10.0.0.2:5432", 8);  // a retry of epoch 8's own write
+  const auto again = put("10.0.0.2:5432", 8, "41");  // a retry of epoch 8's own write
   EXPECT_TRUE(again.report.ok) << again.report.reason;
-  const auto next = put("10.0.0.1:5432", 9);  // the next failover, back
+  // The next failover, back, with a compare-and-set on the value as well.
+  const auto next = put("10.0.0.1:5432", 9, "57", false, false, ", prev_value: '10.0.0.2:5432'");
   EXPECT_TRUE(next.report.ok) << next.report.reason;
   EXPECT_EQ(etcd.get("service/trading/primary"), "10.0.0.1:5432");
-  EXPECT_EQ(etcd.get("service/trading/primary.epoch"), "00000000000000000009");
+  EXPECT_EQ(etcd.get(fence), "00000000000000000009.00000000000000000057");
+  const auto conflict = put("x", 10, "60", false, false, ", prev_value: 'not-it'");
+  expectFailedInTime(conflict, "epoch allows, value compare refuses");
+  EXPECT_NE(conflict.report.reason.find("compare-and-set refused"), std::string::npos)
+      << conflict.report.reason;
+  EXPECT_EQ(etcd.get(fence), "00000000000000000009.00000000000000000057");
 }
 
 TEST(FailurePaths, EtcdKilledDuringKvPut) {

@@ -322,6 +322,75 @@ TEST_P(EtcdDaemonsMidPlan, TheNextLeaderFinishesThePlanOnce) {
   EXPECT_EQ(readFile(promotions), "1 " + nodes_[now].name + "\n");
 }
 
+// A plan left in etcd whose remaining steps do not re-verify (a tool is missing): the leader
+// holds the component (failover_interrupted) and runs nothing; the operator's
+// `hftguard failover --abandon` drops the journal in etcd, the leader lets the component go,
+// and the next failure fails over normally.
+TEST_F(EtcdDaemons, APlanThatDoesNotReVerifyIsHeldUntilAbandoned) {
+  const std::string tool = dir_.path() + "/tool";
+  writeConfigs(
+      "      - {name: old_down, action: http_check, url: "
+      "'http://{old_primary.api}/health', expect: down, timeout: 1s}\n"
+      "      - {name: switch, action: exec, argv: ['" + tool + "'], timeout: 1s}\n"
+      "      - {name: mark, action: exec, argv: [/usr/bin/touch, '" + dir_.path() +
+      "/epoch-{epoch}-{node}-{new_primary}'], timeout: 1s}\n");
+  nlohmann::json journal = {{"component", "engine"}, {"plan", "move"}, {"trigger", "t-0"},
+                            {"steps_done", 1},       {"last_step", "old_down"},
+                            {"epoch", 1},            {"node", "n9"},
+                            {"members",
+                             {{"old_primary.name", "engine_a"}, {"new_primary.name", "engine_b"}}}};
+  etcd_.put("/hftguard/test/plans/engine", journal.dump());
+  for (auto& n : nodes_) start(n);
+  ASSERT_TRUE(waitUntil([&] { return total("failover_interrupted") >= 1; }, 20s))
+      << "the plan left in etcd was not looked at\n" << dump();
+  const int now = leader();
+  ASSERT_GE(now, 0);
+  EXPECT_EQ(count(nodes_[now].events(), "failover_interrupted"), 1u);
+  for (const auto& e : readEvents(nodes_[now].events())) {
+    if (e.type == "failover_interrupted") {
+      EXPECT_NE(e.reason.find("did not re-verify"), std::string::npos) << e.reason;
+      EXPECT_NE(e.reason.find("--abandon"), std::string::npos) << e.reason;
+    }
+  }
+  EXPECT_EQ(real("failover_started"), 0u) << dump();
+  EXPECT_TRUE(etcd_.get("/hftguard/test/plans/engine").has_value());
+
+  // --resume is the leader's job with etcd: refused with what to do instead.
+  const std::string out = dir_.path() + "/cli.log";
+  EXPECT_NE(runCommand({HFTGUARD_BINARY, "failover", "--config", nodes_[0].config, "engine",
+                        "--resume"},
+                       {.log_file = out}),
+            0);
+  EXPECT_NE(readFile(out).find("resumes an interrupted plan itself"), std::string::npos)
+      << readFile(out);
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "failover", "--config", nodes_[0].config, "engine",
+                        "--abandon", "--reason", "switched by hand"},
+                       {.log_file = out}),
+            0)
+      << readFile(out);
+  EXPECT_FALSE(etcd_.get("/hftguard/test/plans/engine").has_value());
+  EXPECT_EQ(count(nodes_[0].events(), "failover_abandoned"), 1u);
+  EXPECT_NE(runCommand({HFTGUARD_BINARY, "failover", "--config", nodes_[0].config, "engine",
+                        "--abandon"},
+                       {.log_file = out}),
+            0)
+      << "a second --abandon found a plan";
+
+  // Released: the next failure is failed over, from the top.
+  std::filesystem::copy_file("/bin/true", tool);
+  ASSERT_TRUE(waitUntil([&] { return readFile(nodes_[now].dir + "/run.log").find("automation is "
+                                                                                    "back") !=
+                                     std::string::npos; },
+                        5s))
+      << dump();
+  a_.setFault("crash");
+  ASSERT_TRUE(waitUntil([&] { return real("failover_completed") >= 1; }, 30s)) << dump();
+  EXPECT_EQ(real("failover_started"), 1u);
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/epoch-1-" + nodes_[leader()].name +
+                                      "-engine_b"));
+  for (auto& n : nodes_) n.process.stop();
+}
+
 INSTANTIATE_TEST_SUITE_P(KilledOrFrozen, EtcdDaemonsMidPlan, ::testing::Values(SIGKILL, SIGSTOP),
                          [](const auto& p) {
                            return std::string(p.param == SIGKILL ? "Killed" : "Frozen");

@@ -583,6 +583,36 @@ TEST_F(PlanLifecycleTest, TheJournalIsWrittenOffTheLoop) {
   EXPECT_EQ(back->last_step, "b");
 }
 
+// A step that failed for good is journaled as failed before failover_failed is recorded (a
+// daemon that finds the journal left behind holds it, never resumes it). When that write is
+// refused - this daemon no longer leads - the plan is interrupted, not failed: the next
+// leader re-verifies the step.
+TEST_F(PlanLifecycleTest, AFailureIsJournaledBeforeItIsRecorded) {
+  load("      - {name: a, action: exec, argv: [/bin/true]}\n"
+       "      - {name: b, action: exec, argv: [/bin/false]}\n");
+  for (const bool refused : {false, true}) {
+    events_.clear();
+    std::vector<std::string> failing;
+    std::size_t failedBefore = 0;
+    auto r = request();
+    r.failing = [&, refused](const std::string& step, const std::string& why,
+                             const actions::PlanContext&, actions::RunRequest::Kept kept) {
+      failing.push_back(step + ": " + why);
+      failedBefore = count("failover_failed");
+      boost::asio::post(io_, [kept, refused] { kept(refused ? "the compare failed" : ""); });
+    };
+    const auto report = run(r);
+    ASSERT_EQ(failing.size(), 1u);
+    EXPECT_TRUE(failing[0].starts_with("b: ")) << failing[0];
+    EXPECT_EQ(failedBefore, 0u);
+    EXPECT_FALSE(report.ok);
+    EXPECT_EQ(report.interrupted, refused);
+    EXPECT_EQ(count("failover_failed"), refused ? 0u : 1u);
+    EXPECT_EQ(count("failover_interrupted"), refused ? 1u : 0u);
+    EXPECT_EQ(coordinator_.held, 0);
+  }
+}
+
 // Interrupted (a second SIGTERM) while a journal write is queued: the lock is kept until that
 // write lands, so no other process sees the journal change without the lock held.
 TEST_F(PlanLifecycleTest, AnInterruptKeepsTheLockUntilAQueuedJournalWriteLands) {

@@ -140,6 +140,21 @@ TEST(AlertPolicy, NoStandbyReadyAndRolesNotMovedPage) {
   EXPECT_EQ(moved[0].title, "FAILOVER DONE, ROLES NOT MOVED: engine");
 }
 
+// A leader that takes up the plan a dead leader left warns, even if nothing was said yet
+// (the dead one's alerts may never have gone out); its dry-run re-verification says nothing.
+TEST(AlertPolicy, APlanResumedByTheNextLeaderWarns) {
+  Stream s;
+  EXPECT_TRUE(s.event("failover_started", {{"dry_run", true}}).empty());
+  EXPECT_TRUE(s.event("failover_completed", {{"dry_run", true}}).empty());
+  auto resumed = s.event("failover_resumed", {{"from_node", "n2"}});
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0].severity, Severity::Warning);
+  EXPECT_EQ(resumed[0].title, "FAILOVER RESUMED BY n1: engine");
+  auto done = s.event("failover_completed");
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].title, "FAILOVER COMPLETED: engine");
+}
+
 TEST(AlertPolicy, DownAtStartIsSaidOnceAndDryRunsNever) {
   Stream s;
   auto down = s.state("unknown", "failed");
