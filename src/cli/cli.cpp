@@ -67,10 +67,11 @@ const std::vector<Command>& commands() {
        {.options = {"config", "channel"}},
        cmdAlertTest},
       {"drill",
-       "drill [--config F] --scenario NAME[,NAME...|all] [--repeat N] [--report DIR]",
-       "The failover drill against the running daemon: inject, let it fail over, verify, "
-       "measure each phase, restore",
-       {.options = {"config", "scenario", "repeat", "report"}},
+       "drill [--config F] --scenario NAME[,NAME...|all] [--repeat N] [--report DIR] "
+       "[--events FILE[,FILE...]]",
+       "The failover drill against the running daemon (or every daemon of a cluster, one event "
+       "log each): inject, let it fail over, verify, measure each phase, restore",
+       {.options = {"config", "scenario", "repeat", "report", "events"}},
        cmdDrill},
       {"maintenance",
        "maintenance (start|end|list) [--config F] [--component C] [--for D] [--reason R] [--owner "

@@ -5,7 +5,9 @@
 // and the phases are measured from the daemon's events - first failed sample, decision,
 // each plan step, plan done, service verified, RTO against the component's target. A
 // `blip` scenario passes only if no failover follows. The stack is restored (failback)
-// after each run so scenarios can run back to back.
+// after each run so scenarios can run back to back. With several daemons (coordinated,
+// `--events` names every one's log) the drill reads them all: the first failed sample and
+// decision of any, the plan of whichever leads, and "healthy" once every one says so.
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
@@ -56,10 +58,10 @@ class EventTail {
 
 class Drill {
  public:
-  Drill(const config::Config& cfg, std::ostream& out)
-      : cfg_(cfg), out_(out), rt_(cfg), env_{rt_.io, rt_.http, rt_.workers, rt_.clock},
-        tail_(cfg.event_log_path) {
-    seen_ = tail_.poll();
+  Drill(const config::Config& cfg, std::vector<std::string> logs, std::ostream& out)
+      : cfg_(cfg), out_(out), rt_(cfg), env_{rt_.io, rt_.http, rt_.workers, rt_.clock} {
+    for (auto& path : logs) tails_.emplace_back(std::move(path));
+    poll();
   }
 
   drill::RunResult run(const config::DrillScenario& s, int repeat) {
@@ -158,19 +160,36 @@ class Drill {
 
   void turn() { cli::turn(rt_.io, std::chrono::milliseconds(10)); }
 
+  // Every log's new lines, in time order within the batch (each log is in order already).
   void poll() {
-    auto more = tail_.poll();
-    seen_.insert(seen_.end(), more.begin(), more.end());
+    std::vector<std::pair<events::Event, std::size_t>> more;
+    for (std::size_t i = 0; i < tails_.size(); ++i) {
+      for (auto& e : tails_[i].poll()) more.emplace_back(std::move(e), i);
+    }
+    std::stable_sort(more.begin(), more.end(),
+                     [](const auto& a, const auto& b) { return a.first.at < b.first.at; });
+    for (auto& [e, i] : more) {
+      seen_.push_back(std::move(e));
+      source_.push_back(i);
+    }
   }
 
-  // The component's health as the daemon last reported it ("" before any report).
+  // The component's health as the daemons last reported it: "healthy" only when every
+  // daemon that reported says so; else the first other word; "" before any report.
   std::string health(const std::string& component) {
     poll();
-    for (auto it = seen_.rbegin(); it != seen_.rend(); ++it) {
-      if (it->component == component && it->type == "state_changed")
-        return it->fields.value("to", "");
+    std::vector<std::string> last(tails_.size());
+    for (std::size_t k = 0; k < seen_.size(); ++k) {
+      if (seen_[k].component == component && seen_[k].type == "state_changed")
+        last[source_[k]] = seen_[k].fields.value("to", "");
     }
-    return {};
+    std::string said;
+    for (const auto& h : last) {
+      if (h.empty()) continue;
+      if (h != "healthy") return h;
+      said = h;
+    }
+    return said;
   }
 
   // A component with only informational checks (one whose own HA decides, like Sentinel's)
@@ -187,9 +206,9 @@ class Drill {
     while (health(s.component) != "healthy" && Steady::now() < until) pump(std::chrono::milliseconds(50));
     const std::string h = health(s.component);
     if (h != "healthy") {
-      return h.empty() ? fmt::format("no state of {} in {}: is `hftguard run` running on this "
-                                     "config?",
-                                     s.component, cfg_.event_log_path)
+      return h.empty() ? fmt::format("no state of {} in the event log(s): is `hftguard run` "
+                                     "running on this config?",
+                                     s.component)
                        : fmt::format("{} is {}, not healthy", s.component, h);
     }
     return s.verify.empty() ? std::string() : runPlan(s.verify);
@@ -276,8 +295,9 @@ class Drill {
   std::ostream& out_;
   Runtime rt_;
   actions::ActionEnv env_;
-  EventTail tail_;
+  std::vector<EventTail> tails_;
   std::vector<events::Event> seen_;
+  std::vector<std::size_t> source_;  // which log each of seen_ came from
 };
 
 void writeFile(const std::string& path, const std::string& text) {
@@ -321,8 +341,17 @@ int cmdDrill(const Args& args, std::ostream& out, std::ostream& err) {
     err << "hftguard drill: --repeat must be 1..1000\n";
     return kExitUsage;
   }
+  std::vector<std::string> logs;
+  std::stringstream listed(args.option("events").value_or(cfg->event_log_path));
+  for (std::string path; std::getline(listed, path, ',');) {
+    if (!path.empty()) logs.push_back(path);
+  }
+  if (logs.empty()) {
+    err << "hftguard drill: --events needs at least one event log\n";
+    return kExitUsage;
+  }
   setupLogging(spdlog::level::warn);
-  Drill drill(*cfg, out);
+  Drill drill(*cfg, std::move(logs), out);
   std::vector<drill::RunResult> results;
   for (const auto* s : scenarios) {
     for (int i = 1; i <= repeat; ++i) {

@@ -53,8 +53,10 @@ void measure(const std::vector<events::Event>& events, const std::string& compon
   for (const auto& e : events) {
     if (e.component != component || e.at < injected || e.fields.value("dry_run", false)) continue;
     const double at = msBetween(injected, e.at);
-    if (e.type == "check_failed" && r.first_failure_ms < 0) r.first_failure_ms = at;
-    if (e.type == "failover_triggered" && r.decision_ms < 0) {
+    // Several daemons' logs: the earliest of any (their lines may come in a later batch).
+    if (e.type == "check_failed" && (r.first_failure_ms < 0 || at < r.first_failure_ms))
+      r.first_failure_ms = at;
+    if (e.type == "failover_triggered" && (r.decision_ms < 0 || at < r.decision_ms)) {
       r.decision_ms = at;
       r.failover = true;
     }

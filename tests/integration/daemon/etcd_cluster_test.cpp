@@ -5,7 +5,9 @@
 // the roles back from etcd; a leader killed mid-plan leaves its plan in etcd, and the next
 // leader re-verifies and finishes it - the failover completes once, its promote runs once.
 
+#include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <fstream>
 #include <thread>
 
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "event_file.hpp"
+#include "http_receiver.hpp"
 #include "process.hpp"
 #include "servers.hpp"
 
@@ -56,12 +59,19 @@ class EtcdDaemons : public ::testing::Test {
         dir_.path() + "/epoch-{epoch}-{node}-{new_primary}'], timeout: 1s}\n");
   }
 
-  // Every daemon's config, with the plan `move` made of `steps`.
-  void writeConfigs(const std::string& steps) {
+  // Every daemon's config, with the plan `move` made of `steps`; "KVURL" in them is
+  // kv_[node] when set (each daemon's own way to etcd).
+  void writeConfigs(std::string steps) {
     auto api = [](const EngineSim& e) { return "127.0.0.1:" + std::to_string(e.port()); };
     std::string endpoints;
     for (const auto& e : etcd_.endpoints()) endpoints += (endpoints.empty() ? "'" : ", '") + e + "'";
-    for (auto& n : nodes_) {
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      Node& n = nodes_[i];
+      std::string mine = steps;
+      for (auto at = mine.find("KVURL"); i < kv_.size() && at != std::string::npos;
+           at = mine.find("KVURL")) {
+        mine.replace(at, 5, kv_[i]);
+      }
       std::ofstream(n.config)
           << "node: {name: " << n.name << "}\n"
           << "event_log: {path: " << n.events() << "}\n"
@@ -78,7 +88,7 @@ class EtcdDaemons : public ::testing::Test {
           << "      health: {type: http, url: 'http://{primary.api}/health', interval: 100ms, "
              "timeout: 80ms}\n"
           << "plans:\n  move:\n    steps:\n"
-          << steps;
+          << mine;
     }
   }
 
@@ -146,6 +156,7 @@ class EtcdDaemons : public ::testing::Test {
     return true;
   }
 
+  std::vector<std::string> kv_;
   EtcdCluster etcd_;
   EngineSim a_{"primary"};
   EngineSim b_{"standby"};
@@ -388,6 +399,77 @@ TEST_F(EtcdDaemons, APlanThatDoesNotReVerifyIsHeldUntilAbandoned) {
   EXPECT_EQ(real("failover_started"), 1u);
   EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/epoch-1-" + nodes_[leader()].name +
                                       "-engine_b"));
+  for (auto& n : nodes_) n.process.stop();
+}
+
+// The leader's kv_put is on its way to etcd (held up in the network: a proxy of its own that
+// holds it) when the leader is killed. The next leader takes the plan up and writes the same
+// key at the same epoch; then the old leader's write arrives - and etcd refuses it: the
+// epoch key holds the later leader's token. The key keeps the new leader's value.
+TEST_F(EtcdDaemons, ADeposedLeadersDelayedKvPutIsRefusedByTheEpochCompare) {
+  const std::string key = "/svc/engine/primary";
+  std::atomic<int> hold{-1};         // the node whose first transaction is held
+  std::atomic<bool> arrived{false};  // ... and it came
+  std::mutex mu;
+  std::string late_answer;           // etcd's answer to it, once forwarded
+  std::vector<std::unique_ptr<HttpReceiver>> proxies;
+  for (int i = 0; i < 3; ++i) {
+    proxies.push_back(std::make_unique<HttpReceiver>([&, i](const ReceivedRequest& r) -> Reply {
+      const bool held = i == hold.load() && r.target == "/v3/kv/txn" && !arrived.exchange(true);
+      if (held) {  // until another leader's write is there (bounded)
+        waitUntil([&] { return etcd_.get(key).value_or("").find("@n") != std::string::npos &&
+                               etcd_.get(key).value_or("").find("@n" + std::to_string(i + 1)) ==
+                                   std::string::npos; },
+                  30s);
+      }
+      long status = 0;
+      auto body = httpSend("POST", etcd_.endpoints()[0] + r.target, r.body, &status);
+      if (held) {
+        std::lock_guard lock(mu);
+        late_answer = body.value_or("(no answer)");
+      }
+      return {static_cast<int>(status == 0 ? 502 : status), body.value_or("")};
+    }));
+    kv_.push_back(proxies.back()->url());
+  }
+  writeConfigs(
+      "      - {name: old_down, action: http_check, url: "
+      "'http://{old_primary.api}/health', expect: down, timeout: 1s}\n"
+      "      - {name: publish, action: kv_put, store: etcd, endpoints: ['KVURL'], key: " + key +
+      ", value: '{new_primary}@{node}', epoch: '{epoch}', timeout: 1s}\n"
+      "      - {name: mark, action: exec, argv: [/usr/bin/touch, '" + dir_.path() +
+      "/epoch-{epoch}-{node}-{new_primary}'], timeout: 1s}\n");
+  for (auto& n : nodes_) start(n);
+  ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
+  ASSERT_TRUE(waitUntil([&] { return total("state_changed") >= 3; }, 10s));
+  const int was = leader();
+  hold = was;
+  a_.setFault("crash");
+  ASSERT_TRUE(waitUntil([&] { return arrived.load(); }, 20s))
+      << "the leader's kv_put never left\n" << dump();
+  nodes_[was].process.kill(SIGKILL);
+  nodes_[was].process.waitExit(5s);
+
+  ASSERT_TRUE(waitUntil([&] { return real("failover_completed") >= 1; }, 30s)) << dump();
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        std::lock_guard lock(mu);
+        return !late_answer.empty();
+      },
+      30s))
+      << "the held write was never forwarded";
+  int now = leader();
+  ASSERT_GE(now, 0);
+  EXPECT_NE(now, was);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(late_answer.find("\"succeeded\":true"), std::string::npos)
+        << "etcd took the deposed leader's write: " << late_answer;
+  }
+  EXPECT_EQ(etcd_.get(key), "engine_b@" + nodes_[now].name);
+  const std::string fence = etcd_.get(key + ".epoch").value_or("");
+  EXPECT_TRUE(fence.starts_with("00000000000000000001.")) << fence;
+  EXPECT_EQ(real("failover_completed"), 1u) << dump();
   for (auto& n : nodes_) n.process.stop();
 }
 

@@ -3,7 +3,12 @@
 // config from config/sandbox.yaml with the ports it got, and answers the drill's failback
 // requests on a small control API. SIGTERM stops every process it started, by PID.
 //
-//   hftguard_sandbox --dir STATE --template config/sandbox.yaml
+//   hftguard_sandbox --dir STATE --template config/sandbox.yaml [--daemons N]
+//
+// With --daemons N (2..5) it also starts a three-member etcd cluster for coordination and
+// writes STATE/nodeK/sandbox.yaml for K = 1..N: the same stack, node name nodeK, its own
+// event log, one shared maintenance file, `coordination: etcd` - what N hftguard daemons
+// on one cluster run with (scripts/demo starts them).
 //
 // Control API (loopback): POST /restore/trading   dead engines restarted, faults cleared,
 //                                                 roles, HAProxy and discovery put back and
@@ -19,6 +24,7 @@
 #include <cctype>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -269,14 +275,36 @@ struct Stack {
 
 }  // namespace
 
+// One daemon's config of a coordinated sandbox: the single config with its own node name
+// and event log, and the cluster's etcd.
+std::string nodeConfig(const std::string& config, const std::string& dir, int k,
+                       const std::vector<std::string>& endpoints) {
+  const std::string node = fmt::format("node{}", k);
+  std::string out = replaceAll(config, "\n  name: sandbox\n", "\n  name: " + node + "\n");
+  out = replaceAll(out, dir + "/failover_events.json", dir + "/" + node + "/failover_events.json");
+  std::string list;
+  for (const auto& e : endpoints) list += (list.empty() ? "" : ", ") + e;
+  // The lease outlasts the longest step (the Patroni plan waits up to 30 s for Patroni's own
+  // election): check-config's rule, step timeout <= 2/3 ttl - margin - request timeout.
+  return out + fmt::format(
+                   "\n# {} of a coordinated sandbox: the leader of cluster `sandbox` acts.\n"
+                   "coordination:\n  type: etcd\n  endpoints: [{}]\n  cluster: sandbox\n"
+                   "  lease_ttl: 55s\n",
+                   node, list);
+}
+
 int main(int argc, char** argv) {
   std::string dir, templ;
+  int daemons = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--dir") dir = argv[i + 1];
     if (std::string(argv[i]) == "--template") templ = argv[i + 1];
+    if (std::string(argv[i]) == "--daemons") daemons = std::atoi(argv[i + 1]);
   }
-  if (dir.empty() || templ.empty()) {
-    std::fprintf(stderr, "usage: hftguard_sandbox --dir STATE --template config/sandbox.yaml\n");
+  if (dir.empty() || templ.empty() || daemons < 1 || daemons > 5) {
+    std::fprintf(stderr,
+                 "usage: hftguard_sandbox --dir STATE --template config/sandbox.yaml "
+                 "[--daemons 1..5]\n");
     return 2;
   }
   // SIGTERM and SIGINT are waited for below; block them before any thread starts.
@@ -330,9 +358,24 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(dir + "/secrets");
     std::ofstream(dir + "/secrets/pdns-api-key") << PdnsServer::kApiKey;
     std::ofstream(dir + "/sandbox.yaml") << config;
-    std::ofstream(dir + "/status") << stack.status(controlPort);
+    std::string status = stack.status(controlPort);
+    std::unique_ptr<EtcdCluster> coordination;  // the daemons' cluster state and leader
+    if (daemons > 1) {
+      coordination = std::make_unique<EtcdCluster>(3);
+      std::string list;
+      for (const auto& e : coordination->endpoints()) list += (list.empty() ? "" : " ") + e;
+      status += fmt::format("coordination     etcd cluster {}\n", list);
+      for (int k = 1; k <= daemons; ++k) {
+        const std::string node = fmt::format("{}/node{}", dir, k);
+        std::filesystem::create_directories(node);
+        std::ofstream(node + "/sandbox.yaml")
+            << nodeConfig(config, dir, k, coordination->endpoints());
+        status += fmt::format("daemon node{}     config {}/sandbox.yaml\n", k, node);
+      }
+    }
+    std::ofstream(dir + "/status") << status;
     std::ofstream(dir + "/ready") << getpid() << "\n";
-    std::fputs(stack.status(controlPort).c_str(), stdout);
+    std::fputs(status.c_str(), stdout);
     std::fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
