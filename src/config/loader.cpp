@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iterator>
+#include <set>
 #include <fstream>
 #include <sstream>
 #include <tuple>
@@ -585,9 +586,15 @@ class Builder {
 
   // The leader starts a step attempt only while its lease outlasts the attempt's deadline
   // (docs/coordination.md): a step longer than the lease's guaranteed window never runs.
+  // Only the plans a daemon runs (components' and the system tier's); a drill's inject and
+  // restore plans are the drill's, run by no leader.
   void checkStepsFitTheLease(const Config& cfg) {
     const Duration window = leaseWindow(cfg.coordination.lease_ttl);
+    std::set<std::string, std::less<>> run;
+    for (const ComponentConfig& c : cfg.components) run.insert(c.plan);
+    run.insert(cfg.system.plan);
     for (const PlanConfig& p : cfg.plans) {
+      if (!run.count(p.name)) continue;
       for (const StepConfig& s : p.steps) {
         if (s.timeout <= window) continue;
         YAML::Mark at;

@@ -367,7 +367,8 @@ int main(int argc, char** argv) {
       status += fmt::format("coordination     etcd cluster {}\n", list);
       for (int k = 1; k <= daemons; ++k) {
         const std::string node = fmt::format("{}/node{}", dir, k);
-        std::filesystem::create_directories(node);
+        std::filesystem::create_directories(node + "/secrets");  // paths are the config's
+        std::ofstream(node + "/secrets/pdns-api-key") << PdnsServer::kApiKey;
         std::ofstream(node + "/sandbox.yaml")
             << nodeConfig(config, dir, k, coordination->endpoints());
         status += fmt::format("daemon node{}     config {}/sandbox.yaml\n", k, node);
