@@ -233,8 +233,9 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
                       if (mine != self->token || self->interrupted) return;
                       if (error.empty()) return self->finish(false);
                       // Not recorded as failed: a deposed leader's plan is interrupted, and
-                      // the next leader re-verifies its failed step.
+                      // the next leader re-verifies its failed step; this daemon holds it.
                       self->leave();
+                      self->report.failure_unrecorded = true;
                       self->stopHere("its failure could not be recorded: " + error);
                     });
   }

@@ -53,11 +53,12 @@ const std::vector<Command>& commands() {
        {.options = {"config", "file"}, .min_positional = 1, .max_positional = 1},
        cmdExplain},
       {"failover",
-       "failover [--config F] COMPONENT [--dry-run | --resume | --abandon] [--reason TEXT]",
+       "failover [--config F] COMPONENT [--dry-run | --resume | --abandon [--force]] [--reason "
+       "TEXT]",
        "Run the component's failover plan now; --dry-run checks every step and changes nothing; "
        "--resume / --abandon an interrupted plan",
        {.options = {"config", "reason"},
-        .flags = {"dry-run", "resume", "abandon"},
+        .flags = {"dry-run", "resume", "abandon", "force"},
         .min_positional = 1,
         .max_positional = 1},
        cmdFailover},

@@ -129,13 +129,15 @@ bool waitFor(Runtime& rt, const std::function<bool()>& done) {
 // A plan the leader is still running stops at its next step (its next journal write is
 // refused); one it holds is released.
 int abandonInEtcd(const config::Config& cfg, const std::string& name, const std::string& reason,
-                  std::ostream& out, std::ostream& err) {
+                  bool force, std::ostream& out, std::ostream& err) {
   Runtime rt(cfg);
   coord::EtcdClient etcd(rt.http, coord::etcdOptions(cfg));
   std::optional<std::string> error;
   std::optional<coord::KeyValue> kv;
-  coord::readPlanInEtcd(etcd, cfg, name, [&](std::string e, std::optional<coord::KeyValue> k) {
-    kv = std::move(k);
+  std::string leader;
+  coord::readClusterInEtcd(etcd, cfg, [&](std::string e, coord::ClusterView v) {
+    leader = v.leader;
+    if (v.plans.count(name)) kv = v.plans.at(name);
     error = std::move(e);
   });
   if (!waitFor(rt, [&] { return error.has_value(); })) error = "etcd did not answer within 10 s";
@@ -152,6 +154,14 @@ int abandonInEtcd(const config::Config& cfg, const std::string& name, const std:
   if (!j) {
     j = actions::PlanJournal{};
     j->last_step = "unknown: the journal could not be read (" + why + ")";
+  }
+  // The leader's own plan may still be running: dropping its journal stops it only after the
+  // step in flight, and leaves the component free for a run from the top.
+  if (!force && !j->node.empty() && j->node == leader) {
+    err << "hftguard failover: not abandoned: the plan is " << j->node
+        << "'s, the current leader's - it may still be running (see its events); if it is "
+           "held, abandon it with --force\n";
+    return kExitFailed;
   }
   error.reset();
   coord::dropPlanInEtcd(etcd, cfg, name, kv->mod_revision,
@@ -183,7 +193,9 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
   if (!cfg) return kExitFailed;
   const std::string& name = args.positional.front();
   const config::ComponentConfig* component = cfg->findComponent(name);
-  if (component == nullptr || component->plan.empty()) {
+  // --abandon: a system-tier plan runs under the name of the component that tipped it, which
+  // may have no plan of its own.
+  if (component == nullptr || (component->plan.empty() && !args.flag("abandon"))) {
     err << "hftguard failover: "
         << (component ? "component '" + name + "' has no plan" : "no component '" + name + "'")
         << "\n";
@@ -197,8 +209,8 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
   setupLogging(spdlog::level::warn);
   if (cfg->coordination.type == "etcd" && drop) {
     return abandonInEtcd(*cfg, name,
-                         args.option("reason").value_or("abandoned by " + operatorName()), out,
-                         err);
+                         args.option("reason").value_or("abandoned by " + operatorName()),
+                         args.flag("force"), out, err);
   }
   if (cfg->coordination.type == "etcd" && resume) {
     err << "hftguard failover: with coordination: etcd the leading daemon resumes an interrupted "

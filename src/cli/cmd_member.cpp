@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "hftguard/actions/plan_journal.hpp"
 #include "hftguard/coord/cluster_state.hpp"
 #include "hftguard/coord/etcd_coordinator.hpp"
 #include "hftguard/coord/state_file.hpp"
@@ -175,29 +176,91 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+// `hftguard status [--json]`: the coordination (with etcd: the cluster, its leader), each
+// component's roles and epoch, and a plan in flight (etcd: its journal in the cluster).
 int cmdStatus(const Args& args, std::ostream& out, std::ostream& err) {
   auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
   if (!cfg) return kExitFailed;
+  const bool asJson = args.flag("json");
   const coord::StateFile file(stateFilePath(*cfg));
-  nlohmann::json json = nlohmann::json::object();
+  nlohmann::json json = {{"coordination", {{"type", cfg->coordination.type}}},
+                         {"components", nlohmann::json::object()}};
   int status = kExitOk;
-  for (const config::ComponentConfig& c : cfg->components) {
-    if (c.members.empty()) {
-      json[c.name] = {{"roles", nullptr}};
-      if (!args.flag("json")) fmt::print(out, "{:<20} roles not tracked (no members)\n", c.name);
-      continue;
+  std::optional<coord::ClusterView> view;
+  if (cfg->coordination.type == "etcd") {
+    Runtime rt(*cfg);
+    coord::EtcdClient etcd(rt.http, coord::etcdOptions(*cfg));
+    std::optional<std::string> error;
+    coord::readClusterInEtcd(etcd, *cfg, [&](std::string e, coord::ClusterView v) {
+      view = std::move(v);
+      error = std::move(e);
+    });
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!error && std::chrono::steady_clock::now() < until) {
+      turn(rt.io, std::chrono::milliseconds(100));
     }
-    std::string why;
-    auto r = readRoles(*cfg, c, file, &why);
-    if (!r) {
-      err << "hftguard status: " << why << "\n";
-      status = kExitFailed;
-      continue;
+    if (!error || !error->empty()) {
+      err << "hftguard status: " << error.value_or("etcd did not answer within 10 s") << "\n";
+      return kExitFailed;
     }
-    json[c.name] = {{"roles", coord::toJson(*r)}};
-    if (!args.flag("json")) printRoles(out, c.name, *r);
+    for (const auto& p : view->problems) err << "hftguard status: " << p << "\n";
+    json["coordination"].update({{"cluster", cfg->coordination.cluster},
+                                 {"leader", view->leader.empty() ? nlohmann::json()
+                                                                 : nlohmann::json(view->leader)}});
+    if (!asJson) {
+      fmt::print(out, "cluster {} (etcd): {}\n", cfg->coordination.cluster,
+                 view->leader.empty() ? "no leader (an election is under way, or no daemon runs)"
+                                      : "leader " + view->leader);
+    }
   }
-  if (args.flag("json")) out << json.dump(2) << "\n";
+  for (const config::ComponentConfig& c : cfg->components) {
+    nlohmann::json entry = {{"roles", nullptr}};
+    if (c.members.empty()) {
+      if (!asJson) fmt::print(out, "{:<20} roles not tracked (no members)\n", c.name);
+    } else {
+      std::string why;
+      std::optional<coord::Roles> r;
+      if (view) {
+        r = view->roles.at(c.name);
+      } else {
+        r = currentRoles(c, file, &why);
+      }
+      if (!r) {
+        err << "hftguard status: " << why << "\n";
+        status = kExitFailed;
+      } else {
+        entry["roles"] = coord::toJson(*r);
+        if (!asJson) printRoles(out, c.name, *r);
+      }
+    }
+    if (view && view->plans.count(c.name)) {
+      const coord::KeyValue& kv = view->plans.at(c.name);
+      std::string why;
+      auto j = actions::parseJournal(kv.value, c.name, &why);
+      nlohmann::json plan = {{"key", kv.key}};
+      if (j) {
+        plan.update({{"plan", j->plan},
+                     {"node", j->node},
+                     {"steps_done", j->steps_done},
+                     {"last_step", j->last_step},
+                     {"epoch", j->epoch},
+                     {"started", j->started}});
+        if (!j->failed.empty()) plan["failed"] = j->failed;
+      } else {
+        plan["error"] = why;
+      }
+      entry["plan_in_flight"] = plan;
+      if (!asJson) {
+        fmt::print(out, "{:<20} plan in flight: {}\n", "",
+                   j ? fmt::format("{} by {}, {} steps done{}{}", j->plan, j->node, j->steps_done,
+                                   j->last_step.empty() ? "" : " (last: " + j->last_step + ")",
+                                   j->failed.empty() ? "" : "; FAILED at " + j->failed)
+                     : kv.key + " cannot be read: " + why);
+      }
+    }
+    json["components"][c.name] = entry;
+  }
+  if (asJson) out << json.dump(2) << "\n";
   return status;
 }
 

@@ -308,6 +308,14 @@ struct Daemon::Impl {
           j.component, fmt::format("plan {} has changed since (step {} is no longer '{}')", j.plan,
                                    j.steps_done, j.last_step));
     }
+    for (std::size_t k = j.steps_done; k < steps.size(); ++k) {  // the plan may have changed
+      if (steps[k].timeout > config::leaseWindow(cfg->coordination.lease_ttl)) {
+        return keeper.holdInterrupted(
+            j.component, fmt::format("its step {} ({}) is longer than the leader's lease can "
+                                     "promise",
+                                     steps[k].name, formatDuration(steps[k].timeout)));
+      }
+    }
     actions::RunRequest request;
     request.component = j.component;
     request.plan = plan;

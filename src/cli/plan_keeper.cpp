@@ -443,8 +443,15 @@ std::string PlanKeeper::stale(const std::string& component, const Deferred& d, b
   return {};
 }
 
-void PlanKeeper::ended(const std::string& component, const actions::RunReport& /*report*/) {
+void PlanKeeper::ended(const std::string& component, const actions::RunReport& report) {
   running_until_.erase(component);
+  // It failed, and etcd never heard so (a hiccup, or this daemon was deposed): this daemon
+  // must not take its own failed plan up again. Held; another leader re-verifies it.
+  if (report.failure_unrecorded && !held(component)) {
+    boost::asio::post(io_, [this, component, why = report.reason] {
+      holdInterrupted(component, "it failed, and " + why);
+    });
+  }
   // The journal of a plan that ended is gone already (RunRequest::tidy); an interrupted
   // plan's stays: the next start-up holds the component on it.
   if (!deferred_.empty() && !stopping_) {

@@ -456,6 +456,35 @@ void dropPlanInEtcd(EtcdClient& etcd, const config::Config& cfg, const std::stri
            });
 }
 
+void readClusterInEtcd(EtcdClient& etcd, const config::Config& cfg,
+                       std::function<void(std::string, ClusterView)> done) {
+  const std::string base = clusterPrefix(cfg);
+  etcd.range(base, true, [&cfg, base, done](EtcdResult r) {
+    if (!r.error.empty()) return done("etcd: " + r.error, {});
+    ClusterView view;
+    for (const auto& c : cfg.components) {
+      if (!c.members.empty()) view.roles[c.name] = initialRoles(c);
+    }
+    for (const KeyValue& kv : r.kvs) {
+      const std::string rest = kv.key.substr(base.size());
+      if (rest == "leader") view.leader = kv.value;
+      if (rest.starts_with("plans/")) view.plans[rest.substr(6)] = kv;
+      if (!rest.starts_with("roles/")) continue;
+      const config::ComponentConfig* c = cfg.findComponent(rest.substr(6));
+      if (c == nullptr || c->members.empty()) continue;
+      std::string why;
+      auto roles = parseRoles(kv.value);
+      if (roles) roles = fitRoles(*c, *roles, &why);
+      if (!roles) {
+        view.problems.push_back(kv.key + ": " + (why.empty() ? "not roles" : why));
+        continue;
+      }
+      view.roles[c->name] = *roles;
+    }
+    done("", std::move(view));
+  });
+}
+
 void readPlanInEtcd(EtcdClient& etcd, const config::Config& cfg, const std::string& component,
                     std::function<void(std::string, std::optional<KeyValue>)> done) {
   etcd.range(clusterPrefix(cfg) + "plans/" + component, false, [done](EtcdResult r) {

@@ -71,6 +71,9 @@ struct RunReport {
   Duration duration{};
   std::optional<Duration> rto;
   bool interrupted = false;  // stopped by interrupt(), not finished: its journal stays
+  // A step failed for good but that could not be journaled (RunRequest::failing): reported
+  // as interrupted; the caller must not let it be resumed by itself.
+  bool failure_unrecorded = false;
 };
 
 class FailoverRunner {

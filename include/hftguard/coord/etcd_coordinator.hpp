@@ -12,9 +12,11 @@
 // Everything runs on the event loop; no call blocks.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "hftguard/config/config.hpp"
 #include "hftguard/coord/cluster_state.hpp"
@@ -96,6 +98,17 @@ void updateRolesInEtcd(EtcdClient& etcd, const config::Config& cfg,
 // only if it is still the one read (`revision`).
 void dropPlanInEtcd(EtcdClient& etcd, const config::Config& cfg, const std::string& component,
                     std::int64_t revision, std::function<void(std::string error)> done);
+// What `hftguard status` shows of a cluster: one read of every key under its prefix.
+struct ClusterView {
+  std::string leader;                        // "" when nobody leads
+  std::map<std::string, Roles> roles;        // components with members (configured ones where
+                                             // etcd has none yet)
+  std::map<std::string, KeyValue> plans;     // plans in flight, by component
+  std::vector<std::string> problems;         // keys that could not be read as what they hold
+};
+void readClusterInEtcd(EtcdClient& etcd, const config::Config& cfg,
+                       std::function<void(std::string error, ClusterView view)> done);
+
 // The journal of a component's plan in flight, if any (`done(error, kv)`).
 void readPlanInEtcd(EtcdClient& etcd, const config::Config& cfg, const std::string& component,
                     std::function<void(std::string error, std::optional<KeyValue> kv)> done);

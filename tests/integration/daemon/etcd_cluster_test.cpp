@@ -365,6 +365,17 @@ TEST_F(EtcdDaemons, APlanThatDoesNotReVerifyIsHeldUntilAbandoned) {
   }
   EXPECT_EQ(real("failover_started"), 0u) << dump();
   EXPECT_TRUE(etcd_.get("/hftguard/test/plans/engine").has_value());
+  // `hftguard status` shows the leader and the plan that holds the component.
+  const std::string st = dir_.path() + "/status.json";
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "status", "--config", nodes_[1].config, "--json"},
+                       {.log_file = st}),
+            0)
+      << readFile(st);
+  const auto status = nlohmann::json::parse(readFile(st), nullptr, false);
+  EXPECT_EQ(status["coordination"]["leader"], nodes_[now].name) << status.dump();
+  EXPECT_EQ(status["components"]["engine"]["plan_in_flight"]["node"], "n9") << status.dump();
+  EXPECT_EQ(status["components"]["engine"]["plan_in_flight"]["steps_done"], 1);
+  EXPECT_EQ(status["components"]["engine"]["roles"]["primary"], "engine_a");
 
   // --resume is the leader's job with etcd: refused with what to do instead.
   const std::string out = dir_.path() + "/cli.log";
@@ -463,6 +474,8 @@ TEST_F(EtcdDaemons, ADeposedLeadersDelayedKvPutIsRefusedByTheEpochCompare) {
   EXPECT_NE(now, was);
   {
     std::lock_guard lock(mu);
+    EXPECT_NE(late_answer.find("\"header\""), std::string::npos)
+        << "the held write got no answer from etcd: " << late_answer;
     EXPECT_EQ(late_answer.find("\"succeeded\":true"), std::string::npos)
         << "etcd took the deposed leader's write: " << late_answer;
   }

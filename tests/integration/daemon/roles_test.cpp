@@ -150,7 +150,8 @@ TEST(Roles, FailoverAndBackWithTheChecksFollowingAndTheRolesKeptAcrossARestart) 
                        {.log_file = dir.path() + "/status.log"}),
             0);
   auto status = nlohmann::json::parse(readFile(dir.path() + "/status.log"));
-  EXPECT_EQ(status["engine"]["roles"]["primary"], "engine_a");
+  EXPECT_EQ(status["coordination"]["type"], "local");
+  EXPECT_EQ(status["components"]["engine"]["roles"]["primary"], "engine_a");
 }
 
 TEST(Roles, AStateNamingAPrimaryThatIsNotAMemberStopsTheStart) {

@@ -280,6 +280,9 @@ struct Stack {
 std::string nodeConfig(const std::string& config, const std::string& dir, int k,
                        const std::vector<std::string>& endpoints) {
   const std::string node = fmt::format("node{}", k);
+  if (config.find("\n  name: sandbox\n") == std::string::npos) {
+    throw std::runtime_error("the template has no 'node: name: sandbox' to rename");
+  }
   std::string out = replaceAll(config, "\n  name: sandbox\n", "\n  name: " + node + "\n");
   out = replaceAll(out, dir + "/failover_events.json", dir + "/" + node + "/failover_events.json");
   std::string list;

@@ -607,6 +607,7 @@ TEST_F(PlanLifecycleTest, AFailureIsJournaledBeforeItIsRecorded) {
     EXPECT_EQ(failedBefore, 0u);
     EXPECT_FALSE(report.ok);
     EXPECT_EQ(report.interrupted, refused);
+    EXPECT_EQ(report.failure_unrecorded, refused);  // the keeper holds it, never resumes it
     EXPECT_EQ(count("failover_failed"), refused ? 0u : 1u);
     EXPECT_EQ(count("failover_interrupted"), refused ? 1u : 0u);
     EXPECT_EQ(coordinator_.held, 0);
