@@ -1,16 +1,36 @@
 // hftguard maintenance start|end|list: maintenance windows for a component or the whole
 // node. The running daemon picks a change up within a second; it also survives restarts.
+#include <algorithm>
 #include <cstdlib>
 #include <ostream>
 
 #include <fmt/ostream.h>
 
 #include "hftguard/control/maintenance_file.hpp"
+#include "hftguard/coord/etcd_coordinator.hpp"
 #include "hftguard/events/event.hpp"
 
 #include "commands.hpp"
+#include "runtime.hpp"
 
 namespace hftguard::cli {
+namespace {
+
+// `list`: the windows still open, with where they are kept.
+void printWindows(std::ostream& out, const std::vector<control::MaintenanceEntry>& entries,
+                  const std::string& scope, WallTime now) {
+  for (const auto& e : entries) {
+    if (e.expires <= now) continue;
+    fmt::print(out, "{:<20} until {}  by {}: {}{}\n",
+               e.component.empty() ? "(whole node)" : e.component,
+               events::formatTimestamp(e.expires), e.owner, e.reason, scope);
+  }
+}
+
+}  // namespace
+
+// With `coordination: etcd` the windows are the cluster's (the `maintenance` key): one
+// command holds every daemon. `list` shows those and this host's file.
 int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
   const std::string& action = args.positional.front();
   auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
@@ -20,25 +40,12 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
     err << "hftguard maintenance: no component '" << component << "'\n";
     return kExitUsage;
   }
-  std::string why;
-  auto entries = control::readMaintenance(cfg->maintenance_path, &why);
-  if (!entries) {
-    err << "hftguard maintenance: " << why << "\n";
-    return kExitFailed;
+  if (action != "start" && action != "end" && action != "list") {
+    err << "hftguard maintenance: start, end or list\n";
+    return kExitUsage;
   }
   const WallTime now = std::chrono::system_clock::now();
-  std::erase_if(*entries, [&](const auto& e) {
-    return e.expires <= now || (action != "list" && e.component == component);
-  });
-  if (action == "list") {
-    if (entries->empty()) fmt::print(out, "no maintenance\n");
-    for (const auto& e : *entries) {
-      fmt::print(out, "{:<20} until {}  by {}: {}\n",
-                 e.component.empty() ? "(whole node)" : e.component,
-                 events::formatTimestamp(e.expires), e.owner, e.reason);
-    }
-    return kExitOk;
-  }
+  std::optional<control::MaintenanceEntry> added;
   if (action == "start") {
     auto length = parseDuration(args.option("for").value_or(""));
     const auto reason = args.option("reason");
@@ -47,13 +54,67 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
              "required\n";
       return kExitUsage;
     }
-    entries->push_back({component, args.option("owner").value_or(operatorName()), *reason,
-                        now + std::chrono::duration_cast<WallTime::duration>(*length)});
-  } else if (action != "end") {
-    err << "hftguard maintenance: start, end or list\n";
-    return kExitUsage;
+    added = control::MaintenanceEntry{
+        component, args.option("owner").value_or(operatorName()), *reason,
+        now + std::chrono::duration_cast<WallTime::duration>(*length)};
   }
-  if (!control::writeMaintenance(cfg->maintenance_path, *entries, &why)) {
+  // The change to a list: expired windows go, the component's window is replaced or ended.
+  auto change = [&](std::vector<control::MaintenanceEntry>& entries) -> std::string {
+    std::erase_if(entries, [&](const auto& e) {
+      return e.expires <= now || (action != "list" && e.component == component);
+    });
+    if (added) entries.push_back(*added);
+    return action == "list" ? "(read only)" : "";
+  };
+  std::string why;
+  auto local = control::readMaintenance(cfg->maintenance_path, &why);
+  if (!local) {
+    err << "hftguard maintenance: " << why << "\n";
+    return kExitFailed;
+  }
+  const bool cluster = cfg->coordination.type == "etcd";
+  if (cluster) {
+    Runtime rt(*cfg);
+    coord::EtcdClient etcd(rt.http, coord::etcdOptions(*cfg));
+    std::optional<std::string> error;
+    std::vector<control::MaintenanceEntry> after;
+    coord::updateMaintenanceInEtcd(etcd, *cfg, change,
+                                   [&](std::string e, std::vector<control::MaintenanceEntry> a) {
+                                     after = std::move(a);
+                                     error = std::move(e);
+                                   });
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!error && std::chrono::steady_clock::now() < until) {
+      turn(rt.io, std::chrono::milliseconds(100));
+    }
+    if (!error) error = "etcd did not answer within 10 s";
+    if (action == "list" && *error == "(read only)") {
+      const bool none = std::none_of(after.begin(), after.end(),
+                                     [&](const auto& e) { return e.expires > now; }) &&
+                        std::none_of(local->begin(), local->end(),
+                                     [&](const auto& e) { return e.expires > now; });
+      if (none) fmt::print(out, "no maintenance\n");
+      printWindows(out, after, "  [cluster " + cfg->coordination.cluster + "]", now);
+      printWindows(out, *local, "  [this host]", now);
+      return kExitOk;
+    }
+    if (!error->empty()) {
+      err << "hftguard maintenance: " << *error << "\n";
+      return kExitFailed;
+    }
+    fmt::print(out, "maintenance of {} {} (cluster {}, every daemon)\n",
+               component.empty() ? "the whole node" : component,
+               action == "start" ? "started" : "ended", cfg->coordination.cluster);
+    return kExitOk;
+  }
+  if (action == "list") {
+    change(*local);
+    if (local->empty()) fmt::print(out, "no maintenance\n");
+    printWindows(out, *local, "", now);
+    return kExitOk;
+  }
+  change(*local);
+  if (!control::writeMaintenance(cfg->maintenance_path, *local, &why)) {
     err << "hftguard maintenance: " << why << "\n";
     return kExitFailed;
   }

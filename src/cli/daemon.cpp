@@ -438,7 +438,8 @@ struct Daemon::Impl {
   }
 
   // Applies what `hftguard maintenance` wrote: new windows start, removed ones end. Expiry
-  // is the decider's own.
+  // is the decider's own. With etcd: the cluster's windows too (one command holds every
+  // daemon); while etcd cannot be read, the windows last read from it stand.
   void syncMaintenance() {
     std::string why;
     auto entries = control::readMaintenance(cfg->maintenance_path, &why);
@@ -448,6 +449,24 @@ struct Daemon::Impl {
       return;
     }
     maintenance_error.clear();
+    if (etcd != nullptr) {
+      if (auto text = etcd->maintenance()) {
+        std::string bad;
+        auto cluster = text->empty() ? std::optional(std::vector<control::MaintenanceEntry>{})
+                                     : control::parseMaintenance(*text, &bad);
+        if (cluster) {
+          cluster_windows = std::move(*cluster);
+          cluster_error.clear();
+        } else if (bad != cluster_error) {
+          spdlog::error("the cluster's maintenance windows in etcd ignored: {}", bad);
+          cluster_error = bad;
+        }
+      }
+      for (const auto& w : cluster_windows) {
+        if (std::find(entries->begin(), entries->end(), w) == entries->end())
+          entries->push_back(w);
+      }
+    }
     const SteadyTime now = rt.clock.now();
     const WallTime wall = rt.clock.wallNow();
     std::erase_if(*entries, [&](const auto& e) { return e.expires <= wall; });
@@ -537,6 +556,8 @@ struct Daemon::Impl {
   std::vector<std::unique_ptr<probes::SentinelWatch>> watches;
   std::vector<control::MaintenanceEntry> applied;  // windows the decider has been told of
   std::string maintenance_error;
+  std::vector<control::MaintenanceEntry> cluster_windows;  // etcd's, as last read
+  std::string cluster_error;
   coord::StateFile state_file{stateFilePath(*cfg)};
   std::map<std::string, coord::Roles> roles;  // of the components with members
   bool reading_roles = false;

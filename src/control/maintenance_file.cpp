@@ -29,9 +29,21 @@ std::optional<std::vector<MaintenanceEntry>> readMaintenance(const std::string& 
   }
   std::stringstream text;
   text << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+  std::string why;
+  auto out = parseMaintenance(text.str(), &why);
+  if (!out) return fail(why);
+  return out;
+}
+
+std::optional<std::vector<MaintenanceEntry>> parseMaintenance(const std::string& text,
+                                                              std::string* error) {
+  auto fail = [&](std::string why) -> std::optional<std::vector<MaintenanceEntry>> {
+    if (error != nullptr) *error = std::move(why);
+    return std::nullopt;
+  };
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("entries") || !j["entries"].is_array()) {
-    return fail("not a maintenance file ({\"entries\": [...]})");
+    return fail("not a maintenance list ({\"entries\": [...]})");
   }
   std::vector<MaintenanceEntry> out;
   for (const auto& e : j["entries"]) {
@@ -48,11 +60,7 @@ std::optional<std::vector<MaintenanceEntry>> readMaintenance(const std::string& 
   return out;
 }
 
-// A temp file of its own (two operators at once never share one), mode 0640 in the
-// directory's group (the daemon's, which reads it), fsync'd, renamed over the file, and the
-// directory fsync'd: a reader sees the old file or the new one, even after a power cut.
-bool writeMaintenance(const std::string& path, const std::vector<MaintenanceEntry>& entries,
-                      std::string* error) {
+std::string maintenanceText(const std::vector<MaintenanceEntry>& entries) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& e : entries) {
     list.push_back({{"component", e.component},
@@ -60,8 +68,17 @@ bool writeMaintenance(const std::string& path, const std::vector<MaintenanceEntr
                     {"reason", e.reason},
                     {"expires", events::formatTimestamp(e.expires)}});
   }
-  const std::string text = nlohmann::json{{"entries", list}}.dump(2) + "\n";
-  return replaceFileDurably(path, text, 0640, true, error);
+  return nlohmann::json{{"entries", list}}.dump(2, ' ', false,
+                                                nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+// A temp file of its own (two operators at once never share one), mode 0640 in the
+// directory's group (the daemon's, which reads it), fsync'd, renamed over the file, and the
+// directory fsync'd: a reader sees the old file or the new one, even after a power cut.
+bool writeMaintenance(const std::string& path, const std::vector<MaintenanceEntry>& entries,
+                      std::string* error) {
+  return replaceFileDurably(path, maintenanceText(entries), 0640, true, error);
 }
 
 }  // namespace hftguard::control

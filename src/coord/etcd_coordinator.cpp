@@ -94,7 +94,12 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
     std::string leader;
     std::int64_t leaderLease = 0;
     std::map<std::string, KeyValue> read_plans;
+    std::string read_maintenance;
     for (const KeyValue& kv : r.kvs) {
+      if (kv.key == base + "maintenance") {
+        read_maintenance = kv.value;
+        continue;
+      }
       if (kv.key.starts_with(base + "plans/")) {
         read_plans[kv.key.substr(base.size() + 6)] = kv;
         continue;
@@ -129,6 +134,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
     }
     plans = std::move(read_plans);
     plans_read_at = r.revision;
+    maintenance_text = std::move(read_maintenance);
     // The key is ours, bound to our live lease, but we do not act: our campaign's answer was
     // lost, or renewals answered late stopped us. etcd deletes a lease's keys when it
     // expires, so nobody else can lead meanwhile: take it up again (from the last renewal).
@@ -283,6 +289,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::string, KeyValue> plans;                   // plans/<component> as known
   std::map<std::string, std::int64_t> plan_written;        // revision of our last change
   std::int64_t plans_read_at = 0;                          // the last read's revision
+  std::optional<std::string> maintenance_text;             // the last read's ("" none)
 };
 
 namespace {
@@ -395,6 +402,45 @@ void EtcdCoordinator::commitFailover(const std::string& component, const std::st
 
 bool EtcdCoordinator::plansKnown() const {
   return impl_->leadingNow() && impl_->leader_rev != 0 && impl_->plans_read_at >= impl_->leader_rev;
+}
+
+std::optional<std::string> EtcdCoordinator::maintenance() const {
+  return impl_->maintenance_text;
+}
+
+void updateMaintenanceInEtcd(
+    EtcdClient& etcd, const config::Config& cfg,
+    std::function<std::string(std::vector<control::MaintenanceEntry>&)> change,
+    std::function<void(std::string, std::vector<control::MaintenanceEntry>)> done) {
+  const std::string key = clusterPrefix(cfg) + "maintenance";
+  auto attempt = std::make_shared<std::function<void(int)>>();
+  // The calls in flight hold the retry loop; it holds itself only weakly (no cycle).
+  *attempt = [&etcd, key, change, done, weak = std::weak_ptr(attempt)](int left) {
+    auto again = weak.lock();
+    if (!again) return;
+    etcd.range(key, false, [&etcd, key, change, done, attempt = again, left](EtcdResult r) {
+      if (!r.error.empty()) return done("etcd: " + r.error, {});
+      std::vector<control::MaintenanceEntry> entries;
+      std::int64_t rev = 0;
+      if (!r.kvs.empty()) {
+        std::string why;
+        auto read = control::parseMaintenance(r.kvs[0].value, &why);
+        if (!read) return done(key + ": " + why, {});
+        entries = std::move(*read);
+        rev = r.kvs[0].mod_revision;
+      }
+      if (std::string why = change(entries); !why.empty()) return done(why, entries);
+      etcd.txn({{key, Compare::Target::ModRevision, rev, {}}},
+               {{Operation::Kind::Put, key, control::maintenanceText(entries), 0, false}}, {},
+               [entries, done, attempt, left](EtcdResult t) {
+                 if (!t.error.empty()) return done("etcd: " + t.error, {});
+                 if (t.succeeded) return done("", entries);
+                 if (left > 0) return (*attempt)(left - 1);
+                 done("the maintenance windows kept changing; try again", {});
+               });
+    });
+  };
+  (*attempt)(3);
 }
 
 std::optional<KeyValue> EtcdCoordinator::plan(const std::string& component) const {

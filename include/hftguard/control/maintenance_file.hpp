@@ -26,6 +26,13 @@ struct MaintenanceEntry {
 std::optional<std::vector<MaintenanceEntry>> readMaintenance(const std::string& path,
                                                              std::string* error = nullptr);
 
+// The same list as text (the file's format; with `coordination: etcd` also the value of the
+// cluster's `maintenance` key, so one `hftguard maintenance start` holds every daemon), and
+// back (nullopt with why when it is not one).
+std::string maintenanceText(const std::vector<MaintenanceEntry>& entries);
+std::optional<std::vector<MaintenanceEntry>> parseMaintenance(const std::string& text,
+                                                              std::string* error = nullptr);
+
 // Replaces the file's content atomically; false (with why) on failure.
 bool writeMaintenance(const std::string& path, const std::vector<MaintenanceEntry>& entries,
                       std::string* error = nullptr);

@@ -5,6 +5,8 @@
 //   roles/<component> the component's roles (cluster_state.hpp), changed only by compare-and-set
 //   plans/<component> the plan in flight for the component: its journal (plan_journal.hpp),
 //                     written by the leader only (a transaction comparing the leader key)
+//   maintenance       the cluster's maintenance windows (maintenance_file.hpp's format),
+//                     written by `hftguard maintenance` (compare-and-set), read by every daemon
 // Every daemon campaigns; only the leader runs failover plans. The leader renews its lease
 // every ttl/3 and stops acting (acquire() and Lease::holds() refuse) a margin before the
 // lease could have expired on etcd's side, counted from when its last renewal was *sent*:
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "hftguard/config/config.hpp"
+#include "hftguard/control/maintenance_file.hpp"
 #include "hftguard/coord/cluster_state.hpp"
 #include "hftguard/coord/coordinator.hpp"
 #include "hftguard/coord/etcd_client.hpp"
@@ -72,6 +75,9 @@ class EtcdCoordinator final : public Coordinator {
   // this daemon leads and has read the keys at a revision after its election: every write of
   // an earlier leader is older than that, so none is missed.
   bool plansKnown() const;
+  // The cluster's maintenance key as last read: nullopt before any read (etcd unreachable
+  // since the start: the windows last known stand), "" when there is none.
+  std::optional<std::string> maintenance() const;
   std::optional<KeyValue> plan(const std::string& component) const;
   // Writes a plan's journal while this daemon leads; `expect` is the key's mod_revision as
   // this daemon last saw it (0: absent). `done(error, revision written)`.
@@ -108,6 +114,13 @@ struct ClusterView {
 };
 void readClusterInEtcd(EtcdClient& etcd, const config::Config& cfg,
                        std::function<void(std::string error, ClusterView view)> done);
+
+// An operator's change to the cluster's maintenance windows (`hftguard maintenance` with etcd):
+// read, change, compare-and-set on the key's revision, retried a few times if it moved.
+void updateMaintenanceInEtcd(
+    EtcdClient& etcd, const config::Config& cfg,
+    std::function<std::string(std::vector<control::MaintenanceEntry>&)> change,
+    std::function<void(std::string error, std::vector<control::MaintenanceEntry> after)> done);
 
 // The journal of a component's plan in flight, if any (`done(error, kv)`).
 void readPlanInEtcd(EtcdClient& etcd, const config::Config& cfg, const std::string& component,

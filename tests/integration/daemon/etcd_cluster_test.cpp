@@ -486,6 +486,47 @@ TEST_F(EtcdDaemons, ADeposedLeadersDelayedKvPutIsRefusedByTheEpochCompare) {
   for (auto& n : nodes_) n.process.stop();
 }
 
+// With etcd, maintenance is the cluster's: one `hftguard maintenance start` (from any host's
+// config) holds every daemon - the leader's failover is suppressed - and one `end` releases
+// them all.
+TEST_F(EtcdDaemons, OneMaintenanceCommandHoldsEveryDaemon) {
+  for (auto& n : nodes_) start(n);
+  ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
+  ASSERT_TRUE(waitUntil([&] { return total("state_changed") >= 3; }, 10s));
+  const std::string out = dir_.path() + "/maintenance.log";
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "start", "--config", nodes_[2].config,
+                        "--component", "engine", "--for", "10m", "--reason", "patching"},
+                       {.log_file = out}),
+            0)
+      << readFile(out);
+  EXPECT_NE(readFile(out).find("cluster test"), std::string::npos) << readFile(out);
+  auto everyone = [&](const std::string& type) {
+    for (const auto& n : nodes_) {
+      if (count(n.events(), type) == 0) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(waitUntil([&] { return everyone("maintenance_started"); }, 5s))
+      << "not every daemon applied the cluster's window\n" << dump();
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "list", "--config", nodes_[0].config},
+                       {.log_file = out}),
+            0);
+  EXPECT_NE(readFile(out).find("patching  [cluster test]"), std::string::npos) << readFile(out);
+
+  a_.setFault("crash");  // in maintenance: detected and recorded, never failed over
+  ASSERT_TRUE(waitUntil([&] { return total("failover_suppressed") >= 1; }, 10s)) << dump();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(real("failover_started"), 0u) << dump();
+
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "end", "--config", nodes_[1].config,
+                        "--component", "engine"},
+                       {.log_file = out}),
+            0)
+      << readFile(out);
+  EXPECT_TRUE(waitUntil([&] { return everyone("maintenance_ended"); }, 5s)) << dump();
+  for (auto& n : nodes_) n.process.stop();
+}
+
 INSTANTIATE_TEST_SUITE_P(KilledOrFrozen, EtcdDaemonsMidPlan, ::testing::Values(SIGKILL, SIGSTOP),
                          [](const auto& p) {
                            return std::string(p.param == SIGKILL ? "Killed" : "Frozen");
