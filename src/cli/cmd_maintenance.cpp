@@ -68,11 +68,12 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
   };
   std::string why;
   auto local = control::readMaintenance(cfg->maintenance_path, &why);
+  const bool cluster = cfg->coordination.type == "etcd";
   if (!local) {
     err << "hftguard maintenance: " << why << "\n";
-    return kExitFailed;
+    if (!cluster) return kExitFailed;
+    local.emplace();  // the cluster's windows do not need this host's file
   }
-  const bool cluster = cfg->coordination.type == "etcd";
   if (cluster) {
     Runtime rt(*cfg);
     coord::EtcdClient etcd(rt.http, coord::etcdOptions(*cfg));
@@ -87,8 +88,13 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
     while (!error && std::chrono::steady_clock::now() < until) {
       turn(rt.io, std::chrono::milliseconds(100));
     }
-    if (!error) error = "etcd did not answer within 10 s";
-    if (action == "list" && *error == "(read only)") {
+    if (!error) error = "etcd did not answer within 10 s (a change may still land: check with list)";
+    if (action == "list" && *error != "(read only)") {  // this host's windows, at least
+      err << "hftguard maintenance: the cluster's windows cannot be read: " << *error << "\n";
+      printWindows(out, *local, "  [this host]", now);
+      return kExitFailed;
+    }
+    if (action == "list") {
       const bool none = std::none_of(after.begin(), after.end(),
                                      [&](const auto& e) { return e.expires > now; }) &&
                         std::none_of(local->begin(), local->end(),
@@ -105,6 +111,17 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
     fmt::print(out, "maintenance of {} {} (cluster {}, every daemon)\n",
                component.empty() ? "the whole node" : component,
                action == "start" ? "started" : "ended", cfg->coordination.cluster);
+    // `end`: a window of this host's file for the component would go on holding its daemon.
+    const bool here = std::any_of(local->begin(), local->end(),
+                                  [&](const auto& e) { return e.component == component; });
+    if (action == "end" && here) {
+      change(*local);
+      if (!control::writeMaintenance(cfg->maintenance_path, *local, &why)) {
+        err << "hftguard maintenance: this host's window not ended: " << why << "\n";
+        return kExitFailed;
+      }
+      fmt::print(out, "and this host's window ({})\n", cfg->maintenance_path);
+    }
     return kExitOk;
   }
   if (action == "list") {

@@ -207,10 +207,25 @@ int cmdStatus(const Args& args, std::ostream& out, std::ostream& err) {
     json["coordination"].update({{"cluster", cfg->coordination.cluster},
                                  {"leader", view->leader.empty() ? nlohmann::json()
                                                                  : nlohmann::json(view->leader)}});
+    nlohmann::json daemons = nlohmann::json::object();
+    for (const auto& [node, text] : view->daemons) {
+      daemons[node] = nlohmann::json::parse(text, nullptr, false);
+      if (daemons[node].is_discarded()) daemons[node] = {{"error", "not a report"}};
+    }
+    json["daemons"] = daemons;
     if (!asJson) {
       fmt::print(out, "cluster {} (etcd): {}\n", cfg->coordination.cluster,
                  view->leader.empty() ? "no leader (an election is under way, or no daemon runs)"
                                       : "leader " + view->leader);
+      for (const auto& [node, d] : daemons.items()) {
+        std::string seen;
+        if (d.contains("health") && d["health"].is_object()) {
+          for (const auto& [c, h] : d["health"].items())
+            seen += fmt::format(" {}={}", c, h.is_string() ? h.get<std::string>() : "?");
+        }
+        fmt::print(out, "  daemon {:<12}{}{}\n", node, d.value("leading", false) ? " (leads)" : "",
+                   seen);
+      }
     }
   }
   for (const config::ComponentConfig& c : cfg->components) {
@@ -221,7 +236,11 @@ int cmdStatus(const Args& args, std::ostream& out, std::ostream& err) {
       std::string why;
       std::optional<coord::Roles> r;
       if (view) {
-        r = view->roles.at(c.name);
+        if (view->roles.count(c.name)) {
+          r = view->roles.at(c.name);
+        } else {
+          why = c.name + ": its roles in etcd cannot be read";
+        }
       } else {
         r = currentRoles(c, file, &why);
       }

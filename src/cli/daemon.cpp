@@ -132,7 +132,11 @@ struct Daemon::Impl {
                                {"why", why}});
               spdlog::log(leading ? spdlog::level::info : spdlog::level::warn, "etcd: {}",
                           leading ? "this daemon leads: " + why : "leadership lost: " + why);
-              if (leading) boost::asio::post(rt.io, [this] { takeOverDecisions(); });
+              // The windows of the read that elected it apply before it acts on anything.
+              if (leading) {
+                syncMaintenance();
+                boost::asio::post(rt.io, [this] { takeOverDecisions(); });
+              }
             }});
     etcd = e.get();
     return e;
@@ -437,6 +441,20 @@ struct Daemon::Impl {
     });
   }
 
+  // What this daemon sees, for `hftguard status` on any host (daemons/<node> in etcd).
+  void reportToCluster() {
+    nlohmann::json health = nlohmann::json::object();
+    for (const auto& c : cfg->components) {
+      health[c.name] = std::string(decide::toString(decider.health(c.name)));
+    }
+    etcd->report(nlohmann::json{{"node", cfg->node.name},
+                                {"version", kVersion},
+                                {"pid", ::getpid()},
+                                {"leading", etcd->leading()},
+                                {"health", health}}
+                     .dump());
+  }
+
   // Applies what `hftguard maintenance` wrote: new windows start, removed ones end. Expiry
   // is the decider's own. With etcd: the cluster's windows too (one command holds every
   // daemon); while etcd cannot be read, the windows last read from it stand.
@@ -446,9 +464,12 @@ struct Daemon::Impl {
     if (!entries) {
       if (why != maintenance_error) spdlog::error("maintenance file ignored: {}", why);
       maintenance_error = why;
-      return;
+      if (etcd == nullptr) return;
+      entries = file_windows;  // the file's last good windows stand; etcd's still apply
+    } else {
+      maintenance_error.clear();
+      file_windows = *entries;
     }
-    maintenance_error.clear();
     if (etcd != nullptr) {
       if (auto text = etcd->maintenance()) {
         std::string bad;
@@ -462,9 +483,16 @@ struct Daemon::Impl {
           cluster_error = bad;
         }
       }
+      // One window per component (the decider keeps one): the one that lasts longest, so
+      // that neither the file's nor the cluster's can end the other's protection.
       for (const auto& w : cluster_windows) {
-        if (std::find(entries->begin(), entries->end(), w) == entries->end())
+        auto same = std::find_if(entries->begin(), entries->end(),
+                                 [&](const auto& e) { return e.component == w.component; });
+        if (same == entries->end()) {
           entries->push_back(w);
+        } else if (w.expires > same->expires) {
+          *same = w;
+        }
       }
     }
     const SteadyTime now = rt.clock.now();
@@ -492,6 +520,7 @@ struct Daemon::Impl {
       if (ec) return;
       syncMaintenance();
       syncRoles();
+      if (etcd != nullptr) reportToCluster();
       keeper.tick();
       record(decider.tick(rt.clock.now(), rt.clock.wallNow()));
       for (const auto& a : alert_policy.tick(rt.clock.wallNow())) dispatcher.submit(a);
@@ -557,6 +586,7 @@ struct Daemon::Impl {
   std::vector<control::MaintenanceEntry> applied;  // windows the decider has been told of
   std::string maintenance_error;
   std::vector<control::MaintenanceEntry> cluster_windows;  // etcd's, as last read
+  std::vector<control::MaintenanceEntry> file_windows;     // the host file's, as last read
   std::string cluster_error;
   coord::StateFile state_file{stateFilePath(*cfg)};
   std::map<std::string, coord::Roles> roles;  // of the components with members

@@ -233,6 +233,10 @@ void PlanKeeper::resume(actions::RunRequest request, const actions::PlanJournal&
         boost::asio::post(io_, [this, request, j, checked] {  // not inside the runner's callback
           const std::string& c = j.component;
           running_until_.erase(c);
+          if (held(c)) {  // held meanwhile (its own failure, unrecorded): never run now
+            resuming_.erase(c);
+            return;
+          }
           if (checked.interrupted || stopping_) {  // stopped, not refuted: the next leader's
             resuming_.erase(c);
             return stoppedIfIdle();
@@ -448,9 +452,7 @@ void PlanKeeper::ended(const std::string& component, const actions::RunReport& r
   // It failed, and etcd never heard so (a hiccup, or this daemon was deposed): this daemon
   // must not take its own failed plan up again. Held; another leader re-verifies it.
   if (report.failure_unrecorded && !held(component)) {
-    boost::asio::post(io_, [this, component, why = report.reason] {
-      holdInterrupted(component, "it failed, and " + why);
-    });
+    holdInterrupted(component, "it failed, and " + report.reason);
   }
   // The journal of a plan that ended is gone already (RunRequest::tidy); an interrupted
   // plan's stays: the next start-up holds the component on it.

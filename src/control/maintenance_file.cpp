@@ -48,6 +48,10 @@ std::optional<std::vector<MaintenanceEntry>> parseMaintenance(const std::string&
   std::vector<MaintenanceEntry> out;
   for (const auto& e : j["entries"]) {
     if (!e.is_object()) return fail("an entry is not an object");
+    for (const char* key : {"component", "owner", "reason", "expires"}) {
+      if (e.contains(key) && !e[key].is_string())
+        return fail(std::string("an entry's '") + key + "' is not a string");
+    }
     MaintenanceEntry m;
     m.component = e.value("component", std::string());
     m.owner = e.value("owner", std::string());

@@ -272,6 +272,9 @@ void EtcdClient::range(std::string key, bool prefix, Done done) {
         EtcdResult r;
         r.succeeded = true;
         r.revision = number(j.value("header", json::object()), "revision");
+        // Every etcd answer has its store revision: without one (a proxy's "{}"), "no keys"
+        // would be a guess - an error, never an empty cluster.
+        if (r.revision <= 0) return done(failed("not etcd's answer (no header revision)"));
         r.kvs = kvsOf(j);
         done(std::move(r));
       },

@@ -290,6 +290,29 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::string, std::int64_t> plan_written;        // revision of our last change
   std::int64_t plans_read_at = 0;                          // the last read's revision
   std::optional<std::string> maintenance_text;             // the last read's ("" none)
+  std::string report_text;                                 // what this daemon reports
+  std::string published_text;                              // ... as last written
+  std::int64_t published_lease = 0;                        // ... bound to this lease
+  bool publishing = false;
+
+  void publish() {
+    if (stopped || publishing || report_text.empty()) return;
+    if (report_text == published_text && published_lease == lease_id && lease_id != 0) return;
+    ensureLease([self = shared_from_this()] {
+      if (self->stopped || self->publishing || self->lease_id == 0) return;
+      self->publishing = true;
+      const std::string text = self->report_text;
+      const std::int64_t lease = self->lease_id;
+      self->etcd.txn({}, {{Operation::Kind::Put, self->base + "daemons/" + self->cfg.node.name,
+                           text, lease, false}},
+                     {}, [self, text, lease](EtcdResult r) {
+                       self->publishing = false;
+                       if (!r.error.empty()) return;  // again on the next report
+                       self->published_text = text;
+                       self->published_lease = lease;
+                     });
+    });
+  }
 };
 
 namespace {
@@ -404,6 +427,11 @@ bool EtcdCoordinator::plansKnown() const {
   return impl_->leadingNow() && impl_->leader_rev != 0 && impl_->plans_read_at >= impl_->leader_rev;
 }
 
+void EtcdCoordinator::report(std::string text) {
+  impl_->report_text = std::move(text);
+  impl_->publish();
+}
+
 std::optional<std::string> EtcdCoordinator::maintenance() const {
   return impl_->maintenance_text;
 }
@@ -515,6 +543,7 @@ void readClusterInEtcd(EtcdClient& etcd, const config::Config& cfg,
       const std::string rest = kv.key.substr(base.size());
       if (rest == "leader") view.leader = kv.value;
       if (rest.starts_with("plans/")) view.plans[rest.substr(6)] = kv;
+      if (rest.starts_with("daemons/")) view.daemons[rest.substr(8)] = kv.value;
       if (!rest.starts_with("roles/")) continue;
       const config::ComponentConfig* c = cfg.findComponent(rest.substr(6));
       if (c == nullptr || c->members.empty()) continue;
@@ -523,6 +552,7 @@ void readClusterInEtcd(EtcdClient& etcd, const config::Config& cfg,
       if (roles) roles = fitRoles(*c, *roles, &why);
       if (!roles) {
         view.problems.push_back(kv.key + ": " + (why.empty() ? "not roles" : why));
+        view.roles.erase(c->name);  // unknown, never the configured ones in its place
         continue;
       }
       view.roles[c->name] = *roles;

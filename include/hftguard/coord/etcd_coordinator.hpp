@@ -5,6 +5,8 @@
 //   roles/<component> the component's roles (cluster_state.hpp), changed only by compare-and-set
 //   plans/<component> the plan in flight for the component: its journal (plan_journal.hpp),
 //                     written by the leader only (a transaction comparing the leader key)
+//   daemons/<node>    what each daemon reports (its health view, whether it leads), bound to
+//                     its lease: gone when the daemon is
 //   maintenance       the cluster's maintenance windows (maintenance_file.hpp's format),
 //                     written by `hftguard maintenance` (compare-and-set), read by every daemon
 // Every daemon campaigns; only the leader runs failover plans. The leader renews its lease
@@ -75,6 +77,9 @@ class EtcdCoordinator final : public Coordinator {
   // this daemon leads and has read the keys at a revision after its election: every write of
   // an earlier leader is older than that, so none is missed.
   bool plansKnown() const;
+  // This daemon's report (JSON text) at daemons/<node>, bound to its lease; written when it
+  // changes (and when the lease is new), not more.
+  void report(std::string text);
   // The cluster's maintenance key as last read: nullopt before any read (etcd unreachable
   // since the start: the windows last known stand), "" when there is none.
   std::optional<std::string> maintenance() const;
@@ -110,6 +115,7 @@ struct ClusterView {
   std::map<std::string, Roles> roles;        // components with members (configured ones where
                                              // etcd has none yet)
   std::map<std::string, KeyValue> plans;     // plans in flight, by component
+  std::map<std::string, std::string> daemons;  // each live daemon's report, by node
   std::vector<std::string> problems;         // keys that could not be read as what they hold
 };
 void readClusterInEtcd(EtcdClient& etcd, const config::Config& cfg,

@@ -373,6 +373,9 @@ TEST_F(EtcdDaemons, APlanThatDoesNotReVerifyIsHeldUntilAbandoned) {
       << readFile(st);
   const auto status = nlohmann::json::parse(readFile(st), nullptr, false);
   EXPECT_EQ(status["coordination"]["leader"], nodes_[now].name) << status.dump();
+  ASSERT_EQ(status["daemons"].size(), 3u) << status.dump();  // what each daemon sees
+  EXPECT_EQ(status["daemons"][nodes_[now].name]["leading"], true) << status.dump();
+  EXPECT_EQ(status["daemons"]["n1"]["health"]["engine"], "healthy") << status.dump();
   EXPECT_EQ(status["components"]["engine"]["plan_in_flight"]["node"], "n9") << status.dump();
   EXPECT_EQ(status["components"]["engine"]["plan_in_flight"]["steps_done"], 1);
   EXPECT_EQ(status["components"]["engine"]["roles"]["primary"], "engine_a");
@@ -513,10 +516,22 @@ TEST_F(EtcdDaemons, OneMaintenanceCommandHoldsEveryDaemon) {
             0);
   EXPECT_NE(readFile(out).find("patching  [cluster test]"), std::string::npos) << readFile(out);
 
+  const int lead = leader();
+  ASSERT_GE(lead, 0);
   a_.setFault("crash");  // in maintenance: detected and recorded, never failed over
-  ASSERT_TRUE(waitUntil([&] { return total("failover_suppressed") >= 1; }, 10s)) << dump();
+  ASSERT_TRUE(waitUntil([&] { return count(nodes_[lead].events(), "failover_suppressed") >= 1; },
+                        10s))
+      << dump();
+  for (const auto& e : readEvents(nodes_[lead].events())) {
+    if (e.type == "failover_suppressed") {
+      EXPECT_EQ(e.fields.value("suppressed_by", ""), "maintenance");
+    }
+  }
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(real("failover_started"), 0u) << dump();
+  for (const auto& n : nodes_) {  // one window, applied once by each daemon
+    EXPECT_EQ(count(n.events(), "maintenance_started"), 1u) << n.name << "\n" << dump();
+  }
 
   ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "end", "--config", nodes_[1].config,
                         "--component", "engine"},
