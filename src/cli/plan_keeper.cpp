@@ -29,6 +29,22 @@ Duration planBudget(const config::PlanConfig& plan) {
   return total;
 }
 
+void journalProgress(actions::PlanJournal& j, std::size_t steps_done, const std::string& last_step,
+                     const actions::PlanContext& ctx) {
+  j.old_primary = ctx.old_primary;
+  j.new_primary = ctx.new_primary;
+  j.fencing_token = ctx.fencing_token;
+  j.reason = ctx.reason;
+  if (j.started.empty()) j.started = ctx.timestamp;  // a taken-over plan keeps its start
+  j.steps_done = steps_done;
+  j.last_step = last_step;
+  j.old_primary_fenced = ctx.old_primary_fenced;
+  j.fence_failed = ctx.fence_failed;
+  j.switched = ctx.switched;
+  j.epoch = ctx.epoch;
+  j.members = ctx.members;
+}
+
 decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
                                                  const actions::RunRequest& request,
                                                  net::WorkerPool& disk) {
@@ -42,18 +58,7 @@ decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,
                                                   const actions::PlanContext& ctx,
                                                   actions::RunRequest::Kept written) {
     actions::PlanJournal j = base;
-    j.old_primary = ctx.old_primary;
-    j.new_primary = ctx.new_primary;
-    j.fencing_token = ctx.fencing_token;
-    j.reason = ctx.reason;
-    j.started = ctx.timestamp;
-    j.steps_done = done;
-    j.last_step = last;
-    j.old_primary_fenced = ctx.old_primary_fenced;
-    j.fence_failed = ctx.fence_failed;
-    j.switched = ctx.switched;
-    j.epoch = ctx.epoch;
-    j.members = ctx.members;
+    journalProgress(j, done, last, ctx);
     // On the disk thread: a stalled disk holds this plan (it waits for its journal) but never
     // the loop and its probes. The plan's first journal is durable before its first step
     // (a plan in flight is known after a power cut). Later ones are renamed into place

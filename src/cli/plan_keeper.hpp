@@ -29,6 +29,11 @@ namespace hftguard::cli {
 // The longest a plan can take: every step's timeout times its attempts, plus its backoffs.
 Duration planBudget(const config::PlanConfig& plan);
 
+// The journal as a run's progress leaves it: `steps_done`, the last step passed, and what
+// the context holds now (the evidence later steps rely on, the roles' epoch and members).
+void journalProgress(actions::PlanJournal& j, std::size_t steps_done, const std::string& last_step,
+                     const actions::PlanContext& ctx);
+
 // Writes the plan's journal at each progress point, on `disk` (one thread: writes stay in
 // order); logs (never stops the plan) on failure.
 decltype(actions::RunRequest::progress) journalTo(std::string lock_dir,

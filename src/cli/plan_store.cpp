@@ -114,19 +114,7 @@ class EtcdPlanStore final : public PlanStore {
     request.progress = [state, write](std::size_t done, const std::string& last,
                                       const actions::PlanContext& ctx,
                                       actions::RunRequest::Kept kept) {
-      actions::PlanJournal& j = state->journal;
-      j.old_primary = ctx.old_primary;
-      j.new_primary = ctx.new_primary;
-      j.fencing_token = ctx.fencing_token;
-      j.reason = ctx.reason;
-      if (j.started.empty()) j.started = ctx.timestamp;
-      j.steps_done = done;
-      j.last_step = last;
-      j.old_primary_fenced = ctx.old_primary_fenced;
-      j.fence_failed = ctx.fence_failed;
-      j.switched = ctx.switched;
-      j.epoch = ctx.epoch;
-      j.members = ctx.members;
+      journalProgress(state->journal, done, last, ctx);
       write(std::move(kept));
     };
     request.failing = [state, write](const std::string& step, const std::string& why,
