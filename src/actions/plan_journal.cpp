@@ -32,6 +32,7 @@ nlohmann::json toJson(const PlanJournal& j) {
           {"fencing_token", j.fencing_token},
           {"reason", j.reason},
           {"started", j.started},
+          {"first_failure", j.first_failure},
           {"steps_done", j.steps_done},
           {"last_step", j.last_step},
           {"pid", j.pid},
@@ -116,6 +117,7 @@ PlanJournal fromJson(const nlohmann::json& j, const std::string& component) {
   out.fencing_token = j.value("fencing_token", "");
   out.reason = j.value("reason", "");
   out.started = j.value("started", "");
+  out.first_failure = j.value("first_failure", "");
   out.steps_done = j["steps_done"].get<std::size_t>();
   out.last_step = j.value("last_step", "");
   out.pid = j.value("pid", 0L);

@@ -325,10 +325,14 @@ struct Daemon::Impl {
     request.plan = plan;
     request.rto_target = c->rto_target;
     request.trigger = j.trigger;
-    // The outage began before the plan the previous leader started: its RTO counts from
-    // there at least, across the takeover.
-    request.first_failure = events::parseTimestamp(j.started);
-    request.rto_from = "the interrupted plan's start";
+    // The outage began before the previous leader's plan: its RTO counts from the first
+    // failed sample that plan journaled (else from that plan's start), across the takeover.
+    request.first_failure = events::parseTimestamp(j.first_failure);
+    request.rto_from = "first failed sample";
+    if (!request.first_failure) {
+      request.first_failure = events::parseTimestamp(j.started);
+      request.rto_from = "the interrupted plan's start";
+    }
     request.first_step = j.steps_done;
     request.context = {j.component, cfg->node.name, j.old_primary, j.new_primary, {}, {},
                        j.reason};

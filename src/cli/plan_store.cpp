@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "hftguard/coord/etcd_coordinator.hpp"
+#include "hftguard/events/event.hpp"
 
 #include "plan_keeper.hpp"
 #include "roles.hpp"
@@ -104,6 +105,7 @@ class EtcdPlanStore final : public PlanStore {
     base.node = request.context.node;
     base.pid = static_cast<long>(::getpid());
     if (taken_over != nullptr) base.started = taken_over->started;
+    if (request.first_failure) base.first_failure = events::formatTimestamp(*request.first_failure);
     auto write = [&etcd = etcd_, state](actions::RunRequest::Kept kept) {
       etcd.writePlan(state->journal.component, actions::journalText(state->journal),
                      state->revision, [state, kept](std::string error, std::int64_t written) {

@@ -37,6 +37,8 @@ struct PlanJournal {
   std::map<std::string, std::string> members = {};
   // "STEP: why" once a step failed for good: the plan failed and is never resumed.
   std::string failed = {};
+  // RFC 3339, the outage's first failed sample (the RTO's start); "" when the run had none.
+  std::string first_failure = {};
   // Where it is kept in etcd (`coordination: etcd`): the key's mod_revision when it was read.
   // Not part of the text.
   std::int64_t revision = 0;

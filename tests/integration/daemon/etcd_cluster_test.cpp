@@ -289,9 +289,19 @@ TEST_P(EtcdDaemonsMidPlan, TheNextLeaderFinishesThePlanOnce) {
   EXPECT_EQ(left.value("steps_done", 99), 1) << left.dump();
   EXPECT_EQ(left.value("epoch", 0), 1) << left.dump();
   EXPECT_EQ(left.value("node", ""), nodes_[was].name);
+  EXPECT_FALSE(left.value("first_failure", "").empty()) << left.dump();
 
   ASSERT_TRUE(waitUntil([&] { return real("failover_completed") >= 1; }, 30s))
       << "the interrupted failover was not finished\n" << dump();
+  // Its RTO spans the takeover: from the first failed sample the old leader journaled, past
+  // the old leader's lease (4 s).
+  for (const auto& n : nodes_) {
+    for (const auto& e : readEvents(n.events())) {
+      if (e.type != "failover_completed" || e.fields.value("dry_run", false)) continue;
+      EXPECT_EQ(e.fields.value("rto_from", ""), "first failed sample") << e.fields.dump();
+      EXPECT_GT(e.fields.value("rto_ms", 0.0), 3000.0) << e.fields.dump();
+    }
+  }
   int now = -1;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     if (count(nodes_[i].events(), "failover_resumed") > 0) now = static_cast<int>(i);
