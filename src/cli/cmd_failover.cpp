@@ -116,15 +116,6 @@ int abandon(const config::Config& cfg, const std::string& name, const actions::P
   return kExitOk;
 }
 
-// Turns the loop until `done()` or 10 s passed; false on the deadline.
-bool waitFor(Runtime& rt, const std::function<bool()>& done) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done() && std::chrono::steady_clock::now() < until) {
-    turn(rt.io, std::chrono::milliseconds(100));
-  }
-  return done();
-}
-
 // --abandon with etcd: the journal at plans/<component> goes, if it is still the one read.
 // A plan the leader is still running stops at its next step (its next journal write is
 // refused); one it holds is released.
@@ -140,7 +131,9 @@ int abandonInEtcd(const config::Config& cfg, const std::string& name, const std:
     if (v.plans.count(name)) kv = v.plans.at(name);
     error = std::move(e);
   });
-  if (!waitFor(rt, [&] { return error.has_value(); })) error = "etcd did not answer within 10 s";
+  if (!turnUntil(rt.io, [&] { return error.has_value(); })) {
+    error = "etcd did not answer within 10 s";
+  }
   if (!error->empty()) {
     err << "hftguard failover: " << *error << "\n";
     return kExitFailed;
@@ -166,7 +159,9 @@ int abandonInEtcd(const config::Config& cfg, const std::string& name, const std:
   error.reset();
   coord::dropPlanInEtcd(etcd, cfg, name, kv->mod_revision,
                         [&](std::string e) { error = std::move(e); });
-  if (!waitFor(rt, [&] { return error.has_value(); })) error = "etcd did not answer within 10 s";
+  if (!turnUntil(rt.io, [&] { return error.has_value(); })) {
+    error = "etcd did not answer within 10 s";
+  }
   if (!error->empty()) {
     err << "hftguard failover: not abandoned: " << *error << "\n";
     return kExitFailed;

@@ -84,10 +84,7 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
                                      after = std::move(a);
                                      error = std::move(e);
                                    });
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!error && std::chrono::steady_clock::now() < until) {
-      turn(rt.io, std::chrono::milliseconds(100));
-    }
+    turnUntil(rt.io, [&] { return static_cast<bool>(error); });
     if (!error) error = "etcd did not answer within 10 s (a change may still land: check with list)";
     if (action == "list" && *error != "(read only)") {  // this host's windows, at least
       err << "hftguard maintenance: the cluster's windows cannot be read: " << *error << "\n";

@@ -57,10 +57,7 @@ std::string inEtcd(const config::Config& cfg, const config::ComponentConfig& c,
                              if (!reading) out = std::move(after);
                              result = reading && error == "(read only)" ? "" : error;
                            });
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!result && std::chrono::steady_clock::now() < until) {
-    turn(rt.io, std::chrono::milliseconds(100));
-  }
+  turnUntil(rt.io, [&] { return static_cast<bool>(result); });
   return result.value_or("etcd did not answer within 10 s");
 }
 
@@ -84,10 +81,7 @@ void recordNow(const config::Config& cfg, const std::string& type, const std::st
   recorder.record(type, component, reason, std::move(fields));
   bool written = false;
   recorder.afterDurable([&] { written = true; });
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!written && std::chrono::steady_clock::now() < until) {
-    turn(rt.io, std::chrono::milliseconds(100));
-  }
+  turnUntil(rt.io, [&] { return static_cast<bool>(written); });
 }
 
 int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
@@ -195,10 +189,7 @@ int cmdStatus(const Args& args, std::ostream& out, std::ostream& err) {
       view = std::move(v);
       error = std::move(e);
     });
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!error && std::chrono::steady_clock::now() < until) {
-      turn(rt.io, std::chrono::milliseconds(100));
-    }
+    turnUntil(rt.io, [&] { return static_cast<bool>(error); });
     if (!error || !error->empty()) {
       err << "hftguard status: " << error.value_or("etcd did not answer within 10 s") << "\n";
       return kExitFailed;

@@ -3,6 +3,7 @@
 // on the thread that calls io.run().
 
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -28,6 +29,17 @@ inline std::size_t workerCount(const config::Config& cfg) {
 inline void turn(boost::asio::io_context& io, std::chrono::milliseconds most) {
   if (io.stopped()) io.restart();
   if (io.run_one_for(most) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+}
+
+// A command waits for its calls: turns the loop until `done()` or `limit` passed; false on
+// the deadline.
+inline bool turnUntil(boost::asio::io_context& io, const std::function<bool()>& done,
+                      std::chrono::seconds limit = std::chrono::seconds(10)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done() && std::chrono::steady_clock::now() < until) {
+    turn(io, std::chrono::milliseconds(100));
+  }
+  return done();
 }
 
 struct Runtime {
