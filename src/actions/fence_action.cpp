@@ -86,20 +86,20 @@ class Fence final : public Action {
     }
     results_.assign(actions_.size(), std::nullopt);
     for (std::size_t i = 0; i < actions_.size(); ++i) {
-      auto cb = [this, i, dry, round, done](ActionResult r) {
+      auto cb = [this, i, round, done](ActionResult r) {
         if (round != round_ || results_[i]) return;
         results_[i] = std::move(r);
         for (const auto& x : results_) {
           if (!x) return;
         }
-        finish(dry, done);
+        finish(done);
       };
       dry ? actions_[i]->check(cb) : actions_[i]->run(cb);
       if (round != round_) return;  // finished (or cancelled) inside the call
     }
   }
 
-  void finish(bool dry, const Done& done) {
+  void finish(const Done& done) {
     ++round_;
     std::string details;
     bool allOk = true;
@@ -107,8 +107,9 @@ class Fence final : public Action {
       const ActionResult& r = *results_[i];
       const std::string name = parts_[i]->name.substr(name_.size() + 1);
       // A stop request its host refused: nothing listens there any more (a crashed
-      // primary), which is what the stop was to make so. A timeout proves nothing.
-      const bool stopped = !dry && !r.ok && r.refused && name == "stop";
+      // primary), which is what the stop was to make so - in a dry run (a plan re-verified
+      // by the daemon taking it over) as in the real one. A timeout proves nothing.
+      const bool stopped = !r.ok && r.refused && name == "stop";
       details += fmt::format("{}{} {}: {}", details.empty() ? "" : "; ", name,
                              r.ok      ? "ok"
                              : stopped ? "ok (refused: nothing listens)"

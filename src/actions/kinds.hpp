@@ -50,8 +50,10 @@ class HttpAction : public Action {
   void reachable(net::HttpRequest r, const std::string& url, Done done) {
     r.connect_only = true;
     send(std::move(r), [url, done = std::move(done)](const net::HttpResponse& resp) {
-      done(resp.answered ? ActionResult::success(url + " is reachable")
-                         : ActionResult::failure(url + " is not reachable: " + resp.error));
+      if (resp.answered) return done(ActionResult::success(url + " is reachable"));
+      ActionResult failed = ActionResult::failure(url + " is not reachable: " + resp.error);
+      failed.refused = resp.refused;  // its host said no one listens: evidence, not doubt
+      done(std::move(failed));
     });
   }
 

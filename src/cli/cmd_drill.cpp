@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "hftguard/actions/action.hpp"
@@ -27,7 +28,10 @@
 #include "hftguard/core/suggest.hpp"
 #include "hftguard/drill/report.hpp"
 
+#include "hftguard/coord/cluster_state.hpp"
+
 #include "commands.hpp"
+#include "roles.hpp"
 #include "runtime.hpp"
 
 namespace hftguard::cli {
@@ -65,14 +69,55 @@ class Drill {
     poll();
   }
 
+  // One scenario run: each of its rounds (a failover there and, with rounds: 2, back).
   drill::RunResult run(const config::DrillScenario& s, int repeat) {
+    std::vector<std::string> path;  // the primaries, in the order the failovers moved them
+    std::vector<std::string> rtos;
+    drill::RunResult r;
+    for (int round = 1; round <= s.rounds; ++round) {
+      r = runOnce(s, repeat, path);
+      if (!r.pass) {
+        if (s.rounds > 1) r.why = fmt::format("round {} of {}: {}", round, s.rounds, r.why);
+        return r;
+      }
+      rtos.push_back(fmt::format("{:.0f}", r.rto_ms));
+    }
+    if (s.rounds > 1) {
+      r.why = fmt::format("{}: RTO {} ms within {:.0f} ms", fmt::join(path, " -> "),
+                          fmt::join(rtos, ", "), r.rto_target_ms);
+    }
+    return r;
+  }
+
+ private:
+  // inject, the failover, verify, restore; `path` gets the roles' move.
+  drill::RunResult runOnce(const config::DrillScenario& s, int repeat,
+                           std::vector<std::string>& path) {
     drill::RunResult r;
     r.scenario = s.name;
     r.repeat = repeat;
     r.expect_failover = s.expect_failover;
-    if (auto why = precheck(s); !why.empty()) {
+    // With roles (members), the plans address the members by role, as the roles are now:
+    // {old_primary} the primary the fault goes to, {new_primary} the candidate.
+    actions::PlanContext ctx{s.component, cfg_.node.name, {}, {}, {}, {}, "drill"};
+    const config::ComponentConfig* c = cfg_.findComponent(s.component);
+    const bool tracked = c != nullptr && !c->members.empty();
+    if (tracked) {
+      std::string why;
+      auto roles = readRoles(cfg_, *c, &why);
+      if (roles) why = fillFromRoles(*c, *roles, ctx);
+      if (!why.empty()) {
+        r.why = "pre-check: roles of " + s.component + ": " + why;
+        return r;
+      }
+    }
+    if (!s.mid_failover.empty() && cfg_.coordination.type != "etcd") {
+      r.why = "needs coordination: etcd (several daemons; scripts/demo --daemons 3)";
+      return r;
+    }
+    if (auto why = precheck(s, ctx); !why.empty()) {
       r.why = "pre-check: " + why;
-      restore(s);
+      restore(s, ctx);
       return r;
     }
     if (s.maintenance) {
@@ -84,9 +129,9 @@ class Drill {
     const std::size_t mark = seen_.size();  // events from here on belong to this run
     const WallTime injected = rt_.clock.wallNow();
     const auto start = Steady::now();
-    if (auto why = runPlan(s.inject); !why.empty()) {
+    if (auto why = runPlan(s.inject, ctx); !why.empty()) {
       r.why = "inject: " + why;
-      restore(s);
+      restore(s, ctx);
       if (s.maintenance) setMaintenance(s, false);
       return r;
     }
@@ -96,15 +141,18 @@ class Drill {
     bool restored = false;
     if (s.fault_for) {
       pump(*s.fault_for - (Steady::now() - start));
-      restore(s);
+      restore(s, ctx);
       restored = true;
     }
-    const std::string outcome = s.expect_failover && !s.maintenance
-                                    ? awaitFailover(s, start, injected, mark)
-                                    : awaitCalm(s, start, mark);
+    std::string outcome = s.expect_failover && !s.maintenance
+                              ? awaitFailover(s, ctx, start, injected, mark)
+                              : awaitCalm(s, start, mark);
+    if (outcome.empty() && s.expect_failover && !s.maintenance) {
+      outcome = checkOnce(s, ctx, mark, tracked);
+    }
     drill::measure(seen_, s.component, injected, r);
     if ((s.expect_failover || s.maintenance) && outcome.empty() && !s.verify.empty()) {
-      if (auto why = runPlan(s.verify); !why.empty()) {
+      if (auto why = runPlan(s.verify, ctx); !why.empty()) {
         r.why = "post-check: " + why;
       } else {
         r.verified_ms = std::chrono::duration<double, std::milli>(Steady::now() - start).count();
@@ -118,15 +166,52 @@ class Drill {
       r.pass = true;
       r.why = s.maintenance ? fmt::format("done in {:.0f} ms, no failover", r.completed_ms)
               : s.expect_failover
-                  ? fmt::format("RTO {:.0f} ms within {:.0f} ms", r.rto_ms, r.rto_target_ms)
+                  ? fmt::format("RTO {:.0f} ms within {:.0f} ms{}", r.rto_ms, r.rto_target_ms,
+                                taken_over_)
                   : fmt::format("no failover in {}", formatDuration(s.observe));
+      if (tracked && s.expect_failover && !s.maintenance) {
+        if (path.empty()) path.push_back(ctx.old_primary);
+        path.push_back(ctx.new_primary);
+      }
     }
-    if (!restored) restore(s);
+    if (!restored) restore(s, ctx);
     if (s.maintenance) setMaintenance(s, false);
     return r;
   }
 
- private:
+  // After the outcome: the failover ran once (one completion, across every daemon's log)
+  // and, with roles, went to the candidate the roles named. With a mid_failover kill, the
+  // daemon that completed it is not the one that started it.
+  std::string checkOnce(const config::DrillScenario& s, const actions::PlanContext& ctx,
+                        std::size_t from, bool tracked) {
+    pump(std::chrono::milliseconds(200));  // a second completion would be on its way by now
+    poll();
+    std::size_t completed = 0;
+    std::optional<std::string> starter, completer;  // node names
+    std::string to;
+    for (std::size_t i = from; i < seen_.size(); ++i) {
+      const auto& e = seen_[i];
+      if (e.component != s.component || e.fields.value("dry_run", false)) continue;
+      if (e.type == "failover_started" && !starter) starter = e.node;
+      if (e.type == "failover_completed") {
+        ++completed;
+        completer = e.node;
+        to = e.fields.value("new_primary", "");
+      }
+    }
+    taken_over_.clear();
+    if (completed != 1) return fmt::format("{} failovers completed, not one", completed);
+    if (tracked && to != ctx.new_primary) {
+      return fmt::format("the failover went to {}, not to the candidate {}", to, ctx.new_primary);
+    }
+    if (!s.mid_failover.empty()) {
+      if (starter && completer && *starter == *completer)
+        return "the daemon that started the failover also completed it: nothing was taken over";
+      taken_over_ = fmt::format("; started by {}, completed by {}", starter.value_or("?"), *completer);
+    }
+    return {};
+  }
+
   // Puts the component in maintenance (or ends it) through the file the daemon applies
   // every second, and waits until the daemon has recorded it.
   std::string setMaintenance(const config::DrillScenario& s, bool on) {
@@ -204,8 +289,8 @@ class Drill {
                                        [](const auto& k) { return !k.informational; });
   }
 
-  std::string precheck(const config::DrillScenario& s) {
-    if (!judged(s.component)) return s.verify.empty() ? std::string() : runPlan(s.verify);
+  std::string precheck(const config::DrillScenario& s, const actions::PlanContext& ctx) {
+    if (!judged(s.component)) return s.verify.empty() ? std::string() : runPlan(s.verify, ctx);
     const auto until = Steady::now() + std::chrono::seconds(15);
     while (health(s.component) != "healthy" && Steady::now() < until) pump(std::chrono::milliseconds(50));
     const std::string h = health(s.component);
@@ -215,12 +300,13 @@ class Drill {
                                      s.component)
                        : fmt::format("{} is {}, not healthy", s.component, h);
     }
-    return s.verify.empty() ? std::string() : runPlan(s.verify);
+    return s.verify.empty() ? std::string() : runPlan(s.verify, ctx);
   }
 
   // The failover's outcome: "" when it completed within the component's RTO target.
-  std::string awaitFailover(const config::DrillScenario& s, Steady::time_point start,
-                            WallTime injected, std::size_t from) {
+  std::string awaitFailover(const config::DrillScenario& s, const actions::PlanContext& ctx,
+                            Steady::time_point start, WallTime injected, std::size_t from) {
+    bool interfered = s.mid_failover.empty();
     while (Steady::now() - start < s.timeout) {
       pump(std::chrono::milliseconds(20));
       poll();
@@ -232,6 +318,13 @@ class Drill {
         if (e.component != s.component || e.fields.value("dry_run", false)) continue;
         if (e.type == "failover_started" && e.at >= injected) started = true;
         if (!started) continue;
+        // The plan runs (its first step started, so its start is journaled): now the
+        // scenario's interference (kill -9 its daemon).
+        if (!interfered && e.type == "step_started") {
+          interfered = true;
+          if (auto why = runPlan(s.mid_failover, ctx); !why.empty()) return "mid_failover: " + why;
+          break;  // what the kill left is read from the next poll on
+        }
         if (e.type == "failover_failed") return "failover failed: " + e.reason;
         if (e.type == "failover_completed") {
           return e.fields.value("rto_met", false) ? std::string() : "RTO over target: " + e.reason;
@@ -257,11 +350,17 @@ class Drill {
     return {};
   }
 
-  // Failback, then the daemon must see the component healthy again (bounded).
-  void restore(const config::DrillScenario& s) {
+  // Failback, then the daemon must see the component healthy again (bounded). With roles,
+  // the restore has rebuilt the fenced old primary as a standby: the drill returns it, as
+  // an operator would (`hftguard member C M --ready`), and waits until every daemon has it.
+  void restore(const config::DrillScenario& s, const actions::PlanContext& ctx) {
     if (s.restore.empty()) return;
-    if (auto why = runPlan(s.restore); !why.empty()) {
+    if (auto why = runPlan(s.restore, ctx); !why.empty()) {
       fmt::print(out_, "  restore failed: {}\n", why);
+      return;
+    }
+    if (auto why = returnFenced(s); !why.empty()) {
+      fmt::print(out_, "  restore: {}\n", why);
       return;
     }
     if (!judged(s.component)) return;
@@ -273,11 +372,45 @@ class Drill {
     fmt::print(out_, "  {} is not healthy 15 s after the restore\n", s.component);
   }
 
+  std::string returnFenced(const config::DrillScenario& s) {
+    const config::ComponentConfig* c = cfg_.findComponent(s.component);
+    if (c == nullptr || c->members.empty()) return {};
+    std::string why;
+    auto roles = readRoles(cfg_, *c, &why);
+    if (!roles) return "roles of " + s.component + ": " + why;
+    for (const std::string& m : roles->fenced) {
+      coord::Roles after;
+      why = changeMember(cfg_, *c, m, true,
+                         fmt::format("{} rebuilt by the drill's restore ({}), returned by {}", m,
+                                     s.name, operatorName()),
+                         after);
+      if (!why.empty()) return fmt::format("returning {}: {}", m, why);
+    }
+    if (roles->fenced.empty()) return {};
+    // Every daemon adopts the returned member (its last roles_changed has no one fenced).
+    const auto until = Steady::now() + std::chrono::seconds(10);
+    while (Steady::now() < until) {
+      pump(std::chrono::milliseconds(50));
+      poll();
+      std::vector<int> fenced(tails_.size(), -1);  // -1: no roles_changed seen
+      for (std::size_t k = 0; k < seen_.size(); ++k) {
+        const auto& e = seen_[k];
+        if (e.component != s.component || e.type != "roles_changed") continue;
+        const auto& f = e.fields;
+        fenced[source_[k]] = f.contains("roles") && f["roles"].contains("fenced")
+                                 ? static_cast<int>(f["roles"]["fenced"].size())
+                                 : 0;
+      }
+      if (std::all_of(fenced.begin(), fenced.end(), [](int n) { return n == 0; })) return {};
+    }
+    return fmt::format("not every daemon adopted the returned member(s) of {} within 10 s",
+                       s.component);
+  }
+
   // Each step of the plan in order, with its deadline; "" when all held.
-  std::string runPlan(const std::string& name) {
+  std::string runPlan(const std::string& name, const actions::PlanContext& ctx) {
     const config::PlanConfig* plan = cfg_.findPlan(name);
     if (plan == nullptr) return "no plan " + name;
-    actions::PlanContext ctx{"drill", cfg_.node.name, {}, {}, {}, {}, "drill"};
     for (const auto& step : plan->steps) {
       auto action = actions::makeAction(step, ctx, env_);
       if (!action) return "step " + step.name + ": no action kind " + step.action;
@@ -302,6 +435,7 @@ class Drill {
   std::vector<EventTail> tails_;
   std::vector<events::Event> seen_;
   std::vector<std::size_t> source_;  // which log each of seen_ came from
+  std::string taken_over_;            // the last run's takeover, for its verdict
 };
 
 void writeFile(const std::string& path, const std::string& text) {
@@ -320,7 +454,15 @@ int cmdDrill(const Args& args, std::ostream& out, std::ostream& err) {
   std::stringstream names(wanted);
   for (std::string name; std::getline(names, name, ',');) {
     if (name == "all") {
-      for (const auto& s : cfg->drill) scenarios.push_back(&s);
+      for (const auto& s : cfg->drill) {
+        if (!s.mid_failover.empty() && cfg->coordination.type != "etcd") {
+          // Named, it fails (and says why); within "all", it is left out, and said so.
+          fmt::print(out, "drill {}: not run - it needs coordination: etcd (several daemons)\n",
+                     s.name);
+          continue;
+        }
+        scenarios.push_back(&s);
+      }
     } else if (const auto* s = cfg->findScenario(name)) {
       scenarios.push_back(s);
     } else {

@@ -61,16 +61,48 @@ std::string inEtcd(const config::Config& cfg, const config::ComponentConfig& c,
   return result.value_or("etcd did not answer within 10 s");
 }
 
-// The component's roles now, from etcd or the state file; empty optional (why) otherwise.
+}  // namespace
+
 std::optional<coord::Roles> readRoles(const config::Config& cfg, const config::ComponentConfig& c,
-                                      const coord::StateFile& file, std::string* why) {
-  if (cfg.coordination.type != "etcd") return currentRoles(c, file, why);
+                                      std::string* why) {
+  if (cfg.coordination.type != "etcd") return currentRoles(c, coord::StateFile(stateFilePath(cfg)), why);
   coord::Roles read;
   *why = inEtcd(cfg, c, nullptr, read);
   return why->empty() ? std::optional(read) : std::nullopt;
 }
 
-}  // namespace
+std::string changeMember(const config::Config& cfg, const config::ComponentConfig& c,
+                         const std::string& member, bool ready, const std::string& reason,
+                         coord::Roles& after) {
+  auto change = [&](coord::Roles& r) {
+    return ready ? coord::markReady(r, member) : coord::markFenced(r, member);
+  };
+  if (cfg.coordination.type == "etcd") {  // the leader's commit compares the key's revision
+    if (std::string why = inEtcd(cfg, c, change, after); !why.empty()) return why;
+  } else {
+    // Never under a plan in flight: it was admitted on the roles as they were (its target
+    // a standby); the component's plan lock keeps the roles still until it ends.
+    coord::Grant grant;
+    auto lock = localCoordinator(cfg)->acquire(c.name, grant);
+    if (!lock) return "a plan runs for " + c.name + " (" + grant.reason + "); try again once it has ended";
+    const coord::StateFile file(stateFilePath(cfg));
+    const std::string why = file.update([&](coord::ClusterState& s) {
+      auto it = s.components.find(c.name);
+      std::string bad;
+      auto r = it == s.components.end() ? std::optional(coord::initialRoles(c))
+                                        : coord::fitRoles(c, it->second, &bad);
+      if (!r) return bad;
+      if (bad = change(*r); !bad.empty()) return bad;
+      after = *r;
+      s.components[c.name] = *r;
+      return std::string();
+    });
+    if (!why.empty()) return why;
+  }
+  recordNow(cfg, ready ? "member_ready" : "member_fenced", c.name, reason,
+            {{"member", member}, {"roles", coord::toJson(after)}});
+  return {};
+}
 
 void recordNow(const config::Config& cfg, const std::string& type, const std::string& component,
                const std::string& reason, nlohmann::json fields) {
@@ -97,7 +129,6 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
     err << "hftguard member: " << name << " has no members: its roles are not tracked\n";
     return kExitUsage;
   }
-  const coord::StateFile file(stateFilePath(*cfg));
   const bool ready = args.flag("ready");
   const bool fence = args.flag("fence");
   if (args.positional.size() == 1) {
@@ -106,7 +137,7 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
       return kExitUsage;
     }
     std::string why;
-    auto r = readRoles(*cfg, *c, file, &why);
+    auto r = readRoles(*cfg, *c, &why);
     if (!r) {
       err << "hftguard member: " << why << "\n";
       return kExitFailed;
@@ -125,47 +156,11 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
   }
   const std::string reason = args.option("reason").value_or(
       fmt::format("{} {} by {}", member, ready ? "marked ready" : "fenced", operatorName()));
-  auto change = [&](coord::Roles& r) {
-    return ready ? coord::markReady(r, member) : coord::markFenced(r, member);
-  };
-  if (cfg->coordination.type == "etcd") {  // the leader's commit compares the key's revision
-    coord::Roles after;
-    if (std::string why = inEtcd(*cfg, *c, change, after); !why.empty()) {
-      err << "hftguard member: " << name << ": " << why << "\n";
-      return kExitFailed;
-    }
-    recordNow(*cfg, ready ? "member_ready" : "member_fenced", name, reason,
-              {{"member", member}, {"roles", coord::toJson(after)}});
-    printRoles(out, name, after);
-    return kExitOk;
-  }
-  // Never under a plan in flight: it was admitted on the roles as they were (its target a
-  // standby); the component's plan lock keeps the roles still until it ends.
-  coord::Grant grant;
-  auto lock = localCoordinator(*cfg)->acquire(name, grant);
-  if (!lock) {
-    err << "hftguard member: a plan runs for " << name << " (" << grant.reason
-        << "); try again once it has ended\n";
-    return kExitFailed;
-  }
   coord::Roles after;
-  const std::string why = file.update([&](coord::ClusterState& s) {
-    auto it = s.components.find(name);
-    std::string bad;
-    auto r = it == s.components.end() ? std::optional(coord::initialRoles(*c))
-                                      : coord::fitRoles(*c, it->second, &bad);
-    if (!r) return bad;
-    if (bad = change(*r); !bad.empty()) return bad;
-    after = *r;
-    s.components[name] = *r;
-    return std::string();
-  });
-  if (!why.empty()) {
+  if (std::string why = changeMember(*cfg, *c, member, ready, reason, after); !why.empty()) {
     err << "hftguard member: " << name << ": " << why << "\n";
     return kExitFailed;
   }
-  recordNow(*cfg, ready ? "member_ready" : "member_fenced", name, reason,
-            {{"member", member}, {"roles", coord::toJson(after)}});
   printRoles(out, name, after);
   return kExitOk;
 }

@@ -15,6 +15,9 @@
 namespace hftguard::probes {
 struct ProbeResult;
 }
+namespace hftguard::coord {
+struct Roles;
+}
 
 namespace hftguard::cli {
 
@@ -41,6 +44,14 @@ std::string operatorName();
 // Records one event in the config's event log and waits (at most 10 s) until it is on disk.
 void recordNow(const config::Config& cfg, const std::string& type, const std::string& component,
                const std::string& reason, nlohmann::json fields);
+// A component's roles now, from etcd or the state file; empty optional (why) otherwise.
+std::optional<coord::Roles> readRoles(const config::Config& cfg, const config::ComponentConfig& c,
+                                      std::string* why);
+// What `hftguard member C M --ready|--fence` does: the change (in etcd, or in the state file
+// under the component's plan lock), recorded. "" (and `after`) or why not.
+std::string changeMember(const config::Config& cfg, const config::ComponentConfig& c,
+                         const std::string& member, bool ready, const std::string& reason,
+                         coord::Roles& after);
 // One line per result: COMPONENT/CHECK, type, status, latency, reason, observations.
 void printResult(std::ostream& out, const probes::ProbeResult& r);
 

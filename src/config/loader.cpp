@@ -77,9 +77,9 @@ class Builder {
     if (hasEmptyMap(v, "components")) {
       ctx_.diag.error(v.markOf("components"), "components: define at least one component");
     }
-    checkPlanMembers(cfg);
     readCoordination(cfg, section(v, "coordination"));
     readDrill(cfg, section(v, "drill"));
+    checkPlanMembers(cfg);
     readControlApi(cfg, section(v, "control_api"));
     cfg.maintenance_path = section(v, "maintenance").params.str("path");
     return cfg;
@@ -419,9 +419,20 @@ class Builder {
   // {old_primary.K}/{new_primary.K} in a plan: every member of every component that runs it
   // has K (a plan run by a component without members cannot fill them).
   void checkPlanMembers(const Config& cfg) {
-    for (const ComponentConfig& c : cfg.components) {
-      const PlanConfig* plan = c.plan.empty() ? nullptr : cfg.findPlan(c.plan);
-      if (plan == nullptr) continue;
+    std::vector<std::pair<const ComponentConfig*, std::string>> runs;  // component, plan
+    for (const ComponentConfig& c : cfg.components) runs.emplace_back(&c, c.plan);
+    // A drill's plans are run with the roles of the scenario's component.
+    for (const DrillScenario& d : cfg.drill) {
+      const ComponentConfig* c = cfg.findComponent(d.component);
+      if (c == nullptr) continue;
+      for (const std::string* p : {&d.inject, &d.verify, &d.restore, &d.mid_failover})
+        runs.emplace_back(c, *p);
+    }
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& [cp, name] : runs) {
+      const ComponentConfig& c = *cp;
+      const PlanConfig* plan = name.empty() ? nullptr : cfg.findPlan(name);
+      if (plan == nullptr || !seen.emplace(c.name, name).second) continue;
       for (const auto& use : detail::memberKeysUsed(*plan)) {
         if (use.key == "epoch" && !c.members.empty()) continue;
         YAML::Mark at;
@@ -515,7 +526,7 @@ class Builder {
                      names(cfg.components));
           }
           for (auto [key, target] : {std::pair{"inject", &d.inject}, {"restore", &d.restore},
-                                     {"verify", &d.verify}}) {
+                                     {"verify", &d.verify}, {"mid_failover", &d.mid_failover}}) {
             if (!p.has(key)) continue;
             *target = p.str(key);
             checkRef(s.markOf(key), key, "plan", *target, names(cfg.plans));
@@ -525,6 +536,15 @@ class Builder {
           if (p.has("fault_for")) d.fault_for = p.duration("fault_for");
           d.timeout = p.duration("timeout");
           d.observe = p.duration("observe");
+          d.rounds = static_cast<int>(p.integer("rounds"));
+          if (!d.mid_failover.empty() && !d.expect_failover) {
+            ctx_.diag.error(s.markOf("mid_failover"),
+                            "mid_failover: needs a failover (expect_failover: true)");
+          }
+          if (d.rounds > 1 && (!d.expect_failover || d.maintenance || d.fault_for)) {
+            ctx_.diag.error(s.markOf("rounds"),
+                            "rounds: only a scenario that fails over may run in rounds");
+          }
           cfg.drill.push_back(std::move(d));
         },
         "drill.scenarios");

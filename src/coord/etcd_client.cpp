@@ -1,5 +1,7 @@
 #include "hftguard/coord/etcd_client.hpp"
 
+#include <map>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -133,7 +135,7 @@ struct EtcdClient::Impl : std::enable_shared_from_this<Impl> {
     if (!options.username.empty() && token.empty() && !authed) {
       return authenticate([self = shared_from_this(), path, body, then, fail, tries] {
         self->call(path, body, then, fail, tries, true);
-      }, fail);
+      }, fail, tries);
     }
     send(request(path, body), [self = shared_from_this(), path, body, then, fail, tries,
                                authed](const net::HttpResponse& r) {
@@ -162,11 +164,17 @@ struct EtcdClient::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  void authenticate(std::function<void()> then, Fail fail) {
+  // At the current endpoint; one that does not answer passes to the next, as a call does
+  // (`tries` counts the endpoints the call has tried already).
+  void authenticate(std::function<void()> then, Fail fail, std::size_t tries) {
     json body = {{"name", options.username},
                  {"password", options.password ? options.password->reveal() : ""}};
     send(request("/v3/auth/authenticate", body),
-         [self = shared_from_this(), then, fail](const net::HttpResponse& r) {
+         [self = shared_from_this(), then, fail, tries](const net::HttpResponse& r) {
+           if (!r.answered && tries + 1 < self->options.endpoints.size()) {
+             self->endpoint = (self->endpoint + 1) % self->options.endpoints.size();
+             return self->authenticate(then, fail, tries + 1);
+           }
            const json j = json::parse(r.body, nullptr, false);
            const bool ok = r.answered && r.status == 200 && j.is_object() &&
                            j.contains("token") && j.at("token").is_string();
@@ -193,11 +201,143 @@ struct EtcdClient::Impl : std::enable_shared_from_this<Impl> {
     inflight.insert(*id);
   }
 
+  // ---- watch streams ----
+  struct Stream {
+    std::string buffer;  // a line not complete yet
+    std::function<void(WatchUpdate)> changes;
+    std::function<void(std::string)> ended;
+    bool over = false;
+    bool created = false;  // etcd answered the create request: the stream runs
+    std::optional<net::HttpClient::RequestId> request;
+  };
+
+  void watch(std::uint64_t id, std::string prefix, std::int64_t revision, Duration span,
+             std::size_t tries = 0) {
+    if (!options.username.empty() && token.empty()) {
+      return authenticate(
+          [self = shared_from_this(), id, prefix, revision, span, tries] {
+            self->openWatch(id, prefix, revision, span, tries);
+          },
+          [self = shared_from_this(), id](std::string e) { self->endWatch(id, std::move(e)); },
+          tries);
+    }
+    openWatch(id, std::move(prefix), revision, span, tries);
+  }
+
+  void openWatch(std::uint64_t id, const std::string& prefix, std::int64_t revision,
+                 Duration span, std::size_t tries) {
+    if (!streams.count(id)) return;  // stopped meanwhile
+    json create = {{"key", base64Encode(prefix)},
+                   {"range_end", base64Encode(prefixEnd(prefix))},
+                   {"start_revision", std::to_string(revision)}};
+    net::HttpRequest r = request("/v3/watch", json{{"create_request", create}});
+    r.timeout = span;
+    r.connect_timeout = options.timeout;
+    r.on_data = [weak = weak_from_this(), id](std::string_view data) {
+      auto self = weak.lock();
+      return self && self->onStream(id, data);
+    };
+    const auto rid = http.send(std::move(r), [self = shared_from_this(), id, prefix, revision,
+                                              span, tries](const net::HttpResponse& resp) {
+      auto it = self->streams.find(id);
+      if (it == self->streams.end()) return;
+      it->second.request.reset();
+      if (!resp.answered && it->second.created && resp.error == "Timeout was reached") {
+        return self->endWatch(id, "");  // its span is over: the normal end
+      }
+      if (!resp.answered && !it->second.created) {
+        if (tries + 1 < self->options.endpoints.size()) {
+          self->endpoint = (self->endpoint + 1) % self->options.endpoints.size();
+          return self->watch(id, prefix, revision, span, tries + 1);
+        }
+        return self->endWatch(id, "etcd watch: " + resp.error);
+      }
+      if (resp.status == 401) self->token.clear();  // the next call authenticates again
+      self->endWatch(id, resp.status == 200 ? "etcd watch: the stream ended"
+                                            : fmt::format("etcd watch: HTTP {}", resp.status));
+    });
+    if (auto it = streams.find(id); it != streams.end()) it->second.request = rid;
+  }
+
+  // A piece of the stream: every complete line is one of etcd's answers. False: stop.
+  bool onStream(std::uint64_t id, std::string_view data) {
+    auto it = streams.find(id);
+    if (it == streams.end() || it->second.over) return false;
+    Stream& s = it->second;
+    s.buffer.append(data);
+    if (s.buffer.size() > (8u << 20)) return endWatch(id, "etcd watch: an answer over 8 MiB"), false;
+    for (auto nl = s.buffer.find('\n'); nl != std::string::npos; nl = s.buffer.find('\n')) {
+      const std::string line = s.buffer.substr(0, nl);
+      s.buffer.erase(0, nl + 1);
+      if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
+      std::string why;
+      std::optional<WatchUpdate> update;
+      try {
+        update = parseWatch(json::parse(line), why);
+      } catch (const std::exception& e) {
+        why = fmt::format("etcd watch: malformed answer: {}", e.what());
+      }
+      if (!why.empty()) {
+        if (why.find("auth token") != std::string::npos) token.clear();
+        endWatch(id, why);
+        return false;
+      }
+      s.created = true;
+      auto changes = s.changes;  // the reader may stop the watch inside the call
+      if (update) changes(std::move(*update));
+      it = streams.find(id);
+      if (it == streams.end() || it->second.over) return false;
+    }
+    return true;
+  }
+
+  // One line of the stream: an update, nothing (created), or why the stream is over.
+  static std::optional<WatchUpdate> parseWatch(const json& j, std::string& why) {
+    if (!j.is_object()) throw std::invalid_argument("not an object");
+    if (j.contains("error")) {
+      const json& e = j.at("error");
+      why = "etcd watch: " + (e.is_object() ? e.value("message", e.dump()) : e.dump());
+      return std::nullopt;
+    }
+    const json& r = j.at("result");
+    if (r.value("canceled", false)) {  // (etcd's header then has no revision)
+      const std::int64_t compacted = number(r, "compact_revision");
+      why = compacted > 0 ? fmt::format("compacted: etcd keeps revisions from {} on", compacted)
+                          : "etcd watch: canceled: " + r.value("cancel_reason", std::string("?"));
+      return std::nullopt;
+    }
+    WatchUpdate u;
+    u.revision = number(r.value("header", json::object()), "revision");
+    if (u.revision <= 0) throw std::invalid_argument("no header revision");
+    if (r.contains("events")) {
+      for (const json& e : r.at("events")) {
+        const json& kv = e.at("kv");
+        u.events.push_back({e.value("type", std::string("PUT")) == "DELETE",
+                            {decoded(kv, "key"), decoded(kv, "value"),
+                             number(kv, "create_revision"), number(kv, "mod_revision"),
+                             number(kv, "lease")}});
+      }
+    }
+    return u;
+  }
+
+  void endWatch(std::uint64_t id, std::string why) {
+    auto it = streams.find(id);
+    if (it == streams.end() || it->second.over) return;
+    it->second.over = true;
+    auto ended = std::move(it->second.ended);
+    if (it->second.request) http.cancel(*it->second.request);
+    streams.erase(it);
+    ended(std::move(why));
+  }
+
   net::HttpClient& http;
   EtcdOptions options;
   std::size_t endpoint = 0;
   std::string token;
   std::set<net::HttpClient::RequestId> inflight;
+  std::map<std::uint64_t, Stream> streams;
+  std::uint64_t next_stream = 0;
 };
 
 EtcdClient::EtcdClient(net::HttpClient& http, EtcdOptions options)
@@ -208,6 +348,26 @@ EtcdClient::~EtcdClient() { cancelAll(); }
 void EtcdClient::cancelAll() {
   for (auto id : impl_->inflight) impl_->http.cancel(id);
   impl_->inflight.clear();
+  for (auto& [id, s] : impl_->streams) {
+    if (s.request) impl_->http.cancel(*s.request);
+  }
+  impl_->streams.clear();
+}
+
+std::uint64_t EtcdClient::watch(std::string prefix, std::int64_t revision, Duration span,
+                                std::function<void(WatchUpdate)> changes,
+                                std::function<void(std::string)> ended) {
+  const std::uint64_t id = ++impl_->next_stream;
+  impl_->streams[id] = {{}, std::move(changes), std::move(ended), false, false, std::nullopt};
+  impl_->watch(id, std::move(prefix), revision, span);
+  return id;
+}
+
+void EtcdClient::stopWatch(std::uint64_t id) {
+  auto it = impl_->streams.find(id);
+  if (it == impl_->streams.end()) return;
+  if (it->second.request) impl_->http.cancel(*it->second.request);
+  impl_->streams.erase(it);
 }
 
 void EtcdClient::grant(Duration ttl, std::function<void(std::int64_t, std::string)> done) {

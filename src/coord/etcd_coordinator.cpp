@@ -54,7 +54,9 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
         ttl(cf.coordination.lease_ttl),
         margin(config::leaseMargin(ttl)),
         poll_every(std::min<Duration>(std::chrono::milliseconds(200), ttl / 4)),
+        resync_every(std::min<Duration>(std::chrono::seconds(1), ttl / 4)),
         poll_timer(i),
+        watch_timer(i),
         renew_timer(i),
         expiry_timer(i) {}
 
@@ -72,6 +74,10 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // ---- reading the cluster's keys ----
+  // A watch stream on the cluster's prefix delivers each change as it happens; a full read
+  // (every resync_every, and whenever the watch is down: every poll_every) is the backstop
+  // for a stream that hangs on a dead member. Both feed one cache of the keys, which never
+  // goes back to an older revision.
   void poll() {
     if (stopped) return;
     etcd.range(base, true, [self = shared_from_this()](EtcdResult r) {
@@ -81,13 +87,62 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
         self->last_error = r.error;
       } else {
         self->last_error.clear();
-        self->read(r);
+        if (r.revision >= self->cache_rev) {
+          self->cache.clear();
+          for (const KeyValue& kv : r.kvs) self->cache[kv.key] = kv;
+          self->cache_rev = r.revision;
+          self->read(r);
+        }
+        if (!self->watching) self->startWatch();
       }
-      self->poll_timer.expires_after(self->poll_every);
+      self->poll_timer.expires_after(self->watching ? self->resync_every : self->poll_every);
       self->poll_timer.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
         if (auto s = weak.lock(); s && !ec) s->poll();
       });
     });
+  }
+
+  void startWatch() {
+    if (stopped || watching) return;
+    watching = true;
+    watch_id = etcd.watch(
+        base, cache_rev + 1, std::chrono::seconds(60),
+        [weak = weak_from_this()](WatchUpdate u) {
+          if (auto self = weak.lock(); self && !self->stopped) self->changed(u);
+        },
+        [weak = weak_from_this()](std::string why) {
+          auto self = weak.lock();
+          if (!self || self->stopped) return;
+          self->watching = false;
+          if (!why.empty() && why != self->last_error) spdlog::warn("etcd: {}", why);
+          // Its span over: at once from where it was. Else after a pause; compacted, the
+          // next full read starts it again from that read's revision.
+          if (why.starts_with("compacted")) return;
+          self->watch_timer.expires_after(why.empty() ? Duration::zero() : self->poll_every);
+          self->watch_timer.async_wait([weak](boost::system::error_code ec) {
+            if (auto s = weak.lock(); s && !ec) s->startWatch();
+          });
+        });
+  }
+
+  // A batch of changes. One without any (etcd's "created") is not applied: the changes up
+  // to its revision may still be on their way.
+  void changed(const WatchUpdate& u) {
+    if (u.events.empty() || u.revision < cache_rev) return;
+    for (const WatchEvent& e : u.events) {
+      if (e.kv.mod_revision != 0 && e.kv.mod_revision <= cache_rev) continue;  // read already
+      if (e.deleted) {
+        cache.erase(e.kv.key);
+      } else {
+        cache[e.kv.key] = e.kv;
+      }
+    }
+    cache_rev = std::max(cache_rev, u.revision);
+    EtcdResult r;
+    r.succeeded = true;
+    r.revision = cache_rev;
+    for (const auto& [key, kv] : cache) r.kvs.push_back(kv);
+    read(r);
   }
 
   void read(const EtcdResult& r) {
@@ -271,7 +326,13 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   Duration ttl;
   Duration margin;
   Duration poll_every;
+  Duration resync_every;
   boost::asio::steady_timer poll_timer;
+  boost::asio::steady_timer watch_timer;
+  std::map<std::string, KeyValue> cache;  // the cluster's keys as last known
+  std::int64_t cache_rev = 0;             // ... at this revision
+  bool watching = false;
+  std::uint64_t watch_id = 0;
   boost::asio::steady_timer renew_timer;
   boost::asio::steady_timer expiry_timer;
   std::int64_t lease_id = 0;
@@ -350,6 +411,7 @@ void EtcdCoordinator::stop(std::function<void()> then) {
   Impl& s = *impl_;
   s.stopped = true;
   s.poll_timer.cancel();
+  s.watch_timer.cancel();
   s.renew_timer.cancel();
   s.expiry_timer.cancel();
   s.setLeading(false, "stopping");

@@ -63,6 +63,8 @@ struct Transfer {
   HttpRequest request;
   HttpResponse response;
   HttpClient::Callback done;
+  std::string streamed;  // a stream's bytes not yet handed to on_data
+  std::vector<HttpClient::RequestId>* pending = nullptr;  // streams with bytes to hand over
 };
 
 // A socket curl asked us to watch. We never own the fd: curl opens and closes it.
@@ -78,6 +80,11 @@ struct Watch {
 std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t n = size * count;
+  if (t->request.on_data) {  // handed over once curl has returned (Impl::deliver)
+    if (t->streamed.empty()) t->pending->push_back(t->id);
+    t->streamed.append(data, n);
+    return n;
+  }
   if (t->response.body.size() + n > t->request.max_body_bytes) {
     t->response.too_large = true;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
@@ -152,6 +159,7 @@ struct HttpClient::Impl {
     if (w->closed || ec) return;
     int running = 0;
     curl_multi_socket_action(multi, fd, event, &running);
+    deliver();
     collect();
     if (!w->closed) arm(w, fd);
   }
@@ -196,7 +204,32 @@ struct HttpClient::Impl {
   void onTimeout() {
     int running = 0;
     curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    deliver();
     collect();
+  }
+
+  // Streams' bytes that arrived, to their readers, outside curl's callbacks (a reader may
+  // send or cancel). A reader that says stop has its transfer withdrawn.
+  void deliver() {
+    if (pending.empty()) return;
+    std::vector<RequestId> ids;
+    ids.swap(pending);
+    for (RequestId id : ids) {
+      auto it = transfers.find(id);
+      if (it == transfers.end()) continue;  // cancelled by an earlier reader
+      std::string data = std::move(it->second->streamed);
+      it->second->streamed.clear();
+      auto reader = it->second->request.on_data;  // the transfer may go inside the call
+      if (!reader(data)) withdraw(id);
+    }
+  }
+
+  void withdraw(RequestId id) {
+    unsent.erase(id);
+    auto it = transfers.find(id);
+    if (it == transfers.end()) return;
+    curl_multi_remove_handle(multi, it->second->easy);
+    transfers.erase(it);
   }
 
   // Hands finished transfers to their callbacks.
@@ -238,6 +271,7 @@ struct HttpClient::Impl {
   std::unique_ptr<Transfer> prepare(HttpRequest request, Callback done) {
     auto t = std::make_unique<Transfer>(easy_pool);
     t->id = ++next_id;
+    t->pending = &pending;
     t->request = std::move(request);
     t->done = std::move(done);
     CURL* e = t->easy;
@@ -290,6 +324,7 @@ struct HttpClient::Impl {
   std::map<RequestId, std::unique_ptr<Transfer>> transfers;
   std::map<RequestId, std::unique_ptr<Transfer>> unsent;  // curl refused them; answered soon
   std::map<int, std::shared_ptr<Watch>> watches;
+  std::vector<RequestId> pending;  // streams with bytes for their readers (deliver)
 };
 
 HttpClient::HttpClient(asio::io_context& io) : impl_(std::make_unique<Impl>(io)) {}
@@ -318,13 +353,7 @@ HttpClient::RequestId HttpClient::send(HttpRequest request, Callback done) {
   return id;
 }
 
-void HttpClient::cancel(RequestId id) {
-  impl_->unsent.erase(id);
-  auto it = impl_->transfers.find(id);
-  if (it == impl_->transfers.end()) return;
-  curl_multi_remove_handle(impl_->multi, it->second->easy);
-  impl_->transfers.erase(it);
-}
+void HttpClient::cancel(RequestId id) { impl_->withdraw(id); }
 
 std::size_t HttpClient::inFlight() const {
   return impl_->transfers.size() + impl_->unsent.size();

@@ -2,18 +2,17 @@
 # End to end, CI-sized, as scripts/demo runs it: the sandbox with three daemons on one etcd
 # cluster, and a drill of three scenarios (a crash and an HTTP 500 that must fail over
 # within target, a blip that must not) reading all three logs; the report files must be
-# written, and exactly one daemon - the leader - must have run each failover. Everything is
-# stopped by PID on exit.
+# written, and exactly one daemon - the leader - must have run each failover. Then the two
+# coordination scenarios: the engine fails over and back (the roles alternate), and the
+# leading daemon is killed mid-failover (another completes it, once). Everything is stopped
+# by PID on exit.
 #   tests/e2e/drill.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 root=$1
 build=$2
 export HFTGUARD_BUILD=$build
 state=$(mktemp -d /tmp/hftguard-drill-XXXXXX)
-pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   "$root/scripts/sandbox" down --dir "$state" || true
   rm -rf "$state"
 }
@@ -33,21 +32,13 @@ esac
 curl -sf "http://127.0.0.1:$standby_port/health" | grep -q '"standby"' ||
   { echo "the standby engine is not back after the restore"; exit 1; }
 logs=()
-for k in 1 2 3; do
-  "$build/src/hftguard" run --config "$state/node$k/sandbox.yaml" >"$state/node$k/run.log" 2>&1 &
-  pids+=($!)
-  logs+=("$state/node$k/failover_events.json")
-done
-for _ in $(seq 1 300); do
-  grep -qs '"type":"leader_elected"' "${logs[@]}" && break
-  sleep 0.1
-done
+for k in 1 2 3; do logs+=("$state/node$k/failover_events.json"); done
 if ! timeout 180 "$build/src/hftguard" drill --config "$state/node1/sandbox.yaml" \
     --events "$(IFS=,; echo "${logs[*]}")" \
     --scenario engine-crash,engine-http500,blip --report "$state/report"; then
   for k in 1 2 3; do
     echo "--- node$k log (last 25 lines) ---"
-    tail -25 "$state/node$k/run.log"
+    tail -25 "$state/node$k/hftguard.log"
   done
   exit 1
 fi
@@ -61,3 +52,17 @@ for f in report.json report.md timeline.svg; do
   test -s "$state/report/$f" || { echo "missing $f"; exit 1; }
 done
 grep -q '"pass": true' "$state/report/report.json"
+
+if ! timeout 240 "$build/src/hftguard" drill --config "$state/node1/sandbox.yaml" \
+    --events "$(IFS=,; echo "${logs[*]}")" --scenario failover-and-back,leader-daemon-kill; then
+  for k in 1 2 3; do
+    echo "--- node$k log (last 25 lines) ---"
+    tail -25 "$state/node$k/hftguard.log"
+  done
+  exit 1
+fi
+# Five failovers in all, each completed once: 2 above, 2 there and back, 1 taken over.
+completed=$(cat "${logs[@]}" | grep '"type":"failover_completed"' | grep -vc '"dry_run":true' || true)
+[ "$completed" = 5 ] || { echo "expected 5 completed failovers across the daemons, found $completed"; exit 1; }
+resumed=$(cat "${logs[@]}" | grep -c '"type":"failover_resumed"' || true)
+[ "$resumed" = 1 ] || { echo "expected the killed leader's failover resumed once, found $resumed"; exit 1; }

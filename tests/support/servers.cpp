@@ -261,15 +261,17 @@ std::string HaproxyServer::command(const std::string& cmd) const {
 
 // ---------------- etcd ----------------
 
-EtcdServer::EtcdServer() : dir_("hftguard-etcd"), client_port_(freePort()), peer_port_(freePort()) {
+EtcdServer::EtcdServer(const std::vector<std::string>& extra)
+    : dir_("hftguard-etcd"), client_port_(freePort()), peer_port_(freePort()) {
   const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
   const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
   const std::string log = dir_.path() + "/etcd.log";
-  process_ = ChildProcess(
-      {"/usr/bin/etcd", "--name", "default", "--data-dir", dir_.path() + "/data",
-       "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
-       peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "default=" + peer},
-      {.log_file = log});
+  std::vector<std::string> argv = {
+      "/usr/bin/etcd", "--name", "default", "--data-dir", dir_.path() + "/data",
+      "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
+      peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "default=" + peer};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  process_ = ChildProcess(argv, {.log_file = log});
   require(waitUntil(
               [&] {
                 long status = 0;

@@ -114,7 +114,8 @@ class HaproxyServer {
 // A single-member etcd 3.4 with its v3 JSON gateway.
 class EtcdServer {
  public:
-  EtcdServer();
+  // `extra`: more etcd flags (--auth-token=simple ...).
+  explicit EtcdServer(const std::vector<std::string>& extra = {});
   ~EtcdServer();
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(client_port_); }
   // The value of `key`, or nullopt when absent.

@@ -258,6 +258,11 @@ struct DrillScenario {
   std::optional<Duration> fault_for;  // restore after this long (a blip), else after the outcome
   Duration timeout{};  // for the failover's outcome
   Duration observe{};  // a blip: how long no failover must follow
+  // Run as soon as a daemon has started the failover (kill -9 the leading daemon); empty: none.
+  std::string mid_failover{};
+  // Failovers in a row: after each, the restore rebuilds the old primary and the drill returns
+  // it as a standby; each must go to the member the roles name as candidate (there and back).
+  int rounds = 1;
 };
 
 struct Config {

@@ -63,6 +63,17 @@ struct EtcdResult {
   std::vector<KeyValue> kvs;  // what the (first) range read
 };
 
+// One batch of a watch stream: the changes in revision order, and the store's revision
+// after them (a batch without changes only says how far etcd is).
+struct WatchEvent {
+  bool deleted = false;  // else a put
+  KeyValue kv;           // a deletion has only the key and its mod_revision
+};
+struct WatchUpdate {
+  std::int64_t revision = 0;
+  std::vector<WatchEvent> events;
+};
+
 class EtcdClient {
  public:
   EtcdClient(net::HttpClient& http, EtcdOptions options);
@@ -79,6 +90,15 @@ class EtcdClient {
   void txn(std::vector<Compare> compares, std::vector<Operation> success,
            std::vector<Operation> failure, Done done);
   void range(std::string key, bool prefix, Done done);
+  // A watch: a long-lived stream of every change to the keys under `prefix` from
+  // `revision` on, each batch to `changes` as etcd sends it. The stream ends by itself after
+  // `span`; `ended` then gets "" - or why it ended earlier ("compacted: ..." when `revision`
+  // is older than etcd keeps; an error; an answer that is not etcd's). Called once, never
+  // after stopWatch(). Returns the id for stopWatch().
+  std::uint64_t watch(std::string prefix, std::int64_t revision, Duration span,
+                      std::function<void(WatchUpdate)> changes,
+                      std::function<void(std::string why)> ended);
+  void stopWatch(std::uint64_t id);
   // Drops the callbacks of every call in flight (the owner is going away).
   void cancelAll();
 

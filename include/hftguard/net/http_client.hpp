@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,6 +30,11 @@ struct HttpRequest {
   std::string ca_file;                   // empty: the system's CA store
   std::size_t max_body_bytes = 1 << 20;  // a larger body aborts the transfer
   bool connect_only = false;             // only open the connection: "is it reachable?"
+  // A long-lived stream (an etcd watch): the body goes to `on_data` piece by piece as it
+  // arrives, on the loop thread and never from inside curl, instead of into the response
+  // (max_body_bytes does not apply). Returning false ends the stream: the transfer is
+  // withdrawn and its callback never called. `timeout` still bounds the whole transfer.
+  std::function<bool(std::string_view)> on_data = {};
 };
 
 struct HttpResponse {

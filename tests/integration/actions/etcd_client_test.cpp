@@ -4,7 +4,9 @@
 
 #include "hftguard/coord/etcd_client.hpp"
 
+#include <fstream>
 #include <optional>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
@@ -12,6 +14,7 @@
 #include "hftguard/net/http_client.hpp"
 
 #include "http_receiver.hpp"
+#include "process.hpp"
 #include "servers.hpp"
 
 using namespace hftguard;
@@ -114,6 +117,165 @@ TEST_F(EtcdClientTest, MalformedAnswersAreErrorsNeverCrashes) {
   std::optional<EtcdResult> r;
   c.range("/k", false, [&](EtcdResult x) { r = x; });
   EXPECT_NE(wait(r).error.find("HTTP 503"), std::string::npos);
+}
+
+// A watch stream: every change under the prefix from the revision asked for, in order, as
+// etcd sends it, over one long-lived response on the curl-multi loop; the stream ends by
+// itself after its span (""), says when the revision was compacted away, and ends - never
+// crashes - on an answer that is not etcd's.
+TEST_F(EtcdClientTest, WatchStreamsChangesEndsAfterItsSpanAndSaysWhenCompacted) {
+  EtcdServer etcd;
+  EtcdClient c(http_, at({"http://127.0.0.1:1", etcd.endpoint()}));  // the first one refuses
+  auto put = [&](const std::string& k, const std::string& v) {
+    return txn(c, {}, {{Operation::Kind::Put, k, v, 0, false}});
+  };
+  const auto first = put("/w/a", "1");
+  ASSERT_EQ(first.error, "");
+  std::vector<WatchEvent> seen;
+  std::optional<std::string> ended;
+  c.watch("/w/", first.revision, 1500ms,
+          [&](WatchUpdate u) {
+            EXPECT_GT(u.revision, 0);
+            for (auto& e : u.events) seen.push_back(e);
+          },
+          [&](std::string why) { ended = why; });
+  put("/w/b", "2");
+  put("/other", "x");  // not under the prefix
+  txn(c, {}, {{Operation::Kind::Delete, "/w/a", {}, 0, false}});
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (seen.size() < 3 && std::chrono::steady_clock::now() < until) io_.run_one_for(20ms);
+  ASSERT_EQ(seen.size(), 3u);  // from the revision asked for: /w/a's own put included
+  EXPECT_EQ(seen[0].kv.key, "/w/a");
+  EXPECT_EQ(seen[0].kv.value, "1");
+  EXPECT_EQ(seen[1].kv.key, "/w/b");
+  EXPECT_FALSE(seen[1].deleted);
+  EXPECT_EQ(seen[2].kv.key, "/w/a");
+  EXPECT_TRUE(seen[2].deleted);
+  EXPECT_LT(seen[0].kv.mod_revision, seen[2].kv.mod_revision);
+  EXPECT_EQ(wait(ended), "");  // its span is over: the normal end
+
+  // Compacted past the revision asked for: the watch says so.
+  const auto last = put("/w/c", "3");
+  long status = 0;
+  httpSend("POST", etcd.endpoint() + "/v3/kv/compaction",
+           "{\"revision\":\"" + std::to_string(last.revision) + "\",\"physical\":true}", &status);
+  ASSERT_EQ(status, 200);
+  ended.reset();
+  c.watch("/w/", first.revision, 5s, [](WatchUpdate) {}, [&](std::string why) { ended = why; });
+  EXPECT_TRUE(wait(ended).starts_with("compacted")) << *ended;
+
+  // Stopped: never called again.
+  bool called = false;
+  const auto id = c.watch("/w/", last.revision, 5s, [&](WatchUpdate) { called = true; },
+                          [&](std::string) { called = true; });
+  c.stopWatch(id);
+  put("/w/d", "4");
+  for (int i = 0; i < 10; ++i) io_.run_one_for(20ms);
+  EXPECT_FALSE(called);
+
+  // Not etcd's answer: an error, once.
+  for (const std::string& body :
+       {std::string("garbage\n"), std::string("{\"result\":{}}\n"),
+        std::string("{\"error\":{\"grpc_code\":16,\"message\":\"no\"}}\n"),
+        std::string(R"({"result":{"header":{"revision":"5"},"created":true}})" "\n")}) {
+    HttpReceiver gw([&](const ReceivedRequest&) { return Reply{200, body}; });
+    EtcdClient bad(http_, at({gw.url()}));
+    int ends = 0;
+    std::optional<std::string> why;
+    bad.watch("/w/", 1, 5s, [](WatchUpdate) {}, [&](std::string w) {
+      ++ends;
+      why = w;
+    });
+    EXPECT_NE(wait(why), "") << body;
+    for (int i = 0; i < 5; ++i) io_.run_one_for(20ms);
+    EXPECT_EQ(ends, 1) << body;
+  }
+}
+
+// etcd with authentication on (users, a role limited to /hftguard/, a token that expires
+// after a second): the client authenticates at the endpoint that answers, renews an expired
+// token by itself, and says what etcd refused - never the password. The daemon's config
+// (username, password_file) reaches etcd the same way: `hftguard status` reads the cluster.
+TEST_F(EtcdClientTest, AuthenticatesRenewsItsTokenAndNeverLeaksThePassword) {
+  EtcdServer etcd({"--auth-token=simple", "--auth-token-ttl=1"});
+  TempDir dir;
+  auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/etcdctl", "--endpoints=" + etcd.endpoint()});
+    return runCommand(args, {.log_file = dir.path() + "/etcdctl.log", .env = {"ETCDCTL_API=3"}});
+  };
+  ASSERT_EQ(ctl({"user", "add", "root", "--new-user-password=rootpw"}), 0)
+      << readFile(dir.path() + "/etcdctl.log");
+  ctl({"role", "add", "root"});  // may exist already
+  ASSERT_EQ(ctl({"user", "grant-role", "root", "root"}), 0) << readFile(dir.path() + "/etcdctl.log");
+  ASSERT_EQ(ctl({"user", "add", "hftguard", "--new-user-password=s3cret-pw"}), 0);
+  ASSERT_EQ(ctl({"role", "add", "hftguard"}), 0);
+  ASSERT_EQ(ctl({"role", "grant-permission", "hftguard", "--prefix=true", "readwrite", "/hftguard/"}),
+            0);
+  ASSERT_EQ(ctl({"user", "grant-role", "hftguard", "hftguard"}), 0);
+  ASSERT_EQ(ctl({"auth", "enable"}), 0) << readFile(dir.path() + "/etcdctl.log");
+
+  auto as = [&](std::string user, std::string password) {
+    EtcdOptions o = at({"http://127.0.0.1:1", etcd.endpoint()});  // the first one refuses
+    o.username = std::move(user);
+    if (!password.empty()) o.password = config::Secret(password, "test");
+    return o;
+  };
+  auto range = [&](EtcdClient& c, const std::string& key) {
+    std::optional<EtcdResult> r;
+    c.range(key, true, [&](EtcdResult x) { r = x; });
+    return wait(r);
+  };
+  EtcdClient good(http_, as("hftguard", "s3cret-pw"));
+  std::optional<std::pair<std::int64_t, std::string>> g;
+  good.grant(5s, [&](std::int64_t id, std::string e) { g = std::pair{id, e}; });
+  const auto [lease, granted] = wait(g);
+  ASSERT_NE(lease, 0) << granted;
+  auto put = txn(good, {}, {{Operation::Kind::Put, "/hftguard/t/leader", "n1", lease, false}});
+  ASSERT_EQ(put.error, "");
+  std::optional<std::pair<Duration, std::string>> k;
+  good.keepAlive(lease, [&](Duration left, std::string e) { k = std::pair{left, e}; });
+  EXPECT_GT(wait(k).first, Duration::zero()) << wait(k).second;
+  // Outside its role's prefix: refused, and said so.
+  auto outside = txn(good, {}, {{Operation::Kind::Put, "/elsewhere", "x", 0, false}});
+  EXPECT_NE(outside.error.find("permission denied"), std::string::npos) << outside.error;
+
+  // The token expires (ttl 1 s): the next call authenticates again by itself.
+  std::this_thread::sleep_for(2500ms);
+  auto later = range(good, "/hftguard/t/");
+  EXPECT_EQ(later.error, "");
+  ASSERT_EQ(later.kvs.size(), 1u);
+  EXPECT_EQ(later.kvs[0].value, "n1");
+
+  EtcdClient wrong(http_, as("hftguard", "not-the-password"));
+  const std::string refused = range(wrong, "/hftguard/").error;
+  EXPECT_NE(refused.find("authentication as hftguard failed"), std::string::npos) << refused;
+  EXPECT_EQ(refused.find("not-the-password"), std::string::npos) << refused;
+  EtcdClient anonymous(http_, at({etcd.endpoint()}));
+  EXPECT_NE(range(anonymous, "/hftguard/").error, "");  // no user: etcd refuses
+
+  // The config: username and password_file, as the daemon reads them.
+  auto status = [&](const std::string& password) {
+    std::ofstream(dir.path() + "/etcd.pass") << password << "\n";
+    std::ofstream(dir.path() + "/hftguard.yaml")
+        << "node: {name: n1}\n"
+        << "event_log: {path: " << dir.path() << "/events.json}\n"
+        << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+        << "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n    automation: manual\n"
+        << "    checks:\n      health: {type: http, url: 'http://127.0.0.1:1/health'}\n"
+        << "coordination:\n  type: etcd\n  endpoints: ['" << etcd.endpoint() << "']\n"
+        << "  cluster: auth\n  username: hftguard\n  password_file: " << dir.path()
+        << "/etcd.pass\n";
+    return runCommand({HFTGUARD_BINARY, "status", "--config", dir.path() + "/hftguard.yaml",
+                       "--json"},
+                      {.log_file = dir.path() + "/status.log"});
+  };
+  EXPECT_EQ(status("s3cret-pw"), 0) << readFile(dir.path() + "/status.log");
+  EXPECT_NE(readFile(dir.path() + "/status.log").find("\"etcd\""), std::string::npos)
+      << readFile(dir.path() + "/status.log");
+  EXPECT_NE(status("not-the-password"), 0);
+  const std::string said = readFile(dir.path() + "/status.log");
+  EXPECT_NE(said.find("authentication as hftguard failed"), std::string::npos) << said;
+  EXPECT_EQ(said.find("not-the-password"), std::string::npos) << said;
 }
 
 }  // namespace

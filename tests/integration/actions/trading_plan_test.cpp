@@ -244,7 +244,8 @@ TEST(TradingPlan, FenceTakesTheOldPrimaryOutOfServiceEverywhere) {
 
 // A crashed primary cannot answer the stop: its host refusing the connection is proof that
 // nothing serves there, so the fence holds. A primary that never answers (hung, or behind a
-// partition) proves nothing: the fence fails, and the plan stops before any promotion.
+// partition) proves nothing: the fence fails, and the plan stops before any promotion. The
+// same holds for the dry run a daemon taking over a half-done plan re-verifies it with.
 TEST(TradingPlan, AFenceCountsARefusedStopButNeverASilentOne) {
   Stack s;
   auto fence = [&](const std::string& stop_url) {
@@ -259,6 +260,8 @@ TEST(TradingPlan, AFenceCountsARefusedStopButNeverASilentOne) {
   };
   {
     PlanHarness h(fence("http://127.0.0.1:" + std::to_string(freePort()) + "/admin/demote"));
+    auto dry = h.run(true);
+    ASSERT_TRUE(dry.ok) << dry.reason;
     auto report = h.run(false);
     ASSERT_TRUE(report.ok) << report.reason;
     EXPECT_EQ(nlohmann::json::parse(*httpGet(s.standby_.url("/admin/state")))["role"], "primary");

@@ -3,16 +3,21 @@
 // config from config/sandbox.yaml with the ports it got, and answers the drill's failback
 // requests on a small control API. SIGTERM stops every process it started, by PID.
 //
-//   hftguard_sandbox --dir STATE --template config/sandbox.yaml [--daemons N]
+//   hftguard_sandbox --dir STATE --template config/sandbox.yaml [--daemons N --hftguard BIN]
 //
-// With --daemons N (2..5) it also starts a three-member etcd cluster for coordination and
-// writes STATE/nodeK/sandbox.yaml for K = 1..N: the same stack, node name nodeK, its own
-// event log, one shared maintenance file, `coordination: etcd` - what N hftguard daemons
-// on one cluster run with (scripts/demo starts them).
+// With --daemons 1 it also runs `BIN run` on STATE/sandbox.yaml. With --daemons N (2..5) it
+// starts a three-member etcd cluster for coordination, writes STATE/nodeK/sandbox.yaml for
+// K = 1..N (the same stack, node name nodeK, its own event log, one shared maintenance
+// file, `coordination: etcd`) and runs N daemons on them, as on N hosts - ready once one of
+// them leads. Each daemon's output goes to STATE/nodeK/hftguard.log.
 //
 // Control API (loopback): POST /restore/trading   dead engines restarted, faults cleared,
-//                                                 roles, HAProxy and discovery put back and
-//                                                 verified (503 "not restored: ..." if not)
+//                                                 the engine the cluster state names primary
+//                                                 promoted, the other a standby; HAProxy and
+//                                                 discovery follow; verified (503 "not
+//                                                 restored: ..." if not)
+//                         POST /kill/leader-daemon     the leading hftguard daemon, kill -9
+//                         POST /restore/daemons   every daemon that is not running, started
 //                         POST /kill/redis-master the master Sentinel names, SIGKILLed
 //                         POST /restore/redis     the killed node back, as a replica
 //                         POST /kill/postgres-primary  the primary's postmaster SIGKILLed
@@ -27,11 +32,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "ha_clusters.hpp"
 #include "http_receiver.hpp"
@@ -97,6 +106,20 @@ std::unique_ptr<PostgresPair> startPair() {
   }
 }
 
+// The engine simulators are the trading_engine component's members (config/sandbox.yaml):
+// engine_a is the `primary` HAProxy server, engine_b the `standby` one.
+struct Member {
+  const char* name;
+  const char* lb_server;
+  const char* fqdn;
+};
+constexpr Member kEngineA{"engine_a", "primary", "primary.hft.local"};
+constexpr Member kEngineB{"engine_b", "standby", "standby.hft.local"};
+
+// Who is primary of trading_engine now, as the daemons' cluster state has it (etcd when
+// coordinated, else the state file; before any, the config's engine_a).
+using RolesReader = std::function<std::string()>;
+
 struct Stack {
   RedisServer redis;
   EngineSim primary{"primary", redis.port()};
@@ -108,6 +131,7 @@ struct Stack {
   std::unique_ptr<PostgresPair> pg_owner = startPair();
   PostgresPair& pg = *pg_owner;
   PatroniCluster patroni;
+  RolesReader roles;
   RedisServer* killed = nullptr;
   int patroni_killed = -1;  // the Redis node the last drill killed
   std::mutex mu;
@@ -122,20 +146,31 @@ struct Stack {
   // Failback after a drill: the stack as `up` left it - both engines running (a fence may
   // have stopped either), faults cleared, roles, HAProxy and discovery put back. "restored"
   // only once all of it is verified; otherwise what is still wrong.
+  // The roles are the cluster state's (a failover moved them; the drill's restore rebuilds
+  // the old primary as a standby, it does not move them back).
   std::string restoreTrading() {
     std::lock_guard lock(mu);
+    const std::string named = roles ? roles() : kEngineA.name;
+    if (named != kEngineA.name && named != kEngineB.name)
+      return "not restored: the cluster state names no engine primary (" + named + ")";
+    const bool a = named == kEngineA.name;
+    EngineSim& up = a ? primary : standby;
+    EngineSim& down = a ? standby : primary;
+    const Member& m = a ? kEngineA : kEngineB;
+    const Member& other = a ? kEngineB : kEngineA;
     for (EngineSim* e : {&primary, &standby}) {
       if (!e->process().running()) e->restart();
       httpPost(e->url("/admin/fault"), "none");
     }
-    httpPost(primary.url("/admin/promote"), "");
-    httpPost(standby.url("/admin/demote"), "");
-    lb.command("set server trading/primary state ready");
-    lb.command("set server trading/standby state maint");
-    etcd.put("service/trading/primary", "primary.hft.local");
-    etcd.put("nodes/primary.hft.local/fenced", "false");
+    httpPost(up.url("/admin/promote"), "");
+    httpPost(down.url("/admin/demote"), "");
+    lb.command(fmt::format("set server trading/{} state ready", m.lb_server));
+    lb.command(fmt::format("set server trading/{} state maint", other.lb_server));
+    etcd.put("service/trading/primary", m.fqdn);
+    for (const Member* each : {&kEngineA, &kEngineB})
+      etcd.put(fmt::format("nodes/{}/fenced", each->name), "false");
     std::vector<std::string> wrong;
-    for (auto [e, role] : {std::pair{&primary, "primary"}, std::pair{&standby, "standby"}}) {
+    for (auto [e, role] : {std::pair{&up, "primary"}, std::pair{&down, "standby"}}) {
       const bool ok = waitUntil(
           [&] {
             long status = 0;
@@ -273,6 +308,122 @@ struct Stack {
   }
 };
 
+// The hftguard daemons the sandbox runs, as systemd would on each host: started, killed and
+// started again by PID. Declared after the stack, so they stop before it.
+class Daemons {
+ public:
+  struct Node {
+    std::string name;
+    std::string config;
+    ChildProcess process;
+  };
+
+  Daemons(std::string binary, std::vector<Node> nodes, const EtcdCluster* etcd)
+      : binary_(std::move(binary)), nodes_(std::move(nodes)), etcd_(etcd) {}
+
+  // Every daemon that does not run, started; ready once each recorded its start and, when
+  // coordinated, one of them leads.
+  std::string startAll() {
+    std::lock_guard lock(mu_);
+    std::string said;
+    std::vector<std::pair<std::string, std::size_t>> waiting;  // log, starts before
+    for (Node& n : nodes_) {
+      if (n.process.pid() > 0 && n.process.running()) continue;
+      const std::string dir = std::filesystem::path(n.config).parent_path();
+      const std::string log = dir + "/failover_events.json";
+      waiting.emplace_back(log, starts(log));
+      n.process = ChildProcess({binary_, "run", "--config", n.config},
+                               {.log_file = dir + "/hftguard.log"});
+      said += fmt::format("{}started {} (pid {})", said.empty() ? "" : ", ", n.name,
+                          n.process.pid());
+    }
+    if (said.empty()) return "every daemon runs";
+    std::string exited;
+    const bool up = waitUntil(
+        [&] {
+          for (Node& n : nodes_) {
+            if (n.process.running()) continue;
+            const std::string dir = std::filesystem::path(n.config).parent_path();
+            std::string log = readFile(dir + "/hftguard.log");
+            if (log.size() > 2000) log = "..." + log.substr(log.size() - 2000);
+            exited = fmt::format("{} exited:\n{}", n.name, log);
+            return true;
+          }
+          for (const auto& [log, before] : waiting) {
+            if (starts(log) <= before) return false;
+          }
+          return leader().has_value() || etcd_ == nullptr;
+        },
+        30s, 50ms);
+    if (!exited.empty()) return "not restored: " + exited;
+    if (!up) return "not restored: " + said + ", but not every one started (or none leads) within 30 s";
+    return said;
+  }
+
+  // kill -9 the daemon holding the leader key: its lease expires in etcd, another takes over.
+  std::string killLeader() {
+    std::lock_guard lock(mu_);
+    const auto name = leader();
+    if (!name) return "no daemon leads";
+    for (Node& n : nodes_) {
+      if (n.name != *name || n.process.pid() <= 0 || !n.process.running()) continue;
+      const pid_t pid = n.process.pid();
+      n.process.kill(SIGKILL);
+      n.process.waitExit(5s);
+      return fmt::format("killed {} (pid {})", n.name, pid);
+    }
+    return "the leader " + *name + " is not a daemon of this sandbox";
+  }
+
+  std::optional<std::string> leader() const {
+    if (etcd_ == nullptr) return std::nullopt;
+    auto v = etcd_->get("/hftguard/sandbox/leader");
+    if (!v || v->empty()) return std::nullopt;
+    return v;
+  }
+
+  std::string status() const {
+    std::string out;
+    for (const Node& n : nodes_) {
+      out += fmt::format("daemon {:<10} config {} (pid {})\n", n.name, n.config, n.process.pid());
+    }
+    return out;
+  }
+
+ private:
+  static std::size_t starts(const std::string& log) {
+    const std::string text = readFile(log);
+    std::size_t n = 0;
+    for (auto at = text.find("\"type\":\"daemon_started\""); at != std::string::npos;
+         at = text.find("\"type\":\"daemon_started\"", at + 1))
+      ++n;
+    return n;
+  }
+
+  std::string binary_;
+  std::vector<Node> nodes_;
+  const EtcdCluster* etcd_;
+  std::mutex mu_;
+};
+
+// The primary of trading_engine in the local state file (STATE/cluster_state.json).
+std::string primaryInStateFile(const std::string& dir) {
+  const auto j = nlohmann::json::parse(readFile(dir + "/cluster_state.json"), nullptr, false);
+  if (!j.is_object()) return kEngineA.name;  // no state yet: the config's
+  const auto* p = j.contains("components") && j["components"].contains("trading_engine")
+                      ? &j["components"]["trading_engine"]
+                      : nullptr;
+  return p != nullptr && p->contains("primary") ? (*p)["primary"].get<std::string>()
+                                                : std::string(kEngineA.name);
+}
+
+std::string primaryInEtcd(const EtcdCluster& etcd) {
+  const auto text = etcd.get("/hftguard/sandbox/roles/trading_engine");
+  if (!text) return kEngineA.name;
+  const auto j = nlohmann::json::parse(*text, nullptr, false);
+  return j.is_object() && j.contains("primary") ? j["primary"].get<std::string>() : "?";
+}
+
 }  // namespace
 
 // One daemon's config of a coordinated sandbox: the single config with its own node name
@@ -287,27 +438,30 @@ std::string nodeConfig(const std::string& config, const std::string& dir, int k,
   out = replaceAll(out, dir + "/failover_events.json", dir + "/" + node + "/failover_events.json");
   std::string list;
   for (const auto& e : endpoints) list += (list.empty() ? "" : ", ") + e;
-  // The lease outlasts the longest step (the Patroni plan waits up to 30 s for Patroni's own
-  // election): check-config's rule, step timeout <= 2/3 ttl - margin - request timeout.
+  // A killed leader's lease expires within 15 s, so a failover it left half-done still ends
+  // within the engine's 30 s target; every step fits the lease (check-config's rule: step
+  // timeout <= 2/3 ttl - margin - request timeout = 7.5 s; Patroni's wait is retried).
   return out + fmt::format(
                    "\n# {} of a coordinated sandbox: the leader of cluster `sandbox` acts.\n"
                    "coordination:\n  type: etcd\n  endpoints: [{}]\n  cluster: sandbox\n"
-                   "  lease_ttl: 55s\n",
+                   "  lease_ttl: 15s\n",
                    node, list);
 }
 
 int main(int argc, char** argv) {
-  std::string dir, templ;
-  int daemons = 1;
+  std::string dir, templ, binary;
+  int daemons = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--dir") dir = argv[i + 1];
     if (std::string(argv[i]) == "--template") templ = argv[i + 1];
     if (std::string(argv[i]) == "--daemons") daemons = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--hftguard") binary = argv[i + 1];
   }
-  if (dir.empty() || templ.empty() || daemons < 1 || daemons > 5) {
+  if (dir.empty() || templ.empty() || daemons < 0 || daemons > 5 ||
+      (daemons > 0 && binary.empty())) {
     std::fprintf(stderr,
                  "usage: hftguard_sandbox --dir STATE --template config/sandbox.yaml "
-                 "[--daemons 1..5]\n");
+                 "[--daemons 0..5 --hftguard BIN]\n");
     return 2;
   }
   // SIGTERM and SIGINT are waited for below; block them before any thread starts.
@@ -318,6 +472,12 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   try {
     Stack stack;
+    std::unique_ptr<EtcdCluster> coordination;  // the daemons' cluster state and leader
+    if (daemons > 1) coordination = std::make_unique<EtcdCluster>(3);
+    stack.roles = [&]() -> std::string {
+      return coordination ? primaryInEtcd(*coordination) : primaryInStateFile(dir);
+    };
+    std::unique_ptr<Daemons> running;  // set once the configs are written
     // The drill's fault and failback requests: POST PATH -> what the stack did.
     const std::map<std::string, std::string (Stack::*)()> routes = {
         {"/restore/trading", &Stack::restoreTrading},
@@ -330,6 +490,14 @@ int main(int argc, char** argv) {
         {"/restore/patroni", &Stack::restorePatroni}};
     HttpReceiver control([&](const ReceivedRequest& r) -> Reply {
       if (r.target == "/status") return {200, stack.status(0), "text/plain"};
+      if (r.method == "POST" && (r.target == "/kill/leader-daemon" || r.target == "/restore/daemons")) {
+        if (!running) return {404, "{\"status\":\"no daemons run in this sandbox\"}"};
+        const std::string said =
+            r.target == "/restore/daemons" ? running->startAll() : running->killLeader();
+        const bool failed = said.starts_with("not restored") || said.starts_with("no daemon") ||
+                            said.starts_with("the leader");
+        return {failed ? 503 : 200, nlohmann::json{{"status", said}}.dump()};
+      }
       auto it = routes.find(r.target);
       if (r.method != "POST" || it == routes.end()) return {404, "{}"};
       // A restore that could not verify the stack is an error, so the drill says so.
@@ -362,9 +530,9 @@ int main(int argc, char** argv) {
     std::ofstream(dir + "/secrets/pdns-api-key") << PdnsServer::kApiKey;
     std::ofstream(dir + "/sandbox.yaml") << config;
     std::string status = stack.status(controlPort);
-    std::unique_ptr<EtcdCluster> coordination;  // the daemons' cluster state and leader
+    std::vector<Daemons::Node> nodes;
+    if (daemons == 1) nodes.push_back({"sandbox", dir + "/sandbox.yaml", {}});
     if (daemons > 1) {
-      coordination = std::make_unique<EtcdCluster>(3);
       std::string list;
       for (const auto& e : coordination->endpoints()) list += (list.empty() ? "" : " ") + e;
       status += fmt::format("coordination     etcd cluster {}\n", list);
@@ -374,8 +542,15 @@ int main(int argc, char** argv) {
         std::ofstream(node + "/secrets/pdns-api-key") << PdnsServer::kApiKey;
         std::ofstream(node + "/sandbox.yaml")
             << nodeConfig(config, dir, k, coordination->endpoints());
-        status += fmt::format("daemon node{}     config {}/sandbox.yaml\n", k, node);
+        nodes.push_back({fmt::format("node{}", k), node + "/sandbox.yaml", {}});
       }
+    }
+    if (!nodes.empty()) {
+      running = std::make_unique<Daemons>(binary, std::move(nodes), coordination.get());
+      const std::string started = running->startAll();
+      if (started.starts_with("not restored")) throw std::runtime_error(started.substr(14));
+      status += running->status();
+      if (auto leader = running->leader()) status += "leader           " + *leader + "\n";
     }
     std::ofstream(dir + "/status") << status;
     std::ofstream(dir + "/ready") << getpid() << "\n";
