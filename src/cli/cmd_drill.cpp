@@ -148,7 +148,7 @@ class Drill {
                               ? awaitFailover(s, ctx, start, injected, mark)
                               : awaitCalm(s, start, mark);
     if (outcome.empty() && s.expect_failover && !s.maintenance) {
-      outcome = checkOnce(s, ctx, mark, tracked);
+      outcome = checkOnce(s, ctx, mark, injected, tracked);
     }
     drill::measure(seen_, s.component, injected, r);
     if ((s.expect_failover || s.maintenance) && outcome.empty() && !s.verify.empty()) {
@@ -174,17 +174,31 @@ class Drill {
         path.push_back(ctx.new_primary);
       }
     }
-    if (!restored) restore(s, ctx);
+    if (!restored) restore(s, ctx, tracked && failedOver(s, ctx, mark));
     if (s.maintenance) setMaintenance(s, false);
     return r;
+  }
+
+  // This run's failover completed: the roles moved from ctx.old_primary, at ctx.epoch.
+  bool failedOver(const config::DrillScenario& s, const actions::PlanContext& ctx,
+                  std::size_t from) {
+    poll();
+    for (std::size_t i = from; i < seen_.size(); ++i) {
+      const auto& e = seen_[i];
+      if (e.component == s.component && e.type == "failover_completed" &&
+          !e.fields.value("dry_run", false) &&
+          e.fields.value("epoch", std::uint64_t{0}) == ctx.epoch)
+        return true;
+    }
+    return false;
   }
 
   // After the outcome: the failover ran once (one completion, across every daemon's log)
   // and, with roles, went to the candidate the roles named. With a mid_failover kill, the
   // daemon that completed it is not the one that started it.
   std::string checkOnce(const config::DrillScenario& s, const actions::PlanContext& ctx,
-                        std::size_t from, bool tracked) {
-    pump(std::chrono::milliseconds(200));  // a second completion would be on its way by now
+                        std::size_t from, WallTime injected, bool tracked) {
+    pump(std::chrono::milliseconds(500));  // a second completion would be on its way by now
     poll();
     std::size_t completed = 0;
     std::optional<std::string> starter, completer;  // node names
@@ -192,6 +206,7 @@ class Drill {
     for (std::size_t i = from; i < seen_.size(); ++i) {
       const auto& e = seen_[i];
       if (e.component != s.component || e.fields.value("dry_run", false)) continue;
+      if (e.at < injected) continue;  // a plan still running from before (awaitFailover)
       if (e.type == "failover_started" && !starter) starter = e.node;
       if (e.type == "failover_completed") {
         ++completed;
@@ -351,15 +366,18 @@ class Drill {
   }
 
   // Failback, then the daemon must see the component healthy again (bounded). With roles,
-  // the restore has rebuilt the fenced old primary as a standby: the drill returns it, as
-  // an operator would (`hftguard member C M --ready`), and waits until every daemon has it.
-  void restore(const config::DrillScenario& s, const actions::PlanContext& ctx) {
+  // after this run's failover (`failed_over`) the restore has rebuilt its old primary as a
+  // standby: the drill returns that member - and only that one: a member fenced by anyone
+  // else stays fenced - as an operator would (`hftguard member C M --ready`), and waits
+  // until every daemon has it.
+  void restore(const config::DrillScenario& s, const actions::PlanContext& ctx,
+               bool failed_over = false) {
     if (s.restore.empty()) return;
     if (auto why = runPlan(s.restore, ctx); !why.empty()) {
       fmt::print(out_, "  restore failed: {}\n", why);
       return;
     }
-    if (auto why = returnFenced(s); !why.empty()) {
+    if (auto why = failed_over ? returnFenced(s, ctx) : std::string(); !why.empty()) {
       fmt::print(out_, "  restore: {}\n", why);
       return;
     }
@@ -372,38 +390,40 @@ class Drill {
     fmt::print(out_, "  {} is not healthy 15 s after the restore\n", s.component);
   }
 
-  std::string returnFenced(const config::DrillScenario& s) {
+  // Returns ctx.old_primary, fenced by this run's failover (epoch ctx.epoch), and waits until
+  // every daemon's last roles have it back at that epoch or later.
+  std::string returnFenced(const config::DrillScenario& s, const actions::PlanContext& ctx) {
     const config::ComponentConfig* c = cfg_.findComponent(s.component);
     if (c == nullptr || c->members.empty()) return {};
     std::string why;
     auto roles = readRoles(cfg_, *c, &why);
     if (!roles) return "roles of " + s.component + ": " + why;
-    for (const std::string& m : roles->fenced) {
-      coord::Roles after;
-      why = changeMember(cfg_, *c, m, true,
-                         fmt::format("{} rebuilt by the drill's restore ({}), returned by {}", m,
-                                     s.name, operatorName()),
-                         after);
-      if (!why.empty()) return fmt::format("returning {}: {}", m, why);
-    }
-    if (roles->fenced.empty()) return {};
-    // Every daemon adopts the returned member (its last roles_changed has no one fenced).
+    const std::string& member = ctx.old_primary;
+    const auto& fenced = roles->fenced;
+    if (roles->epoch != ctx.epoch || std::find(fenced.begin(), fenced.end(), member) == fenced.end())
+      return {};  // the roles moved on since (not this run's to undo)
+    coord::Roles after;
+    why = changeMember(cfg_, *c, member, true,
+                       fmt::format("{} rebuilt by the drill's restore ({}), returned by {}", member,
+                                   s.name, operatorName()),
+                       after);
+    if (!why.empty()) return fmt::format("returning {}: {}", member, why);
     const auto until = Steady::now() + std::chrono::seconds(10);
     while (Steady::now() < until) {
       pump(std::chrono::milliseconds(50));
       poll();
-      std::vector<int> fenced(tails_.size(), -1);  // -1: no roles_changed seen
+      std::vector<bool> adopted(tails_.size(), false);
       for (std::size_t k = 0; k < seen_.size(); ++k) {
         const auto& e = seen_[k];
         if (e.component != s.component || e.type != "roles_changed") continue;
-        const auto& f = e.fields;
-        fenced[source_[k]] = f.contains("roles") && f["roles"].contains("fenced")
-                                 ? static_cast<int>(f["roles"]["fenced"].size())
-                                 : 0;
+        const auto& r = e.fields.contains("roles") ? e.fields["roles"] : nlohmann::json::object();
+        const auto f = r.value("fenced", nlohmann::json::array());
+        adopted[source_[k]] = r.value("epoch", std::uint64_t{0}) >= ctx.epoch &&
+                              std::find(f.begin(), f.end(), member) == f.end();
       }
-      if (std::all_of(fenced.begin(), fenced.end(), [](int n) { return n == 0; })) return {};
+      if (std::all_of(adopted.begin(), adopted.end(), [](bool b) { return b; })) return {};
     }
-    return fmt::format("not every daemon adopted the returned member(s) of {} within 10 s",
+    return fmt::format("not every daemon adopted {} back as a standby of {} within 10 s", member,
                        s.component);
   }
 

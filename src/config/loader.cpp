@@ -593,6 +593,13 @@ class Builder {
     if (v.params.has("username")) c.username = v.params.str("username");
     if (v.params.has("password")) c.password = v.params.secret("password");
     c.tls_verify = v.params.flag("tls_verify");
+    if (v.params.has("ca_file")) c.ca_file = v.params.str("ca_file");
+    if (v.params.has("cert_file")) c.cert_file = v.params.str("cert_file");
+    if (v.params.has("key_file")) c.key_file = v.params.str("key_file");
+    if (c.cert_file.empty() != c.key_file.empty()) {
+      ctx_.diag.error(v.markOf(c.cert_file.empty() ? "key_file" : "cert_file"),
+                      "cert_file and key_file go together (a client certificate and its key)");
+    }
     if (c.type == "etcd" && c.endpoints.empty()) {
       ctx_.diag.error(v.owner, "coordination: type etcd needs endpoints");
     }

@@ -124,6 +124,9 @@ struct EtcdClient::Impl : std::enable_shared_from_this<Impl> {
     if (!token.empty()) r.headers.emplace_back("Authorization", token);
     r.timeout = options.timeout;
     r.tls_verify = options.tls_verify;
+    r.ca_file = options.ca_file;
+    r.cert_file = options.cert_file;
+    r.key_file = options.key_file;
     r.max_body_bytes = 4 << 20;
     return r;
   }
@@ -253,8 +256,9 @@ struct EtcdClient::Impl : std::enable_shared_from_this<Impl> {
         return self->endWatch(id, "etcd watch: " + resp.error);
       }
       if (resp.status == 401) self->token.clear();  // the next call authenticates again
-      self->endWatch(id, resp.status == 200 ? "etcd watch: the stream ended"
-                                            : fmt::format("etcd watch: HTTP {}", resp.status));
+      self->endWatch(id, !resp.answered       ? "etcd watch: " + resp.error
+                         : resp.status == 200 ? "etcd watch: the stream ended"
+                                              : fmt::format("etcd watch: HTTP {}", resp.status));
     });
     if (auto it = streams.find(id); it != streams.end()) it->second.request = rid;
   }

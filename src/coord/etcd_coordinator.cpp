@@ -37,6 +37,9 @@ EtcdOptions etcdOptions(const config::Config& cfg) {
   o.username = cfg.coordination.username;
   o.password = cfg.coordination.password;
   o.tls_verify = cfg.coordination.tls_verify;
+  o.ca_file = cfg.coordination.ca_file;
+  o.cert_file = cfg.coordination.cert_file;
+  o.key_file = cfg.coordination.key_file;
   // A request may take a third of the TTL at most: renewals must fit inside it.
   o.timeout = config::leaseRequestTimeout(cfg.coordination.lease_ttl);
   return o;
@@ -54,7 +57,6 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
         ttl(cf.coordination.lease_ttl),
         margin(config::leaseMargin(ttl)),
         poll_every(std::min<Duration>(std::chrono::milliseconds(200), ttl / 4)),
-        resync_every(std::min<Duration>(std::chrono::seconds(1), ttl / 4)),
         poll_timer(i),
         watch_timer(i),
         renew_timer(i),
@@ -75,9 +77,10 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
 
   // ---- reading the cluster's keys ----
   // A watch stream on the cluster's prefix delivers each change as it happens; a full read
-  // (every resync_every, and whenever the watch is down: every poll_every) is the backstop
-  // for a stream that hangs on a dead member. Both feed one cache of the keys, which never
-  // goes back to an older revision.
+  // every poll_every stays the bound whatever the stream does (a stream held by a member
+  // that froze or lost its quorum is open but says nothing, and etcd's gateway cannot be
+  // asked for progress). Both feed one cache of the keys, which never goes back to an
+  // older revision.
   void poll() {
     if (stopped) return;
     etcd.range(base, true, [self = shared_from_this()](EtcdResult r) {
@@ -95,7 +98,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
         }
         if (!self->watching) self->startWatch();
       }
-      self->poll_timer.expires_after(self->watching ? self->resync_every : self->poll_every);
+      self->poll_timer.expires_after(self->poll_every);
       self->poll_timer.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
         if (auto s = weak.lock(); s && !ec) s->poll();
       });
@@ -125,10 +128,11 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
         });
   }
 
-  // A batch of changes. One without any (etcd's "created") is not applied: the changes up
-  // to its revision may still be on their way.
+  // A batch of changes. The cache moves to its last change's revision, not the batch's
+  // header: a watch catching up gets its history in batches that all carry etcd's current
+  // revision. A batch without changes (etcd's "created") moves nothing.
   void changed(const WatchUpdate& u) {
-    if (u.events.empty() || u.revision < cache_rev) return;
+    if (u.events.empty()) return;
     for (const WatchEvent& e : u.events) {
       if (e.kv.mod_revision != 0 && e.kv.mod_revision <= cache_rev) continue;  // read already
       if (e.deleted) {
@@ -137,7 +141,10 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
         cache[e.kv.key] = e.kv;
       }
     }
-    cache_rev = std::max(cache_rev, u.revision);
+    std::int64_t last = cache_rev;
+    for (const WatchEvent& e : u.events) last = std::max(last, e.kv.mod_revision);
+    if (last == cache_rev) return;  // nothing newer than the cache
+    cache_rev = last;
     EtcdResult r;
     r.succeeded = true;
     r.revision = cache_rev;
@@ -326,7 +333,6 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   Duration ttl;
   Duration margin;
   Duration poll_every;
-  Duration resync_every;
   boost::asio::steady_timer poll_timer;
   boost::asio::steady_timer watch_timer;
   std::map<std::string, KeyValue> cache;  // the cluster's keys as last known

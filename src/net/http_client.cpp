@@ -291,6 +291,8 @@ struct HttpClient::Impl {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r.tls_verify ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r.tls_verify ? 2L : 0L);
     if (!r.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, r.ca_file.c_str());
+    if (!r.cert_file.empty()) curl_easy_setopt(e, CURLOPT_SSLCERT, r.cert_file.c_str());
+    if (!r.key_file.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, r.key_file.c_str());
     if (r.connect_only) curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &onBody);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());

@@ -225,6 +225,9 @@ struct CoordinationConfig {
   std::string username;
   std::optional<Secret> password;
   bool tls_verify = true;
+  std::string ca_file;    // empty: the system's CA store
+  std::string cert_file;  // a client certificate (etcd's --client-cert-auth), with key_file
+  std::string key_file;
 };
 
 // With etcd: the longest a leader can always promise to still lead - it renews its lease

@@ -26,6 +26,9 @@ struct EtcdOptions {
   std::string username;                // empty: no auth
   std::optional<config::Secret> password;
   bool tls_verify = true;
+  std::string ca_file;    // empty: the system's CA store
+  std::string cert_file;  // client certificate and key (etcd's --client-cert-auth)
+  std::string key_file;
   Duration timeout = std::chrono::seconds(1);  // per request
 };
 

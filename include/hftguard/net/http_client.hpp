@@ -28,6 +28,8 @@ struct HttpRequest {
   Duration connect_timeout{};                  // TCP (+TLS) connect alone; 0: bounded by timeout
   bool tls_verify = true;
   std::string ca_file;                   // empty: the system's CA store
+  std::string cert_file;                 // a client certificate (PEM), with key_file
+  std::string key_file;
   std::size_t max_body_bytes = 1 << 20;  // a larger body aborts the transfer
   bool connect_only = false;             // only open the connection: "is it reachable?"
   // A long-lived stream (an etcd watch): the body goes to `on_data` piece by piece as it

@@ -278,4 +278,88 @@ TEST_F(EtcdClientTest, AuthenticatesRenewsItsTokenAndNeverLeaksThePassword) {
   EXPECT_EQ(said.find("not-the-password"), std::string::npos) << said;
 }
 
+// etcd over TLS with client certificates (--client-cert-auth): the client verifies the
+// members against the configured CA and presents its certificate; without the CA, or
+// without a certificate, it is refused - and says so. The config's ca_file, cert_file and
+// key_file reach etcd through hftguard status.
+TEST_F(EtcdClientTest, TlsWithAPrivateCaAndAClientCertificate) {
+  TempDir dir;
+  const std::string d = dir.path();
+  auto ssl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "/usr/bin/openssl");
+    return runCommand(args, {.log_file = d + "/openssl.log"});
+  };
+  // etcd's own JSON gateway dials its gRPC side with the server certificate as a client:
+  // with --client-cert-auth it must be good for both (etcd's security guide).
+  std::ofstream(d + "/server.ext")
+      << "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n";
+  std::ofstream(d + "/client.ext") << "extendedKeyUsage=clientAuth\n";
+  ASSERT_EQ(ssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                 "-nodes", "-keyout", d + "/ca.key", "-out", d + "/ca.crt", "-days", "2", "-subj",
+                 "/CN=hftguard-test-ca"}),
+            0)
+      << readFile(d + "/openssl.log");
+  for (const char* name : {"server", "client"}) {
+    const std::string who = name;
+    ASSERT_EQ(ssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                   "-keyout", d + "/" + who + ".key", "-out", d + "/" + who + ".csr", "-subj",
+                   "/CN=" + who}),
+              0);
+    ASSERT_EQ(ssl({"x509", "-req", "-in", d + "/" + who + ".csr", "-CA", d + "/ca.crt", "-CAkey",
+                   d + "/ca.key", "-CAcreateserial", "-out", d + "/" + who + ".crt", "-days", "2",
+                   "-extfile", d + "/" + who + ".ext"}),
+              0)
+        << readFile(d + "/openssl.log");
+  }
+  const int port = freePort();
+  const int peer = freePort();
+  const std::string url = "https://127.0.0.1:" + std::to_string(port);
+  const std::string peerUrl = "http://127.0.0.1:" + std::to_string(peer);
+  ChildProcess etcd({"/usr/bin/etcd", "--name", "tls", "--data-dir", d + "/data",
+                     "--listen-client-urls", url, "--advertise-client-urls", url,
+                     "--listen-peer-urls", peerUrl, "--initial-advertise-peer-urls", peerUrl,
+                     "--initial-cluster", "tls=" + peerUrl, "--cert-file", d + "/server.crt",
+                     "--key-file", d + "/server.key", "--trusted-ca-file", d + "/ca.crt",
+                     "--client-cert-auth"},
+                    {.log_file = d + "/etcd.log"});
+  ASSERT_TRUE(waitUntil([&] { return portOpen(port); }, 15s)) << readFile(d + "/etcd.log");
+
+  auto options = [&](bool ca, bool cert) {
+    EtcdOptions o = at({url});
+    o.timeout = 3s;
+    if (ca) o.ca_file = d + "/ca.crt";
+    if (cert) {
+      o.cert_file = d + "/client.crt";
+      o.key_file = d + "/client.key";
+    }
+    return o;
+  };
+  auto range = [&](const EtcdOptions& o) {
+    EtcdClient c(http_, o);
+    std::optional<EtcdResult> r;
+    c.range("/hftguard/", true, [&](EtcdResult x) { r = x; });
+    return wait(r);
+  };
+  ASSERT_TRUE(waitUntil([&] { return range(options(true, true)).error.empty(); }, 15s))
+      << range(options(true, true)).error << "\n" << readFile(d + "/etcd.log");
+  EXPECT_NE(range(options(false, true)).error, "");  // the private CA is not the system's
+  EXPECT_NE(range(options(true, false)).error, "");  // etcd wants a client certificate
+
+  auto status = [&](bool cert) {
+    std::ofstream(d + "/hftguard.yaml")
+        << "node: {name: n1}\n"
+        << "event_log: {path: " << d << "/events.json}\n"
+        << "maintenance: {path: " << d << "/maintenance.json}\n"
+        << "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n    automation: manual\n"
+        << "    checks:\n      health: {type: http, url: 'http://127.0.0.1:1/health'}\n"
+        << "coordination:\n  type: etcd\n  endpoints: ['" << url << "']\n"
+        << "  cluster: tls\n  ca_file: " << d << "/ca.crt\n"
+        << (cert ? "  cert_file: " + d + "/client.crt\n  key_file: " + d + "/client.key\n" : "");
+    return runCommand({HFTGUARD_BINARY, "status", "--config", d + "/hftguard.yaml", "--json"},
+                      {.log_file = d + "/status.log"});
+  };
+  EXPECT_EQ(status(true), 0) << readFile(d + "/status.log");
+  EXPECT_NE(status(false), 0) << readFile(d + "/status.log");
+}
+
 }  // namespace

@@ -165,6 +165,9 @@ TEST(FullConfig, ReadsTheRemainingForms) {
   EXPECT_EQ(cfg->coordination.endpoints.size(), 2u);
   EXPECT_EQ(cfg->coordination.lease_ttl, 20s);
   EXPECT_EQ(cfg->coordination.password->describe(), "env HFTGUARD_TEST_TOKEN");
+  EXPECT_EQ(cfg->coordination.ca_file, "/etc/hftguard/etcd-ca.crt");
+  EXPECT_EQ(cfg->coordination.cert_file, "/etc/hftguard/etcd-client.crt");
+  EXPECT_EQ(cfg->coordination.key_file, "/etc/hftguard/etcd-client.key");
   EXPECT_FALSE(cfg->control_api.enabled);
   EXPECT_EQ(cfg->plans.at(0).steps.at(1).params.list("sentinels").at(1), "[::1]:26380");
 }
