@@ -266,6 +266,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
         if (!error.empty()) {  // the steps' work stands; the run did not end where it should
           self->report.ok = false;
           self->report.reason = "the roles were not moved: " + error;
+          self->report.roles_unmoved = true;
         }
         self->recordEnd(true, std::move(f));
       });
@@ -311,7 +312,8 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
       auto held = std::move(self->lease);
       if (self->done) self->done(self->report);
     };
-    if (request.dry_run || !request.tidy) return release();
+    // A run whose roles were not moved keeps its journal: what is left of it is the commit.
+    if (request.dry_run || !request.tidy || report.roles_unmoved) return release();
     request.tidy(release);
   }
 };

@@ -143,12 +143,22 @@ struct Daemon::Impl {
   }
 
   // Newly leader: the failovers this daemon left to the previous leader run now, for the
-  // components that are still failed (the roles' admit refuses one that already happened).
+  // components that are still failed - the same failure, never a later one: a decision is
+  // dropped when its component recovers or its roles move (standBy) - and not in
+  // maintenance now (the roles' admit refuses one that already happened).
   void takeOverDecisions() {
     auto pending = std::move(standing_by);
     standing_by.clear();
     for (auto& [component, p] : pending) {
       if (decider.health(component) != decide::Health::Failed || keeper.held(component)) continue;
+      if (decider.inMaintenance(component)) {
+        recorder.record("failover_skipped", component,
+                        fmt::format("the failover this daemon had left to the previous leader "
+                                    "is not run: {} is in maintenance now",
+                                    component),
+                        {{"plan", p.first.plan}, {"trigger", p.second}, {"held_by", "maintenance"}});
+        continue;
+      }
       recorder.record("failover_taken_over", component,
                       fmt::format("this daemon now leads; {} is still failed: running plan {} "
                                   "that it had left to the previous leader",
@@ -280,18 +290,38 @@ struct Daemon::Impl {
                                          actions::RunRequest::Committed committed) {
       coord::LastFailover what{memberOf(ctx, "old_primary"), memberOf(ctx, "new_primary"),
                                events::formatTimestamp(rt.clock.wallNow()), trigger};
-      etcd->commitFailover(c.name, what.from, what.to, ctx.epoch - 1, what,
-                           [this, &c, committed](std::string error, coord::Roles after) {
-                             nlohmann::json f = nlohmann::json::object();
-                             if (error.empty()) {
-                               f = {{"new_primary", after.primary},
-                                    {"epoch", after.epoch},
-                                    {"fenced", after.fenced}};
-                               adoptRoles(c, after, "this daemon's failover");
-                             }
-                             committed(error, std::move(f));
-                           });
+      commitRoles(c, ctx, what, std::move(committed), 3);
     };
+  }
+
+  // The roles' compare-and-set, tried again (a third of a second apart, `left` times) while
+  // this daemon leads: etcd's answer may be an error where the commit landed (then the retry
+  // finds it applied) or a hiccup. The steps already ran: giving up leaves the journal and
+  // holds the component (RunReport::roles_unmoved).
+  void commitRoles(const config::ComponentConfig& c, const actions::PlanContext& ctx,
+                   coord::LastFailover what, actions::RunRequest::Committed committed, int left) {
+    etcd->commitFailover(
+        c.name, what.from, what.to, ctx.epoch - 1, what,
+        [this, &c, ctx, what, committed, left](std::string error, coord::Roles after) {
+          if (!error.empty() && left > 1 && etcd->leading()) {
+            spdlog::warn("{}: the roles' commit failed ({}); trying again", c.name, error);
+            auto timer = std::make_shared<boost::asio::steady_timer>(rt.io);
+            timer->expires_after(std::chrono::milliseconds(300));
+            timer->async_wait([this, &c, ctx, what, committed, left, timer](
+                                  boost::system::error_code ec) {
+              if (ec) return committed("stopped while retrying the roles' commit",
+                                       nlohmann::json::object());
+              commitRoles(c, ctx, what, committed, left - 1);
+            });
+            return;
+          }
+          nlohmann::json f = nlohmann::json::object();
+          if (error.empty()) {
+            f = {{"new_primary", after.primary}, {"epoch", after.epoch}, {"fenced", after.fenced}};
+            adoptRoles(c, after, "this daemon's failover");
+          }
+          committed(error, std::move(f));
+        });
   }
 
   // Newly leader, this daemon finds the plan the previous leader left in flight (it was
@@ -372,8 +402,17 @@ struct Daemon::Impl {
                                 now.fenced.empty() ? "none" : fmt::format("{}", fmt::join(now.fenced, ", ")),
                                 now.epoch, by),
                     {{"roles", coord::toJson(now)}, {"was", coord::toJson(was)}, {"by", by}});
+    if (now.epoch != was.epoch) standing_by.erase(c.name);  // that failover happened
     was = now;
     scheduler.retarget(c, c.checksFor(now.primary, now.watched()));
+  }
+
+  // A decision left to the leader holds only while its failure lasts: once the component is
+  // no longer failed, a later failure is a new decision (the decider makes it).
+  void standBy() {
+    std::erase_if(standing_by, [this](const auto& p) {
+      return decider.health(p.first) != decide::Health::Failed;
+    });
   }
 
   // At start-up: the roles a failover before the restart left, else the configured ones
@@ -527,6 +566,7 @@ struct Daemon::Impl {
       if (etcd != nullptr) reportToCluster();
       keeper.tick();
       record(decider.tick(rt.clock.now(), rt.clock.wallNow()));
+      standBy();
       for (const auto& a : alert_policy.tick(rt.clock.wallNow())) dispatcher.submit(a);
       tick();
     });

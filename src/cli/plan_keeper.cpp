@@ -459,6 +459,12 @@ void PlanKeeper::ended(const std::string& component, const actions::RunReport& r
   if (report.failure_unrecorded && !held(component)) {
     holdInterrupted(component, "it failed, and " + report.reason);
   }
+  // Its steps ran (the standby was promoted) but the roles still name the old primary: a
+  // second run from the top would promote again. Held on its journal, which stays; a leader
+  // that takes it up has only the roles' commit left to do.
+  if (report.roles_unmoved && !held(component)) {
+    holdInterrupted(component, "every step ran, but " + report.reason);
+  }
   // The journal of a plan that ended is gone already (RunRequest::tidy); an interrupted
   // plan's stays: the next start-up holds the component on it.
   if (!deferred_.empty() && !stopping_) {

@@ -117,7 +117,8 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
           auto self = weak.lock();
           if (!self || self->stopped) return;
           self->watching = false;
-          if (!why.empty() && why != self->last_error) spdlog::warn("etcd: {}", why);
+          if (!why.empty() && why != self->last_watch_error) spdlog::warn("etcd: {}", why);
+          self->last_watch_error = why;  // said once, not at every retry
           // Its span over: at once from where it was. Else after a pause; compacted, the
           // next full read starts it again from that read's revision.
           if (why.starts_with("compacted")) return;
@@ -352,6 +353,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   bool stopped = false;
   std::string leader_name;
   std::string last_error;
+  std::string last_watch_error;
   std::map<std::string, std::pair<Roles, std::int64_t>> known;  // roles and their revision
   std::map<std::string, KeyValue> plans;                   // plans/<component> as known
   std::map<std::string, std::int64_t> plan_written;        // revision of our last change

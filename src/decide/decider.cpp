@@ -421,6 +421,10 @@ void Decider::releaseInterrupted(const std::string& component) {
   state_->interrupted.erase(component);
 }
 
+bool Decider::inMaintenance(std::string_view component) const {
+  return state_->maintenanceOf(std::string(component)) != nullptr;
+}
+
 Health Decider::health(std::string_view component) const {
   const ComponentState* c = state_->find(component);
   return c == nullptr ? Health::Unknown : c->health;

@@ -74,6 +74,10 @@ struct RunReport {
   // A step failed for good but that could not be journaled (RunRequest::failing): reported
   // as interrupted; the caller must not let it be resumed by itself.
   bool failure_unrecorded = false;
+  // Every step ran but the roles could not be moved (RunRequest::commit failed): its journal
+  // stays (a leader that takes it up only has the commit left to do); the caller holds the
+  // component rather than run the plan again from the top.
+  bool roles_unmoved = false;
 };
 
 class FailoverRunner {

@@ -245,6 +245,7 @@ TEST_F(EtcdDaemons, OneLeaderActsTheRolesAlternateAndAKilledLeaderIsReplaced) {
   EXPECT_EQ(back.fields["by"], "etcd");
   EXPECT_EQ(back.fields["roles"]["primary"], "engine_a");
   EXPECT_EQ(back.fields["roles"]["epoch"], 2);
+  EXPECT_EQ(back.fields["roles"]["fenced"], nlohmann::json::array({"engine_b"}));
   for (auto& n : nodes_) n.process.stop();
   EXPECT_EQ(total("failover_started"), 2u);  // never a second run of either failover
 }
@@ -502,6 +503,52 @@ TEST_F(EtcdDaemons, ADeposedLeadersDelayedKvPutIsRefusedByTheEpochCompare) {
 // With etcd, maintenance is the cluster's: one `hftguard maintenance start` (from any host's
 // config) holds every daemon - the leader's failover is suppressed - and one `end` releases
 // them all.
+// A daemon that left a failover to the leader keeps that decision only while the failure
+// lasts: once the leader's failover moved the roles, it is gone. Later - the old primary
+// returned, the component in maintenance, its new primary down for the work - the leader
+// stops and another takes over: nothing from the old incident runs, under maintenance.
+TEST_F(EtcdDaemons, ALeftDecisionEndsWithItsFailureAndNeverRunsUnderMaintenance) {
+  for (auto& n : nodes_) start(n);
+  ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
+  ASSERT_TRUE(waitUntil([&] { return total("state_changed") >= 3; }, 10s));
+  a_.setFault("crash");
+  ASSERT_TRUE(waitUntil([&] { return real("failover_completed") >= 1; }, 30s)) << dump();
+  ASSERT_TRUE(waitUntil([&] { return allSee("engine_b", 1); }, 10s));
+  EXPECT_GE(total("failover_standby"), 1u);  // the others left it to the leader
+  a_.restart();
+  httpPost(a_.url("/admin/demote"), "");
+  const std::string out = dir_.path() + "/ops.log";
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "member", "--config", nodes_[0].config, "engine",
+                        "engine_a", "--ready"},
+                       {.log_file = out}),
+            0)
+      << readFile(out);
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "start", "--config", nodes_[0].config,
+                        "--component", "engine", "--for", "10m", "--reason", "patching b"},
+                       {.log_file = out}),
+            0)
+      << readFile(out);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        for (const auto& n : nodes_) {
+          if (count(n.events(), "maintenance_started") == 0) return false;
+        }
+        return true;
+      },
+      5s))
+      << dump();
+  b_.setFault("crash");  // the work on the primary: failed, and nobody may fail it over
+  ASSERT_TRUE(waitUntil([&] { return total("failover_suppressed") >= 3; }, 10s)) << dump();
+  const int was = leader();
+  ASSERT_GE(was, 0);
+  nodes_[was].process.stop();  // SIGTERM: its lease is revoked, another leads at once
+  ASSERT_TRUE(waitUntil([&] { return leader() >= 0 && leader() != was; }, 10s)) << dump();
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(total("failover_taken_over"), 0u) << dump();
+  EXPECT_EQ(real("failover_started"), 1u) << dump();
+  for (auto& n : nodes_) n.process.stop();
+}
+
 TEST_F(EtcdDaemons, OneMaintenanceCommandHoldsEveryDaemon) {
   for (auto& n : nodes_) start(n);
   ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";

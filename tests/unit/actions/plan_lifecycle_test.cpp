@@ -301,6 +301,33 @@ TEST_F(PlanLifecycleTest, APlanThatCannotStartIsDeferredAndRunsWhenTheLockFrees)
       << "the journal was not removed at the end";
 }
 
+// Every step ran (the standby is promoted) but the roles could not be moved: the journal
+// stays - a leader that takes it up has only the commit left to do - and the component is
+// held, never failed over again from the top by this daemon.
+TEST_F(PlanLifecycleTest, APlanWhoseRolesCannotBeMovedKeepsItsJournalAndHoldsTheComponent) {
+  load(kTwoSteps);
+  auto r = request();
+  int commits = 0;
+  r.commit = [&](const actions::PlanContext&, actions::RunRequest::Committed committed) {
+    ++commits;
+    committed("etcd: HTTP 503: leader changed", nlohmann::json::object());
+  };
+  keeper_->start(std::move(r));
+  ASSERT_TRUE(loopUntil([&] { return count("failover_completed") == 1 && runner_->idle(); }));
+  EXPECT_EQ(commits, 1);
+  const Recorded* done = find("failover_completed");
+  EXPECT_EQ(done->fields["roles_error"], "etcd: HTTP 503: leader changed");
+  EXPECT_NE(done->reason.find("roles NOT moved"), std::string::npos) << done->reason;
+  auto j = actions::readJournal(dir_.string(), "c");
+  ASSERT_TRUE(j.has_value()) << "the journal went although the roles were never moved";
+  EXPECT_EQ(j->steps_done, 2u);
+  EXPECT_TRUE(keeper_->held("c"));
+  EXPECT_EQ(count("failover_interrupted"), 1u);
+  keeper_->start(request());  // the component fails again: not run from the top
+  for (int i = 0; i < 20; ++i) io_.run_one_for(10ms);
+  EXPECT_EQ(count("failover_started"), 1u);
+}
+
 TEST_F(PlanLifecycleTest, ADeferredPlanThatNeverStartsFailsAndPages) {
   load(kTwoSteps, "300ms");
   coordinator_.refuse = true;
