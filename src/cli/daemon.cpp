@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <random>
+#include <set>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -142,29 +143,46 @@ struct Daemon::Impl {
     return e;
   }
 
-  // Newly leader: the failovers this daemon left to the previous leader run now, for the
-  // components that are still failed - the same failure, never a later one: a decision is
-  // dropped when its component recovers or its roles move (standBy) - and not in
-  // maintenance now (the roles' admit refuses one that already happened).
+  // Leading: the failovers this daemon left to the previous leader run now, for the
+  // components still failed - the same outage, never a later one: a decision is dropped
+  // once its component is healthy again or its roles move (standBy). One whose component
+  // is recovering (answering again, not yet for `rise` probes) or in maintenance waits, and
+  // is tried again every second while this daemon leads - as the decider would let a
+  // failover held by maintenance go ahead when the window ends. (The roles' admit refuses
+  // one that already happened.)
   void takeOverDecisions() {
-    auto pending = std::move(standing_by);
-    standing_by.clear();
-    for (auto& [component, p] : pending) {
-      if (decider.health(component) != decide::Health::Failed || keeper.held(component)) continue;
-      if (decider.inMaintenance(component)) {
-        recorder.record("failover_skipped", component,
-                        fmt::format("the failover this daemon had left to the previous leader "
-                                    "is not run: {} is in maintenance now",
-                                    component),
-                        {{"plan", p.first.plan}, {"trigger", p.second}, {"held_by", "maintenance"}});
+    if (etcd == nullptr || !etcd->leading()) return;
+    for (auto it = standing_by.begin(); it != standing_by.end();) {
+      const std::string component = it->first;
+      auto& p = it->second;
+      if (keeper.held(component)) {  // a plan in flight (taken up) holds it: its outcome counts
+        it = standing_by.erase(it);
         continue;
       }
+      if (decider.health(component) != decide::Health::Failed) {
+        ++it;
+        continue;
+      }
+      if (decider.inMaintenance(component)) {
+        if (waiting_in_maintenance.insert(component).second) {
+          recorder.record("failover_skipped", component,
+                          fmt::format("the failover this daemon had left to the previous leader "
+                                      "waits: {} is in maintenance now",
+                                      component),
+                          {{"plan", p.first.plan}, {"trigger", p.second}, {"held_by", "maintenance"}});
+        }
+        ++it;
+        continue;
+      }
+      waiting_in_maintenance.erase(component);
+      auto [d, trigger] = std::move(p);
+      it = standing_by.erase(it);
       recorder.record("failover_taken_over", component,
                       fmt::format("this daemon now leads; {} is still failed: running plan {} "
                                   "that it had left to the previous leader",
-                                  component, p.first.plan),
-                      {{"plan", p.first.plan}, {"trigger", p.second}});
-      runPlan(p.first, p.second);
+                                  component, d.plan),
+                      {{"plan", d.plan}, {"trigger", trigger}});
+      runPlan(d, trigger);
     }
   }
 
@@ -290,28 +308,29 @@ struct Daemon::Impl {
                                          actions::RunRequest::Committed committed) {
       coord::LastFailover what{memberOf(ctx, "old_primary"), memberOf(ctx, "new_primary"),
                                events::formatTimestamp(rt.clock.wallNow()), trigger};
-      commitRoles(c, ctx, what, std::move(committed), 3);
+      commitRoles(c, ctx, what, std::move(committed),
+                  rt.clock.now() + cfg->coordination.lease_ttl);
     };
   }
 
-  // The roles' compare-and-set, tried again (a third of a second apart, `left` times) while
-  // this daemon leads: etcd's answer may be an error where the commit landed (then the retry
-  // finds it applied) or a hiccup. The steps already ran: giving up leaves the journal and
-  // holds the component (RunReport::roles_unmoved).
+  // The roles' compare-and-set, tried again (300 ms apart) while this daemon leads, until
+  // `until` (a lease TTL: longer than an etcd leader election): etcd's answer may be an
+  // error where the commit landed (the retry then finds it applied) or a hiccup. The steps
+  // already ran: giving up leaves the journal and holds the component
+  // (RunReport::roles_unmoved); a leader that takes the journal up commits it.
   void commitRoles(const config::ComponentConfig& c, const actions::PlanContext& ctx,
-                   coord::LastFailover what, actions::RunRequest::Committed committed, int left) {
+                   coord::LastFailover what, actions::RunRequest::Committed committed,
+                   SteadyTime until) {
     etcd->commitFailover(
         c.name, what.from, what.to, ctx.epoch - 1, what,
-        [this, &c, ctx, what, committed, left](std::string error, coord::Roles after) {
-          if (!error.empty() && left > 1 && etcd->leading()) {
+        [this, &c, ctx, what, committed, until](std::string error, coord::Roles after) {
+          if (!error.empty() && rt.clock.now() < until && etcd->leading()) {
             spdlog::warn("{}: the roles' commit failed ({}); trying again", c.name, error);
             auto timer = std::make_shared<boost::asio::steady_timer>(rt.io);
             timer->expires_after(std::chrono::milliseconds(300));
-            timer->async_wait([this, &c, ctx, what, committed, left, timer](
-                                  boost::system::error_code ec) {
-              if (ec) return committed("stopped while retrying the roles' commit",
-                                       nlohmann::json::object());
-              commitRoles(c, ctx, what, committed, left - 1);
+            timer->async_wait([this, &c, ctx, what, committed, until, timer](
+                                  boost::system::error_code) {
+              commitRoles(c, ctx, what, committed, until);
             });
             return;
           }
@@ -402,17 +421,31 @@ struct Daemon::Impl {
                                 now.fenced.empty() ? "none" : fmt::format("{}", fmt::join(now.fenced, ", ")),
                                 now.epoch, by),
                     {{"roles", coord::toJson(now)}, {"was", coord::toJson(was)}, {"by", by}});
-    if (now.epoch != was.epoch) standing_by.erase(c.name);  // that failover happened
+    if (now.epoch != was.epoch) {  // that failover happened
+      standing_by.erase(c.name);
+      waiting_in_maintenance.erase(c.name);
+    }
     was = now;
     scheduler.retarget(c, c.checksFor(now.primary, now.watched()));
   }
 
-  // A decision left to the leader holds only while its failure lasts: once the component is
-  // no longer failed, a later failure is a new decision (the decider makes it).
+  // A decision left to the leader holds only while its outage lasts: once the component is
+  // healthy again, a later failure is a new decision (the decider makes it). Recovering is
+  // still the same outage for the decider (a failure then decides nothing new): kept.
+  // A leader's journal for the component seen since (or within a second before) the
+  // decision means a leader acted on this outage: that plan's outcome counts, never this
+  // daemon's copy of the decision (components without roles have no epoch to tell it).
   void standBy() {
     std::erase_if(standing_by, [this](const auto& p) {
-      return decider.health(p.first) != decide::Health::Failed;
+      const auto h = decider.health(p.first);
+      const auto seen = etcd != nullptr && !etcd->leading() ? etcd->planSeenAt(p.first)
+                                                             : std::nullopt;
+      const bool acted = seen && *seen + std::chrono::seconds(1) >= p.second.first.at;
+      const bool over = h == decide::Health::Healthy || h == decide::Health::Suspect || acted;
+      if (over) waiting_in_maintenance.erase(p.first);
+      return over;
     });
+    takeOverDecisions();
   }
 
   // At start-up: the roles a failover before the restart left, else the configured ones
@@ -616,6 +649,7 @@ struct Daemon::Impl {
   coord::EtcdCoordinator* etcd = nullptr;  // the coordinator, when it is etcd's
   // Failovers decided while another daemon led: component -> (decision, its event id).
   std::map<std::string, std::pair<Decision, std::string>> standing_by;
+  std::set<std::string> waiting_in_maintenance;  // left decisions said to wait (said once)
   std::unique_ptr<coord::Coordinator> coordinator;
   actions::ActionEnv action_env;
   actions::FailoverRunner runner;

@@ -196,6 +196,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     plans = std::move(read_plans);
+    for (const auto& [component, kv] : plans) plan_seen_at[component] = clock.wallNow();
     plans_read_at = r.revision;
     maintenance_text = std::move(read_maintenance);
     // The key is ours, bound to our live lease, but we do not act: our campaign's answer was
@@ -356,6 +357,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   std::string last_watch_error;
   std::map<std::string, std::pair<Roles, std::int64_t>> known;  // roles and their revision
   std::map<std::string, KeyValue> plans;                   // plans/<component> as known
+  std::map<std::string, WallTime> plan_seen_at;            // ... last seen, by component
   std::map<std::string, std::int64_t> plan_written;        // revision of our last change
   std::int64_t plans_read_at = 0;                          // the last read's revision
   std::optional<std::string> maintenance_text;             // the last read's ("" none)
@@ -495,6 +497,12 @@ void EtcdCoordinator::commitFailover(const std::string& component, const std::st
 
 bool EtcdCoordinator::plansKnown() const {
   return impl_->leadingNow() && impl_->leader_rev != 0 && impl_->plans_read_at >= impl_->leader_rev;
+}
+
+std::optional<WallTime> EtcdCoordinator::planSeenAt(const std::string& component) const {
+  auto it = impl_->plan_seen_at.find(component);
+  if (it == impl_->plan_seen_at.end()) return std::nullopt;
+  return it->second;
 }
 
 void EtcdCoordinator::report(std::string text) {

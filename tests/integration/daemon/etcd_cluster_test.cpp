@@ -77,7 +77,7 @@ class EtcdDaemons : public ::testing::Test {
           << "event_log: {path: " << n.events() << "}\n"
           << "maintenance: {path: " << n.dir << "/maintenance.json}\n"
           << "coordination: {type: etcd, endpoints: [" << endpoints
-          << "], lease_ttl: 4s, cluster: test}\n"
+          << "], lease_ttl: " << ttl_ << ", cluster: test}\n"
           << "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n    plan: move\n"
           << "    cooldown: 0s\n    flap_damping: {enabled: false}\n"
           << "    members:\n"
@@ -121,7 +121,9 @@ class EtcdDaemons : public ::testing::Test {
       for (const auto& e : readEvents(nodes_[i].events())) {
         if (e.type == "leader_elected" || e.type == "leader_lost") last = e.type;
       }
-      if (last == "leader_elected" && nodes_[i].process.running()) {
+      // A frozen (SIGSTOP) daemon cannot record that it stopped leading: not counted.
+      if (last == "leader_elected" && nodes_[i].process.running() &&
+          static_cast<int>(i) != frozen_) {
         EXPECT_EQ(found, -1) << "two daemons say they lead";
         found = static_cast<int>(i);
       }
@@ -157,6 +159,8 @@ class EtcdDaemons : public ::testing::Test {
   }
 
   std::vector<std::string> kv_;
+  std::string ttl_ = "4s";  // the leader lease's
+  int frozen_ = -1;         // a daemon the test froze (SIGSTOP)
   EtcdCluster etcd_;
   EngineSim a_{"primary"};
   EngineSim b_{"standby"};
@@ -500,9 +504,6 @@ TEST_F(EtcdDaemons, ADeposedLeadersDelayedKvPutIsRefusedByTheEpochCompare) {
   for (auto& n : nodes_) n.process.stop();
 }
 
-// With etcd, maintenance is the cluster's: one `hftguard maintenance start` (from any host's
-// config) holds every daemon - the leader's failover is suppressed - and one `end` releases
-// them all.
 // A daemon that left a failover to the leader keeps that decision only while the failure
 // lasts: once the leader's failover moved the roles, it is gone. Later - the old primary
 // returned, the component in maintenance, its new primary down for the work - the leader
@@ -549,6 +550,67 @@ TEST_F(EtcdDaemons, ALeftDecisionEndsWithItsFailureAndNeverRunsUnderMaintenance)
   for (auto& n : nodes_) n.process.stop();
 }
 
+// The leader is frozen (SIGSTOP) before the primary fails: the others decide and leave the
+// failover to it. An operator puts the component in maintenance meanwhile: the next leader
+// keeps the decision it had left, waiting (failover_skipped, held by maintenance), and runs
+// it once the window ends while the component is still failed (failover_taken_over) -
+// once. The frozen one, woken, acts no more.
+TEST_F(EtcdDaemons, AFailoverLeftToAFrozenLeaderWaitsOutMaintenanceAndIsTakenOverOnce) {
+  ttl_ = "8s";  // time for the operator's window before the frozen leader's lease expires
+  writeConfigs(
+      "      - {name: old_down, action: http_check, url: "
+      "'http://{old_primary.api}/health', expect: down, timeout: 1s}\n"
+      "      - {name: promote, action: http_request, url: "
+      "'http://{new_primary.api}/admin/promote', timeout: 1s}\n");
+  for (auto& n : nodes_) start(n);
+  ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
+  ASSERT_TRUE(waitUntil([&] { return total("state_changed") >= 3; }, 10s));
+  const int frozen = leader();
+  const int other = (frozen + 1) % 3;
+  nodes_[frozen].process.kill(SIGSTOP);
+  frozen_ = frozen;
+  a_.setFault("crash");
+  ASSERT_TRUE(waitUntil([&] { return total("failover_standby") >= 2; }, 10s)) << dump();
+  const std::string out = dir_.path() + "/ops.log";
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "start", "--config", nodes_[other].config,
+                        "--component", "engine", "--for", "10m", "--reason", "looking first"},
+                       {.log_file = out}),
+            0)
+      << readFile(out);
+  ASSERT_TRUE(waitUntil([&] { return leader() >= 0 && leader() != frozen; }, 15s)) << dump();
+  const int next = leader();
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        for (const auto& e : readEvents(nodes_[next].events())) {
+          if (e.type == "failover_skipped" && e.fields.value("held_by", "") == "maintenance")
+            return true;
+        }
+        return false;
+      },
+      5s))
+      << dump();
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(real("failover_started"), 0u) << dump();
+  ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "end", "--config", nodes_[other].config,
+                        "--component", "engine"},
+                       {.log_file = out}),
+            0)
+      << readFile(out);
+  ASSERT_TRUE(waitUntil([&] { return real("failover_completed") >= 1; }, 15s)) << dump();
+  EXPECT_EQ(count(nodes_[next].events(), "failover_taken_over"), 1u) << dump();
+  EXPECT_EQ(count(nodes_[frozen].events(), "failover_started"), 0u);
+  nodes_[frozen].process.kill(SIGCONT);
+  frozen_ = -1;
+  ASSERT_TRUE(waitUntil([&] { return allSee("engine_b", 1); }, 10s)) << dump();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(real("failover_started"), 1u) << dump();
+  EXPECT_EQ(real("failover_completed"), 1u) << dump();
+  for (auto& n : nodes_) n.process.stop();
+}
+
+// With etcd, maintenance is the cluster's: one `hftguard maintenance start` (from any host's
+// config) holds every daemon - the leader's failover is suppressed - and one `end` releases
+// them all.
 TEST_F(EtcdDaemons, OneMaintenanceCommandHoldsEveryDaemon) {
   for (auto& n : nodes_) start(n);
   ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
