@@ -155,8 +155,11 @@ struct Daemon::Impl {
     for (auto it = standing_by.begin(); it != standing_by.end();) {
       const std::string component = it->first;
       auto& p = it->second;
-      if (keeper.held(component)) {  // a plan in flight (taken up) holds it: its outcome counts
+      if (keeper.held(component) || leaderActed(component, p.first)) {
+        // a plan in flight (taken up) holds it, or a leader ran one for this outage: its
+        // outcome counts
         it = standing_by.erase(it);
+        waiting_in_maintenance.erase(component);
         continue;
       }
       if (decider.health(component) != decide::Health::Failed) {
@@ -324,7 +327,10 @@ struct Daemon::Impl {
     etcd->commitFailover(
         c.name, what.from, what.to, ctx.epoch - 1, what,
         [this, &c, ctx, what, committed, until](std::string error, coord::Roles after) {
-          if (!error.empty() && rt.clock.now() < until && etcd->leading()) {
+          // Only what a retry can mend (etcd did not answer, or answered an error): a compare
+          // that failed (roles moved, leadership lost) stands; a stopping daemon gives up.
+          if (!error.empty() && error.starts_with("etcd") && rt.clock.now() < until &&
+              etcd->leading() && !stopping) {
             spdlog::warn("{}: the roles' commit failed ({}); trying again", c.name, error);
             auto timer = std::make_shared<boost::asio::steady_timer>(rt.io);
             timer->expires_after(std::chrono::milliseconds(300));
@@ -438,14 +444,25 @@ struct Daemon::Impl {
   void standBy() {
     std::erase_if(standing_by, [this](const auto& p) {
       const auto h = decider.health(p.first);
-      const auto seen = etcd != nullptr && !etcd->leading() ? etcd->planSeenAt(p.first)
-                                                             : std::nullopt;
-      const bool acted = seen && *seen + std::chrono::seconds(1) >= p.second.first.at;
-      const bool over = h == decide::Health::Healthy || h == decide::Health::Suspect || acted;
+      const bool over = h == decide::Health::Healthy || h == decide::Health::Suspect ||
+                        leaderActed(p.first, p.second.first);
       if (over) waiting_in_maintenance.erase(p.first);
       return over;
     });
     takeOverDecisions();
+  }
+
+  // A plan journal for this outage was seen in etcd: written at or after the outage's first
+  // failed sample here (less a second: the daemons sample on their own phases). A site
+  // (system-tier) plan is journaled under whichever component tipped it on the leader, so
+  // any component's journal counts for it.
+  bool leaderActed(const std::string& component, const Decision& d) const {
+    if (etcd == nullptr) return false;
+    const config::ComponentConfig* c = cfg->findComponent(component);
+    const bool own = c != nullptr && d.plan == c->plan;
+    const auto seen = etcd->planSeenAt(own ? component : std::string());
+    const WallTime outage = d.breach_started.value_or(d.at);
+    return seen && *seen + std::chrono::seconds(1) >= outage;
   }
 
   // At start-up: the roles a failover before the restart left, else the configured ones

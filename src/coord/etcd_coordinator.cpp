@@ -132,10 +132,17 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   // A batch of changes. The cache moves to its last change's revision, not the batch's
   // header: a watch catching up gets its history in batches that all carry etcd's current
   // revision. A batch without changes (etcd's "created") moves nothing.
+  void sawPlan(const std::string& component) {
+    plan_seen_at[component] = clock.wallNow();
+    plan_seen_at[""] = clock.wallNow();
+  }
+
   void changed(const WatchUpdate& u) {
     if (u.events.empty()) return;
     for (const WatchEvent& e : u.events) {
       if (e.kv.mod_revision != 0 && e.kv.mod_revision <= cache_rev) continue;  // read already
+      // A plan that came and went within one batch still ran.
+      if (e.kv.key.starts_with(base + "plans/")) sawPlan(e.kv.key.substr(base.size() + 6));
       if (e.deleted) {
         cache.erase(e.kv.key);
       } else {
@@ -196,7 +203,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     plans = std::move(read_plans);
-    for (const auto& [component, kv] : plans) plan_seen_at[component] = clock.wallNow();
+    for (const auto& [component, kv] : plans) sawPlan(component);
     plans_read_at = r.revision;
     maintenance_text = std::move(read_maintenance);
     // The key is ours, bound to our live lease, but we do not act: our campaign's answer was

@@ -77,8 +77,9 @@ class EtcdCoordinator final : public Coordinator {
   // this daemon leads and has read the keys at a revision after its election: every write of
   // an earlier leader is older than that, so none is missed.
   bool plansKnown() const;
-  // When a plan's journal for the component was last seen in etcd (some leader ran, or
-  // holds, its failover then); empty when never since this daemon started.
+  // When a plan's journal for the component was last seen in etcd - present in a read, or
+  // written or deleted in the watch (some leader ran, or holds, its failover then); empty
+  // when never since this daemon started. "" for any component's.
   std::optional<WallTime> planSeenAt(const std::string& component) const;
   // This daemon's report (JSON text) at daemons/<node>, bound to its lease; written when it
   // changes (and when the lease is new), not more.

@@ -556,7 +556,7 @@ TEST_F(EtcdDaemons, ALeftDecisionEndsWithItsFailureAndNeverRunsUnderMaintenance)
 // it once the window ends while the component is still failed (failover_taken_over) -
 // once. The frozen one, woken, acts no more.
 TEST_F(EtcdDaemons, AFailoverLeftToAFrozenLeaderWaitsOutMaintenanceAndIsTakenOverOnce) {
-  ttl_ = "8s";  // time for the operator's window before the frozen leader's lease expires
+  ttl_ = "10s";  // time for the operator's window before the frozen leader's lease expires
   writeConfigs(
       "      - {name: old_down, action: http_check, url: "
       "'http://{old_primary.api}/health', expect: down, timeout: 1s}\n"
@@ -577,6 +577,9 @@ TEST_F(EtcdDaemons, AFailoverLeftToAFrozenLeaderWaitsOutMaintenanceAndIsTakenOve
                        {.log_file = out}),
             0)
       << readFile(out);
+  ASSERT_EQ(leader(), -1) << "the window came after the frozen leader's lease expired (a slow "
+                             "machine): what this test needs did not happen\n"
+                          << dump();
   ASSERT_TRUE(waitUntil([&] { return leader() >= 0 && leader() != frozen; }, 15s)) << dump();
   const int next = leader();
   ASSERT_TRUE(waitUntil(
