@@ -33,15 +33,21 @@ curl -sf "http://127.0.0.1:$standby_port/health" | grep -q '"standby"' ||
   { echo "the standby engine is not back after the restore"; exit 1; }
 logs=()
 for k in 1 2 3; do logs+=("$state/node$k/failover_events.json"); done
-if ! timeout 180 "$build/src/hftguard" drill --config "$state/node1/sandbox.yaml" \
-    --events "$(IFS=,; echo "${logs[*]}")" \
-    --scenario engine-crash,engine-http500,blip --report "$state/report"; then
-  for k in 1 2 3; do
-    echo "--- node$k log (last 25 lines) ---"
-    tail -25 "$state/node$k/hftguard.log"
-  done
-  exit 1
-fi
+# drill SECONDS ARGS...: the drill over every daemon's log, bounded; each daemon's log tail
+# when it fails.
+drill() {
+  local limit=$1
+  shift
+  if ! timeout "$limit" "$build/src/hftguard" drill --config "$state/node1/sandbox.yaml" \
+      --events "$(IFS=,; echo "${logs[*]}")" "$@"; then
+    for k in 1 2 3; do
+      echo "--- node$k log (last 25 lines) ---"
+      tail -25 "$state/node$k/hftguard.log"
+    done
+    exit 1
+  fi
+}
+drill 180 --scenario engine-crash,engine-http500,blip --report "$state/report"
 # Two failovers, each run by one daemon: two real failover_started in all three logs, and
 # only the leader's.
 started=$(cat "${logs[@]}" | grep '"type":"failover_started"' | grep -vc '"dry_run":true' || true)
@@ -53,14 +59,7 @@ for f in report.json report.md timeline.svg; do
 done
 grep -q '"pass": true' "$state/report/report.json"
 
-if ! timeout 240 "$build/src/hftguard" drill --config "$state/node1/sandbox.yaml" \
-    --events "$(IFS=,; echo "${logs[*]}")" --scenario failover-and-back,leader-daemon-kill; then
-  for k in 1 2 3; do
-    echo "--- node$k log (last 25 lines) ---"
-    tail -25 "$state/node$k/hftguard.log"
-  done
-  exit 1
-fi
+drill 240 --scenario failover-and-back,leader-daemon-kill
 # Five failovers in all, each completed once: 2 above, 2 there and back, 1 taken over.
 completed=$(cat "${logs[@]}" | grep '"type":"failover_completed"' | grep -vc '"dry_run":true' || true)
 [ "$completed" = 5 ] || { echo "expected 5 completed failovers across the daemons, found $completed"; exit 1; }
