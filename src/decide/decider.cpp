@@ -178,6 +178,7 @@ struct Decider::State {
     d.kind = Decision::Kind::FailoverTriggered;
     d.reason = prefix + what;
     c.held_by.clear();
+    c.forgetOutcomes();
     c.cooldown_until = now + c.cfg.cooldown;
     c.cooldown_until_wall = wallAfter(wall, c.cfg.cooldown);
     if (tier == Tier::System) system_active = true;
@@ -191,6 +192,7 @@ struct Decider::State {
     const Health after = c.healthFrom(cause);
     if (after == before) return;
     c.health = after;
+    if (after != Health::Failed) c.failing_over = false;  // the outage is over
     Decision d;
     d.kind = Decision::Kind::StateChanged;
     d.component = c.cfg.name;
@@ -372,6 +374,7 @@ std::vector<Decision> Decider::reportExternalFailover(const std::string& compone
   }
   d.kind = Decision::Kind::FailoverTriggered;
   d.reason = reason;
+  c->forgetOutcomes();
   c->cooldown_until = now + c->cfg.cooldown;
   c->cooldown_until_wall = wallAfter(wall, c->cfg.cooldown);
   return {d};

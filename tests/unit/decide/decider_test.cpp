@@ -149,6 +149,26 @@ TEST(Decider, ErrorRateOverAMinute) {
   EXPECT_EQ(errorRateFailovers(2), 0u);  // 4%
 }
 
+// An outage's own failed samples are the old primary's: once it is failed over, they do
+// not fail the new primary over again a few seconds later through the error-rate window
+// (seen in the three-daemon drill: a database failed back by error rate 7% over 1m).
+TEST(Decider, AFailoversOwnOutageNeverTriggersTheErrorRateAfterIt) {
+  const std::string checks = "      h: {type: http, url: 'http://127.0.0.1:1/', interval: 100ms}\n";
+  Sim s(configOf(component("e", checks,
+                           "    cooldown: 0s\n    flap_damping: {enabled: false}\n"
+                           "    triggers: {error_rate: {above: 5%, window: 1m}}\n")));
+  run(s, "e", "h", true, 700, 100ms);  // a whole window of good samples
+  run(s, "e", "h", false, 50, 100ms);  // 5 s down: failed over after 3
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_EQ(s.last(Kind::FailoverTriggered)->rule, "fall");
+  run(s, "e", "h", true, 700, 100ms);  // the new primary serves
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u) << s.last(Kind::FailoverTriggered)->reason;
+  EXPECT_EQ(s.decider().health("e"), Health::Healthy);
+  // A later flapping primary is still caught by the error rate, as before.
+  for (int i = 0; i < 700; ++i) run(s, "e", "h", i % 10 != 0, 1, 100ms);  // 10%
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 2u);
+}
+
 TEST(Decider, CpuAboveThresholdForFiveMinutes) {
   const std::string checks = "      host: {type: host, interval: 1s}\n";
   auto feed = [&](Sim& s, int seconds) {
