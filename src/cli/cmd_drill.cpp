@@ -147,9 +147,6 @@ class Drill {
     std::string outcome = s.expect_failover && !s.maintenance
                               ? awaitFailover(s, ctx, start, injected, mark)
                               : awaitCalm(s, start, mark);
-    if (outcome.empty() && s.expect_failover && !s.maintenance) {
-      outcome = checkOnce(s, ctx, mark, injected, tracked);
-    }
     drill::measure(seen_, s.component, injected, r);
     if ((s.expect_failover || s.maintenance) && outcome.empty() && !s.verify.empty()) {
       if (auto why = runPlan(s.verify, ctx); !why.empty()) {
@@ -157,6 +154,10 @@ class Drill {
       } else {
         r.verified_ms = std::chrono::duration<double, std::milli>(Steady::now() - start).count();
       }
+    }
+    // After the post-check (whose time is the service's, not this wait's): it ran once.
+    if (outcome.empty() && s.expect_failover && !s.maintenance) {
+      outcome = checkOnce(s, ctx, mark, injected, tracked);
     }
     if (r.why.empty()) r.why = outcome;
     if (r.why.empty() && s.expect_failover && !s.maintenance && r.rto_ms < 0) {
