@@ -147,7 +147,6 @@ class Drill {
     std::string outcome = s.expect_failover && !s.maintenance
                               ? awaitFailover(s, ctx, start, injected, mark)
                               : awaitCalm(s, start, mark);
-    drill::measure(seen_, s.component, injected, r);
     if ((s.expect_failover || s.maintenance) && outcome.empty() && !s.verify.empty()) {
       if (auto why = runPlan(s.verify, ctx); !why.empty()) {
         r.why = "post-check: " + why;
@@ -159,6 +158,7 @@ class Drill {
     if (outcome.empty() && s.expect_failover && !s.maintenance) {
       outcome = checkOnce(s, ctx, mark, injected, tracked);
     }
+    drill::measure(seen_, s.component, injected, r);  // every daemon's lines read by now
     if (r.why.empty()) r.why = outcome;
     if (r.why.empty() && s.expect_failover && !s.maintenance && r.rto_ms < 0) {
       r.why = "no failover_completed with an RTO after the injection";  // never a PASS on none

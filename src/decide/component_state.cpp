@@ -49,8 +49,7 @@ Transition ComponentState::observe(const probes::ProbeResult& r, SteadyTime now)
   // error-rate trigger keeps the component failed.
   if (!wasDown && wasKnown && anyCheckDown() && t == Transition::Changed) damper.flap(now);
   const auto& er = cfg.triggers.error_rate;
-  if (!r.informational && (er.check.empty() || er.check == r.check) &&
-      !(failing_over && health == Health::Failed)) {
+  if (!r.informational && (er.check.empty() || er.check == r.check) && !failing_over) {
     outcomes_.push_back({now, r.at, !r.ok()});
     if (!first_outcome_) first_outcome_ = now;
     while (!outcomes_.empty() && outcomes_.front().at <= now - er.window) outcomes_.pop_front();

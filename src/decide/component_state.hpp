@@ -61,16 +61,17 @@ class ComponentState {
   std::optional<WallTime> cooldown_until_wall;
   std::string held_by;  // non-empty: a failover waits for this gate to open
 
-  // A failover was triggered: the samples so far - and those until the component is no
-  // longer failed (`failing_over`) - are the outage's, not whoever serves next. The
-  // error-rate window starts again (and needs a whole window of data again), so the
-  // outage's own failures never fail over the new primary a minute later.
+  // A failover was triggered: the samples so far - and those until the component is healthy
+  // again (`failing_over`; a flicker to Recovering and back is the same outage) - are the
+  // outage's, not whoever serves next. The error-rate window starts again (and needs a
+  // whole window of data again), so the outage's own failures never fail over the new
+  // primary a minute later.
   void forgetOutcomes() {
     outcomes_.clear();
     first_outcome_.reset();
     failing_over = health == Health::Failed;  // (a followed switch may find it healthy)
   }
-  bool failing_over = false;  // set by forgetOutcomes(), cleared when health leaves Failed
+  bool failing_over = false;  // set by forgetOutcomes(), cleared once Healthy (or Suspect)
 
  private:
   struct Outcome {

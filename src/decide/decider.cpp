@@ -192,7 +192,9 @@ struct Decider::State {
     const Health after = c.healthFrom(cause);
     if (after == before) return;
     c.health = after;
-    if (after != Health::Failed) c.failing_over = false;  // the outage is over
+    // The outage is over once the component is healthy again (a flicker to Recovering and
+    // back to Failed is the same outage, as for the decision itself).
+    if (after == Health::Healthy || after == Health::Suspect) c.failing_over = false;
     Decision d;
     d.kind = Decision::Kind::StateChanged;
     d.component = c.cfg.name;
