@@ -143,25 +143,19 @@ struct Daemon::Impl {
     return e;
   }
 
-  // Leading: the failovers this daemon left to the previous leader run now, for the
-  // components still failed - the same outage, never a later one: a decision is dropped
-  // once its component is healthy again or its roles move (standBy). One whose component
-  // is recovering (answering again, not yet for `rise` probes) or in maintenance waits, and
-  // is tried again every second while this daemon leads - as the decider would let a
-  // failover held by maintenance go ahead when the window ends. (The roles' admit refuses
-  // one that already happened.)
+  // Every second and on becoming leader. The failovers this daemon left to the previous
+  // leader hold only for their outage: dropped once the component is healthy again or a
+  // leader acted on it (dropEnded; also when its roles move, adoptRoles). Leading, the rest
+  // run now if their component is still failed; one that is recovering (answering again,
+  // not yet for `rise` probes) or in maintenance waits - as the decider lets a failover held
+  // by maintenance go ahead when the window ends. (The roles' admit refuses one that
+  // already happened.)
   void takeOverDecisions() {
+    dropEnded();
     if (etcd == nullptr || !etcd->leading()) return;
     for (auto it = standing_by.begin(); it != standing_by.end();) {
       const std::string component = it->first;
       auto& p = it->second;
-      if (keeper.held(component) || leaderActed(component, p.first)) {
-        // a plan in flight (taken up) holds it, or a leader ran one for this outage: its
-        // outcome counts
-        it = standing_by.erase(it);
-        waiting_in_maintenance.erase(component);
-        continue;
-      }
       if (decider.health(component) != decide::Health::Failed) {
         ++it;
         continue;
@@ -187,6 +181,21 @@ struct Daemon::Impl {
                       {{"plan", d.plan}, {"trigger", trigger}});
       runPlan(d, trigger);
     }
+  }
+
+  // The left decisions whose outage is over: the component is healthy again (Recovering is
+  // still the same outage for the decider, which then decides nothing new: kept), a leader's
+  // plan for this outage was seen (its outcome counts), or - leading - a plan taken up holds
+  // the component.
+  void dropEnded() {
+    const bool leading = etcd != nullptr && etcd->leading();
+    std::erase_if(standing_by, [&](const auto& p) {
+      const auto h = decider.health(p.first);
+      const bool over = h == decide::Health::Healthy || h == decide::Health::Suspect ||
+                        leaderActed(p.first, p.second.first) || (leading && keeper.held(p.first));
+      if (over) waiting_in_maintenance.erase(p.first);
+      return over;
+    });
   }
 
   void onResult(const probes::ProbeResult& r) {
@@ -435,25 +444,9 @@ struct Daemon::Impl {
     scheduler.retarget(c, c.checksFor(now.primary, now.watched()));
   }
 
-  // A decision left to the leader holds only while its outage lasts: once the component is
-  // healthy again, a later failure is a new decision (the decider makes it). Recovering is
-  // still the same outage for the decider (a failure then decides nothing new): kept.
-  // A leader's journal for the component seen since (or within a second before) the
-  // decision means a leader acted on this outage: that plan's outcome counts, never this
-  // daemon's copy of the decision (components without roles have no epoch to tell it).
-  void standBy() {
-    std::erase_if(standing_by, [this](const auto& p) {
-      const auto h = decider.health(p.first);
-      const bool over = h == decide::Health::Healthy || h == decide::Health::Suspect ||
-                        leaderActed(p.first, p.second.first);
-      if (over) waiting_in_maintenance.erase(p.first);
-      return over;
-    });
-    takeOverDecisions();
-  }
-
   // A plan journal for this outage was seen in etcd: written at or after the outage's first
-  // failed sample here (less a second: the daemons sample on their own phases). A site
+  // failed sample here (less a second: the daemons sample on their own phases; components
+  // without roles have no epoch to tell that the leader acted). A site
   // (system-tier) plan is journaled under whichever component tipped it on the leader, so
   // any component's journal counts for it.
   bool leaderActed(const std::string& component, const Decision& d) const {
@@ -616,7 +609,7 @@ struct Daemon::Impl {
       if (etcd != nullptr) reportToCluster();
       keeper.tick();
       record(decider.tick(rt.clock.now(), rt.clock.wallNow()));
-      standBy();
+      takeOverDecisions();
       for (const auto& a : alert_policy.tick(rt.clock.wallNow())) dispatcher.submit(a);
       tick();
     });

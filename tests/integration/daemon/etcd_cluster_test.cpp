@@ -97,6 +97,21 @@ class EtcdDaemons : public ::testing::Test {
                              {.log_file = n.dir + "/run.log"});
   }
 
+  // Every daemon started; true once one leads and each has a state for the component.
+  bool startAll() {
+    for (auto& n : nodes_) start(n);
+    return waitUntil([&] { return leader() >= 0; }, 15s) &&
+           waitUntil([&] { return total("state_changed") >= 3; }, 10s);
+  }
+
+  // Every daemon's log has an event of `type`.
+  bool everyone(const std::string& type) {
+    for (const auto& n : nodes_) {
+      if (count(n.events(), type) == 0) return false;
+    }
+    return true;
+  }
+
   // Events of `type` that are not a dry run's (a leader re-verifies a plan it takes up).
   std::size_t real(const std::string& type) {
     std::size_t sum = 0;
@@ -169,9 +184,7 @@ class EtcdDaemons : public ::testing::Test {
 };
 
 TEST_F(EtcdDaemons, OneLeaderActsTheRolesAlternateAndAKilledLeaderIsReplaced) {
-  for (auto& n : nodes_) start(n);
-  ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
-  ASSERT_TRUE(waitUntil([&] { return total("state_changed") >= 3; }, 10s));
+  ASSERT_TRUE(startAll()) << dump();
 
   // 1. engine_a dies: exactly one daemon - the leader - fails over; all adopt the roles.
   a_.setFault("crash");
@@ -272,9 +285,7 @@ TEST_P(EtcdDaemonsMidPlan, TheNextLeaderFinishesThePlanOnce) {
       "      - {name: settle, action: exec, argv: [/bin/sleep, '0.3'], timeout: 1s}\n"
       "      - {name: promote, action: exec, argv: [/bin/sh, -c, 'echo {epoch} {node} >> " +
       promotions + "'], timeout: 1s}\n");
-  for (auto& n : nodes_) start(n);
-  ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
-  ASSERT_TRUE(waitUntil([&] { return total("state_changed") >= 3; }, 10s));
+  ASSERT_TRUE(startAll()) << dump();
   const int was = leader();
 
   a_.setFault("crash");
@@ -468,9 +479,7 @@ TEST_F(EtcdDaemons, ADeposedLeadersDelayedKvPutIsRefusedByTheEpochCompare) {
       ", value: '{new_primary}@{node}', epoch: '{epoch}', timeout: 1s}\n"
       "      - {name: mark, action: exec, argv: [/usr/bin/touch, '" + dir_.path() +
       "/epoch-{epoch}-{node}-{new_primary}'], timeout: 1s}\n");
-  for (auto& n : nodes_) start(n);
-  ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
-  ASSERT_TRUE(waitUntil([&] { return total("state_changed") >= 3; }, 10s));
+  ASSERT_TRUE(startAll()) << dump();
   const int was = leader();
   hold = was;
   a_.setFault("crash");
@@ -509,9 +518,7 @@ TEST_F(EtcdDaemons, ADeposedLeadersDelayedKvPutIsRefusedByTheEpochCompare) {
 // returned, the component in maintenance, its new primary down for the work - the leader
 // stops and another takes over: nothing from the old incident runs, under maintenance.
 TEST_F(EtcdDaemons, ALeftDecisionEndsWithItsFailureAndNeverRunsUnderMaintenance) {
-  for (auto& n : nodes_) start(n);
-  ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
-  ASSERT_TRUE(waitUntil([&] { return total("state_changed") >= 3; }, 10s));
+  ASSERT_TRUE(startAll()) << dump();
   a_.setFault("crash");
   ASSERT_TRUE(waitUntil([&] { return real("failover_completed") >= 1; }, 30s)) << dump();
   ASSERT_TRUE(waitUntil([&] { return allSee("engine_b", 1); }, 10s));
@@ -529,15 +536,7 @@ TEST_F(EtcdDaemons, ALeftDecisionEndsWithItsFailureAndNeverRunsUnderMaintenance)
                        {.log_file = out}),
             0)
       << readFile(out);
-  ASSERT_TRUE(waitUntil(
-      [&] {
-        for (const auto& n : nodes_) {
-          if (count(n.events(), "maintenance_started") == 0) return false;
-        }
-        return true;
-      },
-      5s))
-      << dump();
+  ASSERT_TRUE(waitUntil([&] { return everyone("maintenance_started"); }, 5s)) << dump();
   b_.setFault("crash");  // the work on the primary: failed, and nobody may fail it over
   ASSERT_TRUE(waitUntil([&] { return total("failover_suppressed") >= 3; }, 10s)) << dump();
   const int was = leader();
@@ -562,9 +561,7 @@ TEST_F(EtcdDaemons, AFailoverLeftToAFrozenLeaderWaitsOutMaintenanceAndIsTakenOve
       "'http://{old_primary.api}/health', expect: down, timeout: 1s}\n"
       "      - {name: promote, action: http_request, url: "
       "'http://{new_primary.api}/admin/promote', timeout: 1s}\n");
-  for (auto& n : nodes_) start(n);
-  ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
-  ASSERT_TRUE(waitUntil([&] { return total("state_changed") >= 3; }, 10s));
+  ASSERT_TRUE(startAll()) << dump();
   const int frozen = leader();
   const int other = (frozen + 1) % 3;
   nodes_[frozen].process.kill(SIGSTOP);
@@ -615,9 +612,7 @@ TEST_F(EtcdDaemons, AFailoverLeftToAFrozenLeaderWaitsOutMaintenanceAndIsTakenOve
 // config) holds every daemon - the leader's failover is suppressed - and one `end` releases
 // them all.
 TEST_F(EtcdDaemons, OneMaintenanceCommandHoldsEveryDaemon) {
-  for (auto& n : nodes_) start(n);
-  ASSERT_TRUE(waitUntil([&] { return leader() >= 0; }, 15s)) << "no leader elected";
-  ASSERT_TRUE(waitUntil([&] { return total("state_changed") >= 3; }, 10s));
+  ASSERT_TRUE(startAll()) << dump();
   const std::string out = dir_.path() + "/maintenance.log";
   ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "start", "--config", nodes_[2].config,
                         "--component", "engine", "--for", "10m", "--reason", "patching"},
@@ -625,12 +620,6 @@ TEST_F(EtcdDaemons, OneMaintenanceCommandHoldsEveryDaemon) {
             0)
       << readFile(out);
   EXPECT_NE(readFile(out).find("cluster test"), std::string::npos) << readFile(out);
-  auto everyone = [&](const std::string& type) {
-    for (const auto& n : nodes_) {
-      if (count(n.events(), type) == 0) return false;
-    }
-    return true;
-  };
   ASSERT_TRUE(waitUntil([&] { return everyone("maintenance_started"); }, 5s))
       << "not every daemon applied the cluster's window\n" << dump();
   ASSERT_EQ(runCommand({HFTGUARD_BINARY, "maintenance", "list", "--config", nodes_[0].config},
