@@ -19,11 +19,14 @@ class Fence final : public Action {
     const auto& p = s.params;
     name_ = s.name;
     target_ = p.has("target") ? fill(p.str("target"), c) : c.old_primary;
+    self_fenced_ = c.self_fenced;
     auto part = [&](std::string name, std::string action) -> config::Params& {
       auto step = std::make_unique<config::StepConfig>();
       step->name = s.name + "/" + name;
       step->action = std::move(action);
-      step->timeout = s.timeout;
+      // A part ends a little before the step: a part that never answers is then a part's
+      // failure, said with the others' results, not the whole step running out of time.
+      step->timeout = s.timeout * 9 / 10;
       if (p.has("tls_verify")) step->params.set("tls_verify", p.flag("tls_verify"));
       parts_.push_back(std::move(step));
       return parts_.back()->params;
@@ -109,11 +112,18 @@ class Fence final : public Action {
       // A stop request its host refused: nothing listens there any more (a crashed
       // primary), which is what the stop was to make so - in a dry run (a plan re-verified
       // by the daemon taking it over) as in the real one. A timeout proves nothing.
-      const bool stopped = !r.ok && r.refused && name == "stop";
+      // No answer from a stop_url (behind a partition) counts only with the evidence that
+      // the old primary's host has fenced itself meanwhile (PlanContext::self_fenced).
+      const bool refused = !r.ok && r.refused && name == "stop";
+      const bool self_fenced =
+          !r.ok && !refused && r.unanswered && name == "stop" && !self_fenced_.empty();
+      const bool stopped = refused || self_fenced;
       details += fmt::format("{}{} {}: {}", details.empty() ? "" : "; ", name,
                              r.ok      ? "ok"
-                             : stopped ? "ok (refused: nothing listens)"
-                                       : "FAILED",
+                             : refused ? "ok (refused: nothing listens)"
+                             : self_fenced
+                                 ? "ok (no answer, but its host fenced itself: " + self_fenced_ + ")"
+                                 : "FAILED",
                              r.detail);
       allOk = allOk && (r.ok || stopped);
     }
@@ -126,6 +136,7 @@ class Fence final : public Action {
 
   std::string name_;  // the step's, prefix of its parts' names
   std::string target_;
+  std::string self_fenced_;
   std::vector<std::unique_ptr<config::StepConfig>> parts_;  // the borrowed actions refer to these
   std::vector<std::unique_ptr<Action>> actions_;
   std::vector<std::optional<ActionResult>> results_;  // this round's, in part order

@@ -55,6 +55,7 @@ class HttpRequestAction final : public HttpAction {
           "{} {}: {} (expected HTTP {}){}", step_.params.str("method"), url_, outcome(resp), expect,
           resp.body.empty() ? "" : ": " + resp.body.substr(0, 200)));
       failed.refused = resp.refused;
+      failed.unanswered = !resp.answered;
       done(std::move(failed));
     });
   }

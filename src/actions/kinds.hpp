@@ -53,6 +53,7 @@ class HttpAction : public Action {
       if (resp.answered) return done(ActionResult::success(url + " is reachable"));
       ActionResult failed = ActionResult::failure(url + " is not reachable: " + resp.error);
       failed.refused = resp.refused;  // its host said no one listens: evidence, not doubt
+      failed.unanswered = true;
       done(std::move(failed));
     });
   }

@@ -26,6 +26,7 @@
 #include "hftguard/probes/sentinel_watch.hpp"
 #include "hftguard/version.hpp"
 
+#include "partition_guard.hpp"
 #include "plan_keeper.hpp"
 #include "roles.hpp"
 #include "recorder.hpp"
@@ -104,6 +105,22 @@ struct Daemon::Impl {
         signals(rt.io, SIGINT, SIGTERM, SIGHUP) {
     if (etcd != nullptr) {
       keeper.setResumer([this](const actions::PlanJournal& j) { takeUpPlan(j); });
+      guard = std::make_unique<PartitionGuard>(
+          *cfg, rt.clock, *etcd, decider, roles, action_env,
+          PartitionGuard::Hooks{
+              [this](const std::string& type, const std::string& component,
+                     const std::string& reason, nlohmann::json fields) {
+                recorder.record(type, component, reason, std::move(fields));
+                const bool bad = type.starts_with("self_fence") || type == "observer_disagrees" ||
+                                 type == "etcd_lost";
+                spdlog::log(bad ? spdlog::level::warn : spdlog::level::info, "{}: {}",
+                            component.empty() ? cfg->node.name : component, reason);
+              },
+              [this](const Decision& d, const std::string& trigger, const Admission& a) {
+                startPlan(d, trigger, a);
+              },
+              [this](const Decision& d, const std::string& trigger) { standBy(d, trigger); },
+              [this](const std::vector<Decision>& ds) { record(ds); }});
     }
     // Alerts come from the events, after each is on disk.
     recorder.observe([this](const events::Event& e) {
@@ -138,6 +155,11 @@ struct Daemon::Impl {
                 syncMaintenance();
                 boost::asio::post(rt.io, [this] { takeOverDecisions(); });
               }
+              reevaluateSoon();
+            },
+            [this] { reevaluateSoon(); },
+            [this](bool lost, const std::string& why, SteadyTime expiry) {
+              if (guard) guard->cutOff(lost, why, expiry);
             }});
     etcd = e.get();
     return e;
@@ -215,6 +237,8 @@ struct Daemon::Impl {
       const std::string id = recorder.nextId(d.at);
       recorder.append(events::fromDecision(d, cfg->node.name, id));
       logDecision(d);
+      // This daemon's view changed: the others (the leader's quorum) hear of it at once.
+      if (d.kind == Decision::Kind::StateChanged && etcd != nullptr) reportToCluster();
       if (d.kind == Decision::Kind::FailoverTriggered) runPlan(d, id, followed);
     }
   }
@@ -245,18 +269,35 @@ struct Daemon::Impl {
     const config::PlanConfig* plan = cfg->findPlan(d.plan);
     const config::ComponentConfig* c = cfg->findComponent(d.component);
     if (plan == nullptr || c == nullptr) return;
-    if (etcd != nullptr && !etcd->leading()) {  // the others probe, record and stand by
-      // Kept: if this daemon becomes leader while the component is still failed (the leader
-      // died with the primary's host), it runs the plan then - the decider does not decide
-      // a second time for a failure it already reported.
-      standing_by[d.component] = {d, trigger};
-      const std::string leader = etcd->leader();
-      recorder.record("failover_standby", d.component,
-                      fmt::format("plan {} left to the leader ({})", d.plan,
-                                  leader.empty() ? "none elected now" : leader),
-                      {{"plan", d.plan}, {"trigger", trigger}, {"leader", leader}});
-      return;
+    if (etcd != nullptr && !etcd->leading()) return standBy(d, trigger);
+    Admission admission;
+    // The leader's own view is one observer's: the failover waits for a quorum of them (and
+    // for a cut-off primary's host to fence itself). A followed switch already happened.
+    if (guard && followed == nullptr) {
+      auto a = guard->admit(d, trigger);
+      if (!a) return;
+      admission = *a;
     }
+    startPlan(d, trigger, admission, followed);
+  }
+
+  // The others probe, record and stand by. Kept: if this daemon becomes leader while the
+  // component is still failed (the leader died with the primary's host), it runs the plan
+  // then - the decider does not decide a second time for a failure it already reported.
+  void standBy(const Decision& d, const std::string& trigger) {
+    standing_by[d.component] = {d, trigger};
+    const std::string leader = etcd->leader();
+    recorder.record("failover_standby", d.component,
+                    fmt::format("plan {} left to the leader ({})", d.plan,
+                                leader.empty() ? "none elected now" : leader),
+                    {{"plan", d.plan}, {"trigger", trigger}, {"leader", leader}});
+  }
+
+  void startPlan(const Decision& d, const std::string& trigger, const Admission& admission,
+                 const probes::MasterSwitch* followed = nullptr) {
+    const config::PlanConfig* plan = cfg->findPlan(d.plan);
+    const config::ComponentConfig* c = cfg->findComponent(d.component);
+    if (plan == nullptr || c == nullptr) return;
     actions::RunRequest request;
     request.component = d.component;
     request.plan = plan;
@@ -267,6 +308,7 @@ struct Daemon::Impl {
     request.context = {d.component, cfg->node.name, c->primary, c->standby, {}, {}, d.reason};
     // A component's own plan runs between its roles; a site plan moves no component's.
     if (!c->members.empty() && d.plan == c->plan && !fromRoles(*c, request, trigger)) return;
+    request.context.self_fenced = admission.self_fenced;
     if (followed != nullptr) {
       request.context.old_primary = followed->old_master;
       request.context.new_primary = followed->new_master;
@@ -438,6 +480,7 @@ struct Daemon::Impl {
                     {{"roles", coord::toJson(now)}, {"was", coord::toJson(was)}, {"by", by}});
     if (now.epoch != was.epoch) {  // that failover happened
       standing_by.erase(c.name);
+      if (guard) guard->forget(c.name);
       waiting_in_maintenance.erase(c.name);
     }
     was = now;
@@ -537,8 +580,19 @@ struct Daemon::Impl {
                                 {"version", kVersion},
                                 {"pid", ::getpid()},
                                 {"leading", etcd->leading()},
-                                {"health", health}}
+                                {"health", health},
+                                {"observations", guard->observations()}}
                      .dump());
+  }
+
+  // Once per turn of the loop however many changes asked: the observers, a leadership.
+  void reevaluateSoon() {
+    if (!guard || reevaluating) return;
+    reevaluating = true;
+    boost::asio::post(rt.io, [this] {
+      reevaluating = false;
+      if (!stopping) guard->reevaluate();
+    });
   }
 
   // Applies what `hftguard maintenance` wrote: new windows start, removed ones end. Expiry
@@ -610,6 +664,7 @@ struct Daemon::Impl {
       keeper.tick();
       record(decider.tick(rt.clock.now(), rt.clock.wallNow()));
       takeOverDecisions();
+      if (guard) guard->reevaluate();
       for (const auto& a : alert_policy.tick(rt.clock.wallNow())) dispatcher.submit(a);
       tick();
     });
@@ -681,6 +736,9 @@ struct Daemon::Impl {
   bool reading_roles = false;
   std::string roles_error;
   bool stopping = false;
+  // With etcd: quorum and self-fencing. Last: it refers to the members above.
+  std::unique_ptr<PartitionGuard> guard;
+  bool reevaluating = false;
 };
 
 Daemon::Daemon(std::shared_ptr<const config::Config> cfg, Duration stop_timeout)

@@ -20,15 +20,6 @@ Duration roundMs(Duration d) { return std::chrono::round<std::chrono::millisecon
 
 }  // namespace
 
-Duration planBudget(const config::PlanConfig& plan) {
-  Duration total{};
-  for (const auto& s : plan.steps) {
-    total += s.timeout * (s.retries + 1);
-    for (int k = 0; k < s.retries; ++k) total += s.backoff * (1LL << std::min(k, 20));
-  }
-  return total;
-}
-
 void journalProgress(actions::PlanJournal& j, std::size_t steps_done, const std::string& last_step,
                      const actions::PlanContext& ctx) {
   j.old_primary = ctx.old_primary;

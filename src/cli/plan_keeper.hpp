@@ -26,8 +26,7 @@
 
 namespace hftguard::cli {
 
-// The longest a plan can take: every step's timeout times its attempts, plus its backoffs.
-Duration planBudget(const config::PlanConfig& plan);
+using config::planBudget;
 
 // The journal as a run's progress leaves it: `steps_done`, the last step passed, and what
 // the context holds now (the evidence later steps rely on, the roles' epoch and members).

@@ -71,6 +71,25 @@ Duration leaseRequestTimeout(Duration ttl) {
 
 // The next renewal is sent ttl/3 after the last one's answer, which may take a request
 // timeout to come: just before it, the lease is 2/3 ttl - request timeout - margin ahead.
+Duration minSelfFenceAfter(Duration ttl) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(ttl / 3 +
+                                                               2 * leaseRequestTimeout(ttl));
+}
+
+Duration defaultSelfFenceAfter(Duration ttl) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::max<Duration>(ttl / 2, minSelfFenceAfter(ttl) + std::chrono::milliseconds(500)));
+}
+
+Duration planBudget(const PlanConfig& plan) {
+  Duration total{};
+  for (const auto& s : plan.steps) {
+    total += s.timeout * (s.retries + 1);
+    for (int k = 0; k < s.retries; ++k) total += s.backoff * (1LL << std::min(k, 20));  // doubling
+  }
+  return total;
+}
+
 Duration leaseWindow(Duration ttl) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(ttl * 2 / 3 - leaseMargin(ttl) -
                                                                leaseRequestTimeout(ttl));

@@ -14,6 +14,7 @@
 
 #include "kind_rules.hpp"
 #include "members.hpp"
+#include "partition_rules.hpp"
 #include "yaml_reader.hpp"
 
 namespace hftguard::config {
@@ -350,6 +351,12 @@ class Builder {
       ctx_.diag.error(v.owner,
                       fmt::format("{}: automation {} needs a plan", where, toString(c.automation)));
     }
+    if (v.params.has("quorum")) c.quorum = static_cast<int>(v.params.integer("quorum"));
+    if (v.params.has("self_fence")) {
+      c.self_fence = v.params.str("self_fence");
+      c.self_fence_where = locationOf(v.markOf("self_fence"));
+      checkRef(v.markOf("self_fence"), "self_fence", "plan", c.self_fence, names(cfg.plans));
+    }
     if (v.params.has("alert_channels")) {
       c.alert_channels = v.params.list("alert_channels");
       for (const std::string& ch : c.alert_channels) {
@@ -420,7 +427,10 @@ class Builder {
   // has K (a plan run by a component without members cannot fill them).
   void checkPlanMembers(const Config& cfg) {
     std::vector<std::pair<const ComponentConfig*, std::string>> runs;  // component, plan
-    for (const ComponentConfig& c : cfg.components) runs.emplace_back(&c, c.plan);
+    for (const ComponentConfig& c : cfg.components) {
+      runs.emplace_back(&c, c.plan);
+      runs.emplace_back(&c, c.self_fence);  // {old_primary.*}: the member on this host
+    }
     // A drill's plans are run with the roles of the scenario's component.
     for (const DrillScenario& d : cfg.drill) {
       const ComponentConfig* c = cfg.findComponent(d.component);
@@ -608,7 +618,14 @@ class Builder {
                       fmt::format("lease_ttl: {} - etcd grants leases in whole seconds",
                                   formatDuration(c.lease_ttl)));
     }
+    c.self_fence_after = v.params.has("self_fence_after")
+                             ? v.params.duration("self_fence_after")
+                             : defaultSelfFenceAfter(c.lease_ttl);
+    c.self_fence_after_where = locationOf(v.present("self_fence_after")
+                                              ? v.markOf("self_fence_after")
+                                              : v.owner);
     if (c.type == "etcd") checkStepsFitTheLease(cfg);
+    detail::checkPartitionRules(ctx_, cfg);
   }
 
   // The leader starts a step attempt only while its lease outlasts the attempt's deadline

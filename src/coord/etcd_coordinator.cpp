@@ -1,6 +1,7 @@
 #include "hftguard/coord/etcd_coordinator.hpp"
 
 #include <map>
+#include <set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -59,8 +60,10 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
         poll_every(std::min<Duration>(std::chrono::milliseconds(200), ttl / 4)),
         poll_timer(i),
         watch_timer(i),
+        retry_every(std::min<Duration>(std::chrono::milliseconds(500), ttl / 10)),
         renew_timer(i),
-        expiry_timer(i) {}
+        expiry_timer(i),
+        cutoff_timer(i) {}
 
   std::string leaderKey() const { return base + "leader"; }
   std::string rolesKey(const std::string& c) const { return base + "roles/" + c; }
@@ -165,7 +168,17 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
     std::int64_t leaderLease = 0;
     std::map<std::string, KeyValue> read_plans;
     std::string read_maintenance;
+    std::map<std::string, std::string> read_daemons;
+    std::set<std::string> read_stopped;
     for (const KeyValue& kv : r.kvs) {
+      if (kv.key.starts_with(base + "daemons/")) {
+        read_daemons[kv.key.substr(base.size() + 8)] = kv.value;
+        continue;
+      }
+      if (kv.key.starts_with(base + "stopped/")) {
+        read_stopped.insert(kv.key.substr(base.size() + 8));
+        continue;
+      }
       if (kv.key == base + "maintenance") {
         read_maintenance = kv.value;
         continue;
@@ -206,6 +219,12 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& [component, kv] : plans) sawPlan(component);
     plans_read_at = r.revision;
     maintenance_text = std::move(read_maintenance);
+    stopped_nodes = std::move(read_stopped);
+    if (read_daemons != daemon_reports) {
+      for (const auto& [node, text] : read_daemons) seen_nodes.insert(node);
+      daemon_reports = std::move(read_daemons);
+      if (hooks.observers) hooks.observers();
+    }
     // The key is ours, bound to our live lease, but we do not act: our campaign's answer was
     // lost, or renewals answered late stopped us. etcd deletes a lease's keys when it
     // expires, so nobody else can lead meanwhile: take it up again (from the last renewal).
@@ -262,6 +281,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
       }
       self->lease_id = id;
       self->renewed_sent = sent;
+      self->heard(sent);
       self->renew();
       then();
     });
@@ -299,6 +319,35 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
+  // A lease granted or renewed, sent at `sent`: the cut-off clock starts again from there.
+  void heard(SteadyTime sent) {
+    last_heard = sent;
+    if (cut_off) {
+      cut_off = false;
+      if (hooks.cut_off) hooks.cut_off(false, "a lease was granted or renewed again", {});
+    }
+    armCutOff();
+  }
+
+  void armCutOff() {
+    cutoff_timer.expires_at(last_heard + cfg.coordination.self_fence_after);
+    cutoff_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec || self->stopped || self->cut_off) return;
+      self->cut_off = true;
+      const bool held = self->renewed_sent != SteadyTime{};
+      const std::string why =
+          held ? fmt::format("no lease renewal has succeeded for {} (self_fence_after)",
+                             formatDuration(self->cfg.coordination.self_fence_after))
+               : fmt::format("no lease could be had from etcd for {} since the start "
+                             "(self_fence_after)",
+                             formatDuration(self->cfg.coordination.self_fence_after));
+      if (self->hooks.cut_off) {
+        self->hooks.cut_off(true, why, held ? self->renewed_sent + self->ttl : SteadyTime{});
+      }
+    });
+  }
+
   // A renewal sent at `sent` that etcd answered: acting is safe until sent + ttl - margin.
   void extend(SteadyTime sent) {
     acting_until = sent + ttl - margin;
@@ -317,16 +366,21 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
     const SteadyTime sent = clock.now();
     etcd.keepAlive(lease_id, [self = shared_from_this(), sent](Duration left, std::string error) {
       if (self->stopped) return;
-      if (error.empty() && left > Duration::zero()) {
+      const bool renewed = error.empty() && left > Duration::zero();
+      if (renewed) {
         self->renewed_sent = sent;
+        self->heard(sent);
         if (self->leading) self->extend(sent);
       } else if (error.empty()) {  // etcd says the lease is gone: so is the leadership
         self->lease_id = 0;
         self->renewed_sent = {};
         self->expiry_timer.cancel();
         self->setLeading(false, "the lease expired on etcd's side");
+        self->publish();  // a new lease, and the report bound to it
       }
-      self->renew_timer.expires_after(self->ttl / 3);
+      // A renewal that failed is tried again soon (not a third of the TTL later): a blip of
+      // etcd (an election) must not run the lease down to self_fence_after.
+      self->renew_timer.expires_after(renewed ? self->ttl / 3 : self->retry_every);
       self->renew_timer.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
         if (auto s = weak.lock(); s && !ec) s->renew();
       });
@@ -348,8 +402,15 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   std::int64_t cache_rev = 0;             // ... at this revision
   bool watching = false;
   std::uint64_t watch_id = 0;
+  Duration retry_every;  // a failed renewal's next try
   boost::asio::steady_timer renew_timer;
   boost::asio::steady_timer expiry_timer;
+  boost::asio::steady_timer cutoff_timer;
+  SteadyTime last_heard{};  // the last lease grant or renewal etcd answered: when it was sent
+  bool cut_off = false;
+  std::map<std::string, std::string> daemon_reports;  // daemons/<node>, as last read
+  std::set<std::string> seen_nodes;                   // ... ever, since start()
+  std::set<std::string> stopped_nodes;                // stopped/<node>
   std::int64_t lease_id = 0;
   std::int64_t leader_rev = 0;
   SteadyTime renewed_sent{};
@@ -382,12 +443,15 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
       const std::string text = self->report_text;
       const std::int64_t lease = self->lease_id;
       self->etcd.txn({}, {{Operation::Kind::Put, self->base + "daemons/" + self->cfg.node.name,
-                           text, lease, false}},
+                           text, lease, false},
+                          {Operation::Kind::Delete, self->base + "stopped/" + self->cfg.node.name,
+                           {}, 0, false}},
                      {}, [self, text, lease](EtcdResult r) {
                        self->publishing = false;
                        if (!r.error.empty()) return;  // again on the next report
                        self->published_text = text;
                        self->published_lease = lease;
+                       self->publish();  // what changed meanwhile, at once
                      });
     });
   }
@@ -422,7 +486,11 @@ EtcdCoordinator::~EtcdCoordinator() {
   impl_->etcd.cancelAll();
 }
 
-void EtcdCoordinator::start() { impl_->poll(); }
+void EtcdCoordinator::start() {
+  impl_->last_heard = impl_->clock.now();  // never held a lease: counted from the start
+  impl_->armCutOff();
+  impl_->poll();
+}
 
 void EtcdCoordinator::stop(std::function<void()> then) {
   Impl& s = *impl_;
@@ -431,13 +499,24 @@ void EtcdCoordinator::stop(std::function<void()> then) {
   s.watch_timer.cancel();
   s.renew_timer.cancel();
   s.expiry_timer.cancel();
+  s.cutoff_timer.cancel();
   s.setLeading(false, "stopping");
   s.etcd.cancelAll();
   if (s.lease_id == 0) return then();
-  s.etcd.revoke(s.lease_id, [then](const std::string& error) {
-    if (!error.empty()) spdlog::warn("etcd: lease not revoked ({}): it expires by itself", error);
-    then();
-  });
+  // stopped/<node> first: the others then know this daemon's report went because it was
+  // stopped, not because it was cut off and fenced itself.
+  const std::int64_t lease = s.lease_id;
+  s.etcd.txn({}, {{Operation::Kind::Put, s.base + "stopped/" + s.cfg.node.name,
+                   "stopped by an operator", 0, false}},
+             {}, [impl = impl_, lease, then](const EtcdResult& r) {
+               if (!r.error.empty()) spdlog::warn("etcd: stopped/{} not written: {}", impl->cfg.node.name, r.error);
+               impl->etcd.revoke(lease, [then](const std::string& error) {
+                 if (!error.empty()) {
+                   spdlog::warn("etcd: lease not revoked ({}): it expires by itself", error);
+                 }
+                 then();
+               });
+             });
 }
 
 std::unique_ptr<Lease> EtcdCoordinator::acquire(const std::string& component, Grant& grant) {
@@ -515,6 +594,17 @@ std::optional<WallTime> EtcdCoordinator::planSeenAt(const std::string& component
 void EtcdCoordinator::report(std::string text) {
   impl_->report_text = std::move(text);
   impl_->publish();
+}
+
+std::map<std::string, std::string> EtcdCoordinator::daemons() const {
+  return impl_->daemon_reports;
+}
+
+Presence EtcdCoordinator::presence(const std::string& node) const {
+  const Impl& s = *impl_;
+  if (s.daemon_reports.count(node)) return Presence::Live;
+  if (s.stopped_nodes.count(node)) return Presence::Stopped;
+  return s.seen_nodes.count(node) ? Presence::Gone : Presence::NeverSeen;
 }
 
 std::optional<std::string> EtcdCoordinator::maintenance() const {

@@ -435,6 +435,16 @@ Health Decider::health(std::string_view component) const {
   return c == nullptr ? Health::Unknown : c->health;
 }
 
+std::vector<const config::CheckConfig*> Decider::downChecks(std::string_view component) const {
+  std::vector<const config::CheckConfig*> out;
+  const ComponentState* c = state_->find(component);
+  if (c == nullptr) return out;
+  for (const auto& k : c->checks) {
+    if (k->known() && !k->up() && !k->config().informational) out.push_back(&k->config());
+  }
+  return out;
+}
+
 Transition Decider::lastTransition(std::string_view component, std::string_view check) const {
   ComponentState* c = state_->find(component);
   const CheckTracker* k = c == nullptr ? nullptr : c->check(check);

@@ -108,6 +108,10 @@ void HttpReceiver::serve(int fd) {
     std::lock_guard lock(mu_);
     requests_.push_back(req);
   }
+  if (reply.status == 0) {
+    close(fd);
+    return;
+  }
   const std::string response = "HTTP/1.1 " + std::to_string(reply.status) + " " +
                                reasonPhrase(reply.status) +
                                "\r\nContent-Type: " + reply.content_type +

@@ -20,7 +20,7 @@ struct ReceivedRequest {
 };
 
 struct Reply {
-  int status = 200;
+  int status = 200;  // 0: no answer - the connection is closed without one
   std::string body;
   std::string content_type = "application/json";
 };

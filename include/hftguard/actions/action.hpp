@@ -44,6 +44,10 @@ struct PlanContext {
   // cannot take writes; one that failed (any part) blocks every later promotion.
   bool old_primary_fenced = false;
   bool fence_failed = false;
+  // Evidence that the old primary's host fenced itself (its daemon, cut off from etcd, ran
+  // the component's self_fence plan before its lease expired, and the lease is gone): a
+  // fence's stop that gets no answer then counts as done (docs/safety.md). "" none.
+  std::string self_fenced = {};
 };
 
 // "{component}" and the other placeholders filled in; other braces are left alone.
@@ -61,6 +65,8 @@ struct ActionResult {
   // The step's target refused the connection (its host answered: nothing listens), which
   // a fence may count as proof that it is not serving; a timeout never is.
   bool refused = false;
+  // No answer at all (timeout, no route, refused): nothing was heard from the target.
+  bool unanswered = false;
 
   static ActionResult success(std::string d) { return {true, std::move(d)}; }
   static ActionResult failure(std::string d) { return {false, std::move(d)}; }

@@ -129,6 +129,12 @@ struct MemberConfig {
   StringMap values;  // always has "name" and "host"
   Location where;
   const std::string& host() const { return values.find("host")->second; }
+  // The hftguard node (node.name) running on this member's host: its daemon's word about
+  // the member counts as the host's own testimony, and it self-fences the member. "" unset.
+  std::string node() const {
+    auto it = values.find("node");
+    return it == values.end() ? std::string() : it->second;
+  }
 };
 
 // A component's checks as they read with one member in a role: `as_primary` (its `checks`,
@@ -163,6 +169,13 @@ struct ComponentConfig {
   FlapDamping flap_damping;
   std::optional<FollowConfig> follow;
   std::vector<std::string> alert_channels;  // resolved: every channel when not given
+  // With etcd: how many live observers (daemons) must see the primary down before the leader
+  // fails it over; 0 = a majority of those that observe it (docs/safety.md).
+  int quorum = 0;
+  // With etcd: the plan the primary's own host runs when its daemon loses etcd (it cannot
+  // renew its lease), ending before that lease can expire; "" none.
+  std::string self_fence;
+  Location self_fence_where;
   Location where;
 
   const CheckConfig* findCheck(std::string_view name) const;
@@ -228,6 +241,11 @@ struct CoordinationConfig {
   std::string ca_file;    // empty: the system's CA store
   std::string cert_file;  // a client certificate (etcd's --client-cert-auth), with key_file
   std::string key_file;
+  // A daemon that has not renewed its lease for this long (its last renewal counted from
+  // when it was sent) has lost etcd: it runs its components' self_fence plans and reports
+  // a network partition. Default max(ttl/2, ttl/3 + 2 request timeouts + 500ms).
+  Duration self_fence_after{};
+  Location self_fence_after_where;
 };
 
 // With etcd: the longest a leader can always promise to still lead - it renews its lease
@@ -237,6 +255,12 @@ struct CoordinationConfig {
 Duration leaseMargin(Duration ttl);
 Duration leaseRequestTimeout(Duration ttl);  // one etcd request: min(1s, ttl/3)
 Duration leaseWindow(Duration ttl);
+// The shortest self_fence_after: one renewal missed (the next is sent ttl/3 after the last
+// one's answer, and each may take a request timeout), so a renewal merely slow never fences.
+Duration minSelfFenceAfter(Duration ttl);
+Duration defaultSelfFenceAfter(Duration ttl);
+// How long a plan can run at most: every attempt of every step and the backoffs between.
+Duration planBudget(const PlanConfig& plan);
 
 struct ControlApiConfig {
   bool enabled = true;

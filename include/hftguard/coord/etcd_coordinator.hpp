@@ -5,8 +5,10 @@
 //   roles/<component> the component's roles (cluster_state.hpp), changed only by compare-and-set
 //   plans/<component> the plan in flight for the component: its journal (plan_journal.hpp),
 //                     written by the leader only (a transaction comparing the leader key)
-//   daemons/<node>    what each daemon reports (its health view, whether it leads), bound to
-//                     its lease: gone when the daemon is
+//   daemons/<node>    what each daemon reports (its health view, its observations of each
+//                     primary, whether it leads), bound to its lease: gone when the daemon is
+//   stopped/<node>    a daemon stopped by an operator (not bound to a lease; removed when it
+//                     reports again): its report is gone, but it did not fence itself
 //   maintenance       the cluster's maintenance windows (maintenance_file.hpp's format),
 //                     written by `hftguard maintenance` (compare-and-set), read by every daemon
 // Every daemon campaigns; only the leader runs failover plans. The leader renews its lease
@@ -27,6 +29,7 @@
 #include "hftguard/coord/cluster_state.hpp"
 #include "hftguard/coord/coordinator.hpp"
 #include "hftguard/coord/etcd_client.hpp"
+#include "hftguard/coord/quorum.hpp"
 #include "hftguard/core/clock.hpp"
 
 namespace boost::asio {
@@ -46,6 +49,13 @@ class EtcdCoordinator final : public Coordinator {
     std::function<void(const std::string& component, const Roles& roles)> roles;
     // This daemon became leader, or stopped being it (why).
     std::function<void(bool leading, const std::string& leader, const std::string& why)> leadership;
+    // The live daemons' reports changed: one came, changed or went.
+    std::function<void()> observers;
+    // This daemon has not renewed a lease for coordination.self_fence_after (counted from
+    // the last renewal sent, or from start() when it never held one): it is cut off from
+    // etcd, and its lease (if any) expires at `expiry` at the earliest. Or (lost false) it
+    // holds a lease again.
+    std::function<void(bool lost, const std::string& why, SteadyTime expiry)> cut_off;
   };
 
   EtcdCoordinator(boost::asio::io_context& io, net::HttpClient& http, const Clock& clock,
@@ -87,6 +97,12 @@ class EtcdCoordinator final : public Coordinator {
   // The cluster's maintenance key as last read: nullopt before any read (etcd unreachable
   // since the start: the windows last known stand), "" when there is none.
   std::optional<std::string> maintenance() const;
+  // Each live daemon's report (daemons/<node>), by node, as last read.
+  std::map<std::string, std::string> daemons() const;
+  // What is known of `node`'s daemon: live (its report is there), gone (seen live since this
+  // daemon started, now not: its lease expired or was revoked), stopped (gone, and it left
+  // stopped/<node>: an operator stopped it), or never seen.
+  Presence presence(const std::string& node) const;
   std::optional<KeyValue> plan(const std::string& component) const;
   // Writes a plan's journal while this daemon leads; `expect` is the key's mod_revision as
   // this daemon last saw it (0: absent). `done(error, revision written)`.

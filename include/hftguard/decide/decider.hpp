@@ -58,6 +58,8 @@ class Decider {
   void releaseInterrupted(const std::string& component);
 
   Health health(std::string_view component) const;
+  // Its checks that are down now (not informational ones): what an observation names.
+  std::vector<const config::CheckConfig*> downChecks(std::string_view component) const;
   // In maintenance now (its own window or the whole node's): no automatic failover.
   bool inMaintenance(std::string_view component) const;
   Transition lastTransition(std::string_view component, std::string_view check) const;
