@@ -27,7 +27,7 @@ std::string fillWith(std::string_view text, const PlanContext& ctx, const Escape
   for (std::size_t i = 0; i < text.size();) {
     bool replaced = false;
     // {epoch} and {old_primary.api}: the roles' values, when the roles are tracked.
-    if (text[i] == '{' && ctx.epoch != 0) {
+    if (text[i] == '{' && (ctx.epoch != 0 || !ctx.members.empty())) {
       const std::size_t close = text.find('}', i);
       const std::string name(text.substr(i + 1, close == std::string_view::npos ? 0 : close - i - 1));
       const std::string* value = name == "epoch" ? &epoch : nullptr;

@@ -168,6 +168,19 @@ std::vector<Alert> AlertPolicy::onEvent(const events::Event& e) {
     Incident& i = cur.open ? cur : open(e);
     return alert(i, Severity::Warning, "FAILOVER RESUMED BY " + e.node + ": " + e.component);
   }
+  if (t == "observer_disagrees") {
+    // One view against the others: not a failover, but an observer that may be cut off.
+    Incident& i = cur.open ? cur : open(e);
+    return alert(i, Severity::Warning, "OBSERVER DISAGREES: " + e.component);
+  }
+  if (t == "self_fence_started" || t == "self_fence_failed") {
+    // This host's primary is being taken out of service by itself: cut off from etcd.
+    Incident& i = cur.open ? cur : open(e);
+    if (t == "self_fence_failed") i.sent = Severity::Info;
+    return alert(i, Severity::Critical,
+                 (t == "self_fence_failed" ? "SELF-FENCE FAILED ON " : "SELF-FENCING ON ") +
+                     e.node + ": " + e.component);
+  }
   if (t == "failover_interrupted") {
     // A plan stopped part-way: the stack may be half switched, and automation is held.
     Incident& i = cur.open ? cur : open(e);

@@ -238,6 +238,7 @@ struct Daemon::Impl {
       recorder.append(events::fromDecision(d, cfg->node.name, id));
       logDecision(d);
       // This daemon's view changed: the others (the leader's quorum) hear of it at once.
+      if (guard) guard->noteDecision(d);
       if (d.kind == Decision::Kind::StateChanged && etcd != nullptr) reportToCluster();
       if (d.kind == Decision::Kind::FailoverTriggered) runPlan(d, id, followed);
     }
@@ -478,6 +479,7 @@ struct Daemon::Impl {
                                 now.fenced.empty() ? "none" : fmt::format("{}", fmt::join(now.fenced, ", ")),
                                 now.epoch, by),
                     {{"roles", coord::toJson(now)}, {"was", coord::toJson(was)}, {"by", by}});
+    if (guard && now.primary != was.primary) guard->rolesMoved(c.name);
     if (now.epoch != was.epoch) {  // that failover happened
       standing_by.erase(c.name);
       if (guard) guard->forget(c.name);
@@ -485,6 +487,7 @@ struct Daemon::Impl {
     }
     was = now;
     scheduler.retarget(c, c.checksFor(now.primary, now.watched()));
+    if (etcd != nullptr) reportToCluster();  // what it observes now names the new primary
   }
 
   // A plan journal for this outage was seen in etcd: written at or after the outage's first

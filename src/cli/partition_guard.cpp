@@ -74,9 +74,14 @@ std::optional<coord::Observation> PartitionGuard::observation(
   o.node = cfg_.node.name;
   switch (decider_.health(c.name)) {
     case Health::Failed:
-    case Health::Recovering:
-      o.verdict = "down";
+    case Health::Recovering: {
+      auto f = failed_.find(c.name);
+      auto moved = roles_moved_.find(c.name);
+      const bool current = f != failed_.end() && f->second.second != "quorum" &&
+                           (moved == roles_moved_.end() || f->second.first >= moved->second);
+      o.verdict = current ? "down" : "unknown";
       break;
+    }
     case Health::Healthy:
     case Health::Suspect:
       o.verdict = "up";
@@ -174,9 +179,7 @@ std::optional<Admission> PartitionGuard::admit(const decide::Decision& d,
   std::string stage, reason;
   nlohmann::json fields;
   if (auto a = gate(p, stage, reason, fields)) {
-    fields["trigger"] = trigger;
-    hooks_.record("quorum_reached", d.component,
-                  fmt::format("plan {} may start: {}", d.plan, reason), std::move(fields));
+    admitted(p, *a, reason, std::move(fields));
     return a;
   }
   fields["for"] = stage;
@@ -191,6 +194,43 @@ std::optional<Admission> PartitionGuard::admit(const decide::Decision& d,
   p.stage = stage;
   pending_[d.component] = std::move(p);
   return std::nullopt;
+}
+
+// Who saw what, recorded before the plan starts; and, when the old primary's host is taken
+// to have fenced itself, the partition the majority side found.
+void PartitionGuard::admitted(const Pending& p, const Admission& a, const std::string& reason,
+                              nlohmann::json fields) {
+  const Duration waited = clock_.now() - p.since;
+  fields["trigger"] = p.trigger;
+  fields["plan"] = p.d.plan;
+  if (waited > Duration::zero()) fields["waited_ms"] = ms(waited);
+  hooks_.record("quorum_reached", p.d.component,
+                waited > Duration::zero()
+                    ? fmt::format("plan {} may start after {:.0f}ms: {}", p.d.plan, ms(waited),
+                                  reason)
+                    : fmt::format("plan {} may start: {}", p.d.plan, reason),
+                fields);
+  if (a.self_fenced.empty()) return;
+  const config::ComponentConfig* c = cfg_.findComponent(p.d.component);
+  const config::MemberConfig* m = c == nullptr ? nullptr : primaryMember(*c);
+  hooks_.record("partition_detected", p.d.component,
+                fmt::format("{} is cut off with the primary {}: {}",
+                            m == nullptr ? std::string("its host") : m->node(),
+                            m == nullptr ? std::string() : m->name, a.self_fenced),
+                {{"host_node", m == nullptr ? std::string() : m->node()},
+                 {"primary", m == nullptr ? std::string() : m->name},
+                 {"side", "majority"},
+                 {"evidence", a.self_fenced}});
+}
+
+void PartitionGuard::noteDecision(const decide::Decision& d) {
+  if (d.kind == decide::Decision::Kind::StateChanged && d.to == Health::Failed) {
+    failed_[d.component] = {d.at, d.rule};
+  }
+}
+
+void PartitionGuard::rolesMoved(const std::string& component) {
+  roles_moved_[component] = clock_.wallNow();
 }
 
 void PartitionGuard::forget(const std::string& component) { pending_.erase(component); }
@@ -209,7 +249,10 @@ void PartitionGuard::reevaluate() {
       it = pending_.erase(it);
       continue;
     }
-    if (h == Health::Healthy || h == Health::Suspect) {
+    // The outage is over when neither this daemon nor a quorum sees the primary down (a
+    // failover the quorum called for goes on while this daemon sees it up).
+    const bool quorum_down = quorumOf(component).reached;
+    if ((h == Health::Healthy || h == Health::Suspect) && !quorum_down) {
       hooks_.record("failover_skipped", component,
                     fmt::format("plan {} not started: {} is healthy again before it could "
                                 "(waited {:.0f}ms for {})",
@@ -221,19 +264,14 @@ void PartitionGuard::reevaluate() {
       continue;
     }
     // Recovering is the same outage, not yet over; maintenance holds it as the decider would.
-    if (h != Health::Failed || decider_.inMaintenance(component)) {
+    if ((h != Health::Failed && !quorum_down) || decider_.inMaintenance(component)) {
       ++it;
       continue;
     }
     std::string stage, reason;
     nlohmann::json fields;
     if (auto a = gate(p, stage, reason, fields)) {
-      fields["trigger"] = p.trigger;
-      fields["waited_ms"] = ms(clock_.now() - p.since);
-      hooks_.record("quorum_reached", component,
-                    fmt::format("plan {} may start after {:.0f}ms: {}", p.d.plan,
-                                ms(clock_.now() - p.since), reason),
-                    std::move(fields));
+      admitted(p, *a, reason, std::move(fields));
       ended.emplace_back(std::move(p), a);
       it = pending_.erase(it);
       continue;
@@ -258,23 +296,40 @@ void PartitionGuard::reevaluate() {
       hooks_.stand_by(p.d, p.trigger);
     }
   }
-  if (leading) checkDissent();
+  if (leading) watchObservers();
 }
 
-// The leader says so when some live observers see a primary down and no quorum agrees, for
-// longer than a real failure takes to reach them all (once per set of dissenters).
-void PartitionGuard::checkDissent() {
+coord::QuorumVerdict PartitionGuard::quorumOf(const std::string& component) const {
+  const config::ComponentConfig* c = cfg_.findComponent(component);
+  if (c == nullptr) return {};
+  std::string primary = c->primary;
+  std::uint64_t epoch = 0;
+  if (auto r = roles_.find(c->name); r != roles_.end()) {
+    primary = r->second.primary;
+    epoch = r->second.epoch;
+  }
+  const config::MemberConfig* m = primaryMember(*c);
+  return coord::judgeQuorum(observers(*c), primary, epoch, c->quorum,
+                            m == nullptr ? std::string() : m->node());
+}
+
+// The leader, on what the observers say:
+//  - a quorum sees a primary down that this daemon's own checks do not: its view is one vote,
+//    the quorum's is the cluster's - it tells its decider (rule `quorum`), which fails the
+//    component over through the usual gates; once per such episode;
+//  - some see it down and no quorum agrees, for longer than a real failure takes to reach
+//    them all: said once per set of dissenters (observer_disagrees).
+void PartitionGuard::watchObservers() {
   const SteadyTime now = clock_.now();
   for (const auto& c : cfg_.components) {
-    std::string primary = c.primary;
-    std::uint64_t epoch = 0;
-    if (auto r = roles_.find(c.name); r != roles_.end()) {
-      primary = r->second.primary;
-      epoch = r->second.epoch;
+    const auto q = quorumOf(c.name);
+    const Health h = decider_.health(c.name);
+    if (!q.reached) {
+      quorum_fired_.erase(c.name);
+    } else if (h != Health::Failed && h != Health::Recovering && !pending_.count(c.name) &&
+               !c.plan.empty() && quorum_fired_.insert(c.name).second) {
+      hooks_.decided(decider_.reportQuorum(c.name, q.reason, now, clock_.wallNow()));
     }
-    const config::MemberConfig* m = primaryMember(c);
-    const auto q = coord::judgeQuorum(observers(c), primary, epoch, c.quorum,
-                                      m == nullptr ? std::string() : m->node());
     Dissent& d = dissent_[c.name];
     if (q.reached || q.down_by.empty()) {
       d = {};
@@ -284,9 +339,10 @@ void PartitionGuard::checkDissent() {
     if (d.said || now - d.since < disagreementAfter(c)) continue;
     d.said = true;
     hooks_.record("observer_disagrees", c.name,
-                  fmt::format("{} see{} {} down, but no quorum agrees - no failover: {}",
+                  fmt::format("{} see{} the primary down, but no quorum agrees - no "
+                              "failover: {}",
                               fmt::join(q.down_by, ", "), q.down_by.size() == 1 ? "s" : "",
-                              primary, q.reason),
+                              q.reason),
                   q.fields());
   }
 }
@@ -339,7 +395,7 @@ void PartitionGuard::selfFence(const config::ComponentConfig& c, const std::stri
   actions::RunRequest request;
   request.component = c.name;
   request.plan = plan;
-  request.rto_target = std::chrono::duration_cast<Duration>(deadline - started);
+  request.rto_target = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - started);
   const coord::Roles& r = roles_.at(c.name);
   request.context = {c.name, cfg_.node.name, m->name, "", {}, {},
                      "self-fence: this host is cut off from etcd (" + why + ")"};

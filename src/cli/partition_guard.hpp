@@ -68,6 +68,13 @@ class PartitionGuard {
   void forget(const std::string& component);
   bool waiting(const std::string& component) const { return pending_.count(component) > 0; }
 
+  // Every decision of this daemon's decider, and every change of a component's roles: an
+  // observation says "down" only about an outage of the primary it names - not one that
+  // began before the roles moved (the checks are re-targeted, the health not yet re-read),
+  // nor one only the quorum reported (its own view is not a vote for itself).
+  void noteDecision(const decide::Decision& d);
+  void rolesMoved(const std::string& component);
+
   // The coordinator's cut_off hook.
   void cutOff(bool lost, const std::string& why, SteadyTime expiry);
 
@@ -91,7 +98,10 @@ class PartitionGuard {
   // Go (admission), or why it waits (stage, reason, fields).
   std::optional<Admission> gate(Pending& p, std::string& stage, std::string& reason,
                                 nlohmann::json& fields) const;
-  void checkDissent();
+  void admitted(const Pending& p, const Admission& a, const std::string& reason,
+                nlohmann::json fields);
+  coord::QuorumVerdict quorumOf(const std::string& component) const;
+  void watchObservers();
   void selfFence(const config::ComponentConfig& c, const std::string& why, SteadyTime expiry);
 
   const config::Config& cfg_;
@@ -102,6 +112,9 @@ class PartitionGuard {
   Hooks hooks_;
   std::map<std::string, Pending> pending_;
   std::map<std::string, Dissent> dissent_;
+  std::map<std::string, std::pair<WallTime, std::string>> failed_;  // when, by which rule
+  std::map<std::string, WallTime> roles_moved_;
+  std::set<std::string> quorum_fired_;  // a quorum-called failure reported, this episode
   std::unique_ptr<coord::Coordinator> fence_grants_;
   actions::FailoverRunner fence_runner_;
   bool cut_off_ = false;

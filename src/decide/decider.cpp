@@ -245,7 +245,10 @@ struct Decider::State {
     ComponentState* c = find(component);
     if (c == nullptr) return out;
     const auto& t = c->cfg.triggers;
-    if (!(rule == "network_partition" ? t.network_partition : t.data_corruption)) return out;
+    const bool enabled = rule == "network_partition" ? t.network_partition
+                         : rule == "data_corruption" ? t.data_corruption
+                                                     : true;  // quorum: the cluster's verdict
+    if (!enabled) return out;
     c->forced = Forced{rule, std::move(reason), wall, std::vector<int>(c->checks.size(), 0)};
     if (c->health == Health::Failed) return out;  // already failed: the same outage
     evaluate(*c, now, wall, out);
@@ -334,6 +337,12 @@ std::vector<Decision> Decider::reportPartition(const std::string& component,
                                                const std::string& reason, SteadyTime now,
                                                WallTime wall) {
   return state_->force(component, "network_partition", "network partition: " + reason, now, wall);
+}
+
+std::vector<Decision> Decider::reportQuorum(const std::string& component,
+                                            const std::string& reason, SteadyTime now,
+                                            WallTime wall) {
+  return state_->force(component, "quorum", "a quorum of observers: " + reason, now, wall);
 }
 
 std::vector<Decision> Decider::reportDataCorruption(const std::string& component,

@@ -32,6 +32,11 @@ class Decider {
   // corruption finding. Each fails the component at once (if its trigger is enabled).
   std::vector<Decision> reportPartition(const std::string& component, const std::string& reason,
                                         SteadyTime now, WallTime wall);
+  // With etcd, on the leader: a quorum of live observers sees the component's primary down
+  // while this daemon's own checks do not (docs/safety.md). Fails it at once (rule
+  // `quorum`), through the same gates as any failure; held until every check passes.
+  std::vector<Decision> reportQuorum(const std::string& component, const std::string& reason,
+                                     SteadyTime now, WallTime wall);
   std::vector<Decision> reportDataCorruption(const std::string& component,
                                              const std::string& reason, SteadyTime now,
                                              WallTime wall);

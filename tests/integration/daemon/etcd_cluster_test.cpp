@@ -231,7 +231,7 @@ TEST_F(EtcdDaemons, OneLeaderActsTheRolesAlternateAndAKilledLeaderIsReplaced) {
       << "not every daemon adopted the returned member\n" << dump();
   b_.setFault("crash");
   ASSERT_TRUE(waitUntil([&] { return total("failover_completed") >= 2; }, 30s))
-      << "no second failover";
+      << "no second failover\n" << dump();
   ASSERT_TRUE(waitUntil([&] { return allSee("engine_a", 2); }, 10s));
   EXPECT_EQ(total("failover_started"), 2u);
   b_.restart();

@@ -176,3 +176,24 @@ TEST(AlertPolicy, AFollowedSwitchEndsWithItsFailover) {
 }
 
 }  // namespace
+
+// A lone observer's "down" warns (no failover follows); a host fencing itself pages, and a
+// self-fence that failed pages again.
+TEST(AlertPolicy, AnObserverDisagreeingWarnsAndASelfFencePages) {
+  Stream s;
+  s.state("unknown", "healthy");
+  auto dis = s.event("observer_disagrees", {{"down_by", {"n3"}}});
+  ASSERT_EQ(dis.size(), 1u);
+  EXPECT_EQ(dis[0].severity, Severity::Warning);
+  EXPECT_EQ(dis[0].title, "OBSERVER DISAGREES: engine");
+  Stream f;
+  f.state("unknown", "healthy");
+  auto fencing = f.event("self_fence_started", {{"self_fence", true}});
+  ASSERT_EQ(fencing.size(), 1u);
+  EXPECT_EQ(fencing[0].severity, Severity::Critical);
+  EXPECT_EQ(fencing[0].title, "SELF-FENCING ON n1: engine");
+  auto failed = f.event("self_fence_failed", {{"self_fence", true}});
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].title, "SELF-FENCE FAILED ON n1: engine");
+  EXPECT_TRUE(f.event("self_fence_completed", {{"self_fence", true}}).empty());
+}

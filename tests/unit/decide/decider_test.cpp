@@ -303,6 +303,30 @@ TEST(Decider, PartitionAndCorruptionReportsFailOverAtOnce) {
   EXPECT_EQ(s.decider().health("a"), Health::Healthy);
 }
 
+// With etcd the leader reports a quorum's verdict its own checks do not share: the same gates
+// as any failure hold it (automation, cooldown), and it holds only until every check passes.
+TEST(Decider, AQuorumsVerdictFailsOverThroughTheUsualGates) {
+  Sim s(configOf(component("a", kHttp, "    cooldown: 5m\n") +
+                 component("semi", kHttp, "    automation: semi\n")));
+  run(s, "a", "h", true, 3);
+  run(s, "semi", "h", true, 3);
+  s.keep(s.decider().reportQuorum("a", "2 of 3 observers see engine_a down", s.clock().now(),
+                                  s.clock().wallNow()));
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_EQ(s.last(Kind::FailoverTriggered)->rule, "quorum");
+  EXPECT_NE(s.last(Kind::FailoverTriggered)->reason.find("a quorum of observers: 2 of 3"),
+            std::string::npos);
+  EXPECT_EQ(s.decider().health("a"), Health::Failed);
+  run(s, "a", "h", true, 2);  // this daemon's checks pass: the forced failure ends
+  EXPECT_EQ(s.decider().health("a"), Health::Healthy);
+  s.keep(s.decider().reportQuorum("a", "again", s.clock().now(), s.clock().wallNow()));
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_EQ(s.count(Kind::FailoverSuppressed, "cooldown"), 1u);
+  s.keep(s.decider().reportQuorum("semi", "2 of 3", s.clock().now(), s.clock().wallNow()));
+  EXPECT_EQ(s.count(Kind::FailoverSuppressed, "automation"), 1u);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+}
+
 TEST(Decider, AnExternalSwitchIsFollowedAtOnceEvenInCooldown) {
   Sim s(configOf(component("r", kHttp, "    cooldown: 5m\n") +
                  component("semi", kHttp, "    automation: semi\n")));
