@@ -30,7 +30,7 @@ std::string fillWith(std::string_view text, const PlanContext& ctx, const Escape
     if (text[i] == '{' && (ctx.epoch != 0 || !ctx.members.empty())) {
       const std::size_t close = text.find('}', i);
       const std::string name(text.substr(i + 1, close == std::string_view::npos ? 0 : close - i - 1));
-      const std::string* value = name == "epoch" ? &epoch : nullptr;
+      const std::string* value = name == "epoch" && ctx.epoch != 0 ? &epoch : nullptr;
       if (auto it = ctx.members.find(name); it != ctx.members.end()) value = &it->second;
       if (value != nullptr) {
         out += escape ? escape(*value) : *value;

@@ -94,7 +94,10 @@ TEST(Template, RolesFillTheEpochAndTheMembersValues) {
             "pg1:5432 -> pg2/5432 at 7");
   // A value the roles do not have stays as written; so does everything without roles.
   EXPECT_EQ(actions::fill("{new_primary.port}", ctx), "{new_primary.port}");
+  // A self-fence's context: the members' values, and no epoch before the first failover.
   ctx.epoch = 0;
+  EXPECT_EQ(actions::fill("{epoch} {new_primary.api}", ctx), "{epoch} 127.0.0.1:19081");
+  ctx.members.clear();
   EXPECT_EQ(actions::fill("{epoch} {new_primary.api}", ctx), "{epoch} {new_primary.api}");
 }
 

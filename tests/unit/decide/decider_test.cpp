@@ -307,7 +307,8 @@ TEST(Decider, PartitionAndCorruptionReportsFailOverAtOnce) {
 // as any failure hold it (automation, cooldown), and it holds only until every check passes.
 TEST(Decider, AQuorumsVerdictFailsOverThroughTheUsualGates) {
   Sim s(configOf(component("a", kHttp, "    cooldown: 5m\n") +
-                 component("semi", kHttp, "    automation: semi\n")));
+                     component("semi", kHttp, "    automation: semi\n"),
+                 "system: {min_failed_components: 5}\n"));
   run(s, "a", "h", true, 3);
   run(s, "semi", "h", true, 3);
   s.keep(s.decider().reportQuorum("a", "2 of 3 observers see engine_a down", s.clock().now(),
