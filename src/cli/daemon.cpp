@@ -702,8 +702,14 @@ struct Daemon::Impl {
           dispatcher.stop();
           rt.io.stop();
         };
-        // The leader resigns (its lease revoked): another daemon takes over at once.
-        if (etcd != nullptr) return etcd->stop(finish);
+        // The leader resigns (its lease revoked): another daemon takes over at once. Etcd
+        // not told that this daemon stops: it fences what it runs first (docs/safety.md).
+        if (etcd != nullptr) {
+          return etcd->stop([this, finish](const std::string& error) {
+            if (error.empty() || !guard) return finish();
+            guard->fenceBeforeExit(error, finish);
+          });
+        }
         finish();
       });
     });

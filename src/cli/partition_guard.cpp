@@ -73,8 +73,10 @@ std::optional<coord::Observation> PartitionGuard::observation(
   coord::Observation o;
   o.node = cfg_.node.name;
   switch (decider_.health(c.name)) {
-    case Health::Failed:
-    case Health::Recovering: {
+    case Health::Recovering:  // coming back: not a vote for a failover
+      o.verdict = "unknown";
+      break;
+    case Health::Failed: {
       auto f = failed_.find(c.name);
       auto moved = roles_moved_.find(c.name);
       const bool current = f != failed_.end() && f->second.second != "quorum" &&
@@ -140,7 +142,8 @@ std::optional<Admission> PartitionGuard::gate(Pending& p, std::string& stage, st
   const config::MemberConfig* m = primaryMember(*c);
   const std::string host = m == nullptr ? std::string() : m->node();
   const auto seen = observers(*c);
-  const auto q = coord::judgeQuorum(seen, primary, epoch, c->quorum, host);
+  const auto q =
+      coord::judgeQuorum(seen, primary, epoch, c->quorum, host, etcd_.knownDaemons());
   fields = {{"quorum", q.fields()}};
   if (!q.reached) {
     stage = "quorum";
@@ -149,8 +152,21 @@ std::optional<Admission> PartitionGuard::gate(Pending& p, std::string& stage, st
   }
   Admission a;
   reason = q.reason;
-  if (!c->members.empty() && p.d.plan == c->plan) {
-    const coord::Presence presence = host.empty() ? coord::Presence::NeverSeen : etcd_.presence(host);
+  // The primary's host is this daemon, which leads: not cut off, nothing to wait for.
+  if (!c->members.empty() && p.d.plan == c->plan && host != cfg_.node.name) {
+    coord::Presence presence = host.empty() ? coord::Presence::NeverSeen : etcd_.presence(host);
+    // Gone is evidence only for this outage: its report went within a lease of the wait's
+    // start (not hours ago), and its last word was about this primary and epoch.
+    if (presence == coord::Presence::Gone) {
+      const auto gone = etcd_.goneAt(host);
+      const auto last = coord::observationsIn(
+          nlohmann::json::parse(etcd_.lastReport(host), nullptr, false), host);
+      auto it = last.find(c->name);
+      const bool recent = gone && *gone + 2 * cfg_.coordination.lease_ttl >= p.since;
+      const bool same = it != last.end() && it->second.primary == primary &&
+                        it->second.epoch == epoch;
+      if (!recent || !same) presence = coord::Presence::NeverSeen;
+    }
     std::optional<coord::Observation> view;
     for (const auto& o : seen) {
       if (o.node == host && presence == coord::Presence::Live) view = o;
@@ -310,7 +326,7 @@ coord::QuorumVerdict PartitionGuard::quorumOf(const std::string& component) cons
   }
   const config::MemberConfig* m = primaryMember(*c);
   return coord::judgeQuorum(observers(*c), primary, epoch, c->quorum,
-                            m == nullptr ? std::string() : m->node());
+                            m == nullptr ? std::string() : m->node(), etcd_.knownDaemons());
 }
 
 // The leader, on what the observers say:
@@ -324,10 +340,12 @@ void PartitionGuard::watchObservers() {
   for (const auto& c : cfg_.components) {
     const auto q = quorumOf(c.name);
     const Health h = decider_.health(c.name);
+    // Once per episode of a quorum seeing it down, whoever noticed first: not again as the
+    // outage ends and this daemon is healthy before the others.
     if (!q.reached) {
       quorum_fired_.erase(c.name);
-    } else if (h != Health::Failed && h != Health::Recovering && !pending_.count(c.name) &&
-               !c.plan.empty() && quorum_fired_.insert(c.name).second) {
+    } else if (quorum_fired_.insert(c.name).second && h != Health::Failed &&
+               h != Health::Recovering && !pending_.count(c.name) && !c.plan.empty()) {
       hooks_.decided(decider_.reportQuorum(c.name, q.reason, now, clock_.wallNow()));
     }
     Dissent& d = dissent_[c.name];
@@ -369,7 +387,7 @@ void PartitionGuard::cutOff(bool lost, const std::string& why, SteadyTime expiry
   for (const auto& c : cfg_.components) {
     const config::MemberConfig* m = primaryMember(c);
     if (m == nullptr || m->node() != cfg_.node.name) continue;  // not its primary's host
-    if (!c.self_fence.empty()) selfFence(c, why, expiry);
+    if (!c.self_fence.empty()) selfFence(c, why, expiry, {});
     if (c.triggers.network_partition) {
       hooks_.decided(decider_.reportPartition(
           c.name,
@@ -384,10 +402,13 @@ void PartitionGuard::cutOff(bool lost, const std::string& why, SteadyTime expiry
 // to end before the lease can have expired (`expiry`, less the margin): after that, the
 // majority's leader may promote.
 void PartitionGuard::selfFence(const config::ComponentConfig& c, const std::string& why,
-                               SteadyTime expiry) {
+                               SteadyTime expiry, std::function<void()> done) {
   const config::PlanConfig* plan = cfg_.findPlan(c.self_fence);
   const config::MemberConfig* m = primaryMember(c);
-  if (plan == nullptr || m == nullptr) return;
+  if (plan == nullptr || m == nullptr) {
+    if (done) done();
+    return;
+  }
   const SteadyTime started = clock_.now();
   const SteadyTime deadline =
       expiry == SteadyTime{} ? started + config::planBudget(*plan)
@@ -404,20 +425,51 @@ void PartitionGuard::selfFence(const config::ComponentConfig& c, const std::stri
   std::string refused;
   const bool started_ok = fence_runner_.start(
       std::move(request),
-      [this, component = c.name, started, deadline](const actions::RunReport& report) {
+      [this, component = c.name, plan = plan->name, started, deadline,
+       done](const actions::RunReport& report) {
         const SteadyTime now = clock_.now();
         const bool in_time = now <= deadline;
         spdlog::log(report.ok && in_time ? spdlog::level::warn : spdlog::level::critical,
                     "{}: self-fence {} in {:.0f}ms, {:.0f}ms {} the lease could expire",
                     component, report.ok ? "done" : "FAILED", ms(now - started),
                     std::abs(ms(deadline - now)), in_time ? "before" : "AFTER");
+        if (report.ok && !in_time) {  // done, but the other side may have promoted before
+          hooks_.record("self_fence_failed", component,
+                        fmt::format("self-fence plan {} ended {:.0f}ms after this host's lease "
+                                    "could expire: the other side may have promoted before",
+                                    plan, ms(now - deadline)),
+                        {{"plan", plan}, {"self_fence", true}, {"late_ms", ms(now - deadline)}});
+        }
+        if (done) done();
       },
       &refused);
   if (!started_ok) {
     hooks_.record("self_fence_failed", c.name,
                   fmt::format("self-fence plan {} not started: {}", plan->name, refused),
                   {{"plan", plan->name}, {"self_fence", true}});
+    if (done) done();
   }
+}
+
+// Stopping while etcd cannot be told so: the others will see this daemon's lease run out and
+// take its host for cut off and fenced - so it fences, then stops.
+void PartitionGuard::fenceBeforeExit(const std::string& why, std::function<void()> done) {
+  auto left = std::make_shared<int>(1);
+  auto one = [left, done] {
+    if (--*left == 0) done();
+  };
+  hooks_.record("etcd_lost", "",
+                fmt::format("{} stops while it cannot tell etcd ({}): fencing the primaries it "
+                            "runs first",
+                            cfg_.node.name, why),
+                {{"why", why}, {"stopping", true}});
+  for (const auto& c : cfg_.components) {
+    const config::MemberConfig* m = primaryMember(c);
+    if (m == nullptr || m->node() != cfg_.node.name || c.self_fence.empty()) continue;
+    ++*left;
+    selfFence(c, "stopping while etcd is unreachable: " + why, SteadyTime{}, one);
+  }
+  one();
 }
 
 }  // namespace hftguard::cli

@@ -77,6 +77,9 @@ class PartitionGuard {
 
   // The coordinator's cut_off hook.
   void cutOff(bool lost, const std::string& why, SteadyTime expiry);
+  // Stopping, and etcd could not be told (EtcdCoordinator::stop's error): the self-fence of
+  // every primary this host runs, then `done`.
+  void fenceBeforeExit(const std::string& why, std::function<void()> done);
 
  private:
   struct Pending {
@@ -102,7 +105,8 @@ class PartitionGuard {
                 nlohmann::json fields);
   coord::QuorumVerdict quorumOf(const std::string& component) const;
   void watchObservers();
-  void selfFence(const config::ComponentConfig& c, const std::string& why, SteadyTime expiry);
+  void selfFence(const config::ComponentConfig& c, const std::string& why, SteadyTime expiry,
+                 std::function<void()> done);
 
   const config::Config& cfg_;
   const Clock& clock_;

@@ -46,6 +46,16 @@ EtcdOptions etcdOptions(const config::Config& cfg) {
   return o;
 }
 
+// Renewals every ttl/3; every ttl/10 where a host self-fences, so that an etcd blip just
+// before a renewal is due leaves nearly all of self_fence_after to recover in.
+static Duration renewEvery(const config::Config& cfg) {
+  const Duration ttl = cfg.coordination.lease_ttl;
+  for (const auto& c : cfg.components) {
+    if (!c.self_fence.empty()) return ttl / 10;
+  }
+  return ttl / 3;
+}
+
 struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   Impl(boost::asio::io_context& i, net::HttpClient& h, const Clock& c, const config::Config& cf,
        Hooks hk)
@@ -61,6 +71,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
         poll_timer(i),
         watch_timer(i),
         retry_every(std::min<Duration>(std::chrono::milliseconds(500), ttl / 10)),
+        renew_every(renewEvery(cf)),
         renew_timer(i),
         expiry_timer(i),
         cutoff_timer(i) {}
@@ -221,9 +232,22 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
     maintenance_text = std::move(read_maintenance);
     stopped_nodes = std::move(read_stopped);
     if (read_daemons != daemon_reports) {
-      for (const auto& [node, text] : read_daemons) seen_nodes.insert(node);
+      for (const auto& [node, text] : read_daemons) {
+        seen_nodes.insert(node);
+        last_reports[node] = text;
+        gone_at.erase(node);
+      }
+      for (const auto& [node, text] : daemon_reports) {
+        if (!read_daemons.count(node)) gone_at[node] = clock.now();
+      }
       daemon_reports = std::move(read_daemons);
       if (hooks.observers) hooks.observers();
+    }
+    // Our own report gone while our lease lives (deleted by hand, or a write lost): again.
+    if (!published_text.empty() && lease_id != 0 && !daemon_reports.count(cfg.node.name) &&
+        !publishing) {
+      published_text.clear();
+      publish();
     }
     // The key is ours, bound to our live lease, but we do not act: our campaign's answer was
     // lost, or renewals answered late stopped us. etcd deletes a lease's keys when it
@@ -380,7 +404,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
       }
       // A renewal that failed is tried again soon (not a third of the TTL later): a blip of
       // etcd (an election) must not run the lease down to self_fence_after.
-      self->renew_timer.expires_after(renewed ? self->ttl / 3 : self->retry_every);
+      self->renew_timer.expires_after(renewed ? self->renew_every : self->retry_every);
       self->renew_timer.async_wait([weak = std::weak_ptr(self)](boost::system::error_code ec) {
         if (auto s = weak.lock(); s && !ec) s->renew();
       });
@@ -403,6 +427,7 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   bool watching = false;
   std::uint64_t watch_id = 0;
   Duration retry_every;  // a failed renewal's next try
+  Duration renew_every;  // ... and a successful one's
   boost::asio::steady_timer renew_timer;
   boost::asio::steady_timer expiry_timer;
   boost::asio::steady_timer cutoff_timer;
@@ -411,6 +436,8 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::string, std::string> daemon_reports;  // daemons/<node>, as last read
   std::set<std::string> seen_nodes;                   // ... ever, since start()
   std::set<std::string> stopped_nodes;                // stopped/<node>
+  std::map<std::string, std::string> last_reports;    // each node's last report seen
+  std::map<std::string, SteadyTime> gone_at;          // when a seen report went
   std::int64_t lease_id = 0;
   std::int64_t leader_rev = 0;
   SteadyTime renewed_sent{};
@@ -492,7 +519,7 @@ void EtcdCoordinator::start() {
   impl_->poll();
 }
 
-void EtcdCoordinator::stop(std::function<void()> then) {
+void EtcdCoordinator::stop(std::function<void(const std::string& error)> then) {
   Impl& s = *impl_;
   s.stopped = true;
   s.poll_timer.cancel();
@@ -502,19 +529,24 @@ void EtcdCoordinator::stop(std::function<void()> then) {
   s.cutoff_timer.cancel();
   s.setLeading(false, "stopping");
   s.etcd.cancelAll();
-  if (s.lease_id == 0) return then();
   // stopped/<node> first: the others then know this daemon's report went because it was
   // stopped, not because it was cut off and fenced itself.
   const std::int64_t lease = s.lease_id;
   s.etcd.txn({}, {{Operation::Kind::Put, s.base + "stopped/" + s.cfg.node.name,
                    "stopped by an operator", 0, false}},
              {}, [impl = impl_, lease, then](const EtcdResult& r) {
-               if (!r.error.empty()) spdlog::warn("etcd: stopped/{} not written: {}", impl->cfg.node.name, r.error);
-               impl->etcd.revoke(lease, [then](const std::string& error) {
-                 if (!error.empty()) {
-                   spdlog::warn("etcd: lease not revoked ({}): it expires by itself", error);
+               std::string error;
+               if (!r.error.empty()) {
+                 error = fmt::format("stopped/{} not written: {}", impl->cfg.node.name, r.error);
+                 spdlog::warn("etcd: {}", error);
+               }
+               if (lease == 0) return then(error);
+               impl->etcd.revoke(lease, [then, error](const std::string& revoke_error) {
+                 if (!revoke_error.empty()) {
+                   spdlog::warn("etcd: lease not revoked ({}): it expires by itself",
+                                revoke_error);
                  }
-                 then();
+                 then(error);
                });
              });
 }
@@ -605,6 +637,23 @@ Presence EtcdCoordinator::presence(const std::string& node) const {
   if (s.daemon_reports.count(node)) return Presence::Live;
   if (s.stopped_nodes.count(node)) return Presence::Stopped;
   return s.seen_nodes.count(node) ? Presence::Gone : Presence::NeverSeen;
+}
+
+std::optional<SteadyTime> EtcdCoordinator::goneAt(const std::string& node) const {
+  auto it = impl_->gone_at.find(node);
+  if (it == impl_->gone_at.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string EtcdCoordinator::lastReport(const std::string& node) const {
+  auto it = impl_->last_reports.find(node);
+  return it == impl_->last_reports.end() ? std::string() : it->second;
+}
+
+int EtcdCoordinator::knownDaemons() const {
+  std::set<std::string> all = impl_->seen_nodes;
+  for (const auto& [node, text] : impl_->daemon_reports) all.insert(node);
+  return static_cast<int>(all.size());
 }
 
 std::optional<std::string> EtcdCoordinator::maintenance() const {

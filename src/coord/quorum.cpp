@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 namespace hftguard::coord {
 
 nlohmann::json toJson(const Observation& o) {
@@ -44,10 +46,12 @@ nlohmann::json QuorumVerdict::fields() const {
 }
 
 QuorumVerdict judgeQuorum(const std::vector<Observation>& observers, const std::string& primary,
-                          std::uint64_t epoch, int quorum, const std::string& host_node) {
+                          std::uint64_t epoch, int quorum, const std::string& host_node,
+                          int known) {
   QuorumVerdict v;
   v.observers = static_cast<int>(observers.size());
-  v.needed = quorum > 0 ? quorum : v.observers / 2 + 1;
+  const int of = std::max(v.observers, known);
+  v.needed = quorum > 0 ? quorum : of > 1 ? std::max(2, of / 2 + 1) : 1;
   for (const Observation& o : observers) {
     if (o.primary != primary || (epoch != 0 && o.epoch != epoch)) {
       v.elsewhere_by.push_back(o.node);
@@ -75,8 +79,9 @@ QuorumVerdict judgeQuorum(const std::vector<Observation>& observers, const std::
     v.reason = fmt::format("{} of {} observers see {} down (quorum {}): {}", down, v.observers,
                            primary, v.needed, list(v.down_by));
   } else if (v.needed > v.observers) {
-    v.reason = fmt::format("only {} observers are live and the quorum is {}; {} see {} down",
-                           v.observers, v.needed, down, primary);
+    v.reason = fmt::format("only {} observers are live and the quorum is {} ({} known); {} see {} "
+                           "down",
+                           v.observers, v.needed, of, down, primary);
   } else {
     v.reason = fmt::format("{} of {} observers see {} down, {} needed (down: {}; up: {}; not "
                            "yet known: {}; another primary: {})",
@@ -102,7 +107,7 @@ SelfFenceGate judgeSelfFence(bool self_fences, const std::string& host_node, Pre
                                                          : "never seen live by this daemon");
     return g;
   }
-  if (presence == Presence::Gone || !host_view) {
+  if (presence == Presence::Gone) {
     g.evidence = fmt::format("the daemon on its host ({}) holds no lease in etcd: cut off, it "
                              "fenced itself {} after its last renewal, before that lease could "
                              "expire",
@@ -110,7 +115,8 @@ SelfFenceGate judgeSelfFence(bool self_fences, const std::string& host_node, Pre
     g.reason = g.evidence;
     return g;
   }
-  if (host_view->verdict == "down") {
+  const std::string seen = host_view ? host_view->verdict : "nothing of it";
+  if (host_view && host_view->verdict == "down") {
     g.reason = fmt::format("the daemon on its host ({}) is live and sees it down too", host_node);
     return g;
   }
@@ -118,13 +124,13 @@ SelfFenceGate judgeSelfFence(bool self_fences, const std::string& host_node, Pre
     g.reason = fmt::format("the daemon on its host ({}) still holds its lease after {} (it is "
                            "not cut off from etcd) and sees it {}: the plan's fence must prove "
                            "it down",
-                           host_node, formatDuration(waited), host_view->verdict);
+                           host_node, formatDuration(waited), seen);
     return g;
   }
   g.wait = true;
   g.reason = fmt::format("the daemon on its host ({}) sees it {} and still holds its lease: "
                          "waiting until it has fenced itself (its lease expires) or sees it down",
-                         host_node, host_view->verdict);
+                         host_node, seen);
   return g;
 }
 

@@ -64,9 +64,11 @@ class EtcdCoordinator final : public Coordinator {
 
   // Reads the roles (writing the configured ones where etcd has none), then campaigns.
   void start();
-  // Resigns: stops renewing and revokes the lease (bounded by the request timeout), so
-  // another daemon takes over at once rather than after the TTL; `then` after that.
-  void stop(std::function<void()> then);
+  // Resigns: says it is being stopped (stopped/<node>), stops renewing and revokes the lease
+  // (bounded by the request timeout), so another daemon takes over at once rather than after
+  // the TTL; `then(error)` after that - `error` non-empty when stopped/<node> could not be
+  // written (etcd unreachable: the others will take this daemon for cut off, and fenced).
+  void stop(std::function<void(const std::string& error)> then);
 
   std::string name() const override { return "etcd"; }
   std::unique_ptr<Lease> acquire(const std::string& component, Grant& grant) override;
@@ -103,6 +105,11 @@ class EtcdCoordinator final : public Coordinator {
   // daemon started, now not: its lease expired or was revoked), stopped (gone, and it left
   // stopped/<node>: an operator stopped it), or never seen.
   Presence presence(const std::string& node) const;
+  // For a gone daemon: when this daemon noticed its report go, and that report's text.
+  std::optional<SteadyTime> goneAt(const std::string& node) const;
+  std::string lastReport(const std::string& node) const;
+  // How many daemons are known: live now, or seen live since this daemon started.
+  int knownDaemons() const;
   std::optional<KeyValue> plan(const std::string& component) const;
   // Writes a plan's journal while this daemon leads; `expect` is the key's mod_revision as
   // this daemon last saw it (0: absent). `done(error, revision written)`.

@@ -51,16 +51,23 @@ struct QuorumVerdict {
 // is of something else and counts as not down. The primary's own host (`host_node`, ""
 // unknown) saying its process is gone (a down verdict on a host-only check) decides alone:
 // that is the host's testimony, not a view across the network.
+// `known`: the daemons known to the cluster (live or seen live since this daemon started):
+// the default majority is of max(live, known), and at least 2 once more than one daemon is
+// known - daemons that restart or go do not shrink the quorum to one vote.
 QuorumVerdict judgeQuorum(const std::vector<Observation>& observers, const std::string& primary,
-                          std::uint64_t epoch, int quorum, const std::string& host_node);
+                          std::uint64_t epoch, int quorum, const std::string& host_node,
+                          int known = 0);
 
 // Before a failover from a primary whose host self-fences (its component has a self_fence
 // plan, the member a `node`), the leader waits for the moment that host has fenced itself
 // if it is cut off: its daemon's lease gone - the evidence. Its daemon live and seeing the
 // primary down (a crash, not a partition) needs no wait, nor does a component without
 // self-fencing; a daemon stopped by an operator or never seen did not fence anything. In
-// those cases the plan's own fence must prove the primary down. Waiting longer than `bound`
-// (its key stays: it renews, so it is not cut off) ends the wait without evidence.
+// those cases the plan's own fence must prove the primary down. Live without a view of the
+// component (an older daemon, a report that cannot be read) is waited for like one that sees
+// it up. Waiting longer than `bound` (its key stays: it renews, so it is not cut off) ends
+// the wait without evidence. Gone is evidence only when the caller found it recent (its key
+// went within a lease of the outage, its last word about the same primary and epoch).
 // What the leader knows of a daemon: live (its report is in etcd), gone (seen live since
 // the leader started, now not: its lease expired, or was revoked), stopped (gone, and it said
 // it was being stopped by an operator), or never seen.

@@ -1,7 +1,12 @@
 // engine_sim: the stand-in for the trading engine in tests and the demo.
 //
 //   engine_sim --role primary|standby --port P [--host 127.0.0.1]
-//              [--redis-host H --redis-port P] [--publish-interval 100ms]
+//              [--redis-host H --redis-port P] [--publish-interval 100ms] [--history FILE]
+//
+// --history: every role it takes (at start and on each change), one line each,
+// "<CLOCK_MONOTONIC ns> primary|standby|exit", written before the change is answered - the
+// intervals in which it took orders as primary, on a clock every network namespace shares
+// (the partition drill's checker compares the engines' histories).
 //
 //   GET  /health            200 {"status":"ok","role":...}
 //   POST /api/orders/test   dry-run order: 200 {"status":"SUCCESS",...} on the primary,
@@ -30,7 +35,9 @@
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <nlohmann/json.hpp>
+#include <fcntl.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace asio = boost::asio;
@@ -50,6 +57,18 @@ struct State {
 };
 
 State g_state;
+int g_history = -1;  // --history file, O_APPEND
+
+// Called with g_state.mu held (or before any thread runs).
+void noteRole(const std::string& role) {
+  if (g_history < 0) return;
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  const std::string line = fmt::format(
+      "{} {}\n", static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec, role);
+  (void)!::write(g_history, line.data(), line.size());
+  ::fsync(g_history);
+}
 
 std::pair<std::string, std::string> snapshot() {
   std::lock_guard lock(g_state.mu);
@@ -94,7 +113,9 @@ http::response<http::string_body> handle(const http::request<http::string_body>&
   if (target.starts_with("/admin/")) {
     if (target == "/admin/promote" || target == "/admin/demote") {
       std::lock_guard lock(g_state.mu);
-      g_state.role = target == "/admin/promote" ? "primary" : "standby";
+      const std::string role = target == "/admin/promote" ? "primary" : "standby";
+      if (role != g_state.role) noteRole(role);
+      g_state.role = role;
       return reply(http::status::ok, {{"status", "ok"}, {"role", g_state.role}}, v);
     }
     if (target == "/admin/fault") {
@@ -146,6 +167,10 @@ void serve(tcp::socket socket) {
     http::write(socket, res, ec);
     if (crash) {
       std::this_thread::sleep_for(50ms);  // let the caller read its answer, then die hard
+      {
+        std::lock_guard lock(g_state.mu);
+        noteRole("exit");
+      }
       ::kill(::getpid(), SIGKILL);
     }
     if (ec || !res.keep_alive()) return;
@@ -198,6 +223,8 @@ int main(int argc, char** argv) {
       redisPort = std::stoi(v);
     else if (a == "--publish-interval-ms")
       publishMs = std::stol(v);
+    else if (a == "--history")
+      g_history = ::open(v.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     else {
       std::cerr << "engine_sim: unknown option " << a << "\n";
       return 2;
@@ -208,6 +235,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
+  noteRole(g_state.role);
   asio::io_context io;
   tcp::acceptor acceptor(
       io, tcp::endpoint(asio::ip::make_address(host), static_cast<unsigned short>(port)));

@@ -61,6 +61,21 @@ TEST(Quorum, AFixedQuorumCountsDownVerdictsAndCanExceedTheLiveOnes) {
       << q.reason;
 }
 
+TEST(Quorum, DaemonsThatWentDoNotShrinkTheQuorumToOneVote) {
+  // Two of three daemons restarting: the one live observer is not a majority of the cluster.
+  auto q = judgeQuorum({seen("n1", "down")}, "engine_a", 3, 0, "", 3);
+  EXPECT_FALSE(q.reached) << q.reason;
+  EXPECT_EQ(q.needed, 2);
+  // Two live of three known (the third cut off and gone): both must see it down.
+  EXPECT_TRUE(
+      judgeQuorum({seen("n1", "down"), seen("n2", "down")}, "engine_a", 3, 0, "", 3).reached);
+  EXPECT_FALSE(
+      judgeQuorum({seen("n1", "down"), seen("n2", "up")}, "engine_a", 3, 0, "", 3).reached);
+  // Two known: both. One daemon in the whole cluster: its word.
+  EXPECT_EQ(judgeQuorum({seen("n1", "down")}, "engine_a", 3, 0, "", 2).needed, 2);
+  EXPECT_TRUE(judgeQuorum({seen("n1", "down")}, "engine_a", 3, 0, "", 1).reached);
+}
+
 TEST(Quorum, ThePrimarysOwnHostSayingItsProcessIsGoneDecidesAlone) {
   Observation host = seen("n1", "down");
   host.host_check = true;
@@ -123,6 +138,15 @@ TEST(SelfFence, ALiveHostDaemonThatSeesItUpIsWaitedForUpToTheBound) {
   g = judgeSelfFence(true, "n1", Presence::Live, seen("n1", "up"), 30s, 30s, 10s);
   EXPECT_FALSE(g.wait);
   EXPECT_TRUE(g.evidence.empty()) << "it renews its lease: it did not fence itself";
+}
+
+TEST(SelfFence, ALiveHostDaemonWithoutAViewIsWaitedForNeverEvidence) {
+  // An older daemon, or a report that cannot be read: live, renewing - not cut off.
+  auto g = judgeSelfFence(true, "n1", Presence::Live, std::nullopt, 5s, 30s, 10s);
+  EXPECT_TRUE(g.wait) << g.reason;
+  g = judgeSelfFence(true, "n1", Presence::Live, std::nullopt, 30s, 30s, 10s);
+  EXPECT_FALSE(g.wait);
+  EXPECT_TRUE(g.evidence.empty()) << g.reason;
 }
 
 TEST(SelfFence, AGoneHostDaemonHasFencedItselfByNow) {

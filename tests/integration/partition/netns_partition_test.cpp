@@ -1,0 +1,233 @@
+// The partition drill (Jepsen-style) on real network namespaces (docs/safety.md): three hosts,
+// each with an etcd member and an hftguard daemon; engine_a (primary) on h1, engine_b on h2,
+// h3 the witness. Each scenario cuts links - a host's link down, or nftables drops between two
+// hosts - and the checker reads every engine's role history (the shared monotonic clock) and
+// every daemon's event log afterwards:
+//  - no instant with two engines acting as primary;
+//  - no failover started without a quorum of observers (decided by a minority);
+//  - every daemon's roles only ever move to a higher epoch;
+//  - a failover does happen when the primary's host is cut off for longer than the lease
+//    TTL plus detection.
+// Random schedules: HFTGUARD_PARTITION_RUNS (default 1) runs from HFTGUARD_PARTITION_SEED
+// (default: the time), each seed printed so a failure replays.
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "netns_lab.hpp"
+
+using namespace hftguard;
+using namespace hftguard::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kTtl = 6;  // the daemons' lease, seconds
+
+// The daemon under test; bench/partition_batch points this at a copy.
+std::string hftguardBinary() {
+  const char* env = std::getenv("HFTGUARD_PARTITION_HFTGUARD");
+  return env != nullptr ? env : HFTGUARD_BINARY;
+}
+
+struct Verdict {
+  std::size_t failovers = 0;
+  double double_primary_ms = 0;
+  double self_fence_ms = -1;  // the slowest self-fence's run, -1 none
+  double handover_ms = -1;    // engine_a stopped being primary this long before engine_b began
+  std::vector<std::string> problems;
+};
+
+// The checker: what the histories and the logs say, after the run.
+Verdict check(NetnsLab& lab) {
+  Verdict v;
+  const History h = lab.history();
+  v.double_primary_ms = static_cast<double>(h.double_primary_ns) / 1e6;
+  if (h.double_primary_ns > 0) {
+    v.problems.push_back(fmt::format("two primaries for {:.1f} ms", v.double_primary_ms));
+  }
+  const auto& a = h.primary.at("engine_a");
+  const auto& b = h.primary.at("engine_b");
+  if (!a.empty() && !b.empty() && a.front().to_ns <= b.front().from_ns) {
+    v.handover_ms = static_cast<double>(b.front().from_ns - a.front().to_ns) / 1e6;
+  }
+  for (int host = 1; host <= lab.hosts(); ++host) {
+    std::uint64_t epoch = 0;
+    bool quorum = false;
+    std::optional<WallTime> fence_started;
+    for (const auto& e : lab.eventsOf(host)) {
+      if (e.fields.value("dry_run", false)) continue;
+      if (e.type == "roles_changed") {
+        const std::uint64_t now = e.fields["roles"].value("epoch", std::uint64_t{0});
+        if (now < epoch) {
+          v.problems.push_back(fmt::format("{}: roles went back from epoch {} to {}",
+                                           lab.node(host), epoch, now));
+        }
+        epoch = std::max(epoch, now);
+      }
+      if (e.type == "quorum_reached") quorum = e.fields["quorum"].value("reached", false);
+      if (e.type == "failover_started" && !e.fields.value("self_fence", false)) {
+        if (!quorum && e.fields.value("resumed_after", 0) == 0) {
+          v.problems.push_back(lab.node(host) + ": a failover started without a quorum");
+        }
+        quorum = false;
+      }
+      if (e.type == "failover_completed") ++v.failovers;
+      if (e.type == "self_fence_started") fence_started = e.at;
+      if (e.type == "self_fence_completed" && fence_started) {
+        v.self_fence_ms = std::max(
+            v.self_fence_ms,
+            std::chrono::duration<double, std::milli>(e.at - *fence_started).count());
+      }
+    }
+  }
+  return v;
+}
+
+void report(const std::string& scenario, const Verdict& v) {
+  std::cout << fmt::format(
+      "partition {}: failovers {}, double-primary {:.1f} ms, self-fence {}, handover {}\n",
+      scenario, v.failovers, v.double_primary_ms,
+      v.self_fence_ms < 0 ? std::string("none") : fmt::format("{:.0f} ms", v.self_fence_ms),
+      v.handover_ms < 0 ? std::string("none")
+                        : fmt::format("engine_a stopped {:.0f} ms before engine_b began",
+                                      v.handover_ms));
+}
+
+class NetnsPartitions : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    lab_ = std::make_unique<NetnsLab>(hftguardBinary(), 3, kTtl);
+    ASSERT_TRUE(lab_->start()) << lab_->dump();
+  }
+  void TearDown() override { lab_.reset(); }
+
+  // After the cuts: healed, settled, checked.
+  Verdict settle(const std::string& scenario) {
+    lab_->heal();
+    std::this_thread::sleep_for(2s);
+    Verdict v = check(*lab_);
+    report(scenario, v);
+    for (const auto& p : v.problems) ADD_FAILURE() << scenario << ": " << p;
+    return v;
+  }
+
+  std::unique_ptr<NetnsLab> lab_;
+};
+
+TEST_F(NetnsPartitions, PrimaryHostIsolatedTheMajorityPromotesAfterItFencedItself) {
+  lab_->isolate(1, true);
+  ASSERT_TRUE(waitUntil([&] { return lab_->count("failover_completed") >= 1; },
+                        std::chrono::seconds(kTtl * 4)))
+      << lab_->dump();
+  Verdict v = settle("primary-host");
+  EXPECT_EQ(v.failovers, 1u) << lab_->dump();
+  EXPECT_GE(v.self_fence_ms, 0) << "h1 did not fence itself\n" << lab_->dump();
+  EXPECT_EQ(lab_->count("partition_detected"), 1u) << lab_->dump();
+}
+
+TEST_F(NetnsPartitions, ObserverIsolatedNothingFailsOver) {
+  lab_->isolate(3, true);  // past its lease's expiry
+  std::this_thread::sleep_for(std::chrono::seconds(kTtl + 2));
+  Verdict v = settle("observer");
+  EXPECT_EQ(v.failovers, 0u) << lab_->dump();
+  EXPECT_EQ(lab_->count("failover_started"), 0u) << lab_->dump();
+}
+
+TEST_F(NetnsPartitions, PrimaryAndObserverCutOnlyTheQuorumStillSeesIt) {
+  lab_->cut(1, 3);  // h3 loses engine_a; etcd still has a quorum through h2
+  ASSERT_TRUE(waitUntil([&] { return lab_->count("observer_disagrees") >= 1; }, 15s))
+      << lab_->dump();
+  Verdict v = settle("primary-observer-cut");
+  EXPECT_EQ(v.failovers, 0u) << lab_->dump();
+  EXPECT_EQ(lab_->count("failover_started"), 0u) << lab_->dump();
+}
+
+TEST_F(NetnsPartitions, EtcdLeaderIsolated) {
+  const int leader = lab_->etcdLeader(1);
+  ASSERT_GT(leader, 0);
+  lab_->isolate(leader, true);
+  if (leader == 1) {  // the primary's host too: failed over once its lease is gone
+    ASSERT_TRUE(waitUntil([&] { return lab_->count("failover_completed") >= 1; },
+                          std::chrono::seconds(kTtl * 4)))
+        << lab_->dump();
+  } else {
+    std::this_thread::sleep_for(std::chrono::seconds(kTtl + 3));
+  }
+  Verdict v = settle(fmt::format("etcd-leader (h{})", leader));
+  // Only the primary's host being cut off fails it over.
+  EXPECT_EQ(v.failovers, leader == 1 ? 1u : 0u) << lab_->dump();
+}
+
+TEST_F(NetnsPartitions, FlappingPrimaryLinkNeverMakesTwoPrimaries) {
+  for (int i = 0; i < 3; ++i) {  // bounded: 3 flaps, 9 s
+    lab_->isolate(1, true);
+    std::this_thread::sleep_for(1500ms);
+    lab_->isolate(1, false);
+    std::this_thread::sleep_for(1500ms);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(kTtl));
+  Verdict v = settle("flapping");
+  EXPECT_LE(v.failovers, 1u) << lab_->dump();
+}
+
+// Random schedules: a few cuts per run (an isolated host or a cut pair), each 1-10 s.
+TEST_F(NetnsPartitions, RandomSchedules) {
+  const char* runs_env = std::getenv("HFTGUARD_PARTITION_RUNS");
+  const char* seed_env = std::getenv("HFTGUARD_PARTITION_SEED");
+  const int runs = runs_env != nullptr ? std::max(1, std::atoi(runs_env)) : 1;
+  std::uint64_t seed = seed_env != nullptr
+                           ? std::strtoull(seed_env, nullptr, 10)
+                           : static_cast<std::uint64_t>(NetnsLab::nowNs() % 1000000);
+  for (int run = 0; run < runs; ++run, ++seed) {
+    if (run > 0) {  // a fresh cluster for every schedule
+      lab_.reset();
+      lab_ = std::make_unique<NetnsLab>(hftguardBinary(), 3, kTtl);
+      ASSERT_TRUE(lab_->start()) << lab_->dump();
+    }
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<int> cuts(1, 3), kind(0, 1), host(1, 3), ms(1000, 10000),
+        gap(0, 3000);
+    std::string schedule;
+    bool primary_cut_long = false;
+    const int n = cuts(rng);
+    for (int k = 0; k < n; ++k) {
+      const int hold = ms(rng);
+      if (kind(rng) == 0) {
+        const int h = host(rng);
+        lab_->isolate(h, true);
+        schedule += fmt::format(" isolate h{} {}ms;", h, hold);
+        primary_cut_long = primary_cut_long || (h == 1 && hold >= (kTtl + 3) * 1000);
+      } else {
+        const int a = host(rng);
+        const int b = a % 3 + 1;
+        lab_->cut(a, b);
+        schedule += fmt::format(" cut h{}-h{} {}ms;", a, b, hold);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(hold));
+      lab_->heal();
+      std::this_thread::sleep_for(std::chrono::milliseconds(gap(rng)));
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(kTtl + 2));
+    std::cout << "partition schedule seed " << seed << ":" << schedule << "\n";
+    Verdict v = settle(fmt::format("random seed {}", seed));
+    if (primary_cut_long) {
+      EXPECT_GE(v.failovers, 1u) << "seed " << seed << ": the primary's host was cut off for "
+                                 << "longer than the lease and detection, and nothing failed over\n"
+                                 << lab_->dump();
+    }
+    if (::testing::Test::HasFailure()) {
+      std::cout << "replay: HFTGUARD_PARTITION_SEED=" << seed << " HFTGUARD_PARTITION_RUNS=1\n";
+      return;
+    }
+  }
+}
+
+}  // namespace

@@ -1,0 +1,316 @@
+#include "netns_lab.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <time.h>
+#include <filesystem>
+
+#include "hftguard/core/base64.hpp"
+#include <unistd.h>
+
+namespace hftguard::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* kIp = "/usr/sbin/ip";
+const char* kNft = "/usr/sbin/nft";
+
+}  // namespace
+
+std::int64_t NetnsLab::nowNs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+NetnsLab::NetnsLab(std::string hftguard, int hosts, int lease_ttl_s)
+    : hftguard_(std::move(hftguard)),
+      hosts_(hosts),
+      ttl_s_(lease_ttl_s),
+      prefix_(fmt::format("hg{}", ::getpid() % 100000)),
+      dir_("hftguard-netns") {
+  if (::geteuid() != 0) {
+    throw std::runtime_error("the partition lab needs root (CAP_NET_ADMIN) for network "
+                             "namespaces: run it as root");
+  }
+  created_ = true;
+  try {
+    run({kIp, "netns", "add", prefix_ + "br"});
+    run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "set", "lo", "up"});
+    run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "add", "br0", "type", "bridge"});
+    run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "set", "br0", "up"});
+    for (int h = 1; h <= hosts_; ++h) {
+      const std::string host = fmt::format("vh{}", h), bridge = fmt::format("vb{}", h);
+      run({kIp, "netns", "add", ns(h)});
+      // Both ends created inside their namespaces: nothing of it ever lives in the root one.
+      run({kIp, "link", "add", host, "netns", ns(h), "type", "veth", "peer", "name", bridge,
+           "netns", prefix_ + "br"});
+      run(inNs(h, {kIp, "link", "set", "lo", "up"}));
+      run(inNs(h, {kIp, "addr", "add", ip(h) + "/24", "dev", host}));
+      run(inNs(h, {kIp, "link", "set", host, "up"}));
+      run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "set", bridge, "master", "br0"});
+      run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "set", bridge, "up"});
+    }
+  } catch (...) {
+    teardown();
+    throw;
+  }
+}
+
+NetnsLab::~NetnsLab() { teardown(); }
+
+void NetnsLab::teardown() {
+  for (auto& [h, d] : daemons_) d.stop(2000ms);
+  daemons_.clear();
+  for (auto& e : engines_) e.stop(1000ms);
+  engines_.clear();
+  for (auto& e : etcd_) e.stop(2000ms);
+  etcd_.clear();
+  if (!created_) return;
+  for (int h = 1; h <= hosts_; ++h) runCommand({kIp, "netns", "del", ns(h)}, {}, 10s);
+  runCommand({kIp, "netns", "del", prefix_ + "br"}, {}, 10s);
+  created_ = false;
+}
+
+std::string NetnsLab::ns(int host) const { return fmt::format("{}h{}", prefix_, host); }
+std::string NetnsLab::ip(int host) const { return fmt::format("10.77.0.{}", host); }
+std::string NetnsLab::node(int host) const { return fmt::format("h{}", host); }
+std::string NetnsLab::events(int host) const {
+  return fmt::format("{}/h{}/failover_events.json", dir_.path(), host);
+}
+
+std::vector<std::string> NetnsLab::inNs(int host, std::vector<std::string> argv) const {
+  argv.insert(argv.begin(), {kIp, "netns", "exec", ns(host)});
+  return argv;
+}
+
+void NetnsLab::run(const std::vector<std::string>& argv) {
+  const std::string log = dir_.path() + "/setup.log";
+  std::string line;
+  for (const auto& a : argv) line += a + " ";
+  require(runCommand(argv, {.log_file = log}, 20s) == 0, "failed: " + line, log);
+}
+
+int NetnsLab::execIn(int host, const std::vector<std::string>& argv, std::string* out) {
+  const std::string log = fmt::format("{}/exec-{}.log", dir_.path(), host);
+  std::filesystem::remove(log);  // the log is appended to: this command's output only
+  const int rc = runCommand(inNs(host, argv), {.log_file = log}, 20s);
+  if (out != nullptr) *out = readFile(log);
+  return rc;
+}
+
+std::string NetnsLab::http(int from, const std::string& method, const std::string& url,
+                           const std::string& body) {
+  std::string out;
+  std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-m", "2", "-X", method};
+  if (!body.empty()) argv.insert(argv.end(), {"-H", "Content-Type: application/json", "-d", body});
+  argv.push_back(url);
+  return execIn(from, argv, &out) == 0 ? out : std::string();
+}
+
+void NetnsLab::writeConfig(int host) const {
+  const std::string d = fmt::format("{}/h{}", dir_.path(), host);
+  std::string endpoints = "'http://" + ip(host) + ":2379'";
+  for (int h = 1; h <= hosts_; ++h) {
+    if (h != host) endpoints += ", 'http://" + ip(h) + ":2379'";
+  }
+  std::ofstream(d + "/hftguard.yaml")
+      << "node: {name: " << node(host) << "}\n"
+      << "event_log: {path: " << d << "/failover_events.json}\n"
+      << "maintenance: {path: " << d << "/maintenance.json}\n"
+      << "coordination: {type: etcd, endpoints: [" << endpoints << "], lease_ttl: " << ttl_s_
+      << "s, cluster: lab}\n"
+      << "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n    plan: move\n"
+      << "    cooldown: 0s\n    flap_damping: {enabled: false}\n"
+      << "    self_fence: fence_here\n"
+      << "    members:\n"
+      << "      engine_a: {host: " << ip(1) << ", api: '" << ip(1) << ":19080', node: h1}\n"
+      << "      engine_b: {host: " << ip(2) << ", api: '" << ip(2) << ":19080', node: h2}\n"
+      << "    primary: engine_a\n"
+      << "    checks:\n"
+      << "      health: {type: http, url: 'http://{primary.api}/health', interval: 100ms, "
+         "timeout: 80ms}\n"
+      << "plans:\n"
+      << "  fence_here:\n    steps:\n"
+      << "      - {name: demote, action: http_request, url: "
+         "'http://{old_primary.api}/admin/demote', timeout: 500ms}\n"
+      << "  move:\n    steps:\n"
+      << "      - {name: fence, action: fence, stop_url: "
+         "'http://{old_primary.api}/admin/demote', timeout: 1s}\n"
+      << "      - {name: promote, action: http_request, url: "
+         "'http://{new_primary.api}/admin/promote', timeout: 1s}\n";
+}
+
+bool NetnsLab::start() {
+  std::string initial;
+  for (int h = 1; h <= hosts_; ++h) {
+    initial += fmt::format("{}e{}=http://{}:2380", h == 1 ? "" : ",", h, ip(h));
+  }
+  for (int h = 1; h <= hosts_; ++h) {
+    const std::string d = fmt::format("{}/h{}", dir_.path(), h);
+    std::filesystem::create_directories(d);
+    const std::string client = "http://" + ip(h) + ":2379", peer = "http://" + ip(h) + ":2380";
+    etcd_.emplace_back(inNs(h, {"/usr/bin/etcd", "--name", fmt::format("e{}", h), "--data-dir",
+                                d + "/etcd", "--listen-client-urls", client,
+                                "--advertise-client-urls", client, "--listen-peer-urls", peer,
+                                "--initial-advertise-peer-urls", peer, "--initial-cluster",
+                                initial, "--initial-cluster-token", prefix_,
+                                "--initial-cluster-state", "new"}),
+                       SpawnOptions{.log_file = d + "/etcd.log"});
+  }
+  // bench/partition_batch runs copies of the binaries (the build may change meanwhile).
+  const char* sim_env = std::getenv("HFTGUARD_PARTITION_ENGINE_SIM");
+  const std::string sim = sim_env != nullptr ? sim_env : HFTGUARD_ENGINE_SIM;
+  for (int h = 1; h <= 2; ++h) {
+    const std::string d = fmt::format("{}/h{}", dir_.path(), h);
+    engines_.emplace_back(inNs(h, {sim, "--role", h == 1 ? "primary" : "standby",
+                                   "--host", ip(h), "--port", "19080", "--history",
+                                   d + "/history"}),
+                          SpawnOptions{.log_file = d + "/engine.log"});
+  }
+  for (int h = 1; h <= hosts_; ++h) {
+    if (!waitUntil([&] { return !http(h, "GET", "http://" + ip(h) + ":2379/health").empty(); },
+                   30s)) {
+      return false;
+    }
+  }
+  for (int h = 1; h <= hosts_; ++h) {
+    writeConfig(h);
+    startDaemon(h);
+  }
+  // One leads, and every daemon's report is in etcd (the leader has seen each live).
+  const std::string key = base64Encode("/hftguard/lab/daemons/h");
+  const std::string end = base64Encode("/hftguard/lab/daemons/i");
+  return waitUntil([&] { return leader() > 0; }, 30s) &&
+         waitUntil(
+             [&] {
+               auto j = nlohmann::json::parse(
+                   http(1, "POST", "http://" + ip(1) + ":2379/v3/kv/range",
+                        "{\"key\":\"" + key + "\",\"range_end\":\"" + end + "\"}"),
+                   nullptr, false);
+               return j.is_object() && j.value("count", "0") == std::to_string(hosts_);
+             },
+             15s, 200ms);
+}
+
+void NetnsLab::startDaemon(int host) {
+  const std::string d = fmt::format("{}/h{}", dir_.path(), host);
+  daemons_[host] = ChildProcess(inNs(host, {hftguard_, "run", "--config", d + "/hftguard.yaml"}),
+                                {.log_file = d + "/run.log"});
+}
+
+void NetnsLab::stopDaemon(int host) {
+  auto it = daemons_.find(host);
+  if (it != daemons_.end()) it->second.stop(5000ms);
+}
+
+void NetnsLab::isolate(int host, bool down) {
+  run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "set", fmt::format("vb{}", host),
+       down ? "down" : "up"});
+  if (down) {
+    isolated_.insert(host);
+  } else {
+    isolated_.erase(host);
+  }
+}
+
+void NetnsLab::cut(int a, int b) {
+  if (cutting_.insert(a).second) {
+    run(inNs(a, {kNft, "add", "table", "inet", "hgcut"}));
+    run(inNs(a, {kNft, "add chain inet hgcut in { type filter hook input priority 0 ; }"}));
+    run(inNs(a, {kNft, "add chain inet hgcut out { type filter hook output priority 0 ; }"}));
+  }
+  run(inNs(a, {kNft, "add", "rule", "inet", "hgcut", "in", "ip", "saddr", ip(b), "drop"}));
+  run(inNs(a, {kNft, "add", "rule", "inet", "hgcut", "out", "ip", "daddr", ip(b), "drop"}));
+}
+
+void NetnsLab::heal() {
+  for (int h : std::set<int>(isolated_)) isolate(h, false);
+  for (int h : cutting_) run(inNs(h, {kNft, "delete", "table", "inet", "hgcut"}));
+  cutting_.clear();
+}
+
+std::vector<events::Event> NetnsLab::eventsOf(int host) const { return readEvents(events(host)); }
+
+std::size_t NetnsLab::count(const std::string& type) const {
+  std::size_t n = 0;
+  for (int h = 1; h <= hosts_; ++h) {
+    for (const auto& e : eventsOf(h)) n += e.type == type && !e.fields.value("dry_run", false);
+  }
+  return n;
+}
+
+int NetnsLab::leader(const std::set<int>& among) const {
+  int found = 0;
+  for (int h = 1; h <= hosts_; ++h) {
+    if (!among.empty() && !among.count(h)) continue;
+    std::string last;
+    for (const auto& e : eventsOf(h)) {
+      if (e.type == "leader_elected" || e.type == "leader_lost") last = e.type;
+    }
+    if (last == "leader_elected") found = h;
+  }
+  return found;
+}
+
+int NetnsLab::etcdLeader(int from) {
+  std::map<std::string, int> ids;
+  std::string leader;
+  for (int h = 1; h <= hosts_; ++h) {
+    auto j = nlohmann::json::parse(
+        http(from, "POST", "http://" + ip(h) + ":2379/v3/maintenance/status", "{}"), nullptr,
+        false);
+    if (!j.is_object() || !j.contains("header")) continue;
+    ids[j["header"].value("member_id", "")] = h;
+    leader = j.value("leader", leader);
+  }
+  auto it = ids.find(leader);
+  return it == ids.end() ? 0 : it->second;
+}
+
+History NetnsLab::history() const {
+  History out;
+  const std::int64_t now = nowNs();
+  for (int h = 1; h <= 2; ++h) {
+    const std::string engine = h == 1 ? "engine_a" : "engine_b";
+    std::ifstream in(fmt::format("{}/h{}/history", dir_.path(), h));
+    auto& list = out.primary[engine];
+    std::optional<std::int64_t> since;
+    std::int64_t t = 0;
+    std::string role;
+    while (in >> t >> role) {
+      if (role == "primary" && !since) since = t;
+      if (role != "primary" && since) {
+        list.push_back({*since, t});
+        since.reset();
+      }
+    }
+    if (since) list.push_back({*since, now});
+  }
+  for (const auto& a : out.primary["engine_a"]) {
+    for (const auto& b : out.primary["engine_b"]) {
+      out.double_primary_ns +=
+          std::max<std::int64_t>(0, std::min(a.to_ns, b.to_ns) - std::max(a.from_ns, b.from_ns));
+    }
+  }
+  return out;
+}
+
+std::string NetnsLab::dump() const {
+  std::string out;
+  for (int h = 1; h <= hosts_; ++h) {
+    out += "--- " + node(h) + "\n";
+    for (const auto& e : eventsOf(h)) out += e.type + ": " + e.reason + "\n";
+    const std::string log = readFile(fmt::format("{}/h{}/run.log", dir_.path(), h));
+    out += log.substr(log.size() > 1500 ? log.size() - 1500 : 0);
+  }
+  return out;
+}
+
+}  // namespace hftguard::testing
