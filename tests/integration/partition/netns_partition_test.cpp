@@ -178,6 +178,30 @@ TEST_F(NetnsPartitions, FlappingPrimaryLinkNeverMakesTwoPrimaries) {
   EXPECT_LE(v.failovers, 1u) << lab_->dump();
 }
 
+// The primary's daemon stopped by an operator (it says so in etcd), then its host cut off:
+// its lease is gone, but nothing fenced engine_a - no evidence. The majority's fence cannot
+// reach engine_a, so the failover fails and engine_b is never promoted.
+TEST_F(NetnsPartitions, AStoppedPrimaryHostDaemonIsNoEvidenceOfAFence) {
+  lab_->stopDaemon(1);
+  lab_->isolate(1, true);
+  ASSERT_TRUE(waitUntil([&] { return lab_->count("failover_failed") >= 1; },
+                        std::chrono::seconds(kTtl * 3)))
+      << lab_->dump();
+  Verdict v = settle("stopped-primary-daemon");
+  EXPECT_EQ(v.failovers, 0u) << lab_->dump();
+  EXPECT_EQ(lab_->count("partition_detected"), 0u) << lab_->dump();
+  EXPECT_TRUE(lab_->history().primary.at("engine_b").empty()) << "engine_b was promoted";
+  bool said = false;
+  for (int h = 2; h <= 3; ++h) {
+    for (const auto& e : lab_->eventsOf(h)) {
+      said = said || (e.type == "quorum_reached" &&
+                      e.fields.value("self_fence", "").find("stopped by an operator") !=
+                          std::string::npos);
+    }
+  }
+  EXPECT_TRUE(said) << "the leader did not see that h1's daemon was stopped\n" << lab_->dump();
+}
+
 // Random schedules: a few cuts per run (an isolated host or a cut pair), each 1-10 s.
 TEST_F(NetnsPartitions, RandomSchedules) {
   const char* runs_env = std::getenv("HFTGUARD_PARTITION_RUNS");
