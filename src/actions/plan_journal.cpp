@@ -39,6 +39,7 @@ nlohmann::json toJson(const PlanJournal& j) {
           {"node", j.node},
           {"old_primary_fenced", j.old_primary_fenced},
           {"fence_failed", j.fence_failed},
+          {"self_fenced", j.self_fenced},
           {"switched", j.switched},
           {"epoch", j.epoch},
           {"members", j.members},
@@ -125,6 +126,7 @@ PlanJournal fromJson(const nlohmann::json& j, const std::string& component) {
   out.failed = j.value("failed", "");
   out.old_primary_fenced = j.value("old_primary_fenced", false);
   out.fence_failed = j.value("fence_failed", false);
+  if (auto it = j.find("self_fenced"); it != j.end() && it->is_string()) out.self_fenced = *it;
   out.switched = j.value("switched", false);
   out.epoch = j.value("epoch", std::uint64_t{0});
   if (j.contains("members") && j["members"].is_object()) {

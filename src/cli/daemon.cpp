@@ -445,6 +445,7 @@ struct Daemon::Impl {
                        j.reason};
     request.context.old_primary_fenced = j.old_primary_fenced;
     request.context.fence_failed = j.fence_failed;
+    request.context.self_fenced = j.self_fenced;
     request.context.switched = j.switched;
     request.context.epoch = j.epoch;
     request.context.members = j.members;

@@ -31,6 +31,7 @@ void journalProgress(actions::PlanJournal& j, std::size_t steps_done, const std:
   j.last_step = last_step;
   j.old_primary_fenced = ctx.old_primary_fenced;
   j.fence_failed = ctx.fence_failed;
+  j.self_fenced = ctx.self_fenced;
   j.switched = ctx.switched;
   j.epoch = ctx.epoch;
   j.members = ctx.members;

@@ -30,6 +30,7 @@ struct PlanJournal {
   // failed still blocks a promotion after --resume; a followed switch is not asked for again.
   bool old_primary_fenced = false;
   bool fence_failed = false;
+  std::string self_fenced = {};  // PlanContext::self_fenced: kept for a leader taking it up
   bool switched = false;
   // Roles tracked: the epoch the failover establishes and the members' values it filled in.
   // A resumed plan moves the roles only if they are still at epoch - 1.

@@ -464,10 +464,13 @@ TEST_F(PlanLifecycleTest, TheJournalKeepsTheEvidenceLaterStepsRelyOn) {
                          2,   "fence", 42};
   j.fence_failed = true;
   j.switched = true;
+  j.self_fenced = "h1 holds no lease in etcd";
   ASSERT_TRUE(actions::writeJournal(dir_.string(), j));
   auto back = actions::readJournal(dir_.string(), "c");
   ASSERT_TRUE(back);
   EXPECT_TRUE(back->fence_failed) << "a resumed plan would promote past a failed fence";
+  EXPECT_EQ(back->self_fenced, "h1 holds no lease in etcd")
+      << "a leader taking the plan up would lose the evidence its fence counts on";
   EXPECT_FALSE(back->old_primary_fenced);
   EXPECT_TRUE(back->switched) << "a resumed follow would ask Sentinel for a second failover";
   // Well-formed JSON with a field of the wrong type is unreadable, never an exception.

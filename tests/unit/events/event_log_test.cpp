@@ -180,7 +180,15 @@ TEST_F(EventLogTest, AWriterKilledBetweenEventsLeavesOnlyWholeLines) {
         if (i % 8 == 7) log.flush();
       }
     }
-    usleep(20000 + round * 7000);
+    // Killed once it has written something this round (bounded), at a varying moment after.
+    auto size = [&] {
+      std::error_code ec;
+      const auto n = fs::file_size(path_, ec);
+      return ec ? std::uintmax_t{0} : n;
+    };
+    const std::uintmax_t before = size();
+    for (int wait = 0; wait < 400 && size() <= before; ++wait) usleep(5000);
+    usleep(static_cast<useconds_t>(round * 7000));
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
   }
