@@ -707,8 +707,9 @@ struct Daemon::Impl {
         // not told that this daemon stops: it fences what it runs first (docs/safety.md).
         if (etcd != nullptr) {
           return etcd->stop([this, finish](const std::string& error) {
-            if (error.empty() || !guard) return finish();
-            guard->fenceBeforeExit(error, finish);
+            if (!guard) return finish();
+            if (error.empty()) return guard->whenIdle(finish);  // a self-fence ends first
+            guard->fenceBeforeExit(error, etcd->leaseExpiry(), finish);
           });
         }
         finish();

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -59,7 +61,8 @@ PartitionGuard::PartitionGuard(const config::Config& cfg, const Clock& clock,
                            const std::string& reason, nlohmann::json fields) {
                       fields["self_fence"] = true;
                       hooks_.record(selfFenceType(type), component, reason, std::move(fields));
-                    }) {}
+                    }),
+      env_(env) {}
 
 PartitionGuard::~PartitionGuard() = default;
 
@@ -162,7 +165,8 @@ std::optional<Admission> PartitionGuard::gate(Pending& p, std::string& stage, st
       const auto last = coord::observationsIn(
           nlohmann::json::parse(etcd_.lastReport(host), nullptr, false), host);
       auto it = last.find(c->name);
-      const bool recent = gone && *gone + 2 * cfg_.coordination.lease_ttl >= p.since;
+      const Duration window = 2 * cfg_.coordination.lease_ttl;
+      const bool recent = gone && *gone + window >= p.since && *gone + window >= clock_.now();
       const bool same = it != last.end() && it->second.primary == primary &&
                         it->second.epoch == epoch;
       if (!recent || !same) presence = coord::Presence::NeverSeen;
@@ -441,6 +445,8 @@ void PartitionGuard::selfFence(const config::ComponentConfig& c, const std::stri
                         {{"plan", plan}, {"self_fence", true}, {"late_ms", ms(now - deadline)}});
         }
         if (done) done();
+        // The run leaves the runner after this callback: look once the loop turns.
+        boost::asio::post(env_.io, [this] { whenIdle({}); });
       },
       &refused);
   if (!started_ok) {
@@ -453,11 +459,16 @@ void PartitionGuard::selfFence(const config::ComponentConfig& c, const std::stri
 
 // Stopping while etcd cannot be told so: the others will see this daemon's lease run out and
 // take its host for cut off and fenced - so it fences, then stops.
-void PartitionGuard::fenceBeforeExit(const std::string& why, std::function<void()> done) {
-  auto left = std::make_shared<int>(1);
-  auto one = [left, done] {
-    if (--*left == 0) done();
-  };
+void PartitionGuard::whenIdle(std::function<void()> done) {
+  if (done) idle_waiters_.push_back(std::move(done));
+  if (!fence_runner_.idle()) return;
+  auto waiters = std::move(idle_waiters_);
+  idle_waiters_.clear();
+  for (auto& w : waiters) w();
+}
+
+void PartitionGuard::fenceBeforeExit(const std::string& why, SteadyTime expiry,
+                                     std::function<void()> done) {
   hooks_.record("etcd_lost", "",
                 fmt::format("{} stops while it cannot tell etcd ({}): fencing the primaries it "
                             "runs first",
@@ -466,10 +477,10 @@ void PartitionGuard::fenceBeforeExit(const std::string& why, std::function<void(
   for (const auto& c : cfg_.components) {
     const config::MemberConfig* m = primaryMember(c);
     if (m == nullptr || m->node() != cfg_.node.name || c.self_fence.empty()) continue;
-    ++*left;
-    selfFence(c, "stopping while etcd is unreachable: " + why, SteadyTime{}, one);
+    if (fence_runner_.running(c.name)) continue;  // the cut-off's self-fence runs already
+    selfFence(c, "stopping while etcd is unreachable: " + why, expiry, {});
   }
-  one();
+  whenIdle(std::move(done));
 }
 
 }  // namespace hftguard::cli

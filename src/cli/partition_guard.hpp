@@ -78,8 +78,12 @@ class PartitionGuard {
   // The coordinator's cut_off hook.
   void cutOff(bool lost, const std::string& why, SteadyTime expiry);
   // Stopping, and etcd could not be told (EtcdCoordinator::stop's error): the self-fence of
-  // every primary this host runs, then `done`.
-  void fenceBeforeExit(const std::string& why, std::function<void()> done);
+  // every primary this host runs (one already running counts), to end by `expiry`; then
+  // `done`, once no self-fence runs.
+  void fenceBeforeExit(const std::string& why, SteadyTime expiry, std::function<void()> done);
+  // `done` once no self-fence runs (at once when none does): a stopping daemon never leaves
+  // one half done.
+  void whenIdle(std::function<void()> done);
 
  private:
   struct Pending {
@@ -122,6 +126,8 @@ class PartitionGuard {
   std::unique_ptr<coord::Coordinator> fence_grants_;
   actions::FailoverRunner fence_runner_;
   bool cut_off_ = false;
+  actions::ActionEnv& env_;
+  std::vector<std::function<void()>> idle_waiters_;
 };
 
 }  // namespace hftguard::cli

@@ -357,7 +357,8 @@ struct EtcdCoordinator::Impl : std::enable_shared_from_this<Impl> {
     cutoff_timer.expires_at(last_heard + cfg.coordination.self_fence_after);
     cutoff_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       auto self = weak.lock();
-      if (!self || ec || self->stopped || self->cut_off) return;
+      // Also while stopping: a daemon cut off as it stops must still fence in time.
+      if (!self || ec || self->cut_off) return;
       self->cut_off = true;
       const bool held = self->renewed_sent != SteadyTime{};
       const std::string why =
@@ -526,7 +527,6 @@ void EtcdCoordinator::stop(std::function<void(const std::string& error)> then) {
   s.watch_timer.cancel();
   s.renew_timer.cancel();
   s.expiry_timer.cancel();
-  s.cutoff_timer.cancel();
   s.setLeading(false, "stopping");
   s.etcd.cancelAll();
   // stopped/<node> first: the others then know this daemon's report went because it was
@@ -535,18 +535,22 @@ void EtcdCoordinator::stop(std::function<void(const std::string& error)> then) {
   s.etcd.txn({}, {{Operation::Kind::Put, s.base + "stopped/" + s.cfg.node.name,
                    "stopped by an operator", 0, false}},
              {}, [impl = impl_, lease, then](const EtcdResult& r) {
-               std::string error;
                if (!r.error.empty()) {
-                 error = fmt::format("stopped/{} not written: {}", impl->cfg.node.name, r.error);
+                 // Not revoked: the others must not see this report go before the fence
+                 // (its lease runs out by itself, after the self-fence's deadline).
+                 const std::string error =
+                     fmt::format("stopped/{} not written: {}", impl->cfg.node.name, r.error);
                  spdlog::warn("etcd: {}", error);
+                 return then(error);
                }
-               if (lease == 0) return then(error);
-               impl->etcd.revoke(lease, [then, error](const std::string& revoke_error) {
+               impl->cutoff_timer.cancel();  // etcd knows: nothing to fence
+               if (lease == 0) return then({});
+               impl->etcd.revoke(lease, [then](const std::string& revoke_error) {
                  if (!revoke_error.empty()) {
                    spdlog::warn("etcd: lease not revoked ({}): it expires by itself",
                                 revoke_error);
                  }
-                 then(error);
+                 then({});
                });
              });
 }
@@ -648,6 +652,11 @@ std::optional<SteadyTime> EtcdCoordinator::goneAt(const std::string& node) const
 std::string EtcdCoordinator::lastReport(const std::string& node) const {
   auto it = impl_->last_reports.find(node);
   return it == impl_->last_reports.end() ? std::string() : it->second;
+}
+
+SteadyTime EtcdCoordinator::leaseExpiry() const {
+  const Impl& s = *impl_;
+  return s.renewed_sent == SteadyTime{} ? SteadyTime{} : s.renewed_sent + s.ttl;
 }
 
 int EtcdCoordinator::knownDaemons() const {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <random>
 #include <fstream>
 #include <stdexcept>
 
@@ -33,21 +34,20 @@ NetnsLab::NetnsLab(std::string hftguard, int hosts, int lease_ttl_s)
     : hftguard_(std::move(hftguard)),
       hosts_(hosts),
       ttl_s_(lease_ttl_s),
-      prefix_(fmt::format("hg{}", ::getpid() % 100000)),
+      prefix_(fmt::format("hg{:x}", std::random_device{}() & 0xffffff)),
       dir_("hftguard-netns") {
   if (::geteuid() != 0) {
     throw std::runtime_error("the partition lab needs root (CAP_NET_ADMIN) for network "
                              "namespaces: run it as root");
   }
-  created_ = true;
   try {
-    run({kIp, "netns", "add", prefix_ + "br"});
+    addNs(prefix_ + "br");
     run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "set", "lo", "up"});
     run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "add", "br0", "type", "bridge"});
     run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "set", "br0", "up"});
     for (int h = 1; h <= hosts_; ++h) {
       const std::string host = fmt::format("vh{}", h), bridge = fmt::format("vb{}", h);
-      run({kIp, "netns", "add", ns(h)});
+      addNs(ns(h));
       // Both ends created inside their namespaces: nothing of it ever lives in the root one.
       run({kIp, "link", "add", host, "netns", ns(h), "type", "veth", "peer", "name", bridge,
            "netns", prefix_ + "br"});
@@ -72,10 +72,15 @@ void NetnsLab::teardown() {
   engines_.clear();
   for (auto& e : etcd_) e.stop(2000ms);
   etcd_.clear();
-  if (!created_) return;
-  for (int h = 1; h <= hosts_; ++h) runCommand({kIp, "netns", "del", ns(h)}, {}, 10s);
-  runCommand({kIp, "netns", "del", prefix_ + "br"}, {}, 10s);
-  created_ = false;
+  for (const auto& name : namespaces_) runCommand({kIp, "netns", "del", name}, {}, 10s);
+  namespaces_.clear();
+}
+
+// Only the namespaces this lab created are ever deleted: a name taken by another run fails
+// here, and that run's namespaces are left alone.
+void NetnsLab::addNs(const std::string& name) {
+  run({kIp, "netns", "add", name});
+  namespaces_.push_back(name);
 }
 
 std::string NetnsLab::ns(int host) const { return fmt::format("{}h{}", prefix_, host); }
@@ -134,8 +139,9 @@ void NetnsLab::writeConfig(int host) const {
       << "      engine_b: {host: " << ip(2) << ", api: '" << ip(2) << ":19080', node: h2}\n"
       << "    primary: engine_a\n"
       << "    checks:\n"
-      << "      health: {type: http, url: 'http://{primary.api}/health', interval: 100ms, "
-         "timeout: 80ms}\n"
+      // Up only while it acts as primary: a self-fenced (demoted) engine is down to everyone.
+      << "      health: {type: http, url: 'http://{primary.api}/health', json_field: /role, "
+         "json_equals: primary, interval: 100ms, timeout: 80ms}\n"
       << "plans:\n"
       << "  fence_here:\n    steps:\n"
       << "      - {name: demote, action: http_request, url: "
@@ -161,8 +167,11 @@ bool NetnsLab::start() {
                                 "--advertise-client-urls", client, "--listen-peer-urls", peer,
                                 "--initial-advertise-peer-urls", peer, "--initial-cluster",
                                 initial, "--initial-cluster-token", prefix_,
-                                "--initial-cluster-state", "new"}),
-                       SpawnOptions{.log_file = d + "/etcd.log"});
+                                "--initial-cluster-state", "new",
+                                // A member back from a partition must not depose a working
+                                // leader (etcd 3.4's default is off; docs/safety.md).
+                                "--pre-vote=true"}),
+                       SpawnOptions{.log_file = d + "/etcd.log", .die_with_parent = true});
   }
   // bench/partition_batch runs copies of the binaries (the build may change meanwhile).
   const char* sim_env = std::getenv("HFTGUARD_PARTITION_ENGINE_SIM");
@@ -172,7 +181,7 @@ bool NetnsLab::start() {
     engines_.emplace_back(inNs(h, {sim, "--role", h == 1 ? "primary" : "standby",
                                    "--host", ip(h), "--port", "19080", "--history",
                                    d + "/history"}),
-                          SpawnOptions{.log_file = d + "/engine.log"});
+                          SpawnOptions{.log_file = d + "/engine.log", .die_with_parent = true});
   }
   for (int h = 1; h <= hosts_; ++h) {
     if (!waitUntil([&] { return !http(h, "GET", "http://" + ip(h) + ":2379/health").empty(); },
@@ -202,7 +211,7 @@ bool NetnsLab::start() {
 void NetnsLab::startDaemon(int host) {
   const std::string d = fmt::format("{}/h{}", dir_.path(), host);
   daemons_[host] = ChildProcess(inNs(host, {hftguard_, "run", "--config", d + "/hftguard.yaml"}),
-                                {.log_file = d + "/run.log"});
+                                {.log_file = d + "/run.log", .die_with_parent = true});
 }
 
 void NetnsLab::stopDaemon(int host) {

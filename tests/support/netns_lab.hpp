@@ -81,13 +81,14 @@ class NetnsLab {
   std::vector<std::string> inNs(int host, std::vector<std::string> argv) const;
   void writeConfig(int host) const;
   void teardown();
+  void addNs(const std::string& name);
 
   std::string hftguard_;
   int hosts_;
   int ttl_s_;
   std::string prefix_;
   TempDir dir_;
-  bool created_ = false;
+  std::vector<std::string> namespaces_;  // created by this lab, deleted by it
   std::vector<ChildProcess> etcd_;
   std::vector<ChildProcess> engines_;
   std::map<int, ChildProcess> daemons_;

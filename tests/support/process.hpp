@@ -16,6 +16,9 @@ struct SpawnOptions {
   std::string log_file = {};          // stdout + stderr; empty: /dev/null
   std::string run_as = {};            // user name; empty: the current user
   std::vector<std::string> env = {};  // extra NAME=VALUE entries
+  // Killed (SIGKILL) when the thread that started it ends - the test process killed by a
+  // timeout leaves nothing behind. Only for children started from the test's main thread.
+  bool die_with_parent = false;
 };
 
 class ChildProcess {

@@ -66,8 +66,9 @@ class EtcdCoordinator final : public Coordinator {
   void start();
   // Resigns: says it is being stopped (stopped/<node>), stops renewing and revokes the lease
   // (bounded by the request timeout), so another daemon takes over at once rather than after
-  // the TTL; `then(error)` after that - `error` non-empty when stopped/<node> could not be
-  // written (etcd unreachable: the others will take this daemon for cut off, and fenced).
+  // the TTL; `then(error)` after that. `error` non-empty: stopped/<node> could not be written
+  // (etcd unreachable): the lease is not revoked and the cut-off clock keeps running - the
+  // others will take this daemon for cut off, so it must fence before it goes.
   void stop(std::function<void(const std::string& error)> then);
 
   std::string name() const override { return "etcd"; }
@@ -110,6 +111,9 @@ class EtcdCoordinator final : public Coordinator {
   std::string lastReport(const std::string& node) const;
   // How many daemons are known: live now, or seen live since this daemon started.
   int knownDaemons() const;
+  // The earliest moment this daemon's lease can expire on etcd's side (its last renewal's
+  // send time + ttl); the zero time when it holds none.
+  SteadyTime leaseExpiry() const;
   std::optional<KeyValue> plan(const std::string& component) const;
   // Writes a plan's journal while this daemon leads; `expect` is the key's mod_revision as
   // this daemon last saw it (0: absent). `done(error, revision written)`.

