@@ -85,6 +85,11 @@ std::optional<coord::Observation> PartitionGuard::observation(
       const bool current = f != failed_.end() && f->second.second != "quorum" &&
                            (moved == roles_moved_.end() || f->second.first >= moved->second);
       o.verdict = current ? "down" : "unknown";
+      if (current) {
+        o.since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         f->second.first.time_since_epoch())
+                         .count();
+      }
       break;
     }
     case Health::Healthy:
@@ -245,7 +250,7 @@ void PartitionGuard::admitted(const Pending& p, const Admission& a, const std::s
 
 void PartitionGuard::noteDecision(const decide::Decision& d) {
   if (d.kind == decide::Decision::Kind::StateChanged && d.to == Health::Failed) {
-    failed_[d.component] = {d.at, d.rule};
+    failed_[d.component] = {d.breach_started.value_or(d.at), d.rule};
   }
 }
 
@@ -350,7 +355,12 @@ void PartitionGuard::watchObservers() {
       quorum_fired_.erase(c.name);
     } else if (quorum_fired_.insert(c.name).second && h != Health::Failed &&
                h != Health::Recovering && !pending_.count(c.name) && !c.plan.empty()) {
-      hooks_.decided(decider_.reportQuorum(c.name, q.reason, now, clock_.wallNow()));
+      std::optional<WallTime> since;  // the RTO counts from the first failed sample seen
+      if (q.earliest_down_ms > 0) {
+        since = WallTime(std::chrono::duration_cast<WallTime::duration>(
+            std::chrono::milliseconds(q.earliest_down_ms)));
+      }
+      hooks_.decided(decider_.reportQuorum(c.name, q.reason, now, clock_.wallNow(), since));
     }
     Dissent& d = dissent_[c.name];
     if (q.reached || q.down_by.empty()) {

@@ -11,6 +11,7 @@ nlohmann::json toJson(const Observation& o) {
   nlohmann::json j = {{"verdict", o.verdict}, {"primary", o.primary}, {"epoch", o.epoch}};
   if (!o.failing.empty()) j["failing"] = o.failing;
   if (o.host_check) j["host_check"] = true;
+  if (o.since_ms > 0) j["since_ms"] = o.since_ms;
   return j;
 }
 
@@ -34,6 +35,7 @@ std::map<std::string, Observation> observationsIn(const nlohmann::json& report,
       }
     }
     if (auto x = v.find("host_check"); x != v.end() && x->is_boolean()) o.host_check = *x;
+    if (auto x = v.find("since_ms"); x != v.end() && x->is_number_integer()) o.since_ms = *x;
     out[component] = std::move(o);
   }
   return out;
@@ -57,6 +59,9 @@ QuorumVerdict judgeQuorum(const std::vector<Observation>& observers, const std::
       v.elsewhere_by.push_back(o.node);
     } else if (o.verdict == "down") {
       v.down_by.push_back(o.node);
+      if (o.since_ms > 0 && (v.earliest_down_ms == 0 || o.since_ms < v.earliest_down_ms)) {
+        v.earliest_down_ms = o.since_ms;
+      }
       if (!host_node.empty() && o.node == host_node && o.host_check) v.testimony = o.node;
     } else if (o.verdict == "up") {
       v.up_by.push_back(o.node);

@@ -98,7 +98,8 @@ Cause ComponentState::cause(SteadyTime now) const {
   Cause c;
   if (forced) {
     c.add(forced->rule, forced->reason, {{}, forced->rule, 1, 1, ""}, nullptr, true);
-    c.since(forced->at, "the " + forced->rule + " report");
+    c.since(forced->at, forced->rule == "quorum" ? "the first failed sample an observer saw"
+                                                 : "the " + forced->rule + " report");
   }
   const auto& t = cfg.triggers;
   for (const auto& k : checks) {

@@ -240,7 +240,8 @@ struct Decider::State {
   // A failure reported from outside the probes, when the component's trigger for `rule`
   // is enabled: it fails the component at once and holds it until every check passes.
   std::vector<Decision> force(const std::string& component, const std::string& rule,
-                              std::string reason, SteadyTime now, WallTime wall) {
+                              std::string reason, SteadyTime now, WallTime wall,
+                              std::optional<WallTime> since = std::nullopt) {
     std::vector<Decision> out;
     ComponentState* c = find(component);
     if (c == nullptr) return out;
@@ -249,7 +250,8 @@ struct Decider::State {
                          : rule == "data_corruption" ? t.data_corruption
                                                      : true;  // quorum: the cluster's verdict
     if (!enabled) return out;
-    c->forced = Forced{rule, std::move(reason), wall, std::vector<int>(c->checks.size(), 0)};
+    c->forced = Forced{rule, std::move(reason), since.value_or(wall),
+                       std::vector<int>(c->checks.size(), 0)};
     if (c->health == Health::Failed) return out;  // already failed: the same outage
     evaluate(*c, now, wall, out);
     return out;
@@ -341,8 +343,10 @@ std::vector<Decision> Decider::reportPartition(const std::string& component,
 
 std::vector<Decision> Decider::reportQuorum(const std::string& component,
                                             const std::string& reason, SteadyTime now,
-                                            WallTime wall) {
-  return state_->force(component, "quorum", "a quorum of observers: " + reason, now, wall);
+                                            WallTime wall, std::optional<WallTime> since) {
+  if (since && *since > wall) since = wall;
+  return state_->force(component, "quorum", "a quorum of observers: " + reason, now, wall,
+                       since);
 }
 
 std::vector<Decision> Decider::reportDataCorruption(const std::string& component,

@@ -27,6 +27,8 @@ struct Observation {
   std::vector<std::string> failing;  // its checks that are down
   // Its down verdict rests on a check only the primary's own host can run (process, host).
   bool host_check = false;
+  // Down: when its failure began (its first failed sample), ms since the Unix epoch; 0 unknown.
+  std::int64_t since_ms = 0;
   bool operator==(const Observation&) const = default;
 };
 
@@ -42,6 +44,7 @@ struct QuorumVerdict {
   int observers = 0;  // live daemons observing the component
   std::vector<std::string> down_by, up_by, unknown_by, elsewhere_by;
   std::string testimony;  // the primary's host, when its own word decided
+  std::int64_t earliest_down_ms = 0;  // the earliest `since_ms` of the down verdicts; 0 none
   std::string reason;     // one line, either way
   nlohmann::json fields() const;  // who saw what, for the event
 };

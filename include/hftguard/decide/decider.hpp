@@ -35,8 +35,10 @@ class Decider {
   // With etcd, on the leader: a quorum of live observers sees the component's primary down
   // while this daemon's own checks do not (docs/safety.md). Fails it at once (rule
   // `quorum`), through the same gates as any failure; held until every check passes.
+  // `since`: the earliest failed sample an observer of the quorum saw - the RTO's start.
   std::vector<Decision> reportQuorum(const std::string& component, const std::string& reason,
-                                     SteadyTime now, WallTime wall);
+                                     SteadyTime now, WallTime wall,
+                                     std::optional<WallTime> since = std::nullopt);
   std::vector<Decision> reportDataCorruption(const std::string& component,
                                              const std::string& reason, SteadyTime now,
                                              WallTime wall);

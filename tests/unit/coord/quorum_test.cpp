@@ -33,6 +33,16 @@ TEST(Quorum, AMajorityOfTheLiveObserversDecides) {
   EXPECT_EQ(q.up_by, (std::vector<std::string>{"n3"}));
 }
 
+TEST(Quorum, TheEarliestDownVerdictIsWhereTheOutageBegan) {
+  Observation a = seen("n1", "down"), b = seen("n2", "down"), c = seen("n3", "up");
+  a.since_ms = 1'800'000'000'300;
+  b.since_ms = 1'800'000'000'200;
+  c.since_ms = 1'800'000'000'100;  // not down: not counted
+  EXPECT_EQ(judgeQuorum({a, b, c}, "engine_a", 3, 0, "").earliest_down_ms, 1'800'000'000'200);
+  EXPECT_EQ(observationsIn({{"observations", {{"e", toJson(a)}}}}, "n1").at("e").since_ms,
+            a.since_ms);
+}
+
 TEST(Quorum, ALoneObserverIsNeverEnough) {
   auto q = judgeQuorum({seen("n1", "down"), seen("n2", "up"), seen("n3", "up")}, "engine_a", 3, 0,
                        "");

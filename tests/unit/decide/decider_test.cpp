@@ -311,10 +311,14 @@ TEST(Decider, AQuorumsVerdictFailsOverThroughTheUsualGates) {
                  "system: {min_failed_components: 5}\n"));
   run(s, "a", "h", true, 3);
   run(s, "semi", "h", true, 3);
+  const WallTime first = s.clock().wallNow() - std::chrono::milliseconds(240);
   s.keep(s.decider().reportQuorum("a", "2 of 3 observers see engine_a down", s.clock().now(),
-                                  s.clock().wallNow()));
+                                  s.clock().wallNow(), first));
   ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
   EXPECT_EQ(s.last(Kind::FailoverTriggered)->rule, "quorum");
+  // The RTO counts from the first failed sample an observer saw, not from the report.
+  EXPECT_EQ(s.last(Kind::FailoverTriggered)->breach_started, first);
+  EXPECT_EQ(s.last(Kind::FailoverTriggered)->breach_from, "the first failed sample an observer saw");
   EXPECT_NE(s.last(Kind::FailoverTriggered)->reason.find("a quorum of observers: 2 of 3"),
             std::string::npos);
   EXPECT_EQ(s.decider().health("a"), Health::Failed);
