@@ -135,6 +135,7 @@ class NetnsPartitions : public ::testing::Test {
     report(scenario, v);
     if (std::getenv("HFTGUARD_PARTITION_DUMP") != nullptr) std::cout << lab_->dump() << "\n";
     for (const auto& p : v.problems) ADD_FAILURE() << scenario << ": " << p;
+    if (!v.problems.empty()) ADD_FAILURE() << "what every daemon recorded:\n" << lab_->dump();
     return v;
   }
 
