@@ -308,8 +308,10 @@ void PartitionGuard::reevaluate() {
       fields["plan"] = p.d.plan;
       fields["trigger"] = p.trigger;
       hooks_.record("failover_waiting", component,
-                    fmt::format("plan {} now waits for the old primary's host to fence itself: {}",
-                                p.d.plan, reason),
+                    fmt::format("plan {} now waits for {}: {}", p.d.plan,
+                                stage == "quorum" ? "a quorum of observers"
+                                                  : "the old primary's host to fence itself",
+                                reason),
                     std::move(fields));
     }
     ++it;
