@@ -85,10 +85,12 @@ std::optional<coord::Observation> PartitionGuard::observation(
       const bool current = f != failed_.end() && f->second.second != "quorum" &&
                            (moved == roles_moved_.end() || f->second.first >= moved->second);
       o.verdict = current ? "down" : "unknown";
-      if (current) {
-        o.since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         f->second.first.time_since_epoch())
-                         .count();
+      if (current) {  // its first failed sample, never before the roles it names
+        WallTime since = failed_since_.count(c.name) ? failed_since_.at(c.name) : f->second.first;
+        if (moved != roles_moved_.end()) since = std::max(since, moved->second);
+        o.since_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(since.time_since_epoch())
+                .count();
       }
       break;
     }
@@ -250,7 +252,8 @@ void PartitionGuard::admitted(const Pending& p, const Admission& a, const std::s
 
 void PartitionGuard::noteDecision(const decide::Decision& d) {
   if (d.kind == decide::Decision::Kind::StateChanged && d.to == Health::Failed) {
-    failed_[d.component] = {d.breach_started.value_or(d.at), d.rule};
+    failed_[d.component] = {d.at, d.rule};
+    failed_since_[d.component] = d.breach_started.value_or(d.at);
   }
 }
 
@@ -391,6 +394,7 @@ void PartitionGuard::cutOff(bool lost, const std::string& why, SteadyTime expiry
                    why);
     }
     cut_off_ = false;
+    fenced_.clear();
     return;
   }
   cut_off_ = true;
@@ -403,7 +407,7 @@ void PartitionGuard::cutOff(bool lost, const std::string& why, SteadyTime expiry
   for (const auto& c : cfg_.components) {
     const config::MemberConfig* m = primaryMember(c);
     if (m == nullptr || m->node() != cfg_.node.name) continue;  // not its primary's host
-    if (!c.self_fence.empty()) selfFence(c, why, expiry, {});
+    if (!c.self_fence.empty() && !fence_runner_.running(c.name)) selfFence(c, why, expiry, {});
     if (c.triggers.network_partition) {
       hooks_.decided(decider_.reportPartition(
           c.name,
@@ -449,6 +453,7 @@ void PartitionGuard::selfFence(const config::ComponentConfig& c, const std::stri
                     "{}: self-fence {} in {:.0f}ms, {:.0f}ms {} the lease could expire",
                     component, report.ok ? "done" : "FAILED", ms(now - started),
                     std::abs(ms(deadline - now)), in_time ? "before" : "AFTER");
+        if (report.ok) fenced_.insert(component);
         if (report.ok && !in_time) {  // done, but the other side may have promoted before
           hooks_.record("self_fence_failed", component,
                         fmt::format("self-fence plan {} ended {:.0f}ms after this host's lease "
@@ -489,7 +494,8 @@ void PartitionGuard::fenceBeforeExit(const std::string& why, SteadyTime expiry,
   for (const auto& c : cfg_.components) {
     const config::MemberConfig* m = primaryMember(c);
     if (m == nullptr || m->node() != cfg_.node.name || c.self_fence.empty()) continue;
-    if (fence_runner_.running(c.name)) continue;  // the cut-off's self-fence runs already
+    // The cut-off's self-fence runs already, or has fenced it since etcd was last reached.
+    if (fence_runner_.running(c.name) || fenced_.count(c.name)) continue;
     selfFence(c, "stopping while etcd is unreachable: " + why, expiry, {});
   }
   whenIdle(std::move(done));

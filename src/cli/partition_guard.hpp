@@ -122,6 +122,8 @@ class PartitionGuard {
   std::map<std::string, Dissent> dissent_;
   std::map<std::string, std::pair<WallTime, std::string>> failed_;  // when, by which rule
   std::map<std::string, WallTime> roles_moved_;
+  std::map<std::string, WallTime> failed_since_;  // the failure's first failed sample
+  std::set<std::string> fenced_;                  // self-fenced since etcd was last reached
   std::set<std::string> quorum_fired_;  // a quorum-called failure reported, this episode
   std::unique_ptr<coord::Coordinator> fence_grants_;
   actions::FailoverRunner fence_runner_;

@@ -535,6 +535,19 @@ void EtcdCoordinator::stop(std::function<void(const std::string& error)> then) {
   s.etcd.txn({}, {{Operation::Kind::Put, s.base + "stopped/" + s.cfg.node.name,
                    "stopped by an operator", 0, false}},
              {}, [impl = impl_, lease, then](const EtcdResult& r) {
+               // Cut off meanwhile (the self-fence has begun): told or not, it goes as a
+               // cut-off daemon - its lease runs out by itself, after the fence.
+               if (r.error.empty() && impl->cut_off) {
+                 // Taken back (best effort), so that the others may take the lease's end for
+                 // the fence it is; the lease is left to run out.
+                 impl->etcd.txn({}, {{Operation::Kind::Delete,
+                                      impl->base + "stopped/" + impl->cfg.node.name, {}, 0,
+                                      false}},
+                                {}, [then](const EtcdResult&) {
+                                  then("cut off from etcd while stopping");
+                                });
+                 return;
+               }
                if (!r.error.empty()) {
                  // Not revoked: the others must not see this report go before the fence
                  // (its lease runs out by itself, after the self-fence's deadline).
