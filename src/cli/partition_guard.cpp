@@ -1,6 +1,7 @@
 #include "partition_guard.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -101,12 +102,7 @@ std::optional<coord::Observation> PartitionGuard::observation(
     default:
       o.verdict = "unknown";
   }
-  if (auto r = roles_.find(c.name); r != roles_.end()) {
-    o.primary = r->second.primary;
-    o.epoch = r->second.epoch;
-  } else {
-    o.primary = c.primary;
-  }
+  std::tie(o.primary, o.epoch) = primaryOf(c);
   bool host_only = false;
   for (const config::CheckConfig* k : decider_.downChecks(c.name)) {
     o.failing.push_back(k->name);
@@ -143,17 +139,11 @@ std::optional<Admission> PartitionGuard::gate(Pending& p, std::string& stage, st
                                               nlohmann::json& fields) const {
   const config::ComponentConfig* c = cfg_.findComponent(p.d.component);
   if (c == nullptr) return Admission{};
-  std::string primary = c->primary;
-  std::uint64_t epoch = 0;
-  if (auto r = roles_.find(c->name); r != roles_.end()) {
-    primary = r->second.primary;
-    epoch = r->second.epoch;
-  }
+  const auto [primary, epoch] = primaryOf(*c);
   const config::MemberConfig* m = primaryMember(*c);
   const std::string host = m == nullptr ? std::string() : m->node();
   const auto seen = observers(*c);
-  const auto q =
-      coord::judgeQuorum(seen, primary, epoch, c->quorum, host, etcd_.knownDaemons());
+  const auto q = quorumOf(*c, seen);
   fields = {{"quorum", q.fields()}};
   if (!q.reached) {
     stage = "quorum";
@@ -329,18 +319,25 @@ void PartitionGuard::reevaluate() {
   if (leading) watchObservers();
 }
 
+// The primary the roles name now (a component without roles: its configured label), and
+// the roles' epoch (0: not tracked).
+std::pair<std::string, std::uint64_t> PartitionGuard::primaryOf(
+    const config::ComponentConfig& c) const {
+  if (auto r = roles_.find(c.name); r != roles_.end()) return {r->second.primary, r->second.epoch};
+  return {c.primary, 0};
+}
+
+coord::QuorumVerdict PartitionGuard::quorumOf(const config::ComponentConfig& c,
+                                              const std::vector<coord::Observation>& seen) const {
+  const auto [primary, epoch] = primaryOf(c);
+  const config::MemberConfig* m = primaryMember(c);
+  return coord::judgeQuorum(seen, primary, epoch, c.quorum,
+                            m == nullptr ? std::string() : m->node(), etcd_.knownDaemons());
+}
+
 coord::QuorumVerdict PartitionGuard::quorumOf(const std::string& component) const {
   const config::ComponentConfig* c = cfg_.findComponent(component);
-  if (c == nullptr) return {};
-  std::string primary = c->primary;
-  std::uint64_t epoch = 0;
-  if (auto r = roles_.find(c->name); r != roles_.end()) {
-    primary = r->second.primary;
-    epoch = r->second.epoch;
-  }
-  const config::MemberConfig* m = primaryMember(*c);
-  return coord::judgeQuorum(observers(*c), primary, epoch, c->quorum,
-                            m == nullptr ? std::string() : m->node(), etcd_.knownDaemons());
+  return c == nullptr ? coord::QuorumVerdict{} : quorumOf(*c, observers(*c));
 }
 
 // The leader, on what the observers say:

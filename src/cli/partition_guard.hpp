@@ -107,6 +107,9 @@ class PartitionGuard {
                                 nlohmann::json& fields) const;
   void admitted(const Pending& p, const Admission& a, const std::string& reason,
                 nlohmann::json fields);
+  std::pair<std::string, std::uint64_t> primaryOf(const config::ComponentConfig& c) const;
+  coord::QuorumVerdict quorumOf(const config::ComponentConfig& c,
+                                const std::vector<coord::Observation>& seen) const;
   coord::QuorumVerdict quorumOf(const std::string& component) const;
   void watchObservers();
   void selfFence(const config::ComponentConfig& c, const std::string& why, SteadyTime expiry,
