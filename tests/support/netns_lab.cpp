@@ -24,6 +24,18 @@ const char* kNft = "/usr/sbin/nft";
 
 }  // namespace
 
+const char* partitionPlans() {
+  return "plans:\n"
+         "  fence_here:\n    steps:\n"
+         "      - {name: demote, action: http_request, url: "
+         "'http://{old_primary.api}/admin/demote', timeout: 500ms}\n"
+         "  move:\n    steps:\n"
+         "      - {name: fence, action: fence, stop_url: "
+         "'http://{old_primary.api}/admin/demote', timeout: 1s}\n"
+         "      - {name: promote, action: http_request, url: "
+         "'http://{new_primary.api}/admin/promote', timeout: 1s}\n";
+}
+
 std::int64_t NetnsLab::nowNs() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -142,15 +154,7 @@ void NetnsLab::writeConfig(int host) const {
       // Up only while it acts as primary: a self-fenced (demoted) engine is down to everyone.
       << "      health: {type: http, url: 'http://{primary.api}/health', json_field: /role, "
          "json_equals: primary, interval: 100ms, timeout: 80ms}\n"
-      << "plans:\n"
-      << "  fence_here:\n    steps:\n"
-      << "      - {name: demote, action: http_request, url: "
-         "'http://{old_primary.api}/admin/demote', timeout: 500ms}\n"
-      << "  move:\n    steps:\n"
-      << "      - {name: fence, action: fence, stop_url: "
-         "'http://{old_primary.api}/admin/demote', timeout: 1s}\n"
-      << "      - {name: promote, action: http_request, url: "
-         "'http://{new_primary.api}/admin/promote', timeout: 1s}\n";
+      << partitionPlans();
 }
 
 bool NetnsLab::start() {

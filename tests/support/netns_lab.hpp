@@ -32,6 +32,11 @@ struct History {
   std::int64_t double_primary_ns = 0;                    // both at once, summed
 };
 
+// The plans of the partition tests' `engine` component, as config YAML (from `plans:` on):
+// `fence_here` demotes {old_primary} (the self-fence), `move` fences it and promotes
+// {new_primary}.
+const char* partitionPlans();
+
 class NetnsLab {
  public:
   // `hosts` >= 3; host 3.. are witnesses (no engine). `hftguard`: the daemon's binary;

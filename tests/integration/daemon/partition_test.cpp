@@ -18,6 +18,7 @@
 
 #include "event_file.hpp"
 #include "http_receiver.hpp"
+#include "netns_lab.hpp"
 #include "process.hpp"
 #include "servers.hpp"
 
@@ -112,15 +113,7 @@ class Partitions : public ::testing::Test {
         << "    checks:\n"
         << "      health: {type: http, url: 'http://{primary.api}/health', interval: 100ms, "
            "timeout: 80ms}\n"
-        << "plans:\n"
-        << "  fence_here:\n    steps:\n"
-        << "      - {name: demote, action: http_request, url: "
-           "'http://{old_primary.api}/admin/demote', timeout: 500ms}\n"
-        << "  move:\n    steps:\n"
-        << "      - {name: fence, action: fence, stop_url: "
-           "'http://{old_primary.api}/admin/demote', timeout: 1s}\n"
-        << "      - {name: promote, action: http_request, url: "
-           "'http://{new_primary.api}/admin/promote', timeout: 1s}\n";
+        << partitionPlans();
   }
 
   bool startAll() {
