@@ -15,7 +15,11 @@ double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).coun
 
 struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   Run(FailoverRunner& r, RunRequest req, std::function<void(const RunReport&)> d)
-      : runner(r), request(std::move(req)), done(std::move(d)), deadline(r.env_.io) {}
+      : runner(r), request(std::move(req)), done(std::move(d)), deadline(r.env_.io) {
+    report.plan = request.plan->name;
+    report.followed = request.context.switched;
+    report.resumed = request.first_step > 0;
+  }
 
   FailoverRunner& runner;
   RunRequest request;

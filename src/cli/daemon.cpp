@@ -482,6 +482,7 @@ struct Daemon::Impl {
                     {{"roles", coord::toJson(now)}, {"was", coord::toJson(was)}, {"by", by}});
     if (guard && now.primary != was.primary) guard->rolesMoved(c.name);
     if (now.epoch != was.epoch) {  // that failover happened
+      decider.cancelRetry(c.name);  // a retry due was about the roles before
       standing_by.erase(c.name);
       if (guard) guard->forget(c.name);
       waiting_in_maintenance.erase(c.name);

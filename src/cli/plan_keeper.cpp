@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "hftguard/actions/plan_journal.hpp"
+#include "hftguard/events/event.hpp"
 
 namespace hftguard::cli {
 namespace {
@@ -159,7 +160,10 @@ void PlanKeeper::checkJournal(const std::string& component) {
   if (!store_->known() || resuming_.count(component)) return;
   std::string error;
   auto j = store_->read(component, &error);
-  if (!j && error.empty()) return;
+  if (!j && error.empty()) {
+    reverify_.erase(component);  // no plan in flight (any more): nothing to re-verify
+    return;
+  }
   // A live plan (an operator's `hftguard failover`) holds the lock and owns its journal;
   // with etcd, only the leader takes up a plan in flight.
   coord::Grant grant;
@@ -169,6 +173,9 @@ void PlanKeeper::checkJournal(const std::string& component) {
                 "it failed at step " + j->failed + " and its journal was not removed");
   }
   if (j && store_->resumesItself() && resumer_) {
+    // Its remaining steps did not re-verify a moment ago: looked at again after the backoff.
+    if (auto r = reverify_.find(component); r != reverify_.end() && clock_.now() < r->second.next)
+      return;
     resuming_.insert(component);
     return resumer_(*j);
   }
@@ -239,6 +246,10 @@ void PlanKeeper::resume(actions::RunRequest request, const actions::PlanJournal&
             return stoppedIfIdle();
           }
           if (!checked.ok) {
+            // A cut that outlasts the takeover (the candidate unreachable for a moment) must
+            // not hold the component for good: re-verified again after the component's
+            // failover_retry_backoff, up to failover_retries times, then held.
+            if (scheduleReverify(j, checked)) return;
             return holdInterrupted(c, "its remaining steps did not re-verify: " +
                                                   checked.reason);
           }
@@ -250,6 +261,7 @@ void PlanKeeper::resume(actions::RunRequest request, const actions::PlanJournal&
             return;
           }
           resuming_.erase(c);
+          reverify_.erase(c);
           record_("failover_resumed", c,
                   fmt::format("plan {} that {} left after {} steps{} re-verified and resumed "
                               "by {}",
@@ -273,6 +285,39 @@ void PlanKeeper::resume(actions::RunRequest request, const actions::PlanJournal&
   }
   // A SIGTERM meanwhile waits for the re-verification (bounded by its budget), then stops.
   running_until_[component] = clock_.now() + planBudget(*plan);
+}
+
+bool PlanKeeper::scheduleReverify(const actions::PlanJournal& j, const actions::RunReport& checked) {
+  const std::string& c = j.component;
+  const config::ComponentConfig* cc = cfg_.findComponent(c);
+  Reverify& r = reverify_[c];
+  if (r.used == 0) r.first = clock_.now();
+  const Duration wait = cc == nullptr ? Duration{} : cc->failover_retry_backoff * (1 << std::min(r.used, 6));
+  // Bounded in count and in time: the journal's evidence (a fence the previous leader did)
+  // grows stale; past the component's RTO target an operator looks instead.
+  if (cc == nullptr || r.used >= cc->failover_retries ||
+      clock_.now() + wait - r.first > cc->rto_target) {
+    reverify_.erase(c);
+    return false;
+  }
+  ++r.used;
+  r.next = clock_.now() + wait;
+  resuming_.erase(c);
+  const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(wait);
+  record_("failover_retry_scheduled", c,
+          fmt::format("plan {} that {} left after {} steps did not re-verify ({}): looked at "
+                      "again in {} ({} of {})",
+                      j.plan, j.node.empty() ? "an earlier leader" : j.node, j.steps_done,
+                      checked.reason, formatDuration(after), r.used, cc->failover_retries),
+          {{"plan", j.plan},
+           {"attempt", r.used},
+           {"of", cc->failover_retries},
+           {"retry_at", events::formatTimestamp(clock_.wallNow() + after)},
+           {"after_ms", after.count()},
+           {"failed_step", checked.failed_step},
+           {"resumed", true},
+           {"from_node", j.node}});
+  return true;
 }
 
 void PlanKeeper::drop(const actions::PlanJournal& j, const std::string& why) {
@@ -456,6 +501,33 @@ void PlanKeeper::ended(const std::string& component, const actions::RunReport& r
   // that takes it up has only the roles' commit left to do.
   if (report.roles_unmoved && !held(component)) {
     holdInterrupted(component, "every step ran, but " + report.reason);
+  }
+  // With failover_retries (opt-in: the plan's steps are safe to run again), the component's
+  // own plan that failed at a step is run again from the top while the component stays
+  // failed: a cut that outlasted a step (the candidate unreachable for a moment) must not
+  // leave the site without a primary until an operator comes. Not a follow of a store's own
+  // switch (a fresh run would switch it again), nor a resumed run (its first steps were
+  // another leader's), nor one that holds the component (above).
+  const config::ComponentConfig* c = cfg_.findComponent(component);
+  if (!report.ok && !report.dry_run && !report.interrupted && !report.failure_unrecorded &&
+      !report.roles_unmoved && !report.followed && !report.resumed && !held(component) &&
+      !stopping_ && c != nullptr && report.plan == c->plan) {
+    const SteadyTime now = clock_.now();
+    if (auto at = decider_.failoverFailed(component, now)) {
+      const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(*at - now);
+      const auto wall = clock_.wallNow() + after;
+      const int used = decider_.retriesUsed(component);
+      record_("failover_retry_scheduled", component,
+              fmt::format("plan {} failed at {}: run again in {} ({} of {}) while {} stays failed",
+                          report.plan, report.failed_step.empty() ? "?" : report.failed_step,
+                          formatDuration(after), used, c->failover_retries, component),
+              {{"plan", report.plan},
+               {"attempt", used},
+               {"of", c->failover_retries},
+               {"retry_at", events::formatTimestamp(wall)},
+               {"after_ms", after.count()},
+               {"failed_step", report.failed_step}});
+    }
   }
   // The journal of a plan that ended is gone already (RunRequest::tidy); an interrupted
   // plan's stays: the next start-up holds the component on it.

@@ -108,6 +108,9 @@ class PlanKeeper {
   std::string stale(const std::string& component, const Deferred& d, bool journal) const;
   void armRetry();
   void ended(const std::string& component, const actions::RunReport& report);
+  // A plan taken over whose remaining steps did not re-verify: true when it is looked at
+  // again later (recorded), false when its retries are used up (the caller holds it).
+  bool scheduleReverify(const actions::PlanJournal& j, const actions::RunReport& checked);
   // SIGTERM: once nothing runs, the stop goes on.
   void stoppedIfIdle();
   void giveUp(const std::string& component, const Deferred& d, const std::string& why);
@@ -123,6 +126,12 @@ class PlanKeeper {
   decide::Decider& decider_;
   std::string lock_dir_;
   Record record_;
+  struct Reverify {
+    int used = 0;
+    SteadyTime first{};  // the first re-verification that failed
+    SteadyTime next{};
+  };
+  std::map<std::string, Reverify> reverify_;  // by component: a takeover that did not re-verify
   std::map<std::string, Deferred> deferred_;
   std::map<std::string, SteadyTime> running_until_;  // component -> its plan's deadline
   std::set<std::string> held_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iterator>
+#include <regex>
 #include <set>
 #include <fstream>
 #include <sstream>
@@ -201,6 +202,8 @@ class Builder {
                        : static_cast<Automation>(static_cast<int>(c.tier));
     if (v.params.has("rto_target")) c.rto_target = v.params.duration("rto_target");
     c.cooldown = v.params.duration("cooldown");
+    c.failover_retries = static_cast<int>(v.params.integer("failover_retries"));
+    c.failover_retry_backoff = v.params.duration("failover_retry_backoff");
     readRoles(cfg, c, v, where);
     if (hasEmptyMap(v, "checks")) {
       ctx_.diag.error(v.markOf("checks"), where + ".checks: define at least one check");
@@ -521,6 +524,25 @@ class Builder {
   }
 
   void readDrill(Config& cfg, const SectionValues& v) {
+    if (v.params.has("netns")) {
+      cfg.drill_options.netns = v.params.str("netns");
+      static const std::regex nsName("[A-Za-z0-9_][A-Za-z0-9_.-]*");
+      if (!std::regex_match(cfg.drill_options.netns, nsName)) {
+        ctx_.diag.error(v.markOf("netns"),
+                        fmt::format("netns: '{}' is not a network namespace's name (as `ip "
+                                    "netns` names them, in /run/netns)",
+                                    cfg.drill_options.netns));
+      }
+    }
+    if (v.params.has("histories")) {
+      cfg.drill_options.histories = v.params.list("histories");
+      for (const auto& path : cfg.drill_options.histories) {
+        if (!path.starts_with("/")) {
+          ctx_.diag.error(v.markOf("histories"),
+                          fmt::format("histories: '{}' is not an absolute path", path));
+        }
+      }
+    }
     forEachNamed(
         v, "scenarios",
         [&](auto& name, auto& mark, auto& node) {
@@ -547,6 +569,13 @@ class Builder {
           d.timeout = p.duration("timeout");
           d.observe = p.duration("observe");
           d.rounds = static_cast<int>(p.integer("rounds"));
+          d.calm = p.str("calm") == "no_failover" ? DrillScenario::Calm::NoFailover
+                                                  : DrillScenario::Calm::NoTrigger;
+          if (d.calm == DrillScenario::Calm::NoFailover && d.expect_failover) {
+            ctx_.diag.error(s.markOf("calm"),
+                            "calm: only for a scenario that expects no failover "
+                            "(expect_failover: false)");
+          }
           if (!d.mid_failover.empty() && !d.expect_failover) {
             ctx_.diag.error(s.markOf("mid_failover"),
                             "mid_failover: needs a failover (expect_failover: true)");

@@ -60,6 +60,9 @@ class ComponentState {
   std::optional<SteadyTime> cooldown_until;
   std::optional<WallTime> cooldown_until_wall;
   std::string held_by;  // non-empty: a failover waits for this gate to open
+  // A failed failover's retry ("retry" in held_by): when, and how many this outage used.
+  SteadyTime retry_at{};
+  int retries_used = 0;
 
   // A failover was triggered: the samples so far - and those until the component is healthy
   // again (`failing_over`; a flicker to Recovering and back is the same outage) - are the

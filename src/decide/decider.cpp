@@ -68,7 +68,10 @@ struct Decider::State {
 
   // The gate that stops a failover now ("" when none), with why; `held` says whether the
   // failover waits for the gate to open rather than being dropped.
-  std::string gate(ComponentState& c, Tier tier, const GateState& g, std::string& why, bool& held) {
+  // `retry`: a failed failover run again - the same failover, not a second one, so neither
+  // the cooldown nor flap damping (both against failovers in a row) holds it.
+  std::string gate(ComponentState& c, Tier tier, const GateState& g, std::string& why, bool& held,
+                   bool retry = false) {
     held = false;
     if (auto it = interrupted.find(c.cfg.name); it != interrupted.end()) {
       why = it->second;
@@ -98,7 +101,7 @@ struct Decider::State {
       why = fmt::format("in maintenance by {}: {}", m->owner, m->reason);
       return "maintenance";
     }
-    if (tier == Tier::System) return {};
+    if (tier == Tier::System || retry) return {};
     if (g.cooldown_until) {
       why = fmt::format("in cooldown ({} after the last failover)", formatDuration(c.cfg.cooldown));
       return "cooldown";
@@ -140,7 +143,7 @@ struct Decider::State {
 
   // A failover decision for `c`, triggered or suppressed by the gates.
   Decision failover(ComponentState& c, const Cause& cause, Tier tier, SteadyTime now, WallTime wall,
-                    const std::string& prefix) {
+                    const std::string& prefix, bool retry = false) {
     Decision d;
     d.component = c.cfg.name;
     d.at = wall;
@@ -161,7 +164,7 @@ struct Decider::State {
     d.gates = gates(c, now);
     std::string why;
     bool held = false;
-    const std::string gateName = gate(c, tier, d.gates, why, held);
+    const std::string gateName = gate(c, tier, d.gates, why, held, retry);
     const std::string what =
         tier == Tier::System
             ? fmt::format("{} components failed within {}: {}", failedWithinWindow(now),
@@ -212,6 +215,11 @@ struct Decider::State {
                            cause.empty() ? "" : ": " + cause.reason);
     out.push_back(d);
     if (after == Health::Healthy) c.held_by.clear();
+    // The outage is over (as for failing_over above): a new one gets its retries again.
+    if (after == Health::Healthy || after == Health::Suspect) {
+      if (c.held_by == "retry") c.held_by.clear();
+      c.retries_used = 0;
+    }
     // The site incident ends once fewer components than the bar are failed.
     if (system_active &&
         failedCount() < static_cast<std::size_t>(cfg.system.min_failed_components)) {
@@ -326,10 +334,18 @@ std::vector<Decision> Decider::tick(SteadyTime now, WallTime wall) {
     // Sustained triggers can fire between results; damping decays with time alone.
     state_->evaluate(*c, now, wall, out);
     if (c->held_by.empty() || c->health != Health::Failed) continue;
+    if (c->held_by == "retry" && now < c->retry_at) continue;
     const Cause cause = c->cause(now);
     if (cause.empty()) continue;
-    Decision d =
-        state_->failover(*c, cause, Tier::Component, now, wall, "held failover released: ");
+    const bool retry = c->held_by == "retry";
+    const std::string prefix = retry ? fmt::format("failed failover retried ({} of {}): ",
+                                                   c->retries_used, c->cfg.failover_retries)
+                                     : "held failover released: ";
+    Decision d = state_->failover(*c, cause, Tier::Component, now, wall, prefix, retry);
+    if (retry && d.kind == Decision::Kind::FailoverSuppressed && !c->held_by.empty()) {
+      c->held_by = "retry";  // held by maintenance: still a retry when it ends
+      c->retry_at = now;
+    }
     if (d.kind == Decision::Kind::FailoverTriggered) out.push_back(std::move(d));
   }
   return out;
@@ -437,6 +453,29 @@ void Decider::holdInterrupted(const std::string& component, const std::string& w
 
 void Decider::releaseInterrupted(const std::string& component) {
   state_->interrupted.erase(component);
+}
+
+std::optional<SteadyTime> Decider::failoverFailed(const std::string& component, SteadyTime now) {
+  ComponentState* c = state_->find(component);
+  // Recovering is still the outage (a flicker back to Failed decides nothing on its own).
+  const bool down = c != nullptr && (c->health == Health::Failed || c->health == Health::Recovering);
+  if (!down || !c->held_by.empty() || c->retries_used >= c->cfg.failover_retries) {
+    return std::nullopt;
+  }
+  c->retry_at = now + c->cfg.failover_retry_backoff * (1 << std::min(c->retries_used, 6));
+  ++c->retries_used;
+  c->held_by = "retry";
+  return c->retry_at;
+}
+
+void Decider::cancelRetry(std::string_view component) {
+  ComponentState* c = state_->find(component);
+  if (c != nullptr && c->held_by == "retry") c->held_by.clear();
+}
+
+int Decider::retriesUsed(std::string_view component) const {
+  const ComponentState* c = state_->find(component);
+  return c == nullptr ? 0 : c->retries_used;
 }
 
 bool Decider::inMaintenance(std::string_view component) const {

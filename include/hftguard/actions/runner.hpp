@@ -64,6 +64,9 @@ struct RunRequest {
 };
 
 struct RunReport {
+  std::string plan;  // the plan's name
+  bool followed = false;  // it followed a store's own switch (PlanContext::switched)
+  bool resumed = false;   // it continued an interrupted run (RunRequest::first_step > 0)
   bool ok = false;
   bool dry_run = false;
   std::string failed_step;

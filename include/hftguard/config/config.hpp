@@ -166,6 +166,11 @@ struct ComponentConfig {
   std::vector<CheckConfig> checks;
   Triggers triggers;
   Duration cooldown{};
+  // Opt-in, for plans whose steps are safe to run again: a failover this daemon ran that
+  // failed at a step is run again from its first step while the component stays failed, up
+  // to `failover_retries` times in one outage, the k-th after `failover_retry_backoff`·2^(k-1).
+  int failover_retries = 0;
+  Duration failover_retry_backoff{std::chrono::seconds(5)};
   FlapDamping flap_damping;
   std::optional<FollowConfig> follow;
   std::vector<std::string> alert_channels;  // resolved: every channel when not given
@@ -290,6 +295,16 @@ struct DrillScenario {
   // Failovers in a row: after each, the restore rebuilds the old primary and the drill returns
   // it as a standby; each must go to the member the roles name as candidate (there and back).
   int rounds = 1;
+  // What "no failover" means for a scenario that expects none: no daemon even decided to fail
+  // over (a blip), or none started one (a partition: a cut-off observer's own verdict is
+  // expected, and the quorum holds it).
+  enum class Calm { NoTrigger, NoFailover } calm = Calm::NoTrigger;
+};
+
+// `drill:` beside the scenarios: where the drill runs from, and what it checks after each run.
+struct DrillOptions {
+  std::string netns;                   // a network namespace the drill enters first; "" none
+  std::vector<std::string> histories;  // engines' role histories: never two primaries at once
 };
 
 struct Config {
@@ -307,6 +322,7 @@ struct Config {
   ControlApiConfig control_api;
   std::string maintenance_path;  // written by `hftguard maintenance`, read by the daemon
   std::vector<DrillScenario> drill;
+  DrillOptions drill_options;
 
   const ComponentConfig* findComponent(std::string_view name) const;
   const PlanConfig* findPlan(std::string_view name) const;

@@ -64,6 +64,18 @@ class Decider {
   void holdInterrupted(const std::string& component, const std::string& why);
   void releaseInterrupted(const std::string& component);
 
+  // The failover this daemon ran for the component failed (and left nothing half-committed):
+  // while the component stays failed, tick() triggers it again after the component's
+  // failover_retry_backoff (doubling), up to failover_retries times in one outage (Failed or
+  // Recovering when it ended); healthy (or suspect) again, the count starts over. The same failover, not a second one: the cooldown and
+  // flap damping do not hold it, maintenance, automation and an interrupted plan do. Returns
+  // when the retry is due, or nothing when none is left (or the component is not failed).
+  std::optional<SteadyTime> failoverFailed(const std::string& component, SteadyTime now);
+  int retriesUsed(std::string_view component) const;  // in this outage
+  // The roles moved (another failover, an operator's): a retry due is about the old ones -
+  // dropped, never run against the new primary.
+  void cancelRetry(std::string_view component);
+
   Health health(std::string_view component) const;
   // Its checks that are down now (not informational ones): what an observation names.
   std::vector<const config::CheckConfig*> downChecks(std::string_view component) const;

@@ -81,10 +81,11 @@ class PlanLifecycleTest : public ::testing::Test {
     fs::remove_all(dir_, ignored);
   }
 
-  void load(const std::string& steps, const std::string& rto = "10s") {
+  void load(const std::string& steps, const std::string& rto = "10s",
+            const std::string& more = "") {
     auto r = config::loadConfigString(
         "node: {name: n1}\nplans:\n  p:\n    steps:\n" + steps +
-            "components:\n  c: {tier: hot, rto_target: " + rto +
+            "components:\n  c: {tier: hot, rto_target: " + rto + more +
             ", plan: p, checks: {t: {type: tcp, host: 127.0.0.1, port: 1, fall: 1}}}\n",
         "lifecycle.yaml");
     for (const auto& e : r.errors) ADD_FAILURE() << e.format();
@@ -755,6 +756,63 @@ TEST_F(PlanLifecycleTest, TheJournalIsRemovedOffTheLoop) {
   stalled.set_value();
   ASSERT_TRUE(loopUntil([&] { return removed; }));
   EXPECT_FALSE(actions::readJournal(dir_.string(), "c"));
+}
+
+}  // namespace
+
+namespace {
+
+// With failover_retries (opt-in), only the component's own plan that failed at a step, from
+// its first step, schedules a retry (failover_retry_scheduled): not a dry run, not a follow
+// of a store's own switch (a fresh run would switch it again), not a resumed run (its first
+// steps were another leader's), not while the component is not failed.
+TEST_F(PlanLifecycleTest, AFailedPlanIsRetriedOnlyWhenItIsTheComponentsOwnRunFromTheTop) {
+  load("      - {name: a, action: exec, argv: [/bin/true]}\n"
+       "      - {name: b, action: exec, argv: [/nonexistent/promote]}\n",
+       "10s", ", failover_retries: 2, failover_retry_backoff: 100ms");
+  auto failed = [&](actions::RunRequest r) {
+    const std::size_t before = count("failover_failed");
+    keeper_->start(std::move(r));
+    EXPECT_TRUE(loopUntil([&] { return count("failover_failed") > before && runner_->idle(); }));
+    for (int i = 0; i < 10; ++i) io_.run_one_for(5ms);  // its end handled
+  };
+  failed(request());  // the component is not failed (no probe said so): nothing to retry
+  EXPECT_EQ(count("failover_retry_scheduled"), 0u);
+  for (bool ok : {true, true, false}) {  // rise 2, fall 1: healthy, then failed
+    probes::ProbeResult p;
+    p.component = "c";
+    p.check = "t";
+    p.status = ok ? probes::ProbeStatus::Ok : probes::ProbeStatus::Failed;
+    p.reason = ok ? "fine" : "connection refused";
+    p.at = clock_.wallNow();
+    p.started = clock_.now();
+    decider_->observe(p, clock_.now());
+  }
+  ASSERT_EQ(decider_->health("c"), decide::Health::Failed);
+  auto followed = request();
+  followed.context.switched = true;
+  failed(std::move(followed));
+  auto resumed = request();
+  resumed.first_step = 1;
+  failed(std::move(resumed));
+  EXPECT_EQ(count("failover_retry_scheduled"), 0u);
+  failed(request());
+  ASSERT_EQ(count("failover_retry_scheduled"), 1u);
+  const Recorded* e = find("failover_retry_scheduled");
+  EXPECT_EQ(e->fields["attempt"], 1);
+  EXPECT_EQ(e->fields["of"], 2);
+  EXPECT_EQ(e->fields["failed_step"], "b");
+  EXPECT_EQ(decider_->retriesUsed("c"), 1);
+  EXPECT_FALSE(keeper_->held("c")) << "a failed plan's retry must not be held by its own journal";
+  // The retry comes from the decider's tick once due: the same plan, from the top.
+  std::vector<decide::Decision> due;
+  ASSERT_TRUE(loopUntil([&] {
+    if (due.empty()) due = decider_->tick(clock_.now(), clock_.wallNow());
+    return !due.empty();
+  }));
+  EXPECT_EQ(due[0].kind, decide::Decision::Kind::FailoverTriggered);
+  EXPECT_NE(due[0].reason.find("failed failover retried (1 of 2)"), std::string::npos)
+      << due[0].reason;
 }
 
 }  // namespace

@@ -194,6 +194,25 @@ TEST(FullConfig, PromotionProofAndStalenessKeys) {
 
 // Every key of the schema appears in at least one valid config, so every option is read by
 // a test at least once (the bad configs test the ways it can be wrong).
+TEST(DrillConfig, ThePartitionDrillsNamespaceHistoriesAndCalm) {
+  auto cfg = load(kRoot / "tests/data/config/good/drill-partition.yaml");
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ(cfg->drill_options.netns, "hg1c");
+  EXPECT_EQ(cfg->drill_options.histories,
+            (std::vector<std::string>{"/tmp/lab/h1/history", "/tmp/lab/h2/history"}));
+  const DrillScenario* observer = cfg->findScenario("partition-observer");
+  ASSERT_NE(observer, nullptr);
+  EXPECT_EQ(observer->calm, DrillScenario::Calm::NoFailover);
+  const DrillScenario* blip = cfg->findScenario("blip");
+  ASSERT_NE(blip, nullptr);
+  EXPECT_EQ(blip->calm, DrillScenario::Calm::NoTrigger);  // the default
+  // Without them: no namespace, no histories.
+  auto sandbox = load(kRoot / "config/sandbox.yaml");
+  ASSERT_TRUE(sandbox);
+  EXPECT_TRUE(sandbox->drill_options.netns.empty());
+  EXPECT_TRUE(sandbox->drill_options.histories.empty());
+}
+
 TEST(ConfigCoverage, EveryKeyIsUsedInAValidConfig) {
   std::set<std::string> used;
   std::function<void(const YAML::Node&)> walk = [&](const YAML::Node& n) {

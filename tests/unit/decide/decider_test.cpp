@@ -213,6 +213,75 @@ TEST(Decider, CooldownHoldsASecondFailoverUntilItEnds) {
   EXPECT_EQ(s.count(Kind::FailoverTriggered), 2u);
 }
 
+// A failover that failed is run again while the component stays failed: after the backoff,
+// doubling, up to failover_retries in one outage; healthy again, the count starts over.
+TEST(Decider, AFailedFailoverIsRetriedAfterItsBackoffUpToTheLimit) {
+  Sim s(configOf(component("e", kHttp,
+                           "    cooldown: 0s\n    failover_retries: 2\n"
+                           "    failover_retry_backoff: 5s\n")));
+  run(s, "e", "h", true, 3);
+  run(s, "e", "h", false, 3);
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  auto at = s.decider().failoverFailed("e", s.clock().now());
+  ASSERT_TRUE(at);
+  EXPECT_EQ(*at - s.clock().now(), 5s);
+  EXPECT_EQ(s.decider().retriesUsed("e"), 1);
+  run(s, "e", "h", false, 4);  // 4 s: not yet
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  run(s, "e", "h", false, 2);
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 2u);
+  EXPECT_NE(s.last(Kind::FailoverTriggered)->reason.find("failed failover retried (1 of 2)"),
+            std::string::npos)
+      << s.last(Kind::FailoverTriggered)->reason;
+  at = s.decider().failoverFailed("e", s.clock().now());
+  ASSERT_TRUE(at);
+  EXPECT_EQ(*at - s.clock().now(), 10s);  // doubled
+  run(s, "e", "h", false, 11);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 3u);
+  EXPECT_FALSE(s.decider().failoverFailed("e", s.clock().now()));  // both used
+  run(s, "e", "h", false, 60);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 3u);
+  // Healthy again: a new outage, with its own retries.
+  run(s, "e", "h", true, 3);
+  ASSERT_EQ(s.decider().health("e"), Health::Healthy);
+  run(s, "e", "h", false, 3);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 4u);
+  EXPECT_TRUE(s.decider().failoverFailed("e", s.clock().now()));
+}
+
+// A retry is the same failover, not a second one: the cooldown does not hold it; maintenance
+// does, and it goes once the maintenance ends.
+TEST(Decider, ARetryIsHeldByMaintenanceNotByTheCooldown) {
+  Sim s(configOf(component("e", kHttp,
+                           "    cooldown: 5m\n    failover_retries: 2\n"
+                           "    failover_retry_backoff: 5s\n")));
+  EXPECT_FALSE(s.decider().failoverFailed("e", s.clock().now()));  // not failed: nothing to retry
+  run(s, "e", "h", true, 3);
+  run(s, "e", "h", false, 3);
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  ASSERT_TRUE(s.decider().failoverFailed("e", s.clock().now()));
+  EXPECT_FALSE(s.decider().failoverFailed("e", s.clock().now()));  // one is due already
+  run(s, "e", "h", false, 6);
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 2u);  // inside the 5m cooldown
+  ASSERT_TRUE(s.decider().failoverFailed("e", s.clock().now()));
+  s.keep(s.decider().startMaintenance("e", "alice", "rebuild", 1min, s.clock().now(),
+                                      s.clock().wallNow()));
+  run(s, "e", "h", false, 15);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 2u);  // held while in maintenance
+  s.keep(s.decider().endMaintenance("e", "done", s.clock().now(), s.clock().wallNow()));
+  run(s, "e", "h", false, 1);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 3u);
+  EXPECT_NE(s.last(Kind::FailoverTriggered)->reason.find("retried (2 of 2)"), std::string::npos)
+      << s.last(Kind::FailoverTriggered)->reason;
+  // Retries off (the default): a failed failover stays failed (an operator's to resolve).
+  Sim none(configOf(component("e", kHttp, "    cooldown: 0s\n")));
+  run(none, "e", "h", true, 3);
+  run(none, "e", "h", false, 3);
+  EXPECT_FALSE(none.decider().failoverFailed("e", none.clock().now()));
+  run(none, "e", "h", false, 30);
+  EXPECT_EQ(none.count(Kind::FailoverTriggered), 1u);
+}
+
 TEST(Decider, TwoComponentsFailingTogetherIsTheSystemTier) {
   Sim s(configOf(component("a", kHttp) + component("b", kHttp),
                  "system: {min_failed_components: 2, window: 30s, plan: site}\n"));
