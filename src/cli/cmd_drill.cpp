@@ -9,8 +9,11 @@
 // `--events` names every one's log) the drill reads them all: the first failed sample and
 // decision of any, the plan of whichever leads, and "healthy" once every one says so.
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <ostream>
 #include <set>
@@ -20,12 +23,16 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 #include <fmt/ranges.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "hftguard/actions/action.hpp"
 #include "hftguard/control/maintenance_file.hpp"
 #include "hftguard/core/logging.hpp"
 #include "hftguard/core/suggest.hpp"
+#include "hftguard/drill/histories.hpp"
 #include "hftguard/drill/report.hpp"
 
 #include "hftguard/coord/cluster_state.hpp"
@@ -129,6 +136,7 @@ class Drill {
     const std::size_t mark = seen_.size();  // events from here on belong to this run
     const WallTime injected = rt_.clock.wallNow();
     const auto start = Steady::now();
+    const std::int64_t injected_ns = drill::monotonicNowNs();  // the histories' clock
     if (auto why = runPlan(s.inject, ctx); !why.empty()) {
       r.why = "inject: " + why;
       restore(s, ctx);
@@ -177,7 +185,40 @@ class Drill {
     }
     if (!restored) restore(s, ctx, tracked && failedOver(s, ctx, mark));
     if (s.maintenance) setMaintenance(s, false);
+    checkHistories(injected_ns, r);  // the restore too: a primary back from a cut counts
     return r;
+  }
+
+  // With drill.histories: no instant, from the injection to now, with two engines primary.
+  void checkHistories(std::int64_t from_ns, drill::RunResult& r) {
+    const auto& files = cfg_.drill_options.histories;
+    if (files.empty()) return;
+    const std::int64_t now = drill::monotonicNowNs();
+    std::map<std::string, std::vector<drill::RoleInterval>> primary;
+    std::string problem;
+    for (const auto& path : files) {
+      std::ifstream in(path);
+      if (!in) {
+        problem = fmt::format("history {}: {}", path, std::strerror(errno));
+        continue;
+      }
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::string error;
+      primary[path] = drill::primaryIntervals(text, now, &error);
+      if (!error.empty()) problem = fmt::format("history {}: {}", path, error);
+    }
+    const drill::Histories h = drill::overlap(std::move(primary), from_ns, now);
+    r.double_primary_ms = static_cast<double>(h.double_primary_ns) / 1e6;
+    if (h.double_primary_ns > 0) {
+      problem = fmt::format("two primaries at once for {:.1f} ms, from {:.0f} ms after the "
+                            "injection",
+                            r.double_primary_ms,
+                            static_cast<double>(h.first_double_ns - from_ns) / 1e6);
+    }
+    if (!problem.empty()) {
+      r.why = r.pass ? problem : r.why + "; " + problem;
+      r.pass = false;
+    }
   }
 
   // This run's failover completed: the roles moved from ctx.old_primary, at ctx.epoch.
@@ -350,8 +391,9 @@ class Drill {
     return fmt::format("no failover outcome within {}", formatDuration(s.timeout));
   }
 
-  // A blip: "" when no failover was triggered while the scenario was watched - the restore
-  // included (its health polls read events too, hence `from`, the index at injection).
+  // A blip: "" when no failover was triggered (calm: no_failover: none started) while the
+  // scenario was watched - the restore included (its health polls read events too, hence
+  // `from`, the index at injection).
   std::string awaitCalm(const config::DrillScenario& s, Steady::time_point start,
                         std::size_t from) {
     const Duration watch = (s.fault_for ? *s.fault_for : Duration::zero()) + s.observe;
@@ -360,8 +402,17 @@ class Drill {
       poll();
     }
     for (std::size_t i = from; i < seen_.size(); ++i) {
-      if (seen_[i].component == s.component && seen_[i].type == "failover_triggered")
-        return "a failover was triggered: " + seen_[i].reason;
+      const auto& e = seen_[i];
+      if (e.component != s.component || e.fields.value("dry_run", false)) continue;
+      if (s.calm == config::DrillScenario::Calm::NoTrigger && e.type == "failover_triggered")
+        return "a failover was triggered: " + e.reason;
+      // A self-fence is not a failover: it promotes nothing (self_fence_started). A quorum
+      // reached, or a plan deferred, is a failover decided whose start may come later than
+      // the watch (the leader can wait for a self-fence): as much a failure here.
+      if (s.calm == config::DrillScenario::Calm::NoFailover &&
+          (e.type == "failover_started" || e.type == "quorum_reached" ||
+           e.type == "failover_deferred"))
+        return fmt::format("{}: {}: {}", e.node, e.type, e.reason);
     }
     return {};
   }
@@ -459,6 +510,35 @@ class Drill {
   std::string taken_over_;            // the last run's takeover, for its verdict
 };
 
+// The drill's network namespace (drill.netns; the partition sandbox's client host): entered
+// before any thread starts, so every thread, and every program a step runs, is in it.
+std::string enterNetns(const std::string& name) {
+  const std::string path = "/run/netns/" + name;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return errno == ENOENT ? fmt::format("no network namespace {} ({}): is the partition "
+                                         "sandbox up (scripts/sandbox up --hosts 3)?",
+                                         name, path)
+           : errno == EACCES
+               ? fmt::format("cannot open {}: {} - the partition drill needs root "
+                             "(CAP_SYS_ADMIN to enter the namespace, CAP_NET_ADMIN to cut links)",
+                             path, std::strerror(errno))
+               : fmt::format("cannot open {}: {}", path, std::strerror(errno));
+  }
+  const int rc = ::setns(fd, CLONE_NEWNET);
+  const int error = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return error == EPERM ? fmt::format("entering network namespace {} needs root "
+                                        "(CAP_SYS_ADMIN; cutting links needs CAP_NET_ADMIN): run "
+                                        "the drill as root",
+                                        name)
+                          : fmt::format("entering network namespace {}: {}", name,
+                                        std::strerror(error));
+  }
+  return {};
+}
+
 void writeFile(const std::string& path, const std::string& text) {
   std::ofstream f(path);
   f << text;
@@ -516,6 +596,12 @@ int cmdDrill(const Args& args, std::ostream& out, std::ostream& err) {
   if (logs.empty()) {
     err << "hftguard drill: --events needs at least one event log\n";
     return kExitUsage;
+  }
+  if (!cfg->drill_options.netns.empty()) {
+    if (auto why = enterNetns(cfg->drill_options.netns); !why.empty()) {
+      err << "hftguard drill: " << why << "\n";
+      return kExitFailed;
+    }
   }
   setupLogging(spdlog::level::warn);
   Drill drill(*cfg, std::move(logs), out);

@@ -60,8 +60,12 @@ void measure(const std::vector<events::Event>& events, const std::string& compon
       r.decision_ms = at;
       r.failover = true;
     }
-    if (e.type == "step_done" && r.failover && r.completed_ms < 0) {
+    if (e.type == "step_done" && r.failover && r.completed_ms < 0 &&
+        !e.fields.value("self_fence", false)) {  // the failover's steps, not a self-fence's
       r.steps.emplace_back(e.fields.value("step", "?"), e.fields.value("duration_ms", 0.0));
+    }
+    if (e.type == "self_fence_completed" || e.type == "self_fence_failed") {
+      r.self_fence_ms = std::max(r.self_fence_ms, e.fields.value("duration_ms", -1.0));
     }
     if (e.type == "failover_completed" && r.failover && r.completed_ms < 0) {
       r.completed_ms = at;
@@ -97,6 +101,29 @@ std::vector<PhaseSummary> summarize(const std::vector<const RunResult*>& list) {
   return out;
 }
 
+struct PartitionRow {
+  std::string scenario;
+  int runs = 0, failovers = 0;
+  double double_primary_ms = 0, self_fence_ms = -1;
+};
+
+// Per scenario with histories: what the partition table shows.
+std::vector<PartitionRow> partitionRows(const std::vector<RunResult>& runs) {
+  std::vector<PartitionRow> out;
+  for (const auto& [name, list] : byScenario(runs)) {
+    PartitionRow row{name};
+    for (const RunResult* r : list) {
+      if (r->double_primary_ms < 0) continue;
+      ++row.runs;
+      row.failovers += r->completed_ms >= 0;
+      row.double_primary_ms += r->double_primary_ms;
+      row.self_fence_ms = std::max(row.self_fence_ms, r->self_fence_ms);
+    }
+    if (row.runs > 0) out.push_back(row);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string table(const std::vector<RunResult>& runs) {
@@ -115,6 +142,16 @@ std::string table(const std::vector<RunResult>& runs) {
       out += fmt::format("  {:<30} {:>8.0f} {:>8.0f} {:>8.0f}\n", p.phase, p.p50, p.p95, p.max);
     }
   }
+  if (auto rows = partitionRows(runs); !rows.empty()) {
+    constexpr const char* kPart = "{:<32} {:>5} {:>10} {:>16} {:>15}\n";
+    out += "\nthe engines' histories:\n" +
+           fmt::format(kPart, "scenario", "runs", "failovers", "double-primary", "max self-fence");
+    for (const auto& p : rows) {
+      out += fmt::format(kPart, p.scenario, p.runs, p.failovers,
+                         fmt::format("{:.1f} ms", p.double_primary_ms),
+                         p.self_fence_ms < 0 ? "none" : fmt::format("{:.0f} ms", p.self_fence_ms));
+    }
+  }
   return out;
 }
 
@@ -131,6 +168,15 @@ std::string markdown(const std::vector<RunResult>& runs) {
                        name, list.size());
     for (const auto& p : summarize(list)) {
       out += fmt::format("| {} | {:.0f} | {:.0f} | {:.0f} |\n", p.phase, p.p50, p.p95, p.max);
+    }
+  }
+  if (auto rows = partitionRows(runs); !rows.empty()) {
+    out += "\n## The engines' histories\n\n| scenario | runs | failovers | double-primary time | "
+           "max self-fence |\n|---|---|---|---|---|\n";
+    for (const auto& p : rows) {
+      out += fmt::format("| {} | {} | {} | {:.1f} ms | {} |\n", p.scenario, p.runs, p.failovers,
+                         p.double_primary_ms,
+                         p.self_fence_ms < 0 ? "none" : fmt::format("{:.0f} ms", p.self_fence_ms));
     }
   }
   const auto first = std::find_if(runs.begin(), runs.end(), [](auto& r) { return !r.steps.empty(); });
@@ -159,6 +205,8 @@ std::string json(const std::vector<RunResult>& runs) {
                    {"verified_ms", r.verified_ms},
                    {"rto_ms", r.rto_ms},
                    {"rto_target_ms", r.rto_target_ms},
+                   {"double_primary_ms", r.double_primary_ms},
+                   {"self_fence_ms", r.self_fence_ms},
                    {"steps", steps}});
   }
   return nlohmann::json{{"runs", all}}.dump(2) + "\n";

@@ -36,18 +36,16 @@ const char* partitionPlans() {
          "'http://{new_primary.api}/admin/promote', timeout: 1s}\n";
 }
 
-std::int64_t NetnsLab::nowNs() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+std::int64_t NetnsLab::nowNs() { return drill::monotonicNowNs(); }
 
-NetnsLab::NetnsLab(std::string hftguard, int hosts, int lease_ttl_s)
+NetnsLab::NetnsLab(std::string hftguard, int hosts, int lease_ttl_s, std::string state_dir)
     : hftguard_(std::move(hftguard)),
       hosts_(hosts),
       ttl_s_(lease_ttl_s),
       prefix_(fmt::format("hg{:x}", std::random_device{}() & 0xffffff)),
-      dir_("hftguard-netns") {
+      dir_(std::move(state_dir)) {
+  if (dir_.empty()) dir_ = temp_.emplace("hftguard-netns").path();
+  std::filesystem::create_directories(dir_);
   if (::geteuid() != 0) {
     throw std::runtime_error("the partition lab needs root (CAP_NET_ADMIN) for network "
                              "namespaces: run it as root");
@@ -69,6 +67,15 @@ NetnsLab::NetnsLab(std::string hftguard, int hosts, int lease_ttl_s)
       run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "set", bridge, "master", "br0"});
       run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "set", bridge, "up"});
     }
+    // The client: on the bridge like a host, nothing of its own running.
+    addNs(clientNs());
+    run({kIp, "link", "add", "vc", "netns", clientNs(), "type", "veth", "peer", "name", "vbc",
+         "netns", bridgeNs()});
+    run({kIp, "netns", "exec", clientNs(), kIp, "link", "set", "lo", "up"});
+    run({kIp, "netns", "exec", clientNs(), kIp, "addr", "add", "10.77.0.100/24", "dev", "vc"});
+    run({kIp, "netns", "exec", clientNs(), kIp, "link", "set", "vc", "up"});
+    run({kIp, "netns", "exec", bridgeNs(), kIp, "link", "set", "vbc", "master", "br0"});
+    run({kIp, "netns", "exec", bridgeNs(), kIp, "link", "set", "vbc", "up"});
   } catch (...) {
     teardown();
     throw;
@@ -96,10 +103,11 @@ void NetnsLab::addNs(const std::string& name) {
 }
 
 std::string NetnsLab::ns(int host) const { return fmt::format("{}h{}", prefix_, host); }
+std::string NetnsLab::link(int host) const { return fmt::format("vb{}", host); }
 std::string NetnsLab::ip(int host) const { return fmt::format("10.77.0.{}", host); }
 std::string NetnsLab::node(int host) const { return fmt::format("h{}", host); }
 std::string NetnsLab::events(int host) const {
-  return fmt::format("{}/h{}/failover_events.json", dir_.path(), host);
+  return fmt::format("{}/h{}/failover_events.json", dir_, host);
 }
 
 std::vector<std::string> NetnsLab::inNs(int host, std::vector<std::string> argv) const {
@@ -108,14 +116,14 @@ std::vector<std::string> NetnsLab::inNs(int host, std::vector<std::string> argv)
 }
 
 void NetnsLab::run(const std::vector<std::string>& argv) {
-  const std::string log = dir_.path() + "/setup.log";
+  const std::string log = dir_ + "/setup.log";
   std::string line;
   for (const auto& a : argv) line += a + " ";
   require(runCommand(argv, {.log_file = log}, 20s) == 0, "failed: " + line, log);
 }
 
 int NetnsLab::execIn(int host, const std::vector<std::string>& argv, std::string* out) {
-  const std::string log = fmt::format("{}/exec-{}.log", dir_.path(), host);
+  const std::string log = fmt::format("{}/exec-{}.log", dir_, host);
   std::filesystem::remove(log);  // the log is appended to: this command's output only
   const int rc = runCommand(inNs(host, argv), {.log_file = log}, 20s);
   if (out != nullptr) *out = readFile(log);
@@ -131,30 +139,108 @@ std::string NetnsLab::http(int from, const std::string& method, const std::strin
   return execIn(from, argv, &out) == 0 ? out : std::string();
 }
 
-void NetnsLab::writeConfig(int host) const {
-  const std::string d = fmt::format("{}/h{}", dir_.path(), host);
-  std::string endpoints = "'http://" + ip(host) + ":2379'";
+// What every daemon's config and the drill's share: coordination (etcd, `first`'s member
+// listed first), the `engine` component, its plans.
+std::string NetnsLab::sharedConfig(int first) const {
+  std::string endpoints = "'http://" + ip(first) + ":2379'";
   for (int h = 1; h <= hosts_; ++h) {
-    if (h != host) endpoints += ", 'http://" + ip(h) + ":2379'";
+    if (h != first) endpoints += ", 'http://" + ip(h) + ":2379'";
   }
-  std::ofstream(d + "/hftguard.yaml")
-      << "node: {name: " << node(host) << "}\n"
-      << "event_log: {path: " << d << "/failover_events.json}\n"
-      << "maintenance: {path: " << d << "/maintenance.json}\n"
-      << "coordination: {type: etcd, endpoints: [" << endpoints << "], lease_ttl: " << ttl_s_
-      << "s, cluster: lab}\n"
-      << "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n    plan: move\n"
-      << "    cooldown: 0s\n    flap_damping: {enabled: false}\n"
-      << "    self_fence: fence_here\n"
-      << "    members:\n"
-      << "      engine_a: {host: " << ip(1) << ", api: '" << ip(1) << ":19080', node: h1}\n"
-      << "      engine_b: {host: " << ip(2) << ", api: '" << ip(2) << ":19080', node: h2}\n"
-      << "    primary: engine_a\n"
-      << "    checks:\n"
-      // Up only while it acts as primary: a self-fenced (demoted) engine is down to everyone.
-      << "      health: {type: http, url: 'http://{primary.api}/health', json_field: /role, "
-         "json_equals: primary, interval: 100ms, timeout: 80ms}\n"
-      << partitionPlans();
+  std::string members;
+  for (int h = 1; h <= 2; ++h) {
+    members += fmt::format(
+        "      engine_{}: {{host: {}, api: '{}:19080', node: {}, link: {}, netns: {}}}\n",
+        h == 1 ? 'a' : 'b', ip(h), ip(h), node(h), link(h), ns(h));
+  }
+  return fmt::format("coordination: {{type: etcd, endpoints: [{}], lease_ttl: {}s, cluster: lab}}\n",
+                     endpoints, ttl_s_) +
+         "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n    plan: move\n"
+         "    cooldown: 0s\n    flap_damping: {enabled: false}\n"
+         // Its plans (an HTTP demote and promote) are safe to run again.
+         "    failover_retries: 2\n    failover_retry_backoff: 5s\n"
+         "    self_fence: fence_here\n"
+         "    members:\n" +
+         members +
+         "    primary: engine_a\n"
+         "    checks:\n"
+         // Up only while it acts as primary: a self-fenced (demoted) engine is down to everyone.
+         "      health: {type: http, url: 'http://{primary.api}/health', json_field: /role, "
+         "json_equals: primary, interval: 100ms, timeout: 80ms}\n" +
+         plans_;
+}
+
+void NetnsLab::writeConfig(int host) const {
+  const std::string d = fmt::format("{}/h{}", dir_, host);
+  std::ofstream(d + "/hftguard.yaml") << "node: {name: " << node(host) << "}\n"
+                                      << "event_log: {path: " << d << "/failover_events.json}\n"
+                                      << "maintenance: {path: " << d << "/maintenance.json}\n"
+                                      << sharedConfig(host);
+}
+
+std::string NetnsLab::drillConfig() const {
+  const std::string d = dir_ + "/drill";
+  // Cutting and healing: `ip` in the bridge namespace (a link) or nft in a host's.
+  auto exec = [](const std::string& name, const std::vector<std::string>& argv) {
+    std::string list;
+    for (const auto& a : argv) list += (list.empty() ? "'" : ", '") + a + "'";
+    return fmt::format("      - {{name: {}, action: exec, argv: [{}], timeout: 5s}}\n", name, list);
+  };
+  const std::string br = bridgeNs(), witness = ip(3);
+  std::string heal;
+  for (int h = 1; h <= hosts_; ++h) {
+    heal += exec(fmt::format("link_h{}_up", h), {kIp, "-n", br, "link", "set", link(h), "up"});
+  }
+  for (int h = 1; h <= 2; ++h) {  // `add` first: a table that is there stays, one that is not is made
+    heal += exec(fmt::format("rules_h{}_table", h),
+                 {kIp, "netns", "exec", ns(h), kNft, "add", "table", "inet", "hgcut"});
+    heal += exec(fmt::format("rules_h{}_gone", h),
+                 {kIp, "netns", "exec", ns(h), kNft, "delete", "table", "inet", "hgcut"});
+  }
+  const std::vector<std::string> nft = {kIp, "netns", "exec", "{old_primary.netns}", kNft};
+  auto in = [&](std::vector<std::string> more) {
+    std::vector<std::string> argv = nft;
+    argv.insert(argv.end(), more.begin(), more.end());
+    return argv;
+  };
+  return "# hftguard drill on the partition lab (scripts/sandbox up --hosts 3): written by the\n"
+         "# sandbox with the namespaces it made. Run it as root (the drill enters drill.netns).\n"
+         "node: {name: drill}\n"
+         "event_log: {path: " + d + "/failover_events.json}\n"
+         "maintenance: {path: " + d + "/maintenance.json}\n" +
+         sharedConfig(3) +
+         "  isolate_primary_host:\n    steps:\n" +
+         exec("link_down", {kIp, "-n", br, "link", "set", "{old_primary.link}", "down"}) +
+         "  isolate_witness:\n    steps:\n" +
+         exec("link_down", {kIp, "-n", br, "link", "set", link(3), "down"}) +
+         "  cut_primary_witness:\n    steps:\n" +
+         exec("table", in({"add", "table", "inet", "hgcut"})) +
+         exec("chain_in", in({"add chain inet hgcut in { type filter hook input priority 0 ; }"})) +
+         exec("chain_out",
+              in({"add chain inet hgcut out { type filter hook output priority 0 ; }"})) +
+         exec("drop_in", in({"add", "rule", "inet", "hgcut", "in", "ip", "saddr", witness, "drop"})) +
+         exec("drop_out",
+              in({"add", "rule", "inet", "hgcut", "out", "ip", "daddr", witness, "drop"})) +
+         "  heal:\n    steps:\n" + heal +
+         "drill:\n"
+         "  netns: " + clientNs() + "\n"
+         "  histories: [" + dir_ + "/h1/history, " + dir_ + "/h2/history]\n"
+         "  scenarios:\n"
+         "    partition-primary-host:\n"
+         "      description: The primary's host cut off (its link down) - it fences itself, the "
+         "majority fails over once its lease is gone\n"
+         "      component: engine\n      inject: isolate_primary_host\n      restore: heal\n"
+         "      timeout: " + std::to_string(ttl_s_ * 5) + "s\n"
+         "    partition-observer:\n"
+         "      description: The witness cut off past its lease - nothing fails over\n"
+         "      component: engine\n      inject: isolate_witness\n      restore: heal\n"
+         "      expect_failover: false\n      calm: no_failover\n"
+         "      fault_for: " + std::to_string(ttl_s_ + 3) + "s\n      observe: 3s\n"
+         "    partition-primary-observer-cut:\n"
+         "      description: Only the primary and the witness cut apart (nftables) - the quorum "
+         "still sees the primary, nothing fails over\n"
+         "      component: engine\n      inject: cut_primary_witness\n      restore: heal\n"
+         "      expect_failover: false\n      calm: no_failover\n"
+         "      fault_for: 5s\n      observe: 2s\n";
 }
 
 bool NetnsLab::start() {
@@ -163,7 +249,7 @@ bool NetnsLab::start() {
     initial += fmt::format("{}e{}=http://{}:2380", h == 1 ? "" : ",", h, ip(h));
   }
   for (int h = 1; h <= hosts_; ++h) {
-    const std::string d = fmt::format("{}/h{}", dir_.path(), h);
+    const std::string d = fmt::format("{}/h{}", dir_, h);
     std::filesystem::create_directories(d);
     const std::string client = "http://" + ip(h) + ":2379", peer = "http://" + ip(h) + ":2380";
     etcd_.emplace_back(inNs(h, {"/usr/bin/etcd", "--name", fmt::format("e{}", h), "--data-dir",
@@ -181,7 +267,7 @@ bool NetnsLab::start() {
   const char* sim_env = std::getenv("HFTGUARD_PARTITION_ENGINE_SIM");
   const std::string sim = sim_env != nullptr ? sim_env : HFTGUARD_ENGINE_SIM;
   for (int h = 1; h <= 2; ++h) {
-    const std::string d = fmt::format("{}/h{}", dir_.path(), h);
+    const std::string d = fmt::format("{}/h{}", dir_, h);
     engines_.emplace_back(inNs(h, {sim, "--role", h == 1 ? "primary" : "standby",
                                    "--host", ip(h), "--port", "19080", "--history",
                                    d + "/history"}),
@@ -213,7 +299,7 @@ bool NetnsLab::start() {
 }
 
 void NetnsLab::startDaemon(int host) {
-  const std::string d = fmt::format("{}/h{}", dir_.path(), host);
+  const std::string d = fmt::format("{}/h{}", dir_, host);
   daemons_[host] = ChildProcess(inNs(host, {hftguard_, "run", "--config", d + "/hftguard.yaml"}),
                                 {.log_file = d + "/run.log", .die_with_parent = true});
 }
@@ -224,7 +310,7 @@ void NetnsLab::stopDaemon(int host) {
 }
 
 void NetnsLab::isolate(int host, bool down) {
-  run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "set", fmt::format("vb{}", host),
+  run({kIp, "netns", "exec", prefix_ + "br", kIp, "link", "set", link(host),
        down ? "down" : "up"});
   if (down) {
     isolated_.insert(host);
@@ -288,31 +374,13 @@ int NetnsLab::etcdLeader(int from) {
 }
 
 History NetnsLab::history() const {
-  History out;
   const std::int64_t now = nowNs();
+  std::map<std::string, std::vector<drill::RoleInterval>> primary;
   for (int h = 1; h <= 2; ++h) {
-    const std::string engine = h == 1 ? "engine_a" : "engine_b";
-    std::ifstream in(fmt::format("{}/h{}/history", dir_.path(), h));
-    auto& list = out.primary[engine];
-    std::optional<std::int64_t> since;
-    std::int64_t t = 0;
-    std::string role;
-    while (in >> t >> role) {
-      if (role == "primary" && !since) since = t;
-      if (role != "primary" && since) {
-        list.push_back({*since, t});
-        since.reset();
-      }
-    }
-    if (since) list.push_back({*since, now});
+    primary[h == 1 ? "engine_a" : "engine_b"] =
+        drill::primaryIntervals(readFile(fmt::format("{}/h{}/history", dir_, h)), now);
   }
-  for (const auto& a : out.primary["engine_a"]) {
-    for (const auto& b : out.primary["engine_b"]) {
-      out.double_primary_ns +=
-          std::max<std::int64_t>(0, std::min(a.to_ns, b.to_ns) - std::max(a.from_ns, b.from_ns));
-    }
-  }
-  return out;
+  return drill::overlap(std::move(primary));
 }
 
 std::string NetnsLab::dump() const {
@@ -320,7 +388,7 @@ std::string NetnsLab::dump() const {
   for (int h = 1; h <= hosts_; ++h) {
     out += "--- " + node(h) + "\n";
     for (const auto& e : eventsOf(h)) out += e.type + ": " + e.reason + "\n";
-    const std::string log = readFile(fmt::format("{}/h{}/run.log", dir_.path(), h));
+    const std::string log = readFile(fmt::format("{}/h{}/run.log", dir_, h));
     out += log.substr(log.size() > 1500 ? log.size() - 1500 : 0);
   }
   return out;

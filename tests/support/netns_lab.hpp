@@ -13,24 +13,20 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "hftguard/drill/histories.hpp"
 
 #include "event_file.hpp"
 #include "process.hpp"
 
 namespace hftguard::testing {
 
-// The intervals each engine took orders as primary, and the checker's verdicts on them.
-struct History {
-  struct Interval {
-    std::int64_t from_ns = 0;
-    std::int64_t to_ns = 0;  // the check's time for one still open
-  };
-  std::map<std::string, std::vector<Interval>> primary;  // by engine
-  std::int64_t double_primary_ns = 0;                    // both at once, summed
-};
+// The intervals each engine took orders as primary (by engine), and the time two were.
+using History = drill::Histories;
 
 // The plans of the partition tests' `engine` component, as config YAML (from `plans:` on):
 // `fence_here` demotes {old_primary} (the self-fence), `move` fences it and promotes
@@ -40,8 +36,11 @@ const char* partitionPlans();
 class NetnsLab {
  public:
   // `hosts` >= 3; host 3.. are witnesses (no engine). `hftguard`: the daemon's binary;
-  // `lease_ttl_s`: the daemons' lease.
-  explicit NetnsLab(std::string hftguard, int hosts = 3, int lease_ttl_s = 6);
+  // `lease_ttl_s`: the daemons' lease; `state_dir`: where the hosts' files go (kept), else a
+  // temporary directory (removed with the lab). Besides the hosts, a client namespace (no
+  // etcd, no daemon) on the same bridge: where `hftguard drill` runs from.
+  explicit NetnsLab(std::string hftguard, int hosts = 3, int lease_ttl_s = 6,
+                    std::string state_dir = {});
   ~NetnsLab();
   NetnsLab(const NetnsLab&) = delete;
   NetnsLab& operator=(const NetnsLab&) = delete;
@@ -51,8 +50,20 @@ class NetnsLab {
   std::string ip(int host) const;          // 10.77.0.<host>
   std::string node(int host) const;        // hftguard node name: h<host>
   std::string events(int host) const;      // its daemon's event log
-  std::string dir() const { return dir_.path(); }
+  std::string dir() const { return dir_; }
+  std::string clientNs() const { return prefix_ + "c"; }
+  std::string bridgeNs() const { return prefix_ + "br"; }
+  std::string link(int host) const;  // the host's link, in the bridge namespace: vb<host>
 
+  // The config of `hftguard drill` on this lab (scripts/sandbox up --hosts 3): the daemons'
+  // component and plans, `drill.netns` the client namespace, the engines' histories, and the
+  // partition scenarios (partition-primary-host, partition-observer,
+  // partition-primary-observer-cut) as plans of `exec` steps that cut and heal links.
+  std::string drillConfig() const;
+
+  // Other plans than partitionPlans() (before start()): the same names, `fence_here` and
+  // `move`, as config YAML from `plans:` on.
+  void usePlans(std::string yaml) { plans_ = std::move(yaml); }
   // Starts etcd on every host, the engines, then every daemon; true once one daemon leads
   // and every daemon has reported to etcd.
   bool start();
@@ -84,6 +95,7 @@ class NetnsLab {
  private:
   void run(const std::vector<std::string>& argv);  // throws on failure
   std::vector<std::string> inNs(int host, std::vector<std::string> argv) const;
+  std::string sharedConfig(int first) const;
   void writeConfig(int host) const;
   void teardown();
   void addNs(const std::string& name);
@@ -92,7 +104,9 @@ class NetnsLab {
   int hosts_;
   int ttl_s_;
   std::string prefix_;
-  TempDir dir_;
+  std::optional<TempDir> temp_;
+  std::string dir_;
+  std::string plans_ = partitionPlans();
   std::vector<std::string> namespaces_;  // created by this lab, deleted by it
   std::vector<ChildProcess> etcd_;
   std::vector<ChildProcess> engines_;

@@ -27,13 +27,19 @@ struct RunResult {
   double rto_target_ms = -1;
   std::vector<std::pair<std::string, double>> steps;  // each plan step's duration
   bool failover = false;                              // a failover was triggered
+  // With the engines' histories (drill.histories): the time two were primary at once, from
+  // the injection to the end of the restore; -1 without histories.
+  double double_primary_ms = -1;
+  double self_fence_ms = -1;  // the longest self-fence a daemon ran (self_fence_*); -1 none
 };
 
 // Fills the phases of `r` from the component's events that follow the injection.
 void measure(const std::vector<events::Event>& events, const std::string& component,
              WallTime injected, RunResult& r);
 
-// The terminal table: one row per run, then p50 / p95 / max per scenario when repeated.
+// The terminal table: one row per run, then p50 / p95 / max per scenario when repeated, and
+// with histories the partition table: per scenario, runs, failovers, the time with two
+// primaries, the longest self-fence.
 std::string table(const std::vector<RunResult>& runs);
 std::string markdown(const std::vector<RunResult>& runs);
 std::string json(const std::vector<RunResult>& runs);

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -110,8 +111,10 @@ void report(const std::string& scenario, const Verdict& v) {
 
 class NetnsPartitions : public ::testing::Test {
  protected:
+  virtual void prepare(NetnsLab&) {}  // before the lab starts
   void SetUp() override {
     lab_ = std::make_unique<NetnsLab>(hftguardBinary(), 3, kTtl);
+    prepare(*lab_);
     ASSERT_TRUE(lab_->start()) << lab_->dump();
   }
   void TearDown() override { lab_.reset(); }
@@ -220,6 +223,68 @@ TEST_F(NetnsPartitions, AStoppedPrimaryHostDaemonIsNoEvidenceOfAFence) {
     }
   }
   EXPECT_TRUE(said) << "the leader did not see that h1's daemon was stopped\n" << lab_->dump();
+}
+
+// The acting daemon's host cut off mid-plan: the plan waits 1.5 s between its fence and its
+// promote, and the leader's host goes the moment that wait starts. Whichever host leads (h1
+// hosts engine_a, h2 the candidate, h3 the witness): the cut-off leader may still finish a
+// step inside its lease (h2 can reach its own engine_b), never after; a leader on the
+// majority side takes the plan up (or runs it again once it can reach the candidate); the
+// roles move to engine_b once, at one epoch, and there are never two primaries.
+class NetnsMidPlan : public NetnsPartitions {
+ protected:
+  void prepare(NetnsLab& lab) override {
+    lab.usePlans(
+      "plans:\n"
+      "  fence_here:\n    steps:\n"
+      "      - {name: demote, action: http_request, url: "
+      "'http://{old_primary.api}/admin/demote', timeout: 500ms}\n"
+      "  move:\n    steps:\n"
+      "      - {name: fence, action: fence, stop_url: "
+      "'http://{old_primary.api}/admin/demote', timeout: 1s}\n"
+      "      - {name: pause, action: exec, argv: [/bin/sleep, '1.5'], timeout: 2s}\n"
+      "      - {name: promote, action: http_request, url: "
+      "'http://{new_primary.api}/admin/promote', timeout: 1s}\n");
+  }
+};
+
+TEST_F(NetnsMidPlan, TheLeadersHostCutOffMidPlanAnotherCompletesItOnce) {
+  const int leader = lab_->leader();
+  ASSERT_GT(leader, 0);
+  // engine_a stops acting as primary: down to every observer, a quorum at once.
+  ASSERT_FALSE(lab_->http(1, "POST", "http://" + lab_->ip(1) + ":19080/admin/demote").empty());
+  auto pausing = [&] {
+    for (const auto& e : lab_->eventsOf(leader)) {
+      if (e.type == "step_started" && e.fields.value("step", "") == "pause") return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(waitUntil(pausing, 15s, 20ms)) << lab_->dump();
+  lab_->isolate(leader, true);
+  std::this_thread::sleep_for(std::chrono::seconds(kTtl + 4));
+  lab_->heal();
+  // Every daemon ends with engine_b primary, moved there at one epoch.
+  auto moved = [&](std::set<std::uint64_t>* epochs) {
+    bool all = true;
+    for (int h = 1; h <= lab_->hosts(); ++h) {
+      std::string primary;
+      for (const auto& e : lab_->eventsOf(h)) {
+        if (e.type != "roles_changed") continue;
+        primary = e.fields["roles"].value("primary", "");
+        if (epochs != nullptr && primary == "engine_b")
+          epochs->insert(e.fields["roles"].value("epoch", std::uint64_t{0}));
+      }
+      all = all && primary == "engine_b";
+    }
+    return all;
+  };
+  ASSERT_TRUE(waitUntil([&] { return moved(nullptr); }, std::chrono::seconds(kTtl * 4)))
+      << "leader h" << leader << "\n" << lab_->dump();
+  settle(fmt::format("leader-mid-plan (h{})", leader));
+  std::set<std::uint64_t> epochs;
+  moved(&epochs);
+  EXPECT_EQ(epochs.size(), 1u) << "the roles moved to engine_b more than once\n" << lab_->dump();
+  EXPECT_FALSE(lab_->history().primary.at("engine_b").empty()) << "engine_b was not promoted";
 }
 
 // Random schedules: a few cuts per run (an isolated host or a cut pair), each 1-10 s.

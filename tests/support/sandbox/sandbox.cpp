@@ -4,6 +4,7 @@
 // requests on a small control API. SIGTERM stops every process it started, by PID.
 //
 //   hftguard_sandbox --dir STATE --template config/sandbox.yaml [--daemons N --hftguard BIN]
+//   hftguard_sandbox --dir STATE --hosts 3 --hftguard BIN      (the partition lab; root)
 //
 // With --daemons 1 it also runs `BIN run` on STATE/sandbox.yaml. With --daemons N (2..5) it
 // starts a three-member etcd cluster for coordination, writes STATE/nodeK/sandbox.yaml for
@@ -43,6 +44,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ha_clusters.hpp"
+#include "netns_lab.hpp"
 #include "http_receiver.hpp"
 #include "process.hpp"
 #include "servers.hpp"
@@ -448,20 +450,56 @@ std::string nodeConfig(const std::string& config, const std::string& dir, int k,
                    node, list);
 }
 
+// --hosts N: the partition lab instead of the loopback stack - N hosts in network namespaces
+// (docs/safety.md), each with an etcd member and a daemon, engine_a and engine_b on h1 and h2,
+// a client namespace for the drill. STATE/sandbox.yaml is the drill's config. Needs root.
+int runPartitionLab(const std::string& dir, const std::string& binary, int hosts,
+                    const sigset_t& stop) {
+  for (int h = 1; h <= hosts; ++h) std::filesystem::remove_all(fmt::format("{}/h{}", dir, h));
+  std::filesystem::remove_all(dir + "/drill");
+  std::filesystem::create_directories(dir + "/drill");
+  NetnsLab lab(binary, hosts, 6, dir);
+  if (!lab.start()) throw std::runtime_error("the partition lab did not come up:\n" + lab.dump());
+  std::ofstream(dir + "/sandbox.yaml") << lab.drillConfig();
+  std::string status = fmt::format(
+      "partition lab    {} hosts, each in its own network namespace behind {} (no route from "
+      "the root namespace)\n"
+      "drill from       {} (10.77.0.100), config {}/sandbox.yaml - as root\n",
+      hosts, lab.bridgeNs(), lab.clientNs(), dir);
+  std::string events;
+  for (int h = 1; h <= hosts; ++h) {
+    status += fmt::format("{:<16} {:<10} netns {}  etcd, hftguard{}\n", lab.node(h), lab.ip(h),
+                          lab.ns(h), h == 1 ? ", engine_a (primary)" : h == 2 ? ", engine_b" : " (witness)");
+    events += (events.empty() ? "" : ",") + lab.events(h);
+  }
+  status += "events           " + events + "\n";
+  if (int leader = lab.leader()) status += "leader           " + lab.node(leader) + "\n";
+  std::ofstream(dir + "/status") << status;
+  std::ofstream(dir + "/ready") << getpid() << "\n";
+  std::fputs(status.c_str(), stdout);
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  std::remove((dir + "/ready").c_str());
+  return 0;  // the lab stops its processes by PID and deletes the namespaces it made
+}
+
 int main(int argc, char** argv) {
   std::string dir, templ, binary;
-  int daemons = 0;
+  int daemons = 0, hosts = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--dir") dir = argv[i + 1];
     if (std::string(argv[i]) == "--template") templ = argv[i + 1];
     if (std::string(argv[i]) == "--daemons") daemons = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--hftguard") binary = argv[i + 1];
+    if (std::string(argv[i]) == "--hosts") hosts = std::atoi(argv[i + 1]);
   }
-  if (dir.empty() || templ.empty() || daemons < 0 || daemons > 5 ||
-      (daemons > 0 && binary.empty())) {
+  if (dir.empty() || (templ.empty() && hosts == 0) || daemons < 0 || daemons > 5 ||
+      (daemons > 0 && binary.empty()) || (hosts != 0 && (hosts != 3 || binary.empty()))) {
     std::fprintf(stderr,
                  "usage: hftguard_sandbox --dir STATE --template config/sandbox.yaml "
-                 "[--daemons 0..5 --hftguard BIN]\n");
+                 "[--daemons 0..5 --hftguard BIN]\n"
+                 "       hftguard_sandbox --dir STATE --hosts 3 --hftguard BIN\n");
     return 2;
   }
   // SIGTERM and SIGINT are waited for below; block them before any thread starts.
@@ -471,6 +509,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   try {
+    if (hosts > 0) return runPartitionLab(dir, binary, hosts, stop);
     Stack stack;
     std::unique_ptr<EtcdCluster> coordination;  // the daemons' cluster state and leader
     if (daemons > 1) coordination = std::make_unique<EtcdCluster>(3);

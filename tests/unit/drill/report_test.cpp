@@ -74,3 +74,41 @@ TEST(DrillReport, RepeatedRunsGetPercentilesInEveryFormat) {
 }
 
 }  // namespace
+
+namespace {
+
+// With the engines' histories, the partition table: per scenario, runs, failovers, the time
+// with two primaries, the longest self-fence - in the table, the markdown and the JSON.
+TEST(DrillReport, PartitionRunsGetTheHistoriesTable) {
+  const WallTime t0 = WallTime(std::chrono::seconds(1'800'000'000));
+  drill::RunResult a;
+  a.scenario = "partition-primary-host";
+  drill::measure({at(t0 + 10ms, "failover_triggered"),
+                  at(t0 + 20ms, "self_fence_completed", {{"duration_ms", 7.0}}),
+                  at(t0 + 30ms, "failover_completed", {{"rto_ms", 9000.0}})},
+                 "engine", t0, a);
+  a.double_primary_ms = 0;
+  a.pass = true;
+  drill::RunResult b;
+  b.scenario = "partition-observer";
+  b.double_primary_ms = 1.5;
+  drill::RunResult plain;  // no histories: not in that table
+  plain.scenario = "engine-crash";
+  EXPECT_EQ(a.self_fence_ms, 7.0);
+  const std::vector<drill::RunResult> runs = {a, b, plain};
+  const std::string t = drill::table(runs);
+  ASSERT_NE(t.find("the engines' histories"), std::string::npos) << t;
+  const std::string part = t.substr(t.find("the engines' histories"));
+  EXPECT_NE(part.find("partition-primary-host"), std::string::npos) << part;
+  EXPECT_NE(part.find("7 ms"), std::string::npos) << part;
+  EXPECT_NE(part.find("1.5 ms"), std::string::npos) << part;
+  EXPECT_EQ(part.find("engine-crash"), std::string::npos) << part;
+  EXPECT_NE(drill::markdown(runs).find("| partition-observer | 1 | 0 | 1.5 ms | none |"),
+            std::string::npos)
+      << drill::markdown(runs);
+  EXPECT_NE(drill::json(runs).find("\"double_primary_ms\": 1.5"), std::string::npos);
+  // Without any histories, no such table.
+  EXPECT_EQ(drill::table({plain}).find("histories"), std::string::npos);
+}
+
+}  // namespace
