@@ -24,14 +24,15 @@ const char* kNft = "/usr/sbin/nft";
 
 }  // namespace
 
-const char* partitionPlans() {
+std::string partitionPlans(const std::string& before_promote) {
   return "plans:\n"
          "  fence_here:\n    steps:\n"
          "      - {name: demote, action: http_request, url: "
          "'http://{old_primary.api}/admin/demote', timeout: 500ms}\n"
          "  move:\n    steps:\n"
          "      - {name: fence, action: fence, stop_url: "
-         "'http://{old_primary.api}/admin/demote', timeout: 1s}\n"
+         "'http://{old_primary.api}/admin/demote', timeout: 1s}\n" +
+         before_promote +
          "      - {name: promote, action: http_request, url: "
          "'http://{new_primary.api}/admin/promote', timeout: 1s}\n";
 }

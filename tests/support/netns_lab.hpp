@@ -31,7 +31,8 @@ using History = drill::Histories;
 // The plans of the partition tests' `engine` component, as config YAML (from `plans:` on):
 // `fence_here` demotes {old_primary} (the self-fence), `move` fences it and promotes
 // {new_primary}.
-const char* partitionPlans();
+// `before_promote`: more steps of `move` between the two (YAML list items).
+std::string partitionPlans(const std::string& before_promote = {});
 
 class NetnsLab {
  public:

@@ -234,17 +234,8 @@ TEST_F(NetnsPartitions, AStoppedPrimaryHostDaemonIsNoEvidenceOfAFence) {
 class NetnsMidPlan : public NetnsPartitions {
  protected:
   void prepare(NetnsLab& lab) override {
-    lab.usePlans(
-      "plans:\n"
-      "  fence_here:\n    steps:\n"
-      "      - {name: demote, action: http_request, url: "
-      "'http://{old_primary.api}/admin/demote', timeout: 500ms}\n"
-      "  move:\n    steps:\n"
-      "      - {name: fence, action: fence, stop_url: "
-      "'http://{old_primary.api}/admin/demote', timeout: 1s}\n"
-      "      - {name: pause, action: exec, argv: [/bin/sleep, '1.5'], timeout: 2s}\n"
-      "      - {name: promote, action: http_request, url: "
-      "'http://{new_primary.api}/admin/promote', timeout: 1s}\n");
+    lab.usePlans(partitionPlans(
+        "      - {name: pause, action: exec, argv: [/bin/sleep, '1.5'], timeout: 2s}\n"));
   }
 };
 

@@ -450,6 +450,18 @@ std::string nodeConfig(const std::string& config, const std::string& dir, int k,
                    node, list);
 }
 
+// Up: STATE/status and STATE/ready (scripts/sandbox waits for it) written, the status
+// printed; then until SIGTERM or SIGINT.
+void serveUntilStopped(const std::string& dir, const std::string& status, const sigset_t& stop) {
+  std::ofstream(dir + "/status") << status;
+  std::ofstream(dir + "/ready") << getpid() << "\n";
+  std::fputs(status.c_str(), stdout);
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  std::remove((dir + "/ready").c_str());
+}
+
 // --hosts N: the partition lab instead of the loopback stack - N hosts in network namespaces
 // (docs/safety.md), each with an etcd member and a daemon, engine_a and engine_b on h1 and h2,
 // a client namespace for the drill. STATE/sandbox.yaml is the drill's config. Needs root.
@@ -474,13 +486,7 @@ int runPartitionLab(const std::string& dir, const std::string& binary, int hosts
   }
   status += "events           " + events + "\n";
   if (int leader = lab.leader()) status += "leader           " + lab.node(leader) + "\n";
-  std::ofstream(dir + "/status") << status;
-  std::ofstream(dir + "/ready") << getpid() << "\n";
-  std::fputs(status.c_str(), stdout);
-  std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop, &sig);
-  std::remove((dir + "/ready").c_str());
+  serveUntilStopped(dir, status, stop);
   return 0;  // the lab stops its processes by PID and deletes the namespaces it made
 }
 
@@ -591,13 +597,7 @@ int main(int argc, char** argv) {
       status += running->status();
       if (auto leader = running->leader()) status += "leader           " + *leader + "\n";
     }
-    std::ofstream(dir + "/status") << status;
-    std::ofstream(dir + "/ready") << getpid() << "\n";
-    std::fputs(status.c_str(), stdout);
-    std::fflush(stdout);
-    int sig = 0;
-    sigwait(&stop, &sig);
-    std::remove((dir + "/ready").c_str());
+    serveUntilStopped(dir, status, stop);
     return 0;  // every server stops by PID as the stack goes out of scope
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sandbox: %s\n", e.what());

@@ -192,8 +192,6 @@ TEST(FullConfig, PromotionProofAndStalenessKeys) {
   EXPECT_EQ(minimal.config->plans.at(0).steps.at(0).params.duration("max_staleness"), 45s);
 }
 
-// Every key of the schema appears in at least one valid config, so every option is read by
-// a test at least once (the bad configs test the ways it can be wrong).
 TEST(DrillConfig, ThePartitionDrillsNamespaceHistoriesAndCalm) {
   auto cfg = load(kRoot / "tests/data/config/good/drill-partition.yaml");
   ASSERT_TRUE(cfg);
@@ -213,6 +211,8 @@ TEST(DrillConfig, ThePartitionDrillsNamespaceHistoriesAndCalm) {
   EXPECT_TRUE(sandbox->drill_options.histories.empty());
 }
 
+// Every key of the schema appears in at least one valid config, so every option is read by
+// a test at least once (the bad configs test the ways it can be wrong).
 TEST(ConfigCoverage, EveryKeyIsUsedInAValidConfig) {
   std::set<std::string> used;
   std::function<void(const YAML::Node&)> walk = [&](const YAML::Node& n) {
