@@ -481,8 +481,8 @@ struct Daemon::Impl {
                                 now.epoch, by),
                     {{"roles", coord::toJson(now)}, {"was", coord::toJson(was)}, {"by", by}});
     if (guard && now.primary != was.primary) guard->rolesMoved(c.name);
+    decider.cancelRetry(c.name);  // a retry due was about the roles before (any change)
     if (now.epoch != was.epoch) {  // that failover happened
-      decider.cancelRetry(c.name);  // a retry due was about the roles before
       standing_by.erase(c.name);
       if (guard) guard->forget(c.name);
       waiting_in_maintenance.erase(c.name);

@@ -173,9 +173,24 @@ void PlanKeeper::checkJournal(const std::string& component) {
                 "it failed at step " + j->failed + " and its journal was not removed");
   }
   if (j && store_->resumesItself() && resumer_) {
-    // Its remaining steps did not re-verify a moment ago: looked at again after the backoff.
-    if (auto r = reverify_.find(component); r != reverify_.end() && clock_.now() < r->second.next)
-      return;
+    if (auto r = reverify_.find(component); r != reverify_.end()) {
+      // Its remaining steps did not re-verify a moment ago: looked at again after the
+      // backoff - that journal only (another plan's starts afresh), and only while the
+      // component is still down here: the plan goes on from the previous leader's fence,
+      // and an old primary that is back up (restarted) must not get a second primary beside it.
+      if (r->second.journal != j->started + "/" + j->node) {
+        reverify_.erase(r);
+      } else if (clock_.now() < r->second.next) {
+        return;
+      } else if (const auto h = decider_.health(component);
+                 h != decide::Health::Failed && h != decide::Health::Recovering) {
+        reverify_.erase(r);
+        return hold(component, j,
+                    fmt::format("{} is {} now: the interrupted plan's fence is no evidence any "
+                                "more, so it is not resumed",
+                                component, decide::toString(h)));
+      }
+    }
     resuming_.insert(component);
     return resumer_(*j);
   }
@@ -260,6 +275,7 @@ void PlanKeeper::resume(actions::RunRequest request, const actions::PlanJournal&
                          stopping_ ? "the daemon is stopping" : why);
             return;
           }
+          takeovers_.insert(c);  // its end is not this daemon's own failed failover
           resuming_.erase(c);
           reverify_.erase(c);
           record_("failover_resumed", c,
@@ -291,7 +307,10 @@ bool PlanKeeper::scheduleReverify(const actions::PlanJournal& j, const actions::
   const std::string& c = j.component;
   const config::ComponentConfig* cc = cfg_.findComponent(c);
   Reverify& r = reverify_[c];
-  if (r.used == 0) r.first = clock_.now();
+  if (r.used == 0) {
+    r.first = clock_.now();
+    r.journal = j.started + "/" + j.node;
+  }
   const Duration wait = cc == nullptr ? Duration{} : cc->failover_retry_backoff * (1 << std::min(r.used, 6));
   // Bounded in count and in time: the journal's evidence (a fence the previous leader did)
   // grows stale; past the component's RTO target an operator looks instead.
@@ -491,6 +510,7 @@ std::string PlanKeeper::stale(const std::string& component, const Deferred& d, b
 
 void PlanKeeper::ended(const std::string& component, const actions::RunReport& report) {
   running_until_.erase(component);
+  const bool takeover = takeovers_.erase(component) > 0;
   // It failed, and etcd never heard so (a hiccup, or this daemon was deposed): this daemon
   // must not take its own failed plan up again. Held; another leader re-verifies it.
   if (report.failure_unrecorded && !held(component)) {
@@ -510,7 +530,8 @@ void PlanKeeper::ended(const std::string& component, const actions::RunReport& r
   // another leader's), nor one that holds the component (above).
   const config::ComponentConfig* c = cfg_.findComponent(component);
   if (!report.ok && !report.dry_run && !report.interrupted && !report.failure_unrecorded &&
-      !report.roles_unmoved && !report.followed && !report.resumed && !held(component) &&
+      !report.roles_unmoved && !report.followed && !report.resumed && !takeover &&
+      !held(component) &&
       !stopping_ && c != nullptr && report.plan == c->plan) {
     const SteadyTime now = clock_.now();
     if (auto at = decider_.failoverFailed(component, now)) {

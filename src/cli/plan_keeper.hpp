@@ -130,8 +130,10 @@ class PlanKeeper {
     int used = 0;
     SteadyTime first{};  // the first re-verification that failed
     SteadyTime next{};
+    std::string journal;  // which plan: its start and node
   };
   std::map<std::string, Reverify> reverify_;  // by component: a takeover that did not re-verify
+  std::set<std::string> takeovers_;           // components whose running plan was taken over
   std::map<std::string, Deferred> deferred_;
   std::map<std::string, SteadyTime> running_until_;  // component -> its plan's deadline
   std::set<std::string> held_;

@@ -335,6 +335,10 @@ std::vector<Decision> Decider::tick(SteadyTime now, WallTime wall) {
     state_->evaluate(*c, now, wall, out);
     if (c->held_by.empty() || c->health != Health::Failed) continue;
     if (c->held_by == "retry" && now < c->retry_at) continue;
+    if (c->held_by == "retry" && state_->system_active) {  // the site plan covers it
+      c->held_by.clear();
+      continue;
+    }
     const Cause cause = c->cause(now);
     if (cause.empty()) continue;
     const bool retry = c->held_by == "retry";
@@ -405,6 +409,7 @@ std::vector<Decision> Decider::reportExternalFailover(const std::string& compone
   }
   d.kind = Decision::Kind::FailoverTriggered;
   d.reason = reason;
+  if (c->held_by == "retry") c->held_by.clear();  // the store switched: that is the failover now
   c->forgetOutcomes();
   c->cooldown_until = now + c->cfg.cooldown;
   c->cooldown_until_wall = wallAfter(wall, c->cfg.cooldown);

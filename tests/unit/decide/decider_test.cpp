@@ -282,6 +282,28 @@ TEST(Decider, ARetryIsHeldByMaintenanceNotByTheCooldown) {
   EXPECT_EQ(none.count(Kind::FailoverTriggered), 1u);
 }
 
+// A retry due is about the roles it failed on: dropped when they change (the daemon calls
+// cancelRetry on every roles change) or when the store's own HA switched.
+TEST(Decider, ARetryDueIsDroppedWhenTheRolesMoveOrTheStoreSwitches) {
+  Sim s(configOf(component("e", kHttp,
+                           "    cooldown: 0s\n    failover_retries: 2\n"
+                           "    failover_retry_backoff: 5s\n")));
+  run(s, "e", "h", true, 3);
+  run(s, "e", "h", false, 3);
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  ASSERT_TRUE(s.decider().failoverFailed("e", s.clock().now()));
+  s.decider().cancelRetry("e");
+  run(s, "e", "h", false, 20);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u) << "a cancelled retry ran";
+  // Scheduled again (one retry left), then the store switched: its follow is the failover.
+  ASSERT_TRUE(s.decider().failoverFailed("e", s.clock().now()));
+  s.keep(s.decider().reportExternalFailover("e", "+switch-master", s.clock().now(),
+                                            s.clock().wallNow()));
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 2u);  // the follow
+  run(s, "e", "h", false, 20);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 2u) << "the retry ran after the store's switch";
+}
+
 TEST(Decider, TwoComponentsFailingTogetherIsTheSystemTier) {
   Sim s(configOf(component("a", kHttp) + component("b", kHttp),
                  "system: {min_failed_components: 2, window: 30s, plan: site}\n"));
