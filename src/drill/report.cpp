@@ -127,7 +127,7 @@ std::vector<PartitionRow> partitionRows(const std::vector<RunResult>& runs) {
 }  // namespace
 
 std::string table(const std::vector<RunResult>& runs) {
-  constexpr const char* kRow = "{:<22} {:>3} {:>14} {:>9} {:>10} {:>9} {:>8} {:>9}  {}\n";
+  constexpr const char* kRow = "{:<30} {:>3} {:>14} {:>9} {:>10} {:>9} {:>8} {:>9}  {}\n";
   std::string out = fmt::format(kRow, "scenario", "run", "first failure", "decision",
                                 "plan done", "verified", "RTO", "target", "result");
   for (const auto& r : runs) {
