@@ -213,15 +213,19 @@ TEST(Decider, CooldownHoldsASecondFailoverUntilItEnds) {
   EXPECT_EQ(s.count(Kind::FailoverTriggered), 2u);
 }
 
-// A failover that failed is run again while the component stays failed: after the backoff,
-// doubling, up to failover_retries in one outage; healthy again, the count starts over.
-TEST(Decider, AFailedFailoverIsRetriedAfterItsBackoffUpToTheLimit) {
-  Sim s(configOf(component("e", kHttp,
-                           "    cooldown: 0s\n    failover_retries: 2\n"
-                           "    failover_retry_backoff: 5s\n")));
+// Healthy, then failed: the outage's first failover is triggered.
+void failOnce(Sim& s) {
   run(s, "e", "h", true, 3);
   run(s, "e", "h", false, 3);
   ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+}
+const std::string kTwoRetries = "    failover_retries: 2\n    failover_retry_backoff: 5s\n";
+
+// A failover that failed is run again while the component stays failed: after the backoff,
+// doubling, up to failover_retries in one outage; healthy again, the count starts over.
+TEST(Decider, AFailedFailoverIsRetriedAfterItsBackoffUpToTheLimit) {
+  Sim s(configOf(component("e", kHttp, "    cooldown: 0s\n" + kTwoRetries)));
+  ASSERT_NO_FATAL_FAILURE(failOnce(s));
   auto at = s.decider().failoverFailed("e", s.clock().now());
   ASSERT_TRUE(at);
   EXPECT_EQ(*at - s.clock().now(), 5s);
@@ -252,13 +256,9 @@ TEST(Decider, AFailedFailoverIsRetriedAfterItsBackoffUpToTheLimit) {
 // A retry is the same failover, not a second one: the cooldown does not hold it; maintenance
 // does, and it goes once the maintenance ends.
 TEST(Decider, ARetryIsHeldByMaintenanceNotByTheCooldown) {
-  Sim s(configOf(component("e", kHttp,
-                           "    cooldown: 5m\n    failover_retries: 2\n"
-                           "    failover_retry_backoff: 5s\n")));
+  Sim s(configOf(component("e", kHttp, "    cooldown: 5m\n" + kTwoRetries)));
   EXPECT_FALSE(s.decider().failoverFailed("e", s.clock().now()));  // not failed: nothing to retry
-  run(s, "e", "h", true, 3);
-  run(s, "e", "h", false, 3);
-  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  ASSERT_NO_FATAL_FAILURE(failOnce(s));
   ASSERT_TRUE(s.decider().failoverFailed("e", s.clock().now()));
   EXPECT_FALSE(s.decider().failoverFailed("e", s.clock().now()));  // one is due already
   run(s, "e", "h", false, 6);
@@ -285,12 +285,8 @@ TEST(Decider, ARetryIsHeldByMaintenanceNotByTheCooldown) {
 // A retry due is about the roles it failed on: dropped when they change (the daemon calls
 // cancelRetry on every roles change) or when the store's own HA switched.
 TEST(Decider, ARetryDueIsDroppedWhenTheRolesMoveOrTheStoreSwitches) {
-  Sim s(configOf(component("e", kHttp,
-                           "    cooldown: 0s\n    failover_retries: 2\n"
-                           "    failover_retry_backoff: 5s\n")));
-  run(s, "e", "h", true, 3);
-  run(s, "e", "h", false, 3);
-  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  Sim s(configOf(component("e", kHttp, "    cooldown: 0s\n" + kTwoRetries)));
+  ASSERT_NO_FATAL_FAILURE(failOnce(s));
   ASSERT_TRUE(s.decider().failoverFailed("e", s.clock().now()));
   s.decider().cancelRetry("e");
   run(s, "e", "h", false, 20);
