@@ -165,6 +165,7 @@ void sentinel(int runs) {
     std::ofstream(config)
         << "node: {name: bench}\nevent_log: {path: " << events << "}\n"
         << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+        << "control_api: {listen: 'off', socket: " << dir.path() << "/control.sock}\n"
         << "components:\n  redis:\n    tier: hot\n    rto_target: 5s\n    plan: follow\n"
         << "    follow: {type: sentinel, sentinels: [" << g.sentinelList()
         << "], master_name: mymaster}\n"

@@ -444,7 +444,9 @@ bool FailoverRunner::start(RunRequest request, std::function<void(const RunRepor
   runs_[component] = run;
   nlohmann::json f = {{"coordinator", coordinator_.name()},
                       {"fencing_token", grant.fencing_token},
+                      {"plan", run->request.plan->name},
                       {"steps", run->request.plan->steps.size()}};
+  if (run->request.dry_run) f["dry_run"] = true;
   if (!run->request.trigger.empty()) f["trigger"] = run->request.trigger;
   if (run->request.first_failure)
     f["first_failure"] = events::formatTimestamp(*run->request.first_failure);

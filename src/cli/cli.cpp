@@ -43,9 +43,10 @@ const std::vector<Command>& commands() {
        {.options = {"config"}, .flags = {"all"}, .max_positional = 1},
        cmdProbe},
       {"events",
-       "events [--config F | --file LOG] [--follow] [--component C] [--since T] [--json]",
+       "events [--config F | --file LOG] [--follow] [--component C] [--type T[,T...]] [--since T] "
+       "[--json]",
        "Print the event log readably (or as JSON lines), filtered; --follow waits for more",
-       {.options = {"config", "file", "component", "since"}, .flags = {"follow", "json"}},
+       {.options = {"config", "file", "component", "type", "since"}, .flags = {"follow", "json"}},
        cmdEvents},
       {"explain",
        "explain [--config F | --file LOG] EVENT_ID",
@@ -92,9 +93,22 @@ const std::vector<Command>& commands() {
        cmdMember},
       {"status",
        "status [--config F] [--json]",
-       "Every component's roles: primary, standbys, fenced members, epoch, last failover",
+       "What the running daemon sees: health, roles, epoch, leader, pause and maintenance, the "
+       "standby's readiness, the last failover with its RTO (exit 1 if a component is failed); "
+       "without a daemon, the roles as stored",
        {.options = {"config"}, .flags = {"json"}},
        cmdStatus},
+      {"pause",
+       "pause [--config F] --reason TEXT [--owner O] [--json]",
+       "Hold automatic failover (every daemon of the cluster with etcd) until resume; probing "
+       "and recording go on",
+       {.options = {"config", "reason", "owner"}, .flags = {"json"}},
+       cmdPause},
+      {"resume",
+       "resume [--config F] [--owner O] [--json]",
+       "End a pause",
+       {.options = {"config", "reason", "owner"}, .flags = {"json"}},
+       cmdResume},
       {"version", "version", "Print the version", {}, nullptr},
       {"help", "help", "List the commands", {}, nullptr},
   };

@@ -24,22 +24,6 @@ std::optional<std::string> logPath(const Args& args, std::ostream& err) {
   return cfg->event_log_path;
 }
 
-struct Filter {
-  std::string component = {};
-  std::optional<WallTime> since = {};
-  bool matches(const events::Event& e) const {
-    return (component.empty() || e.component == component) && (!since || e.at >= *since);
-  }
-};
-
-std::optional<WallTime> parseSince(const std::string& text) {
-  if (auto t = events::parseTimestamp(text)) return t;
-  if (auto d = parseDuration(text)) {
-    return std::chrono::system_clock::now() - std::chrono::duration_cast<WallTime::duration>(*d);
-  }
-  return std::nullopt;
-}
-
 std::string field(const nlohmann::json& f, const char* key) {
   auto it = f.find(key);
   return it != f.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -72,11 +56,13 @@ void readLines(std::istream& in, std::string& partial, Fn&& onLine) {
 int cmdEvents(const Args& args, std::ostream& out, std::ostream& err) {
   auto path = logPath(args, err);
   if (!path) return kExitFailed;
-  Filter filter{args.option("component").value_or("")};
+  events::EventFilter filter{args.option("component").value_or(""),
+                             events::splitList(args.option("type").value_or("")), {}};
   if (auto since = args.option("since")) {
-    filter.since = parseSince(*since);
+    filter.since = events::parseSince(*since, std::chrono::system_clock::now());
     if (!filter.since) {
-      err << "hftguard events: --since takes an RFC 3339 time or a duration like 10m\n";
+      err << "hftguard events: --since takes an RFC 3339 time (2026-11-27T09:30:00+01:00) or a "
+             "duration back from now like 10m\n";
       return kExitUsage;
     }
   }

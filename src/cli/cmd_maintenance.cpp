@@ -21,13 +21,41 @@ void printWindows(std::ostream& out, const std::vector<control::MaintenanceEntry
                   const std::string& scope, WallTime now) {
   for (const auto& e : entries) {
     if (e.expires <= now) continue;
-    fmt::print(out, "{:<20} until {}  by {}: {}{}\n",
+    fmt::print(out, "{:<20} {}  by {}: {}{}\n",
                e.component.empty() ? "(whole node)" : e.component,
-               events::formatTimestamp(e.expires), e.owner, e.reason, scope);
+               control::isPause(e) ? "PAUSED until resumed"
+                                   : "until " + events::formatTimestamp(e.expires),
+               e.owner, e.reason, scope);
   }
 }
 
 }  // namespace
+
+std::string storeWindows(
+    const config::Config& cfg,
+    const std::function<std::string(std::vector<control::MaintenanceEntry>&)>& change) {
+  if (cfg.coordination.type == "etcd") {
+    Runtime rt(cfg);
+    coord::EtcdClient etcd(rt.http, coord::etcdOptions(cfg));
+    std::optional<std::string> error;
+    coord::updateMaintenanceInEtcd(etcd, cfg, change,
+                                   [&](std::string e, std::vector<control::MaintenanceEntry>) {
+                                     error = std::move(e);
+                                   });
+    turnUntil(rt.io, [&] { return static_cast<bool>(error); });
+    return error.value_or("etcd did not answer within 10 s (a change may still land)");
+  }
+  std::string why;
+  auto entries = control::readMaintenance(cfg.maintenance_path, &why);
+  if (!entries) return why;
+  const WallTime now = std::chrono::system_clock::now();
+  std::erase_if(*entries, [&](const auto& e) { return e.expires <= now; });
+  if (why = change(*entries); !why.empty()) return why;
+  if (!control::writeMaintenance(cfg.maintenance_path, *entries, &why) && why.empty()) {
+    why = "the maintenance file was not written";
+  }
+  return why;
+}
 
 // With `coordination: etcd` the windows are the cluster's (the `maintenance` key): one
 // command holds every daemon. `list` shows those and this host's file.
@@ -61,7 +89,9 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
   // The change to a list: expired windows go, the component's window is replaced or ended.
   auto change = [&](std::vector<control::MaintenanceEntry>& entries) -> std::string {
     std::erase_if(entries, [&](const auto& e) {
-      return e.expires <= now || (action != "list" && e.component == component);
+      // A pause is `hftguard resume`'s to end, not a window's.
+      return e.expires <= now ||
+             (action != "list" && e.component == component && !control::isPause(e));
     });
     if (added) entries.push_back(*added);
     return action == "list" ? "(read only)" : "";

@@ -167,7 +167,7 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
 
 // `hftguard status [--json]`: the coordination (with etcd: the cluster, its leader), each
 // component's roles and epoch, and a plan in flight (etcd: its journal in the cluster).
-int cmdStatus(const Args& args, std::ostream& out, std::ostream& err) {
+int statusFromStore(const Args& args, std::ostream& out, std::ostream& err) {
   auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
   if (!cfg) return kExitFailed;
   const bool asJson = args.flag("json");

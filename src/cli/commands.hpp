@@ -1,7 +1,9 @@
 #pragma once
 // Private to the CLI: one function per subcommand, registered in cli.cpp.
 
+#include <functional>
 #include <iosfwd>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +20,9 @@ struct ProbeResult;
 namespace hftguard::coord {
 struct Roles;
 }
+namespace hftguard::control {
+struct MaintenanceEntry;
+}
 
 namespace hftguard::cli {
 
@@ -32,6 +37,14 @@ int cmdAlertTest(const Args& args, std::ostream& out, std::ostream& err);
 int cmdDrill(const Args& args, std::ostream& out, std::ostream& err);
 int cmdMember(const Args& args, std::ostream& out, std::ostream& err);
 int cmdStatus(const Args& args, std::ostream& out, std::ostream& err);
+int cmdPause(const Args& args, std::ostream& out, std::ostream& err);
+int cmdResume(const Args& args, std::ostream& out, std::ostream& err);
+// `status` without a daemon to ask: the roles as stored (state file or etcd).
+int statusFromStore(const Args& args, std::ostream& out, std::ostream& err);
+// Changes the maintenance windows where the daemons read them (etcd's cluster key, else the
+// host's file), waiting at most 10 s; "" or why. `change` returns "" to write, else why not.
+std::string storeWindows(const config::Config& cfg,
+                         const std::function<std::string(std::vector<control::MaintenanceEntry>&)>& change);
 
 // Loads and validates `path`; prints every error to `err` and returns null when invalid.
 std::shared_ptr<const config::Config> loadOrReport(const std::string& path, std::ostream& err);

@@ -15,6 +15,7 @@
 #include "hftguard/alerts/dispatcher.hpp"
 #include "hftguard/alerts/policy.hpp"
 #include "hftguard/control/maintenance_file.hpp"
+#include "hftguard/control/telemetry.hpp"
 #include "hftguard/coord/cluster_state.hpp"
 #include "hftguard/coord/etcd_coordinator.hpp"
 #include "hftguard/coord/state_file.hpp"
@@ -26,11 +27,14 @@
 #include "hftguard/probes/sentinel_watch.hpp"
 #include "hftguard/version.hpp"
 
+#include "control_surface.hpp"
 #include "partition_guard.hpp"
 #include "plan_keeper.hpp"
 #include "roles.hpp"
 #include "recorder.hpp"
 #include "runtime.hpp"
+#include "status_view.hpp"
+#include "systemd_notify.hpp"
 
 namespace hftguard::cli {
 namespace {
@@ -67,8 +71,10 @@ struct Daemon::Impl {
       : cfg(std::move(c)),
         stop_timeout(stop),
         rt(*cfg),
+        telemetry(kVersion),
         log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr,
-             nullptr, &rt.io}),
+             nullptr, &rt.io, std::chrono::seconds(1), std::chrono::milliseconds(50),
+             [this](Duration took, bool ok) { telemetry.onEventLogWrite(took, ok); }}),
         recorder(log, cfg->node.name, rt.clock),
         coordinator(makeCoordinator()),
         action_env{rt.io, rt.http, rt.workers, rt.clock},
@@ -124,8 +130,26 @@ struct Daemon::Impl {
     }
     // Alerts come from the events, after each is on disk.
     recorder.observe([this](const events::Event& e) {
+      telemetry.onEvent(e);
+      book.onEvent(e);
       for (const auto& a : alert_policy.onEvent(e)) dispatcher.submit(a);
     });
+    if (etcd != nullptr) {
+      control_etcd = std::make_unique<coord::EtcdClient>(rt.http, coord::etcdOptions(*cfg));
+    }
+    surface = std::make_unique<ControlSurface>(
+        rt.io, rt.workers, *cfg, telemetry,
+        ControlSurface::Hooks{[this] { return statusJson(); }, [this] { return book.plans(); },
+                              [this] { return metricsText(); },
+                              [this](const nlohmann::json& q, ControlSurface::Done done) {
+                                pauseOrResume(q, true, std::move(done));
+                              },
+                              [this](const nlohmann::json& q, ControlSurface::Done done) {
+                                pauseOrResume(q, false, std::move(done));
+                              },
+                              [this](const nlohmann::json& q, ControlSurface::Done done) {
+                                maintenanceRequest(q, std::move(done));
+                              }});
   }
 
   // `local`: the host's plan locks. `etcd`: the cluster's leader lease and its state.
@@ -221,6 +245,8 @@ struct Daemon::Impl {
   }
 
   void onResult(const probes::ProbeResult& r) {
+    telemetry.onProbe(r);
+    book.onProbe(r);
     // Every failed result is logged (info: `logging.level: warn` keeps only decisions).
     if (!r.ok()) {
       spdlog::info("{}/{} {}{}: {}", r.component, r.check, probes::toString(r.status),
@@ -659,6 +685,218 @@ struct Daemon::Impl {
     applied = std::move(*entries);
   }
 
+  // --- the control API's answers (control_surface.hpp) ---
+
+  nlohmann::json statusJson() {
+    const WallTime wall = rt.clock.wallNow();
+    nlohmann::json out = {{"node", cfg->node.name},
+                          {"site", cfg->node.site},
+                          {"version", kVersion},
+                          {"pid", ::getpid()},
+                          {"started", events::formatTimestamp(started_wall)},
+                          {"config", cfg->source_path},
+                          {"event_log", cfg->event_log_path}};
+    nlohmann::json coordination = {{"type", cfg->coordination.type},
+                                   {"leading", etcd == nullptr || etcd->leading()}};
+    if (etcd != nullptr) {
+      const std::string leader = etcd->leader();
+      coordination["cluster"] = cfg->coordination.cluster;
+      coordination["leader"] = leader.empty() ? nlohmann::json() : nlohmann::json(leader);
+    } else {
+      coordination["leader"] = cfg->node.name;
+    }
+    out["coordination"] = coordination;
+    nlohmann::json paused = nullptr;
+    nlohmann::json windows = nlohmann::json::array();
+    for (const auto& w : applied) {
+      if (w.expires <= wall) continue;
+      if (control::isPause(w)) {
+        paused = {{"owner", w.owner}, {"reason", w.reason}};
+        continue;
+      }
+      windows.push_back({{"component", w.component.empty() ? nlohmann::json() : nlohmann::json(w.component)},
+                         {"owner", w.owner},
+                         {"reason", w.reason},
+                         {"expires", events::formatTimestamp(w.expires)}});
+    }
+    out["paused"] = paused;
+    out["maintenance"] = windows;
+    nlohmann::json components = nlohmann::json::object();
+    for (const auto& c : cfg->components) {
+      nlohmann::json j = {{"health", std::string(decide::toString(decider.health(c.name)))},
+                          {"tier", std::string(config::toString(c.tier))},
+                          {"automation", std::string(config::toString(c.automation))},
+                          {"maintenance", decider.inMaintenance(c.name)},
+                          {"plan", c.plan},
+                          {"plan_running", runner.running(c.name)},
+                          {"held", keeper.held(c.name)},
+                          {"rto_target_ms", std::chrono::duration<double, std::milli>(c.rto_target).count()},
+                          {"checks", book.checks(c)},
+                          {"last_failover", book.lastFailover(c.name)}};
+      if (auto r = roles.find(c.name); r != roles.end()) {
+        j["roles"] = coord::toJson(r->second);
+        j["standby"] = book.standby(c, r->second);
+      } else {
+        j["roles"] = nullptr;
+      }
+      components[c.name] = std::move(j);
+    }
+    out["components"] = components;
+    return out;
+  }
+
+  std::string metricsText() {
+    control::Telemetry::State s;
+    const WallTime wall = rt.clock.wallNow();
+    for (const auto& c : cfg->components) {
+      control::Telemetry::ComponentState cs;
+      cs.name = c.name;
+      cs.health = std::string(decide::toString(decider.health(c.name)));
+      cs.maintenance = decider.inMaintenance(c.name);
+      cs.rto_target_seconds = std::chrono::duration<double>(c.rto_target).count();
+      if (auto r = roles.find(c.name); r != roles.end()) {
+        cs.epoch = static_cast<long long>(r->second.epoch);
+        cs.primary = r->second.primary;
+        cs.standbys = r->second.standbys;
+        cs.fenced = r->second.fenced;
+      }
+      s.components.push_back(std::move(cs));
+    }
+    s.leading = etcd == nullptr || etcd->leading();
+    s.paused = std::any_of(applied.begin(), applied.end(), [&](const auto& w) {
+      return control::isPause(w) && w.expires > wall;
+    });
+    s.event_log_queued = static_cast<double>(log.queued());
+    s.event_log_dropped = static_cast<double>(log.dropped());
+    const auto& st = scheduler.stats();
+    s.scheduler_runs = static_cast<double>(st.runs);
+    s.scheduler_skipped_busy = static_cast<double>(st.skipped_busy);
+    s.scheduler_skipped_behind = static_cast<double>(st.skipped_behind);
+    return telemetry.render(s);
+  }
+
+  // Changes the windows where `hftguard maintenance` keeps them (the cluster's in etcd, else
+  // the host's file, written off the loop) and applies them at once.
+  void changeWindows(std::function<std::string(std::vector<control::MaintenanceEntry>&)> change,
+                     std::function<void(std::string error)> done) {
+    if (etcd != nullptr) {
+      coord::updateMaintenanceInEtcd(
+          *control_etcd, *cfg, std::move(change),
+          [this, done](std::string error, std::vector<control::MaintenanceEntry> after) {
+            if (error.empty()) {
+              cluster_windows = std::move(after);  // as written; the watch confirms it
+              syncMaintenance();
+            }
+            done(error);
+          });
+      return;
+    }
+    rt.workers.submit([path = cfg->maintenance_path, change, done,
+                       this]() -> net::WorkerPool::Continuation {
+      std::string why;
+      auto entries = control::readMaintenance(path, &why);
+      if (entries) {
+        const WallTime now = std::chrono::system_clock::now();
+        std::erase_if(*entries, [&](const auto& e) { return e.expires <= now; });
+        why = change(*entries);
+        if (why.empty() && !control::writeMaintenance(path, *entries, &why) && why.empty()) {
+          why = "the maintenance file was not written";
+        }
+      }
+      return [this, why, done] {
+        if (why.empty()) syncMaintenance();
+        done(why);
+      };
+    });
+  }
+
+  // POST /pause {"reason", "owner"} and /resume: automatic failover held on this node (every
+  // daemon, with etcd) until resumed. Probing and recording go on.
+  void pauseOrResume(const nlohmann::json& q, bool pause, ControlSurface::Done done) {
+    const std::string owner = q.value("owner", std::string("control-api"));
+    const std::string reason = q.value("reason", std::string());
+    if (pause && reason.empty()) return done(400, {{"error", "pause needs a reason"}});
+    const bool cluster = etcd != nullptr;
+    changeWindows(
+        [pause, owner, reason](std::vector<control::MaintenanceEntry>& entries) -> std::string {
+          const bool was = std::any_of(entries.begin(), entries.end(), control::isPause);
+          if (!pause && !was) return "not paused";
+          std::erase_if(entries, control::isPause);
+          if (pause) entries.push_back({"", owner, reason, control::untilResumed()});
+          return "";
+        },
+        [done, pause, cluster, owner, reason, this](const std::string& error) {
+          if (error == "not paused") return done(409, {{"error", "automation is not paused"}});
+          if (!error.empty()) return done(503, {{"error", error}});
+          done(200, {{"paused", pause},
+                     {"scope", cluster ? "cluster " + cfg->coordination.cluster : "node " + cfg->node.name},
+                     {"owner", owner},
+                     {"reason", reason}});
+        });
+  }
+
+  // POST /maintenance {"action": "start"|"end", "component", "for", "reason", "owner"}.
+  void maintenanceRequest(const nlohmann::json& q, ControlSurface::Done done) {
+    const std::string action = q.value("action", std::string());
+    const std::string component = q.value("component", std::string());
+    if (action != "start" && action != "end") {
+      return done(400, {{"error", "action: start or end"}});
+    }
+    if (!component.empty() && cfg->findComponent(component) == nullptr) {
+      return done(404, {{"error", "no component '" + component + "'"}});
+    }
+    std::optional<control::MaintenanceEntry> added;
+    if (action == "start") {
+      auto length = parseDuration(q.value("for", std::string()));
+      const std::string reason = q.value("reason", std::string());
+      if (!length || *length <= Duration::zero() || *length > std::chrono::hours(24 * 7) ||
+          reason.empty()) {
+        return done(400, {{"error", "start needs for (a duration up to 7d) and a reason"}});
+      }
+      added = control::MaintenanceEntry{
+          component, q.value("owner", std::string("control-api")), reason,
+          rt.clock.wallNow() + std::chrono::duration_cast<WallTime::duration>(*length)};
+    }
+    changeWindows(
+        [added, component](std::vector<control::MaintenanceEntry>& entries) -> std::string {
+          std::erase_if(entries, [&](const auto& e) {
+            return e.component == component && !control::isPause(e);
+          });
+          if (added) entries.push_back(*added);
+          return "";
+        },
+        [done, action, component, added](const std::string& error) {
+          if (!error.empty()) return done(503, {{"error", error}});
+          nlohmann::json out = {{"maintenance", action == "start"},
+                                {"component", component.empty() ? nlohmann::json() : nlohmann::json(component)}};
+          if (added) out["expires"] = events::formatTimestamp(added->expires);
+          done(200, out);
+        });
+  }
+
+  // systemd's STATUS=: "3 components: 2 healthy, 1 failed; leads cluster c; paused".
+  std::string statusLine() {
+    std::map<std::string, int> by;
+    for (const auto& c : cfg->components) ++by[std::string(decide::toString(decider.health(c.name)))];
+    std::string health;
+    for (const auto& [h, n] : by) health += fmt::format("{}{} {}", health.empty() ? "" : ", ", n, h);
+    std::string out = fmt::format("{} components: {}", cfg->components.size(), health);
+    if (etcd != nullptr) {
+      const std::string leader = etcd->leader();
+      out += etcd->leading() ? "; leads cluster " + cfg->coordination.cluster
+                             : "; leader " + (leader.empty() ? std::string("none") : leader);
+    }
+    const WallTime wall = rt.clock.wallNow();
+    if (std::any_of(applied.begin(), applied.end(),
+                    [&](const auto& w) { return control::isPause(w) && w.expires > wall; })) {
+      out += "; PAUSED";
+    }
+    for (const auto& c : cfg->components) {
+      if (runner.running(c.name)) out += "; failing over " + c.name;
+    }
+    return out;
+  }
+
   void tick() {
     ticker.expires_after(std::chrono::seconds(1));
     ticker.async_wait([this](boost::system::error_code ec) {
@@ -671,6 +909,7 @@ struct Daemon::Impl {
       takeOverDecisions();
       if (guard) guard->reevaluate();
       for (const auto& a : alert_policy.tick(rt.clock.wallNow())) dispatcher.submit(a);
+      notifier.status(statusLine());
       tick();
     });
   }
@@ -692,6 +931,7 @@ struct Daemon::Impl {
       }
       stopping = true;
       spdlog::info("{}: stopping", name);
+      notifier.stopping();
       scheduler.stop();
       for (auto& w : watches) w->stop();
       ticker.cancel();
@@ -702,6 +942,8 @@ struct Daemon::Impl {
           recorder.record("daemon_stopped", "", fmt::format("{}: stopped, {}", name, outcome),
                           {{"signal", name}, {"outcome", outcome}});
           dispatcher.stop();
+          surface->stop();
+          notifier.stopWatchdog();
           rt.io.stop();
         };
         // The leader resigns (its lease revoked): another daemon takes over at once. Etcd
@@ -721,6 +963,8 @@ struct Daemon::Impl {
   std::shared_ptr<const config::Config> cfg;
   Duration stop_timeout;
   Runtime rt;
+  control::Telemetry telemetry;  // before the log: its writer reports to it
+  StatusBook book;
   events::EventLog log;
   Recorder recorder;
   coord::EtcdCoordinator* etcd = nullptr;  // the coordinator, when it is etcd's
@@ -748,6 +992,11 @@ struct Daemon::Impl {
   bool reading_roles = false;
   std::string roles_error;
   bool stopping = false;
+  WallTime started_wall = std::chrono::system_clock::now();
+  // The control API's own etcd client (an operator's window change); null without etcd.
+  std::unique_ptr<coord::EtcdClient> control_etcd;
+  std::unique_ptr<ControlSurface> surface;
+  SystemdNotifier notifier{rt.io};
   // With etcd: quorum and self-fencing. Last: it refers to the members above.
   std::unique_ptr<PartitionGuard> guard;
   bool reevaluating = false;
@@ -763,6 +1012,10 @@ int Daemon::run() {
                kVersion, d.cfg->node.name, d.cfg->node.site, d.cfg->components.size(),
                d.scheduler.size(), d.cfg->event_log_path);
   d.loadRoles();  // before the first probe: the checks address the primary
+  // Before anything runs: a control API that cannot listen (another daemon holds it) stops
+  // the start, as an invalid config does.
+  if (std::string why = d.surface->start(); !why.empty()) throw std::runtime_error(why);
+  spdlog::info("control API on {}", d.surface->where());
   nlohmann::json roles = nlohmann::json::object();
   for (const auto& [name, r] : d.roles) roles[name] = coord::toJson(r);
   d.recorder.record("daemon_started", "",
@@ -778,6 +1031,11 @@ int Daemon::run() {
   if (d.etcd != nullptr) d.etcd->start();
   d.startWatches();
   d.tick();
+  // Ready once the loop runs the probes; the watchdog is pinged by the loop from then on.
+  boost::asio::post(d.rt.io, [&d] {
+    d.notifier.ready(d.statusLine());
+    d.notifier.startWatchdog();
+  });
   d.rt.io.run();
   const auto& stats = d.scheduler.stats();
   spdlog::info("stopped after {} probe runs ({} skipped while busy, {} missed while behind)",

@@ -69,6 +69,11 @@ std::string shapeError(Format format, std::string_view text) {
     case Format::Listen:
       return check(isHostPort(text) || (text.starts_with("unix:/") && text.size() > 6), text,
                    "host:port or unix:/path");
+    case Format::TcpOrOff:
+      return check(text == "off" || isHostPort(text), text, "host:port or off");
+    case Format::PathOrOff:
+      return check(text == "off" || (text.starts_with("/") && !text.ends_with("/")), text,
+                   "an absolute path or off");
     case Format::AbsPath:
       return check(text.starts_with("/") && !text.ends_with("/"), text,
                    "an absolute file path (a relative one would depend on the daemon's "

@@ -687,12 +687,15 @@ class Builder {
     ControlApiConfig& c = cfg.control_api;
     c.enabled = v.params.flag("enabled");
     c.listen = v.params.str("listen");
+    c.socket = v.params.str("socket");
+    if (c.listen == "off") c.listen.clear();
+    if (c.socket == "off") c.socket.clear();
     if (v.params.has("token")) c.token = v.params.secret("token");
     c.allow_remote = v.params.flag("allow_remote");
-    if (!c.allow_remote && !detail::isLocalListenAddress(c.listen)) {
+    if (!c.allow_remote && !c.listen.empty() && !detail::isLocalListenAddress(c.listen)) {
       ctx_.diag.error(v.markOf("listen"),
-                      fmt::format("listen: '{}' is not loopback or unix:/path; set allow_remote: "
-                                  "true (with a token) to expose the control API",
+                      fmt::format("listen: '{}' is not loopback; set allow_remote: true (with a "
+                                  "token) to expose the control API",
                                   c.listen));
     }
     if (c.allow_remote && !c.token) {

@@ -189,7 +189,8 @@ std::vector<SectionSpec> buildSections() {
       {"maintenance",
        {as(F::AbsPath, opt("path", V::String, "/var/lib/hftguard/maintenance.json"))}},
       {"control_api",
-       {enabled, as(F::Listen, opt("listen", V::String, "127.0.0.1:9477")),
+       {enabled, as(F::TcpOrOff, opt("listen", V::String, "127.0.0.1:9477")),
+        as(F::PathOrOff, opt("socket", V::String, "/run/hftguard/control.sock")),
         opt("token", V::SecretRef), opt("allow_remote", V::Bool, "false")}},
   };
 }

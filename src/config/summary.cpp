@@ -88,9 +88,15 @@ std::string summarize(const Config& cfg) {
         fmt::format(" endpoints {} lease {} prefix {}", fmt::join(cfg.coordination.endpoints, ","),
                     formatDuration(cfg.coordination.lease_ttl), cfg.coordination.key_prefix);
   }
+  const auto& api = cfg.control_api;
+  std::vector<std::string> where;
+  if (!api.listen.empty()) where.push_back(api.listen);
+  if (!api.socket.empty()) where.push_back("unix:" + api.socket);
   out += fmt::format("\ncontrol api: {} token {}\n",
-                     cfg.control_api.enabled ? cfg.control_api.listen : "disabled",
-                     secretOrigin(cfg.control_api.token));
+                     !api.enabled ? "disabled"
+                     : where.empty() ? "no listener"
+                                     : fmt::format("{}", fmt::join(where, " ")),
+                     secretOrigin(api.token));
   return out;
 }
 

@@ -429,9 +429,12 @@ std::vector<Decision> Decider::startMaintenance(const std::string& component,
   d.at = wall;
   d.owner = owner;
   d.expires = wallAfter(wall, length);
-  d.reason = fmt::format("maintenance of {} by {} for {}: {}",
+  // `hftguard pause` is a window of the whole node that lasts until `resume` (to 2199).
+  const bool pause = component.empty() && length > std::chrono::hours(24 * 365 * 10);
+  d.reason = fmt::format("maintenance of {} by {} {}: {}",
                          component.empty() ? "the whole node" : component, owner,
-                         formatDuration(length), reason);
+                         pause ? "until resumed (automation paused)" : "for " + formatDuration(length),
+                         reason);
   return {d};
 }
 

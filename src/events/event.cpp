@@ -1,10 +1,16 @@
 #include "hftguard/events/event.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
+#include <sstream>
+
+#include <date/date.h>
 
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include "hftguard/core/duration.hpp"
 
 namespace hftguard::events {
 
@@ -18,30 +24,48 @@ std::string formatTimestamp(WallTime t) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
+// RFC 3339 (Howard Hinnant's date library): "Z" or a numeric offset ("+01:00", "-0530"),
+// with or without a fraction of a second (kept to the millisecond, as events are written).
 std::optional<WallTime> parseTimestamp(std::string_view text) {
-  std::tm tm{};
-  int millis = 0;
+  if (text.size() < 20 || text.size() > 40 || text[10] != 'T') return std::nullopt;
   const std::string s(text);
-  char zone = 0;
-  int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &tm.tm_year, &tm.tm_mon,
-                      &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis, &zone);
-  if (n != 8 || zone != 'Z') {
-    millis = 0;
-    n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &zone);
-    if (n != 7 || zone != 'Z') return std::nullopt;
+  const bool zulu = s.back() == 'Z';
+  std::istringstream in(zulu ? s.substr(0, s.size() - 1) : s);
+  date::sys_time<std::chrono::milliseconds> tp;
+  std::chrono::minutes offset{0};
+  if (zulu) {
+    in >> date::parse("%FT%T", tp);
+  } else {
+    in >> date::parse("%FT%T%Ez", tp, offset);
   }
+  if (in.fail() || in.peek() != std::char_traits<char>::eof()) return std::nullopt;
   // Out of range is malformed, not a date: nanoseconds since 1970 end in 2262.
-  if (tm.tm_year < 1970 || tm.tm_year > 2199 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-      tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
-      tm.tm_sec < 0 || tm.tm_sec > 60 || millis < 0 || millis > 999) {
-    return std::nullopt;
+  const auto year = int(date::year_month_day(date::floor<date::days>(tp)).year());
+  if (year < 1970 || year > 2199) return std::nullopt;
+  return WallTime{tp.time_since_epoch()};
+}
+
+std::optional<WallTime> parseSince(std::string_view text, WallTime now) {
+  if (auto t = parseTimestamp(text)) return t;
+  if (auto d = parseDuration(text); d && *d >= Duration::zero()) {
+    return now - std::chrono::duration_cast<WallTime::duration>(*d);
   }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  const std::time_t secs = timegm(&tm);
-  if (secs == -1) return std::nullopt;
-  return WallTime{std::chrono::seconds(secs) + std::chrono::milliseconds(millis)};
+  return std::nullopt;
+}
+
+bool EventFilter::matches(const Event& e) const {
+  return (component.empty() || e.component == component) && (!since || e.at >= *since) &&
+         (types.empty() || std::find(types.begin(), types.end(), e.type) != types.end());
+}
+
+std::vector<std::string> splitList(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto comma = std::min(text.find(','), text.size());
+    if (comma > 0) out.emplace_back(text.substr(0, comma));
+    text.remove_prefix(std::min(comma + 1, text.size()));
+  }
+  return out;
 }
 
 nlohmann::json toJson(const Event& e) {

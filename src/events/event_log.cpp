@@ -217,7 +217,9 @@ struct EventLog::Core : std::enable_shared_from_this<Core> {
       }
       lk.unlock();
       std::string why;
+      const auto began = Clock::now();
       const bool ok = writeBatch(buf, why);
+      if (options.timed) options.timed(Clock::now() - began, ok);
       lk.lock();
       if (ok) {
         batchWritten(last);

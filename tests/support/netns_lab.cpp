@@ -175,6 +175,7 @@ void NetnsLab::writeConfig(int host) const {
   std::ofstream(d + "/hftguard.yaml") << "node: {name: " << node(host) << "}\n"
                                       << "event_log: {path: " << d << "/failover_events.json}\n"
                                       << "maintenance: {path: " << d << "/maintenance.json}\n"
+                                      << "control_api: {listen: 'off', socket: " << d << "/control.sock}\n"
                                       << sharedConfig(host);
 }
 

@@ -267,9 +267,11 @@ Duration defaultSelfFenceAfter(Duration ttl);
 // How long a plan can run at most: every attempt of every step and the backoffs between.
 Duration planBudget(const PlanConfig& plan);
 
+// The control API (docs/operations.md): a TCP listener and a unix socket, either "" (off).
 struct ControlApiConfig {
   bool enabled = true;
-  std::string listen;
+  std::string listen;  // host:port
+  std::string socket;  // an absolute path
   std::optional<Secret> token;
   bool allow_remote = false;
 };

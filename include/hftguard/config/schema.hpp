@@ -35,6 +35,8 @@ enum class Format {
   HostOrDir,    // Host, or an absolute directory holding a unix socket (libpq's host)
   HostPort,     // host:port
   Listen,       // host:port or unix:/path
+  TcpOrOff,     // host:port, or "off"
+  PathOrOff,    // an absolute file path, or "off"
   AbsPath,      // an absolute file path
   Email,        // local@domain
   SqlName,      // one SQL identifier (a table)

@@ -21,6 +21,13 @@ struct MaintenanceEntry {
   bool operator==(const MaintenanceEntry&) const = default;
 };
 
+// `hftguard pause`: a window of the whole node (with etcd: of every daemon) that lasts until
+// `resume` ends it - written as one that expires in 2199.
+WallTime untilResumed();
+inline bool isPause(const MaintenanceEntry& e) {
+  return e.component.empty() && e.expires >= untilResumed();
+}
+
 // The entries in `path`; an absent file is no maintenance. Nullopt (with why) when the file
 // exists but cannot be read or parsed.
 std::optional<std::vector<MaintenanceEntry>> readMaintenance(const std::string& path,

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,7 +26,20 @@ struct Event {
 };
 
 std::string formatTimestamp(WallTime t);  // 2026-11-26T01:32:13.123Z
+// RFC 3339: "Z" or an offset (+01:00), with or without milliseconds.
 std::optional<WallTime> parseTimestamp(std::string_view text);
+// `events --since` and `/events?since=`: an RFC 3339 time or a duration back from `now` (10m).
+std::optional<WallTime> parseSince(std::string_view text, WallTime now);
+
+// Which events `hftguard events` and the control API's /events show.
+struct EventFilter {
+  std::string component;           // "" all
+  std::vector<std::string> types;  // any of these; empty all
+  std::optional<WallTime> since;
+  bool matches(const struct Event& e) const;
+};
+// "a,b" -> {"a", "b"} (empty parts dropped).
+std::vector<std::string> splitList(std::string_view text);
 
 nlohmann::json toJson(const Event& e);
 std::string toJsonLine(const Event& e);  // one line, '\n' included

@@ -40,6 +40,9 @@ class EventLog {
     // be failing it gives up at once.
     Duration durable_wait = std::chrono::seconds(1);
     Duration retry = std::chrono::milliseconds(50);  // first retry; doubles up to 1 s
+    // Told how long each batch's write() and fsync() took and whether they worked (metrics);
+    // called on the writer thread.
+    std::function<void(Duration took, bool ok)> timed = nullptr;
   };
 
   // What the loop hears when writing starts failing, and when it works again.

@@ -96,6 +96,7 @@ TEST_F(Patroni, RefusesWhilePausedAndSaysWhyInTheEventLog) {
   std::ofstream(config) << "node: {name: ops}\n"
                         << "event_log: {path: " << dir.path() << "/events.json}\n"
                         << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+                        << "control_api: {listen: 'off', socket: " << dir.path() << "/control.sock}\n"
                         << "components:\n  database: {tier: warm, rto_target: 2m, plan: db, "
                            "checks: {t: {type: tcp, host: 127.0.0.1, port: 1}}}\n"
                         << "plans:\n  db: {steps: [{name: patroni_failover, action: patroni, "

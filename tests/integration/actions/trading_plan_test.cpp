@@ -289,6 +289,7 @@ TEST(TradingPlan, HftguardFailoverCommand) {
   std::ofstream(config) << "node: {name: ops}\n"
                         << "event_log: {path: " << dir.path() << "/events.json}\n"
                         << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+                        << "control_api: {listen: 'off', socket: " << dir.path() << "/control.sock}\n"
                         << tradingPlan(s) << kComponent;
   const std::string out = dir.path() + "/out.txt";
   ASSERT_EQ(

@@ -34,6 +34,7 @@ TEST(DaemonAlerts, DeadChannelsNeverDelayTheFailover) {
   std::ofstream(config)
       << "node: {name: e2e}\nevent_log: {path: " << events << "}\n"
       << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+      << "control_api: {listen: 'off', socket: " << dir.path() << "/control.sock}\n"
       << "alerts:\n  initial_backoff: 100ms\n  deadline: 3s\n  channels:\n"
       << "    ops: {type: slack, webhook_url_file: slack.url}\n"
       << "    oncall: {type: pagerduty, routing_key_file: pd.key, min_severity: info, url: "
@@ -84,6 +85,7 @@ TEST(DaemonAlerts, AStormOfFailedProbesIsOneAlertPerChannel) {
   std::ofstream(config)
       << "node: {name: e2e}\nevent_log: {path: " << events << "}\n"
       << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+      << "control_api: {listen: 'off', socket: " << dir.path() << "/control.sock}\n"
       << "alerts:\n  channels:\n"
       << "    ops: {type: slack, webhook_url_file: slack.url}\n"
       << "    oncall: {type: pagerduty, routing_key_file: pd.key, url: '" << pd.url()

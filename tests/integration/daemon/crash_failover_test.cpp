@@ -31,6 +31,7 @@ TEST(CrashFailover, TheDaemonFailsOverByItselfAndRecordsTheChain) {
       << "node: {name: e2e}\n"
       << "event_log: {path: " << events << "}\n"
       << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+      << "control_api: {listen: 'off', socket: " << dir.path() << "/control.sock}\n"
       << "components:\n  trading_engine:\n    tier: hot\n    rto_target: 30s\n    plan: trading\n"
       << "    primary: primary.hft.local\n    standby: standby.hft.local\n    checks:\n"
       << "      health: {type: http, url: '" << primary.url("/health")

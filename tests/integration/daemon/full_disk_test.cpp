@@ -88,6 +88,7 @@ TEST(FullDisk, FailoverCompletesAndEveryEventIsWrittenInOrderOnceSpaceIsFreed) {
   std::ofstream(config) << "node: {name: it-node}\nlogging: {level: info}\n"
                         << "event_log: {path: " << events << "}\n"
                         << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+                        << "control_api: {listen: 'off', socket: " << dir.path() << "/control.sock}\n"
                         << "plans:\n  p: {steps: [{name: a, action: http_check, url: '" << url
                         << "', expect: down}, {name: b, action: http_check, url: '" << url
                         << "', expect: down}]}\n"

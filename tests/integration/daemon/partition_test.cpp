@@ -100,6 +100,7 @@ class Partitions : public ::testing::Test {
         << "node: {name: " << n.name << "}\n"
         << "event_log: {path: " << n.events() << "}\n"
         << "maintenance: {path: " << n.dir << "/maintenance.json}\n"
+        << "control_api: {listen: 'off', socket: " << n.dir << "/control.sock}\n"
         << "coordination: {type: etcd, endpoints: ['" << n.etcd->url()
         << "'], lease_ttl: 6s, cluster: test}\n"
         << "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n    plan: move\n"

@@ -57,6 +57,7 @@ class TradingStack {
     std::ofstream out(config);
     out << "node: {name: e2e}\nevent_log: {path: " << events << "}\n"
         << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+        << "control_api: {listen: 'off', socket: " << dir.path() << "/control.sock}\n"
         << "components:\n  trading_engine:\n    tier: hot\n    rto_target: 30s\n"
         << "    plan: trading\n    primary: primary.hft.local\n    standby: standby.hft.local\n"
         << "    checks:\n      health: {type: http, url: '" << primary.url("/health")

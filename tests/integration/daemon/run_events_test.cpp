@@ -51,6 +51,7 @@ std::string writeConfig(const TempDir& dir, const EngineSim& engine) {
   std::ofstream(config) << "node: {name: it-node}\n"
                         << "event_log: {path: " << dir.path() << "/failover_events.json}\n"
                         << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+                        << "control_api: {listen: 'off', socket: " << dir.path() << "/control.sock}\n"
                         << "plans:\n  p: {steps: [{action: http_check, url: '" << url
                         << "', expect: down}]}\n"
                         << "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n"

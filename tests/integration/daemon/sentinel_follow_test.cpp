@@ -31,6 +31,7 @@ class SentinelFollow : public ::testing::Test {
         << "node: {name: follow}\n"
         << "event_log: {path: " << events_ << "}\n"
         << "maintenance: {path: " << dir_.path() << "/maintenance.json}\n"
+        << "control_api: {listen: 'off', socket: " << dir_.path() << "/control.sock}\n"
         << "components:\n  redis:\n    tier: hot\n    rto_target: 10s\n    plan: redis_follow\n"
         << "    follow: {type: sentinel, sentinels: [" << group_.sentinelList()
         << "], master_name: mymaster, reconnect: 200ms}\n"

@@ -230,6 +230,7 @@ TEST_F(RedisSession, HftguardProbeExitsWithAKeptConnection) {
   std::ofstream(config) << "node: {name: ops}\n"
                         << "event_log: {path: " << dir.path() << "/events.json}\n"
                         << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+                        << "control_api: {listen: 'off', socket: " << dir.path() << "/control.sock}\n"
                         << "components:\n  cache:\n    tier: warm\n    rto_target: 2m\n    automation: manual\n"
                         << "    checks:\n" << checks(redis.port(), "");
   const auto started = std::chrono::steady_clock::now();

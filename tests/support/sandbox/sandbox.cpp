@@ -33,6 +33,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <functional>
 #include <map>
 #include <memory>
@@ -56,11 +57,20 @@ namespace {
 
 // The template's ports, in the order the servers below take their place.
 constexpr int kRedis = 19379, kPrimary = 19080, kStandby = 19081, kFrontend = 19000, kAdmin = 19999,
-              kEtcd = 19237, kPdns = 19082, kControl = 19090, kRedisMaster = 19479,
+              kEtcd = 19237, kPdns = 19082, kControl = 19090, kControlApi = 19477, kRedisMaster = 19479,
               kRedisReplica = 19480, kSentinel1 = 19481, kSentinel2 = 19482, kSentinel3 = 19483,
               kPgPrimary = 19532, kPgStandby = 19533, kPatroniApi1 = 19608, kPatroniApi2 = 19609,
               kPatroniPg1 = 19632, kPatroniPg2 = 19633;
 const std::string kTemplateState = "/tmp/hftguard-sandbox";
+
+// The daemons' control API token (secrets/control-token): new for every sandbox.
+const std::string& controlToken() {
+  static const std::string token = [] {
+    std::random_device rd;
+    return fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
+  }();
+  return token;
+}
 
 std::string replaceAll(std::string text, const std::string& from, const std::string& to) {
   for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
@@ -431,13 +441,19 @@ std::string primaryInEtcd(const EtcdCluster& etcd) {
 // One daemon's config of a coordinated sandbox: the single config with its own node name
 // and event log, and the cluster's etcd.
 std::string nodeConfig(const std::string& config, const std::string& dir, int k,
-                       const std::vector<std::string>& endpoints) {
+                       const std::vector<std::string>& endpoints, int api_port) {
   const std::string node = fmt::format("node{}", k);
   if (config.find("\n  name: sandbox\n") == std::string::npos) {
     throw std::runtime_error("the template has no 'node: name: sandbox' to rename");
   }
   std::string out = replaceAll(config, "\n  name: sandbox\n", "\n  name: " + node + "\n");
   out = replaceAll(out, dir + "/failover_events.json", dir + "/" + node + "/failover_events.json");
+  out = replaceAll(out, dir + "/control.sock", dir + "/" + node + "/control.sock");
+  const auto listen = out.find("\n  listen: 127.0.0.1:");
+  if (listen != std::string::npos) {
+    const auto end = out.find('\n', listen + 1);
+    out.replace(listen, end - listen, fmt::format("\n  listen: 127.0.0.1:{}", api_port));
+  }
   std::string list;
   for (const auto& e : endpoints) list += (list.empty() ? "" : ", ") + e;
   // A killed leader's lease expires within 15 s, so a failover it left half-done still ends
@@ -558,6 +574,7 @@ int main(int argc, char** argv) {
                                       {kEtcd, std::stoi(stack.etcd.endpoint().substr(17))},
                                       {kPdns, std::stoi(stack.pdns.apiUrl().substr(17))},
                                       {kControl, controlPort},
+                                      {kControlApi, freePort()},
                                       {kRedisMaster, stack.sentinels.master().port()},
                                       {kRedisReplica, stack.sentinels.replica().port()},
                                       {kSentinel1, stack.sentinels.sentinelPorts()[0]},
@@ -573,6 +590,7 @@ int main(int argc, char** argv) {
     config = replaceAll(config, kTemplateState, dir);
     std::filesystem::create_directories(dir + "/secrets");
     std::ofstream(dir + "/secrets/pdns-api-key") << PdnsServer::kApiKey;
+    std::ofstream(dir + "/secrets/control-token") << controlToken();
     std::ofstream(dir + "/sandbox.yaml") << config;
     std::string status = stack.status(controlPort);
     std::vector<Daemons::Node> nodes;
@@ -585,8 +603,9 @@ int main(int argc, char** argv) {
         const std::string node = fmt::format("{}/node{}", dir, k);
         std::filesystem::create_directories(node + "/secrets");  // paths are the config's
         std::ofstream(node + "/secrets/pdns-api-key") << PdnsServer::kApiKey;
+        std::ofstream(node + "/secrets/control-token") << controlToken();
         std::ofstream(node + "/sandbox.yaml")
-            << nodeConfig(config, dir, k, coordination->endpoints());
+            << nodeConfig(config, dir, k, coordination->endpoints(), freePort());
         nodes.push_back({fmt::format("node{}", k), node + "/sandbox.yaml", {}});
       }
     }

@@ -143,6 +143,7 @@ TEST(MinimalConfig, GetsEveryDefault) {
   EXPECT_EQ(cfg->plans.at(0).steps.at(0).timeout, 10s);
   EXPECT_EQ(cfg->coordination.type, "local");
   EXPECT_EQ(cfg->control_api.listen, "127.0.0.1:9477");
+  EXPECT_EQ(cfg->control_api.socket, "/run/hftguard/control.sock");
   EXPECT_FALSE(cfg->control_api.allow_remote);
 }
 
@@ -169,6 +170,8 @@ TEST(FullConfig, ReadsTheRemainingForms) {
   EXPECT_EQ(cfg->coordination.cert_file, "/etc/hftguard/etcd-client.crt");
   EXPECT_EQ(cfg->coordination.key_file, "/etc/hftguard/etcd-client.key");
   EXPECT_FALSE(cfg->control_api.enabled);
+  EXPECT_EQ(cfg->control_api.listen, "");  // 'off'
+  EXPECT_EQ(cfg->control_api.socket, "/run/hftguard/ctl.sock");
   EXPECT_EQ(cfg->plans.at(0).steps.at(1).params.list("sentinels").at(1), "[::1]:26380");
 }
 

@@ -83,6 +83,35 @@ TEST_F(EventLogTest, TimestampsAreRfc3339WithMilliseconds) {
   EXPECT_FALSE(parseTimestamp("yesterday"));
 }
 
+TEST_F(EventLogTest, TimestampsWithAnOffsetAreTheSameInstant) {
+  const WallTime t{std::chrono::milliseconds(1795656141123LL)};
+  EXPECT_EQ(parseTimestamp("2026-11-26T02:22:21.123+01:00"), t);
+  EXPECT_EQ(parseTimestamp("2026-11-25T20:22:21.123-05:00"), t);
+  EXPECT_EQ(parseTimestamp("2026-11-26T06:52:21.123+05:30"), t);
+  for (const char* bad : {"2026-11-26T01:22:21", "2026-11-26 01:22:21Z", "2026-13-26T01:22:21Z",
+                          "2026-11-26T01:22:21+25:00x", "2026-11-26T06:52:21+0530", "2300-01-01T00:00:00Z",
+                          "2026-11-26T01:22:21.123Zjunk"}) {
+    EXPECT_FALSE(parseTimestamp(bad)) << bad;
+  }
+  const WallTime now{std::chrono::seconds(1795656141)};
+  EXPECT_EQ(parseSince("10m", now), now - std::chrono::minutes(10));
+  EXPECT_EQ(parseSince("2026-11-26T02:22:21+01:00", now), now);
+  EXPECT_FALSE(parseSince("+01:00", now));
+}
+
+TEST_F(EventLogTest, AFilterMatchesComponentTypesAndTime) {
+  Event e;
+  e.component = "engine";
+  e.type = "failover_completed";
+  e.at = WallTime{std::chrono::seconds(100)};
+  EXPECT_TRUE(EventFilter{}.matches(e));
+  EXPECT_TRUE((EventFilter{"engine", {"step_done", "failover_completed"}, {}}.matches(e)));
+  EXPECT_FALSE((EventFilter{"db", {}, {}}.matches(e)));
+  EXPECT_FALSE((EventFilter{"", {"step_done"}, {}}.matches(e)));
+  EXPECT_FALSE((EventFilter{"", {}, WallTime{std::chrono::seconds(101)}}.matches(e)));
+  EXPECT_EQ(splitList("a,,b,"), (std::vector<std::string>{"a", "b"}));
+}
+
 TEST_F(EventLogTest, NoEventLostOrTornWhileTheDiskIsFull) {
   std::atomic<int> call{0};
   std::atomic<bool> full{false};

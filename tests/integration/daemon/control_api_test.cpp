@@ -1,0 +1,360 @@
+// The operator's surface against a running daemon: the control API over its unix socket and
+// its TCP listener (every endpoint, and its refusals: no token, a wrong token, bad queries),
+// the CLI as its client (status, pause, resume), Prometheus's /metrics parsed line by line,
+// a pause that really holds a failover until resume, and systemd's notify protocol (READY,
+// STATUS, WATCHDOG pings that stop when the loop stops).
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "hftguard/control/client.hpp"
+#include "hftguard/control/metrics.hpp"
+#include "hftguard/config/loader.hpp"
+
+#include "cli/systemd_notify.hpp"
+#include "event_file.hpp"
+#include "process.hpp"
+#include "servers.hpp"
+
+using namespace hftguard;
+using namespace hftguard::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kToken = "integration-token-1234";
+
+struct Daemon {
+  TempDir dir;
+  std::string events = dir.path() + "/failover_events.json";
+  std::string config = dir.path() + "/hftguard.yaml";
+  int port = freePort();
+  int calls = 0;
+  std::shared_ptr<const config::Config> cfg;
+
+  void write(const EngineSim& a, const EngineSim& b) {
+    auto api = [](const EngineSim& e) { return "127.0.0.1:" + std::to_string(e.port()); };
+    std::filesystem::create_directories(dir.path() + "/secrets");
+    std::ofstream(dir.path() + "/secrets/token") << kToken << "\n";
+    std::ofstream(config)
+        << "node: {name: ctl}\n"
+        << "event_log: {path: " << events << "}\n"
+        << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
+        << "control_api: {listen: '127.0.0.1:" << port << "', socket: " << dir.path()
+        << "/run/control.sock, token_file: secrets/token}\n"
+        << "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n    plan: move\n"
+        << "    cooldown: 0s\n    flap_damping: {enabled: false}\n"
+        << "    members:\n"
+        << "      engine_a: {host: 127.0.0.1, api: '" << api(a) << "'}\n"
+        << "      engine_b: {host: 127.0.0.1, api: '" << api(b) << "'}\n"
+        << "    primary: engine_a\n"
+        << "    checks:\n"
+        << "      health: {type: http, url: 'http://{primary.api}/health', interval: 100ms, "
+           "timeout: 80ms}\n"
+        << "    standby_checks:\n"
+        << "      ready: {type: http, url: 'http://{standby.api}/health', interval: 100ms, "
+           "timeout: 80ms}\n"
+        << "plans:\n  move:\n    steps:\n"
+        << "      - {name: old_down, action: http_check, url: 'http://{old_primary.api}/health', "
+           "expect: down}\n"
+        << "      - {name: promote, action: http_request, url: "
+           "'http://{new_primary.api}/admin/promote'}\n";
+    auto r = config::loadConfigFile(config);
+    ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].format());
+    cfg = r.config;
+  }
+
+  ChildProcess start(std::vector<std::string> env = {}, const std::string& log = "run.log") {
+    return ChildProcess({HFTGUARD_BINARY, "run", "--config", config},
+                        {.log_file = dir.path() + "/" + log, .env = std::move(env)});
+  }
+
+  // The API as the CLI reaches it (the socket), or over TCP only.
+  control::ClientAnswer call(const std::string& method, const std::string& target,
+                             const std::string& body = {}, bool tcp = false,
+                             std::optional<std::string> token = kToken) {
+    config::ControlApiConfig api = cfg->control_api;
+    if (tcp) api.socket.clear();
+    api.token.reset();
+    if (token) api.token = config::Secret(*token, "test");
+    return control::callDaemon(api, method, target, body, 5s);
+  }
+
+  nlohmann::json get(const std::string& target) {
+    auto a = call("GET", target, {}, false, std::nullopt);  // reads need no token here
+    EXPECT_TRUE(a.reached) << a.error;
+    EXPECT_EQ(a.status, 200) << a.body;
+    return nlohmann::json::parse(a.body, nullptr, false);
+  }
+
+  // `hftguard ARGS... --config F`: exit status and output.
+  std::pair<int, std::string> cli(std::vector<std::string> args) {
+    std::vector<std::string> argv{HFTGUARD_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--config", config});
+    const std::string out = dir.path() + "/cli-" + std::to_string(++calls) + ".out";
+    const int rc = runCommand(argv, {.log_file = out}, 20s);
+    return {rc, readFile(out)};
+  }
+};
+
+std::size_t count(const std::string& events, const std::string& type) {
+  std::size_t n = 0;
+  for (const auto& e : readEvents(events)) n += e.type == type;
+  return n;
+}
+
+std::optional<double> metric(const control::Exposition& e, const std::string& name,
+                             const control::Labels& labels) {
+  for (const auto& s : e.samples) {
+    if (s.name == name && s.labels == labels) return s.value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST(ControlApi, EveryEndpointTheCliAndAPauseThatHoldsAFailoverUntilResumed) {
+  EngineSim a("primary");
+  EngineSim b("standby");
+  Daemon d;
+  d.write(a, b);
+  auto daemon = d.start();
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        auto s = d.call("GET", "/status", {}, false, std::nullopt);
+        if (!s.reached) return false;
+        auto j = nlohmann::json::parse(s.body, nullptr, false);
+        return j.is_object() && j["components"]["engine"]["health"] == "healthy" &&
+               j["components"]["engine"]["standby"].value("ready", false);
+      },
+      15s))
+      << readFile(d.dir.path() + "/run.log");
+
+  // /status over the socket, no token: roles, health, the standby's readiness.
+  auto status = d.get("/status");
+  const auto& engine = status["components"]["engine"];
+  EXPECT_EQ(engine["roles"]["primary"], "engine_a");
+  EXPECT_EQ(engine["standby"]["member"], "engine_b");
+  EXPECT_EQ(status["coordination"]["type"], "local");
+  EXPECT_TRUE(status["paused"].is_null());
+  EXPECT_EQ(engine["checks"][0]["status"], "ok");
+
+  // /metrics over TCP: every line parses; the dashboard's families are there.
+  auto m = d.call("GET", "/metrics", {}, true, std::nullopt);
+  ASSERT_TRUE(m.reached) << m.error;
+  std::string why;
+  auto expo = control::parseExposition(m.body, &why);
+  ASSERT_TRUE(expo) << why << "\n" << m.body;
+  EXPECT_EQ(metric(*expo, "hftguard_component_health", {{"component", "engine"}, {"state", "healthy"}}), 1);
+  EXPECT_EQ(metric(*expo, "hftguard_member_role",
+                   {{"component", "engine"}, {"member", "engine_a"}, {"role", "primary"}}),
+            1);
+  EXPECT_EQ(metric(*expo, "hftguard_leader", {}), 1);
+  EXPECT_GT(*metric(*expo, "hftguard_scheduler_runs_total", {}), 0);
+  EXPECT_TRUE(metric(*expo, "hftguard_check_latency_seconds_count",
+                     {{"component", "engine"}, {"check", "health"}}));
+
+  // Refusals: a change without the token, with a wrong one, over either listener.
+  for (bool tcp : {false, true}) {
+    auto none = d.call("POST", "/pause", R"({"reason":"x"})", tcp, std::nullopt);
+    EXPECT_EQ(none.status, 401) << none.body;
+    auto wrong = d.call("POST", "/pause", R"({"reason":"x"})", tcp, "not-the-token");
+    EXPECT_EQ(wrong.status, 401) << wrong.body;
+  }
+  EXPECT_EQ(d.call("POST", "/pause", "{}").status, 400);        // no reason
+  EXPECT_EQ(d.call("POST", "/pause", "[1,2]").status, 400);     // not an object
+  EXPECT_EQ(d.call("GET", "/nothing").status, 404);
+  EXPECT_EQ(d.call("DELETE", "/status").status, 405);
+  EXPECT_TRUE(d.get("/status")["paused"].is_null()) << "a refused change changed something";
+
+  // Paused through the CLI (its token from the config): a failure is seen and held.
+  auto [rc, out] = d.cli({"pause", "--reason", "integration test", "--owner", "tester"});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("through the daemon"), std::string::npos) << out;
+  EXPECT_EQ(d.get("/status")["paused"]["owner"], "tester");
+  auto [trc, table] = d.cli({"status"});
+  EXPECT_EQ(trc, 0) << table;
+  EXPECT_NE(table.find("PAUSED by tester"), std::string::npos) << table;
+  a.setFault("crash");
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        for (const auto& e : readEvents(d.events)) {
+          if (e.type == "failover_suppressed" && e.fields.value("suppressed_by", "") == "maintenance")
+            return true;
+        }
+        return false;
+      },
+      10s));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(count(d.events, "failover_started"), 0u) << "a paused daemon failed over";
+
+  // Resumed: the held failover goes ahead.
+  auto [rrc, rout] = d.cli({"resume"});
+  ASSERT_EQ(rrc, 0) << rout;
+  ASSERT_TRUE(waitUntil([&] { return count(d.events, "failover_completed") == 1; }, 15s))
+      << readFile(d.dir.path() + "/run.log");
+  auto [again, again_out] = d.cli({"resume"});
+  EXPECT_EQ(again, 1) << "resume when not paused: " << again_out;
+  EXPECT_NE(again_out.find("not paused"), std::string::npos) << again_out;
+
+  // /events: filtered by type, component and time (with an offset); bad queries refused.
+  auto ev = d.get("/events?type=failover_completed,failover_started&component=engine");
+  ASSERT_EQ(ev["events"].size(), 2u) << ev.dump();
+  EXPECT_EQ(ev["events"][1]["type"], "failover_completed");
+  EXPECT_EQ(d.get("/events?type=failover_completed&since=" +
+                  control::escapeQuery("2199-01-01T00:00:00+01:00"))["events"].size(),
+            0u);
+  EXPECT_EQ(d.get("/events?type=failover_completed&since=1h")["events"].size(), 1u);
+  EXPECT_EQ(d.get("/events?limit=1")["events"].size(), 1u);
+  EXPECT_EQ(d.call("GET", "/events?since=yesterday").status, 400);
+  EXPECT_EQ(d.call("GET", "/events?component=nope").status, 404);
+  EXPECT_EQ(d.call("GET", "/events?limit=0").status, 400);
+
+  // /plans and /status: the failover with its steps and RTO; the roles moved.
+  auto plans = d.get("/plans");
+  EXPECT_EQ(plans["engine"]["outcome"], "completed") << plans.dump();
+  EXPECT_EQ(plans["engine"]["steps"].size(), 2u);
+  EXPECT_TRUE(plans["engine"].contains("rto_ms"));
+  auto after = d.get("/status")["components"]["engine"];
+  EXPECT_EQ(after["roles"]["primary"], "engine_b");
+  EXPECT_EQ(after["last_failover"]["outcome"], "completed");
+  auto [jrc, json] = d.cli({"status", "--json"});
+  auto parsed = nlohmann::json::parse(json, nullptr, false);
+  ASSERT_TRUE(parsed.is_object()) << json;
+  EXPECT_EQ(parsed["components"]["engine"]["roles"]["primary"], "engine_b");
+
+  m = d.call("GET", "/metrics", {}, true, std::nullopt);
+  expo = control::parseExposition(m.body, &why);
+  ASSERT_TRUE(expo) << why;
+  EXPECT_EQ(metric(*expo, "hftguard_failovers_total", {{"component", "engine"}, {"outcome", "completed"}}), 1);
+  EXPECT_EQ(metric(*expo, "hftguard_failover_rto_seconds_count", {{"component", "engine"}}), 1);
+  EXPECT_EQ(metric(*expo, "hftguard_epoch", {{"component", "engine"}}), 1);
+  EXPECT_EQ(metric(*expo, "hftguard_control_requests_total", {{"path", "/pause"}, {"code", "401"}}), 4);
+
+  // A second daemon on the same socket does not start.
+  auto second = d.start({}, "second.log");
+  auto code = second.waitExit(10s);
+  ASSERT_TRUE(code) << "a second daemon started beside the first";
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(readFile(d.dir.path() + "/second.log").find("in use"), std::string::npos)
+      << readFile(d.dir.path() + "/second.log");
+  EXPECT_TRUE(daemon.running());
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+namespace {
+
+// A notify socket as systemd's: datagrams, each one message.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      throw std::runtime_error("cannot bind " + path);
+    }
+    timeval tv{0, 50 * 1000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~NotifySocket() { ::close(fd_); }
+
+  struct Message {
+    std::chrono::steady_clock::time_point at;
+    std::string text;
+  };
+  // Everything that arrives within `for_`.
+  std::vector<Message> collect(std::chrono::milliseconds for_) {
+    std::vector<Message> out;
+    const auto until = std::chrono::steady_clock::now() + for_;
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < until) {
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n > 0) out.push_back({std::chrono::steady_clock::now(), std::string(buf, n)});
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+std::size_t pings(const std::vector<NotifySocket::Message>& ms) {
+  std::size_t n = 0;
+  for (const auto& m : ms) n += m.text.find("WATCHDOG=1") != std::string::npos;
+  return n;
+}
+
+bool said(const std::vector<NotifySocket::Message>& ms, const std::string& what) {
+  for (const auto& m : ms) {
+    if (m.text.find(what) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST(SystemdNotify, ReadyStatusAndWatchdogPingsThatStopWithTheProcess) {
+  EngineSim a("primary");
+  EngineSim b("standby");
+  Daemon d;
+  d.write(a, b);
+  NotifySocket notify(d.dir.path() + "/notify.sock");
+  auto daemon = d.start({"NOTIFY_SOCKET=" + d.dir.path() + "/notify.sock", "WATCHDOG_USEC=300000"});
+  auto first = notify.collect(1500ms);
+  ASSERT_TRUE(said(first, "READY=1")) << readFile(d.dir.path() + "/run.log");
+  EXPECT_TRUE(said(first, "STATUS=1 components:")) << first.front().text;
+  EXPECT_GE(pings(first), 3u);  // every 100 ms
+
+  daemon.kill(SIGSTOP);  // a stalled daemon: no pings, so systemd would restart it
+  notify.collect(150ms);  // what was in flight
+  auto stalled = notify.collect(600ms);
+  daemon.kill(SIGCONT);
+  EXPECT_EQ(pings(stalled), 0u);
+  EXPECT_GE(pings(notify.collect(600ms)), 2u);
+
+  daemon.kill(SIGTERM);
+  EXPECT_TRUE(said(notify.collect(1000ms), "STOPPING=1"));
+  EXPECT_TRUE(daemon.waitExit(10s));
+}
+
+// The pings come from the event loop itself: a loop that is busy for 700 ms sends none
+// meanwhile, though the process and its other threads run on.
+TEST(SystemdNotify, AStalledEventLoopStopsThePings) {
+  TempDir dir;
+  NotifySocket notify(dir.path() + "/notify.sock");
+  ::setenv("NOTIFY_SOCKET", (dir.path() + "/notify.sock").c_str(), 1);
+  ::setenv("WATCHDOG_USEC", "150000", 1);
+  ::unsetenv("WATCHDOG_PID");
+  boost::asio::io_context io;
+  cli::SystemdNotifier notifier(io);
+  notifier.startWatchdog();
+  std::thread loop([&] { io.run_for(2500ms); });
+  auto before = notify.collect(600ms);
+  boost::asio::post(io, [] { std::this_thread::sleep_for(700ms); });  // the loop stalls
+  notify.collect(100ms);
+  auto during = notify.collect(500ms);
+  notify.collect(200ms);
+  auto after = notify.collect(500ms);
+  notifier.stopWatchdog();
+  loop.join();
+  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("WATCHDOG_USEC");
+  EXPECT_GE(pings(before), 5u);
+  EXPECT_EQ(pings(during), 0u);
+  EXPECT_GE(pings(after), 4u);
+}
