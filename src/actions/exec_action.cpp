@@ -64,6 +64,10 @@ class Exec final : public Action {
     posix_spawn_file_actions_t files;
     posix_spawn_file_actions_init(&files);
     posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
+    // Nothing of the daemon's but stdout/stderr: not its control API's listening sockets (a
+    // child that outlives a killed daemon would keep them, and the restart would find them
+    // taken), not its connections.
+    posix_spawn_file_actions_addclosefrom_np(&files, 3);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);

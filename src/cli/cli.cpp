@@ -1,5 +1,6 @@
 #include "hftguard/cli/cli.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -94,7 +95,7 @@ const std::vector<Command>& commands() {
       {"status",
        "status [--config F] [--json]",
        "What the running daemon sees: health, roles, epoch, leader, pause and maintenance, the "
-       "standby's readiness, the last failover with its RTO (exit 1 if a component is failed); "
+       "standby's readiness, the last failover with its RTO; "
        "without a daemon, the roles as stored",
        {.options = {"config"}, .flags = {"json"}},
        cmdStatus},
@@ -166,6 +167,14 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   }
   for (const Command& c : commands()) {
     if (c.name != name || !c.fn) continue;
+    // `hftguard CMD --help`: what it does and takes, exit 0 (before any other check).
+    if (std::any_of(args.begin() + 1, args.end(),
+                    [](const std::string& a) { return a == "--help" || a == "-h"; })) {
+      fmt::print(out, "usage: hftguard {}\n\n{}\n\nExit codes: 0 ok, 1 failed, 2 usage error. "
+                      "--config defaults to /etc/hftguard/hftguard.yaml.\n",
+                 c.usage, c.summary);
+      return kExitOk;
+    }
     Args parsed;
     if (auto problem = parseArgs({args.begin() + 1, args.end()}, c.spec, parsed)) {
       fmt::print(err, "hftguard {}: {}\nusage: hftguard {}\n", name, *problem, c.usage);

@@ -45,16 +45,7 @@ std::string storeWindows(
     turnUntil(rt.io, [&] { return static_cast<bool>(error); });
     return error.value_or("etcd did not answer within 10 s (a change may still land)");
   }
-  std::string why;
-  auto entries = control::readMaintenance(cfg.maintenance_path, &why);
-  if (!entries) return why;
-  const WallTime now = std::chrono::system_clock::now();
-  std::erase_if(*entries, [&](const auto& e) { return e.expires <= now; });
-  if (why = change(*entries); !why.empty()) return why;
-  if (!control::writeMaintenance(cfg.maintenance_path, *entries, &why) && why.empty()) {
-    why = "the maintenance file was not written";
-  }
-  return why;
+  return control::updateMaintenance(cfg.maintenance_path, change);
 }
 
 // With `coordination: etcd` the windows are the cluster's (the `maintenance` key): one
@@ -142,8 +133,7 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
     const bool here = std::any_of(local->begin(), local->end(),
                                   [&](const auto& e) { return e.component == component; });
     if (action == "end" && here) {
-      change(*local);
-      if (!control::writeMaintenance(cfg->maintenance_path, *local, &why)) {
+      if (why = control::updateMaintenance(cfg->maintenance_path, change); !why.empty()) {
         err << "hftguard maintenance: this host's window not ended: " << why << "\n";
         return kExitFailed;
       }
@@ -157,8 +147,7 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
     printWindows(out, *local, "", now);
     return kExitOk;
   }
-  change(*local);
-  if (!control::writeMaintenance(cfg->maintenance_path, *local, &why)) {
+  if (why = control::updateMaintenance(cfg->maintenance_path, change); !why.empty()) {
     err << "hftguard maintenance: " << why << "\n";
     return kExitFailed;
   }

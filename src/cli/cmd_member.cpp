@@ -170,10 +170,19 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
 int statusFromStore(const Args& args, std::ostream& out, std::ostream& err) {
   auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
   if (!cfg) return kExitFailed;
-  const bool asJson = args.flag("json");
+  nlohmann::json json;
+  const int status = storeStatus(*cfg, !args.flag("json"), out, err, json);
+  if (args.flag("json")) out << json.dump(2) << "\n";
+  return status;
+}
+
+int storeStatus(const config::Config& cfgRef, bool print, std::ostream& out, std::ostream& err,
+                nlohmann::json& json) {
+  const config::Config* cfg = &cfgRef;
+  const bool asJson = !print;
   const coord::StateFile file(stateFilePath(*cfg));
-  nlohmann::json json = {{"coordination", {{"type", cfg->coordination.type}}},
-                         {"components", nlohmann::json::object()}};
+  json = {{"coordination", {{"type", cfg->coordination.type}}},
+          {"components", nlohmann::json::object()}};
   int status = kExitOk;
   std::optional<coord::ClusterView> view;
   if (cfg->coordination.type == "etcd") {
@@ -265,7 +274,6 @@ int statusFromStore(const Args& args, std::ostream& out, std::ostream& err) {
     }
     json["components"][c.name] = entry;
   }
-  if (asJson) out << json.dump(2) << "\n";
   return status;
 }
 

@@ -2,6 +2,7 @@
 // hftguard pause / resume: automatic failover held on this node, or the whole cluster with
 // etcd, until resumed - through the daemon when it runs, else where it reads them.
 #include <ostream>
+#include <sstream>
 
 #include <fmt/ostream.h>
 
@@ -15,7 +16,23 @@ namespace {
 
 constexpr const char* kDefaultConfig = "/etc/hftguard/hftguard.yaml";
 
+// The daemon's answer read without trusting its shape (another version may have written it).
+nlohmann::json at(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nlohmann::json() : *it;
+}
+nlohmann::json list(const nlohmann::json& j, const char* key) {
+  auto v = at(j, key);
+  return v.is_array() ? v : nlohmann::json::array();
+}
+double num(const nlohmann::json& j, const char* key) {
+  auto v = at(j, key);
+  return v.is_number() ? v.get<double>() : 0;
+}
+
 std::string str(const nlohmann::json& j, const char* key, const std::string& otherwise = "-") {
+  if (!j.is_object()) return otherwise;
   auto it = j.find(key);
   return it != j.end() && it->is_string() && !it->get<std::string>().empty()
              ? it->get<std::string>()
@@ -25,72 +42,92 @@ std::string str(const nlohmann::json& j, const char* key, const std::string& oth
 std::string joined(const nlohmann::json& list) {
   std::string out;
   if (!list.is_array()) return "-";
-  for (const auto& x : list) out += (out.empty() ? "" : ",") + x.get<std::string>();
+  for (const auto& x : list) out += (out.empty() ? "" : ",") + (x.is_string() ? x.get<std::string>() : x.dump());
   return out.empty() ? "-" : out;
 }
 
 std::string lastFailoverText(const nlohmann::json& f) {
   if (!f.is_object()) return "-";
   const std::string outcome = str(f, "outcome");
-  std::string out = (f.value("dry_run", false) ? "dry run " : "") + outcome + " " +
+  std::string out = (at(f, "dry_run") == true ? "dry run " : "") + outcome + " " +
                     str(f, outcome == "running" ? "started" : "ended", "");
-  if (f.contains("rto_ms")) {
-    out += fmt::format(" RTO {:.1f}s/{:.0f}s{}", f["rto_ms"].get<double>() / 1000,
-                       f.value("rto_target_ms", 0.0) / 1000,
-                       f.value("rto_met", true) ? "" : " MISSED");
+  if (num(f, "rto_ms") > 0) {
+    out += fmt::format(" RTO {:.1f}s/{:.0f}s{}", num(f, "rto_ms") / 1000,
+                       num(f, "rto_target_ms") / 1000, at(f, "rto_met") == false ? " MISSED" : "");
   }
   if (f.contains("failed_step")) out += " at " + str(f, "failed_step");
   return out;
 }
 
 void printStatus(std::ostream& out, const nlohmann::json& s) {
-  const auto& co = s["coordination"];
+  const nlohmann::json co = at(s, "coordination");
   fmt::print(out, "hftguard {} on node {} (site {}), pid {}, since {}\n", str(s, "version"),
-             str(s, "node"), str(s, "site"), s.value("pid", 0), str(s, "started"));
+             str(s, "node"), str(s, "site"), at(s, "pid").dump(), str(s, "started"));
   if (str(co, "type") == "etcd") {
     const std::string leader = str(co, "leader", "none");
     fmt::print(out, "coordination: etcd cluster {}, leader {}{}\n", str(co, "cluster"), leader,
-               co.value("leading", false) ? " (this daemon)" : "");
+               at(co, "leading") == true ? " (this daemon)" : "");
   } else {
     fmt::print(out, "coordination: local (this daemon acts)\n");
   }
-  if (s["paused"].is_object()) {
-    fmt::print(out, "automation: PAUSED by {}: {} (hftguard resume)\n", str(s["paused"], "owner"),
-               str(s["paused"], "reason"));
+  if (at(s, "paused").is_object()) {
+    fmt::print(out, "automation: PAUSED by {}: {} (hftguard resume)\n", str(at(s, "paused"), "owner"),
+               str(at(s, "paused"), "reason"));
   } else {
     fmt::print(out, "automation: on\n");
   }
-  for (const auto& w : s["maintenance"]) {
+  const nlohmann::json windows = list(s, "maintenance");
+  for (const auto& w : windows) {
     fmt::print(out, "maintenance: {} until {} by {}: {}\n", str(w, "component", "(whole node)"),
                str(w, "expires"), str(w, "owner"), str(w, "reason"));
   }
   fmt::print(out, "\n{:<18} {:<11} {:<6} {:<12} {:<26} {:<12} {}\n", "COMPONENT", "HEALTH",
              "EPOCH", "PRIMARY", "STANDBY", "FENCED", "LAST FAILOVER");
-  for (const auto& [name, c] : s["components"].items()) {
+  const nlohmann::json components = at(s, "components");
+  for (const auto& [name, c] : components.items()) {
     std::string health = str(c, "health");
-    if (c.value("maintenance", false)) health += "*";
-    if (c.value("plan_running", false)) health += "!";
-    const auto& r = c["roles"];
+    if (at(c, "maintenance") == true) health += "*";
+    if (at(c, "plan_running") == true) health += "!";
+    const nlohmann::json r = at(c, "roles");
     std::string standby = "-";
-    if (c.contains("standby") && c["standby"].is_object()) {
-      const auto& sb = c["standby"];
-      standby = str(sb, "member") + (sb.value("ready", false) ? " (ready)" : " (NOT ready)");
+    if (at(c, "standby").is_object()) {
+      const nlohmann::json sb = at(c, "standby");
+      standby = str(sb, "member") + (at(sb, "ready") == true ? " (ready)" : " (NOT ready)");
     }
     fmt::print(out, "{:<18} {:<11} {:<6} {:<12} {:<26} {:<12} {}\n", name, health,
-               r.is_object() ? std::to_string(r.value("epoch", 0)) : "-",
+               r.is_object() ? at(r, "epoch").dump() : "-",
                r.is_object() ? str(r, "primary") : "-", standby,
-               r.is_object() ? joined(r["fenced"]) : "-", lastFailoverText(c["last_failover"]));
-    if (c.value("held", false)) {
+               r.is_object() ? joined(at(r, "fenced")) : "-", lastFailoverText(at(c, "last_failover")));
+    if (at(c, "held") == true) {
       fmt::print(out, "  held: an interrupted plan waits for an operator (hftguard failover {} "
                       "--resume | --abandon)\n", name);
     }
     if (c.contains("standby") && c["standby"].is_object() && c["standby"].contains("why")) {
       fmt::print(out, "  standby: {}\n", str(c["standby"], "why"));
     }
-    for (const auto& k : c["checks"]) {
+    const nlohmann::json checks = list(c, "checks");
+    for (const auto& k : checks) {
       const std::string st = str(k, "status");
       if (st == "ok" || st == "pending") continue;
       fmt::print(out, "  {} {}: {}\n", str(k, "name"), st, str(k, "reason"));
+    }
+  }
+  if (s.contains("daemons") && s["daemons"].is_object()) {
+    fmt::print(out, "\nDAEMON       LEADS  HEALTH SEEN\n");
+    for (const auto& [node, d] : s["daemons"].items()) {
+      std::string seen;
+      if (d.contains("health") && d["health"].is_object()) {
+        for (const auto& [c, h] : d["health"].items())
+          seen += fmt::format(" {}={}", c, h.is_string() ? h.get<std::string>() : "?");
+      }
+      fmt::print(out, "{:<12} {:<6}{}\n", node, at(d, "leading") == true ? "yes" : "no", seen);
+    }
+  }
+  for (const auto& [name, c] : components.items()) {
+    if (at(c, "plan_in_flight").is_object()) {
+      const nlohmann::json p = at(c, "plan_in_flight");
+      fmt::print(out, "plan in flight for {}: {} by {}, {} steps done\n", name, str(p, "plan"),
+                 str(p, "node"), at(p, "steps_done").dump());
     }
   }
   fmt::print(out, "\n(* maintenance, ! plan running)\n");
@@ -172,16 +209,26 @@ int cmdStatus(const Args& args, std::ostream& out, std::ostream& err) {
     fmt::print(err, "hftguard status: the daemon's answer is not a status\n");
     return kExitFailed;
   }
+  nlohmann::json status = j;
+  // With etcd: what every daemon reports and a plan in flight, from etcd (one daemon's view
+  // is its own; the cluster's is there).
+  if (cfg->coordination.type == "etcd") {
+    std::ostringstream quiet;
+    nlohmann::json store;
+    storeStatus(*cfg, false, quiet, err, store);
+    if (store.contains("daemons")) status["daemons"] = store["daemons"];
+    for (const auto& [name, c] : store["components"].items()) {
+      if (c.contains("plan_in_flight") && status["components"].contains(name)) {
+        status["components"][name]["plan_in_flight"] = c["plan_in_flight"];
+      }
+    }
+  }
   if (args.flag("json")) {
-    out << j.dump(2) << "\n";
+    out << status.dump(2) << "\n";
   } else {
-    printStatus(out, j);
+    printStatus(out, status);
   }
-  // Exit 1 when a component is failed or held: scripts and monitors can use it.
-  for (const auto& [name, c] : j["components"].items()) {
-    if (str(c, "health") == "failed" || c.value("held", false)) return kExitFailed;
-  }
-  return kExitOk;
+  return kExitOk;  // it could say; what it said is in the output (--json for scripts)
 }
 
 int cmdPause(const Args& args, std::ostream& out, std::ostream& err) {

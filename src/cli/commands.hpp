@@ -41,6 +41,10 @@ int cmdPause(const Args& args, std::ostream& out, std::ostream& err);
 int cmdResume(const Args& args, std::ostream& out, std::ostream& err);
 // `status` without a daemon to ask: the roles as stored (state file or etcd).
 int statusFromStore(const Args& args, std::ostream& out, std::ostream& err);
+// The same into `json` (printed as a table when `print`): the roles as stored, and with etcd
+// what each daemon reports and a plan in flight. The exit code.
+int storeStatus(const config::Config& cfg, bool print, std::ostream& out, std::ostream& err,
+                nlohmann::json& json);
 // Changes the maintenance windows where the daemons read them (etcd's cluster key, else the
 // host's file), waiting at most 10 s; "" or why. `change` returns "" to write, else why not.
 std::string storeWindows(const config::Config& cfg,

@@ -1,11 +1,13 @@
 #include "control_surface.hpp"
 
 #include <deque>
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 
 #include "hftguard/control/api.hpp"
+#include "hftguard/control/status_page.hpp"
 #include "hftguard/control/telemetry.hpp"
 #include "hftguard/events/event.hpp"
 #include "hftguard/net/http_server.hpp"
@@ -15,28 +17,57 @@ namespace hftguard::cli {
 namespace {
 
 constexpr std::size_t kMaxEvents = 10000;  // one /events answer at most; `limit` lowers it
+constexpr std::uintmax_t kMaxScan = 256ull << 20;  // the log's last 256 MiB are read at most
+constexpr std::size_t kMaxLine = 1 << 20;           // a longer line is no event (skipped)
 
-// The events matching `filter`, the last `limit` of them, read from the file.
+// The events matching `filter`, the last `limit` of them, read from the file's tail (its
+// last kMaxScan bytes; `truncated` says the scan began there). Runs on its own thread.
 nlohmann::json readEvents(const std::string& path, const events::EventFilter& filter,
                           std::size_t limit, std::string* why) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) {
     *why = "cannot read the event log " + path;
     return nullptr;
   }
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  const bool truncated = !ec && size > kMaxScan;
+  if (truncated) in.seekg(static_cast<std::streamoff>(size - kMaxScan));
   std::deque<nlohmann::json> kept;
   std::size_t malformed = 0;
-  for (std::string line; std::getline(in, line);) {
-    auto e = events::parseEventLine(line);
-    if (!e) {
-      malformed += line.empty() ? 0 : 1;
-      continue;
+  std::string line;
+  bool skipping = truncated;  // the first (partial) line of a tail scan
+  auto take = [&] {
+    if (!skipping && !line.empty()) {
+      auto e = events::parseEventLine(line);
+      if (!e) {
+        ++malformed;
+      } else if (filter.matches(*e)) {
+        kept.push_back(events::toJson(*e));
+        if (kept.size() > limit) kept.pop_front();
+      }
     }
-    if (!filter.matches(*e)) continue;
-    kept.push_back(events::toJson(*e));
-    if (kept.size() > limit) kept.pop_front();
+    skipping = false;
+    line.clear();
+  };
+  char buf[64 * 1024];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    const std::size_t n = static_cast<std::size_t>(in.gcount());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (buf[i] == '\n') {
+        take();
+      } else if (line.size() < kMaxLine) {
+        line += buf[i];
+      } else if (!skipping) {
+        ++malformed;  // too long to be an event: the rest of it is skipped
+        skipping = true;
+        line.clear();
+      }
+    }
   }
-  nlohmann::json out = {{"events", nlohmann::json::array()}, {"malformed_lines", malformed}};
+  nlohmann::json out = {{"events", nlohmann::json::array()},
+                        {"malformed_lines", malformed},
+                        {"truncated", truncated}};
   for (auto& j : kept) out["events"].push_back(std::move(j));
   return out;
 }
@@ -52,7 +83,14 @@ struct ControlSurface::Impl {
         telemetry(t),
         hooks(std::move(h)),
         api({c.control_api.token ? std::optional(c.control_api.token->reveal()) : std::nullopt,
-             c.control_api.allow_remote}) {}
+             c.control_api.allow_remote, hostNames(c.control_api)}) {}
+
+  // What a loopback listener answers to: its address and localhost, at its port.
+  static std::vector<std::string> hostNames(const config::ControlApiConfig& c) {
+    if (c.allow_remote || c.listen.empty()) return {};
+    const std::string port = c.listen.substr(c.listen.rfind(':') + 1);
+    return {c.listen, "127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port};
+  }
 
   boost::asio::io_context& io;
   net::WorkerPool& workers;
@@ -62,6 +100,8 @@ struct ControlSurface::Impl {
   control::ControlApi api;
   std::unique_ptr<net::HttpServer> server;
   std::vector<std::string> bound;
+  net::WorkerPool events_reader{io, 1};
+  bool reading = false;
 
   void routes() {
     using control::Access;
@@ -70,6 +110,13 @@ struct ControlSurface::Impl {
     });
     api.route("GET", "/status", Access::Read, [this](const net::ServerRequest&, net::ServerReply r) {
       r(control::jsonResponse(200, hooks.status()));
+    });
+    api.route("GET", "/", Access::Read, [this](const net::ServerRequest&, net::ServerReply r) {
+      // No script, no remote anything: the page is its own server-side rendering.
+      r(net::ServerResponse{200, "text/html; charset=utf-8",
+                            control::renderStatusPage(hooks.status()),
+                            {{"Content-Security-Policy",
+                              "default-src 'none'; style-src 'unsafe-inline'"}}});
     });
     api.route("GET", "/plans", Access::Read, [this](const net::ServerRequest&, net::ServerReply r) {
       r(control::jsonResponse(200, hooks.plans()));
@@ -85,9 +132,14 @@ struct ControlSurface::Impl {
                   std::string why;
                   auto body = control::jsonBody(q, &why);
                   if (!body) return r(control::errorResponse(400, why));
-                  (hooks.*hook)(*body, [r](int status, nlohmann::json answer) {
-                    r(control::jsonResponse(status, answer));
-                  });
+                  try {
+                    (hooks.*hook)(*body, [r](int status, nlohmann::json answer) {
+                      r(control::jsonResponse(status, answer));
+                    });
+                  } catch (const nlohmann::json::exception& e) {  // {"owner": 5}
+                    r(control::errorResponse(400, std::string("a field has the wrong type: ") +
+                                                      e.what()));
+                  }
                 });
     };
     change("/pause", &Hooks::pause);
@@ -121,12 +173,20 @@ struct ControlSurface::Impl {
         return reply(control::errorResponse(400, fmt::format("limit: 1..{}", kMaxEvents)));
       }
     }
-    workers.submit([path = cfg.event_log_path, filter, limit,
-                    reply]() -> net::WorkerPool::Continuation {
+    // One scan at a time, on a thread of its own: never a probe's worker, never the loop.
+    if (reading) return reply(control::errorResponse(429, "an /events read is running; try again"));
+    reading = true;
+    events_reader.submit([this, path = cfg.event_log_path, filter, limit,
+                          reply]() -> net::WorkerPool::Continuation {
       std::string why;
       auto out = readEvents(path, filter, limit, &why);
-      return [out = std::move(out), why, reply] {
-        reply(out.is_null() ? control::errorResponse(500, why) : control::jsonResponse(200, out));
+      std::string body = out.is_null() ? std::string()
+                                       : out.dump(-1, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace);
+      return [this, body = std::move(body), why, reply] {
+        reading = false;
+        reply(body.empty() ? control::errorResponse(500, why)
+                           : net::ServerResponse{200, "application/json", body + "\n", {}});
       };
     });
   }

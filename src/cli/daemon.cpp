@@ -130,8 +130,12 @@ struct Daemon::Impl {
     }
     // Alerts come from the events, after each is on disk.
     recorder.observe([this](const events::Event& e) {
-      telemetry.onEvent(e);
-      book.onEvent(e);
+      try {  // what the operator's surface keeps never stops an alert, or the daemon
+        telemetry.onEvent(e);
+        book.onEvent(e);
+      } catch (const std::exception& x) {
+        spdlog::error("event {} ({}) not counted: {}", e.id, e.type, x.what());
+      }
       for (const auto& a : alert_policy.onEvent(e)) dispatcher.submit(a);
     });
     if (etcd != nullptr) {
@@ -654,35 +658,40 @@ struct Daemon::Impl {
           cluster_error = bad;
         }
       }
-      // One window per component (the decider keeps one): the one that lasts longest, so
-      // that neither the file's nor the cluster's can end the other's protection.
-      for (const auto& w : cluster_windows) {
-        auto same = std::find_if(entries->begin(), entries->end(),
-                                 [&](const auto& e) { return e.component == w.component; });
-        if (same == entries->end()) {
-          entries->push_back(w);
-        } else if (w.expires > same->expires) {
-          *same = w;
-        }
-      }
+      entries->insert(entries->end(), cluster_windows.begin(), cluster_windows.end());
     }
     const SteadyTime now = rt.clock.now();
     const WallTime wall = rt.clock.wallNow();
     std::erase_if(*entries, [&](const auto& e) { return e.expires <= wall; });
-    std::erase_if(applied, [&](const auto& e) { return e.expires <= wall; });
-    for (const auto& a : applied) {
-      if (std::find(entries->begin(), entries->end(), a) == entries->end()) {
-        record(decider.endMaintenance(a.component, "ended by an operator", now, wall));
+    // One window per component (the decider keeps one): the one that lasts longest, so that
+    // no window - the file's or the cluster's, a pause or a 30-minute window of the whole
+    // node - can end another's protection.
+    std::vector<control::MaintenanceEntry> merged;
+    for (const auto& e : *entries) {
+      auto same = std::find_if(merged.begin(), merged.end(),
+                               [&](const auto& m) { return m.component == e.component; });
+      if (same == merged.end()) {
+        merged.push_back(e);
+      } else if (e.expires > same->expires) {
+        *same = e;
       }
     }
-    for (const auto& e : *entries) {
+    std::erase_if(applied, [&](const auto& e) { return e.expires <= wall; });
+    // A component's window replaced by another is started over it, never ended first: the
+    // end would let a held failover through in between.
+    for (const auto& a : applied) {
+      const bool still = std::any_of(merged.begin(), merged.end(),
+                                     [&](const auto& m) { return m.component == a.component; });
+      if (!still) record(decider.endMaintenance(a.component, "ended by an operator", now, wall));
+    }
+    for (const auto& e : merged) {
       if (std::find(applied.begin(), applied.end(), e) != applied.end()) continue;
       if (!e.component.empty() && cfg->findComponent(e.component) == nullptr) continue;
       record(decider.startMaintenance(e.component, e.owner, e.reason,
                                       std::chrono::duration_cast<Duration>(e.expires - wall), now,
                                       wall));
     }
-    applied = std::move(*entries);
+    applied = std::move(merged);
   }
 
   // --- the control API's answers (control_surface.hpp) ---
@@ -783,32 +792,46 @@ struct Daemon::Impl {
       coord::updateMaintenanceInEtcd(
           *control_etcd, *cfg, std::move(change),
           [this, done](std::string error, std::vector<control::MaintenanceEntry> after) {
-            if (error.empty()) {
-              cluster_windows = std::move(after);  // as written; the watch confirms it
-              syncMaintenance();
-            }
-            done(error);
+            if (!error.empty()) return done(error);
+            awaitClusterWindows(control::maintenanceText(after),
+                                rt.clock.now() + std::chrono::seconds(3), done);
           });
       return;
     }
     rt.workers.submit([path = cfg->maintenance_path, change, done,
                        this]() -> net::WorkerPool::Continuation {
-      std::string why;
-      auto entries = control::readMaintenance(path, &why);
-      if (entries) {
-        const WallTime now = std::chrono::system_clock::now();
-        std::erase_if(*entries, [&](const auto& e) { return e.expires <= now; });
-        why = change(*entries);
-        if (why.empty() && !control::writeMaintenance(path, *entries, &why) && why.empty()) {
-          why = "the maintenance file was not written";
-        }
-      }
+      std::string why = control::updateMaintenance(path, change);
       return [this, why, done] {
         if (why.empty()) syncMaintenance();
         done(why);
       };
     });
   }
+
+  // Written to etcd: answered once this daemon's own read of the cluster's windows has it
+  // and applied it (its watch, within ~200 ms), not before - "paused" must be true when said.
+  void awaitClusterWindows(std::string want, SteadyTime until,
+                           std::function<void(std::string)> done) {
+    syncMaintenance();
+    const auto seen = etcd->maintenance();
+    std::optional<std::vector<control::MaintenanceEntry>> parsed;
+    if (seen) {
+      parsed = seen->empty() ? std::optional(std::vector<control::MaintenanceEntry>{})
+                             : control::parseMaintenance(*seen);
+    }
+    if (parsed && control::maintenanceText(*parsed) == want) return done("");
+    if (stopping || rt.clock.now() >= until) {
+      return done(std::string(kWrittenNotSeen));
+    }
+    auto timer = std::make_shared<boost::asio::steady_timer>(rt.io);
+    timer->expires_after(std::chrono::milliseconds(50));
+    timer->async_wait([this, timer, want = std::move(want), until, done](boost::system::error_code) {
+      awaitClusterWindows(want, until, done);
+    });
+  }
+  static constexpr std::string_view kWrittenNotSeen =
+      "written to etcd, but this daemon has not read it back within 3 s (can it read etcd?); "
+      "every daemon applies it once it reads it";
 
   // POST /pause {"reason", "owner"} and /resume: automatic failover held on this node (every
   // daemon, with etcd) until resumed. Probing and recording go on.
@@ -827,6 +850,7 @@ struct Daemon::Impl {
         },
         [done, pause, cluster, owner, reason, this](const std::string& error) {
           if (error == "not paused") return done(409, {{"error", "automation is not paused"}});
+          if (error == kWrittenNotSeen) return done(202, {{"warning", error}, {"paused", pause}});
           if (!error.empty()) return done(503, {{"error", error}});
           done(200, {{"paused", pause},
                      {"scope", cluster ? "cluster " + cfg->coordination.cluster : "node " + cfg->node.name},
@@ -866,6 +890,7 @@ struct Daemon::Impl {
           return "";
         },
         [done, action, component, added](const std::string& error) {
+          if (error == kWrittenNotSeen) return done(202, {{"warning", error}});
           if (!error.empty()) return done(503, {{"error", error}});
           nlohmann::json out = {{"maintenance", action == "start"},
                                 {"component", component.empty() ? nlohmann::json() : nlohmann::json(component)}};

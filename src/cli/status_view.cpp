@@ -6,6 +6,23 @@
 #include "hftguard/probes/result.hpp"
 
 namespace hftguard::cli {
+namespace {
+
+// Fields read without trusting their type: an event's fields are whatever its writer put.
+bool flag(const nlohmann::json& f, const char* key) {
+  auto it = f.find(key);
+  return it != f.end() && it->is_boolean() && it->get<bool>();
+}
+std::string text(const nlohmann::json& f, const char* key) {
+  auto it = f.find(key);
+  return it != f.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+double number(const nlohmann::json& f, const char* key) {
+  auto it = f.find(key);
+  return it != f.end() && it->is_number() ? it->get<double>() : 0;
+}
+
+}  // namespace
 
 void StatusBook::onProbe(const probes::ProbeResult& r) {
   Last& l = last_[r.component][r.check];
@@ -18,8 +35,7 @@ void StatusBook::onProbe(const probes::ProbeResult& r) {
 
 void StatusBook::onEvent(const events::Event& e) {
   if (e.component.empty()) return;
-  const bool self_fence = e.fields.value("self_fence", false);
-  if (self_fence) return;  // a host's self-fence is not the component's failover
+  if (flag(e.fields, "self_fence")) return;  // a host's self-fence is not the component's failover
   auto stamped = [&e] {
     nlohmann::json j = e.fields;
     j["ts"] = events::formatTimestamp(e.at);
@@ -35,12 +51,12 @@ void StatusBook::onEvent(const events::Event& e) {
   if (it == plans_.end()) return;
   Plan& p = it->second;
   if (e.type == "step_done" || e.type == "step_failed") {
-    nlohmann::json s = {{"step", e.fields.value("step", "")},
-                        {"action", e.fields.value("action", "")},
+    nlohmann::json s = {{"step", text(e.fields, "step")},
+                        {"action", text(e.fields, "action")},
                         {"result", e.type == "step_done" ? "done" : "failed"},
-                        {"duration_ms", e.fields.value("duration_ms", 0.0)},
+                        {"duration_ms", number(e.fields, "duration_ms")},
                         {"ts", events::formatTimestamp(e.at)}};
-    if (e.type == "step_failed") s["error"] = e.fields.value("error", "");
+    if (e.type == "step_failed") s["error"] = text(e.fields, "error");
     p.steps.push_back(std::move(s));
   } else if (e.type == "failover_completed" || e.type == "failover_failed" ||
              e.type == "failover_interrupted") {
@@ -116,18 +132,18 @@ nlohmann::json StatusBook::lastFailover(const std::string& component) const {
   auto it = plans_.find(component);
   if (it == plans_.end()) return nullptr;
   const Plan& p = it->second;
-  nlohmann::json out = {{"started", p.started.value("ts", "")},
-                        {"plan", p.started.value("plan", "")},
-                        {"node", p.started.value("node", "")},
-                        {"dry_run", p.started.value("dry_run", false)},
+  nlohmann::json out = {{"started", text(p.started, "ts")},
+                        {"plan", text(p.started, "plan")},
+                        {"node", text(p.started, "node")},
+                        {"dry_run", flag(p.started, "dry_run")},
                         {"steps", p.steps}};
   if (p.ended.is_null()) {
     out["outcome"] = "running";
     return out;
   }
   out["outcome"] = p.ended["outcome"];
-  out["ended"] = p.ended.value("ts", "");
-  out["reason"] = p.ended.value("reason", "");
+  out["ended"] = text(p.ended, "ts");
+  out["reason"] = text(p.ended, "reason");
   for (const char* key : {"duration_ms", "rto_ms", "rto_target_ms", "rto_met", "new_primary",
                           "epoch", "failed_step", "roles_error"}) {
     if (p.ended.contains(key)) out[key] = p.ended[key];

@@ -70,6 +70,10 @@ std::string shapeError(Format format, std::string_view text) {
       return check(isHostPort(text) || (text.starts_with("unix:/") && text.size() > 6), text,
                    "host:port or unix:/path");
     case Format::TcpOrOff:
+      if (text.starts_with("unix:")) {
+        return fmt::format("'{}': a unix socket is now its own key: socket: {}", text,
+                           text.substr(5));
+      }
       return check(text == "off" || isHostPort(text), text, "host:port or off");
     case Format::PathOrOff:
       return check(text == "off" || (text.starts_with("/") && !text.ends_with("/")), text,

@@ -1,5 +1,7 @@
 #include "hftguard/control/api.hpp"
 
+#include <algorithm>
+
 namespace hftguard::control {
 
 ControlApi::ControlApi(Options options) : options_(std::move(options)) {}
@@ -26,6 +28,11 @@ void ControlApi::handle(const net::ServerRequest& request, net::ServerReply repl
     auto res = errorResponse(405, request.path + " takes " + allowed);
     res.headers.emplace_back("Allow", allowed);
     return answer(std::move(res));
+  }
+  if (!request.unix_socket && !options_.hosts.empty() &&
+      std::find(options_.hosts.begin(), options_.hosts.end(), request.host) ==
+          options_.hosts.end()) {
+    return answer(errorResponse(403, "Host '" + request.host + "' is not this daemon's"));
   }
   const Route& r = route->second;
   const bool needs_token =

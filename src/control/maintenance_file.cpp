@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,6 +89,32 @@ std::string maintenanceText(const std::vector<MaintenanceEntry>& entries) {
 bool writeMaintenance(const std::string& path, const std::vector<MaintenanceEntry>& entries,
                       std::string* error) {
   return replaceFileDurably(path, maintenanceText(entries), 0640, true, error);
+}
+
+std::string updateMaintenance(
+    const std::string& path,
+    const std::function<std::string(std::vector<MaintenanceEntry>&)>& change) {
+  const std::string lock_path = path + ".lock";
+  std::error_code ec;
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return lock_path + ": " + std::strerror(errno);
+  // Held until the new file is in place: another writer reads what this one wrote.
+  while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+  }
+  std::string why;
+  auto entries = readMaintenance(path, &why);
+  if (entries) {
+    const WallTime now = std::chrono::system_clock::now();
+    std::erase_if(*entries, [&](const auto& e) { return e.expires <= now; });
+    why = change(*entries);
+    if (why.empty() && !writeMaintenance(path, *entries, &why) && why.empty()) {
+      why = path + ": not written";
+    }
+  }
+  ::close(fd);  // releases the lock
+  return why;
 }
 
 }  // namespace hftguard::control

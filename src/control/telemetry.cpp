@@ -15,6 +15,11 @@ double number(const nlohmann::json& f, const char* key, double otherwise = 0) {
   return it != f.end() && it->is_number() ? it->get<double>() : otherwise;
 }
 
+bool flag(const nlohmann::json& f, const char* key) {
+  auto it = f.find(key);
+  return it != f.end() && it->is_boolean() && it->get<bool>();
+}
+
 std::string text(const nlohmann::json& f, const char* key) {
   auto it = f.find(key);
   return it != f.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -88,7 +93,7 @@ void Telemetry::onProbe(const probes::ProbeResult& r) {
 void Telemetry::onEvent(const events::Event& e) {
   const nlohmann::json& f = e.fields;
   metrics_.add("hftguard_events_total", {{"type", e.type}});
-  const bool self_fence = f.value("self_fence", false);
+  const bool self_fence = flag(f, "self_fence");  // elsewhere (quorum_reached) it is a text
   if (e.type == "failover_completed" || e.type == "failover_failed" ||
       e.type == "failover_interrupted" || e.type == "failover_skipped") {
     metrics_.add("hftguard_failovers_total",
@@ -97,7 +102,7 @@ void Telemetry::onEvent(const events::Event& e) {
   if (e.type == "failover_completed" && f.contains("rto_ms")) {
     metrics_.observe("hftguard_failover_rto_seconds", {{"component", e.component}},
                      number(f, "rto_ms") / 1000);
-    if (f.contains("rto_met") && !f.value("rto_met", true)) {
+    if (f.contains("rto_met") && f["rto_met"].is_boolean() && !f["rto_met"].get<bool>()) {
       metrics_.add("hftguard_failover_rto_missed_total", {{"component", e.component}});
     }
   }

@@ -1,5 +1,6 @@
 #include "hftguard/net/http_server.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 namespace hftguard::net {
@@ -28,6 +30,12 @@ using asio::ip::tcp;
 using unix_socket = asio::local::stream_protocol;
 
 namespace {
+
+// Never inherited by a program a plan step starts (exec_action also closes them in the child).
+void closeOnExec(int fd) {
+  const int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
 
 // A connection: read a request, hand it to the handler, write its reply, and again while
 // the client keeps the connection alive. Owned by itself (shared_ptr) and by the server's
@@ -47,6 +55,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual ~Connection() = default;
 
   void start() { readOne(); }
+  bool overUnix() const { return unix_; }
   virtual void close() = 0;
 
  protected:
@@ -84,12 +93,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
     r.content_type = std::string(req[http::field::content_type]);
     r.unix_socket = unix_;
     r.peer = peer_;
+    r.host = std::string(req[http::field::host]);
     const bool keep = req.keep_alive();
     version_ = req.version();
-    // The reply may come later; only once, and not after the connection closed.
-    auto reply = [self = shared_from_this(), keep](ServerResponse res) {
-      if (self->answered_) return;
+    // The reply may come later: once, for this request only (not a later one on the same
+    // connection), and within `reply_within` - else 504 and the connection closes.
+    const std::uint64_t request = ++request_;
+    answered_ = false;
+    timer_.expires_after(limits_.reply_within);
+    timer_.async_wait([self = weak_from_this(), request](boost::system::error_code late) {
+      auto s = self.lock();
+      if (!s || late || s->request_ != request || s->answered_) return;
+      s->answered_ = true;
+      s->answer(ServerResponse{504, "application/json", R"j({"error":"no answer in time"})j", {}},
+                false);
+    });
+    auto reply = [self = shared_from_this(), keep, request](ServerResponse res) {
+      if (self->request_ != request || self->answered_) return;
       self->answered_ = true;
+      self->timer_.cancel();
       self->answer(std::move(res), keep);
     };
     try {
@@ -119,7 +141,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asyncWrite([self = shared_from_this(), keep](boost::system::error_code ec) {
       self->timer_.cancel();
       if (ec || !keep) return self->finish();
-      self->answered_ = false;
       self->readOne();
     });
   }
@@ -142,6 +163,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
   unsigned version_ = 11;
+  std::uint64_t request_ = 0;
   bool answered_ = false;
   bool done_ = false;
 };
@@ -186,6 +208,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   std::optional<tcp::acceptor> tcp_acceptor;
   std::optional<unix_socket::acceptor> unix_acceptor;
   std::string unix_path;
+  ino_t unix_inode = 0;
   std::set<std::shared_ptr<Connection>> open;
   bool stopped = false;
 
@@ -202,13 +225,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     };
   }
 
+  // Each listener has its own budget: connections held open over TCP never lock an
+  // operator out of the socket.
   template <typename Socket>
   void admit(Socket socket, bool unix, std::string peer) {
-    if (stopped || open.size() >= limits.max_connections) {
+    const std::size_t mine = static_cast<std::size_t>(std::count_if(
+        open.begin(), open.end(), [unix](const auto& c) { return c->overUnix() == unix; }));
+    if (stopped || mine >= limits.max_connections) {
       boost::system::error_code ignored;
       socket.close(ignored);
       return;
     }
+    closeOnExec(socket.native_handle());
     auto c = std::make_shared<SocketConnection<Socket>>(io, std::move(socket), handler, limits, unix,
                                                         std::move(peer), onClosed());
     open.insert(c);
@@ -269,6 +297,7 @@ std::string HttpServer::listenTcp(const std::string& host_port) {
   if (!ec) a.bind(ep, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fmt::format("cannot listen on {}: {}", host_port, ec.message());
+  closeOnExec(a.native_handle());
   impl_->tcp_acceptor.emplace(std::move(a));
   impl_->acceptTcp();
   return "";
@@ -291,7 +320,13 @@ std::string HttpServer::listenUnix(const std::string& path, unsigned mode) {
     unix_socket::socket probe(impl_->io);
     probe.connect(unix_socket::endpoint(path), ec);
     if (!ec) return fmt::format("{} is in use: another hftguard answers on it", path);
-    fs::remove(path, fec);  // left by a process that is gone
+    // Only a socket nobody listens on is left by a process that is gone; any other error
+    // (a full backlog, no permission) may be a live daemon's.
+    if (ec != boost::asio::error::connection_refused) {
+      return fmt::format("{} exists and cannot be checked ({}); remove it if no hftguard runs",
+                         path, ec.message());
+    }
+    fs::remove(path, fec);
   }
   unix_socket::acceptor a(impl_->io);
   a.open(unix_socket(), ec);
@@ -301,8 +336,11 @@ std::string HttpServer::listenUnix(const std::string& path, unsigned mode) {
   }
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fmt::format("cannot listen on {}: {}", path, ec.message());
+  closeOnExec(a.native_handle());
   impl_->unix_acceptor.emplace(std::move(a));
   impl_->unix_path = path;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) impl_->unix_inode = st.st_ino;
   impl_->acceptUnix();
   return "";
 }
@@ -320,8 +358,12 @@ void HttpServer::stop() {
   if (impl_->tcp_acceptor) impl_->tcp_acceptor->close(ignored);
   if (impl_->unix_acceptor) {
     impl_->unix_acceptor->close(ignored);
-    std::error_code fec;
-    std::filesystem::remove(impl_->unix_path, fec);
+    // Removed only while it is still the file this server bound (not a successor's).
+    struct stat st {};
+    if (::stat(impl_->unix_path.c_str(), &st) == 0 && st.st_ino == impl_->unix_inode) {
+      std::error_code fec;
+      std::filesystem::remove(impl_->unix_path, fec);
+    }
   }
   auto open = std::move(impl_->open);
   for (const auto& c : open) c->close();

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +27,9 @@ class ControlApi {
   struct Options {
     std::optional<std::string> token;  // control_api.token; nullopt: mutations refused
     bool reads_need_token = false;     // the TCP listener is not loopback
+    // Host headers a TCP request may carry (empty: any). A loopback listener takes only its
+    // own names, so a web page in an operator's browser cannot read it by DNS rebinding.
+    std::vector<std::string> hosts = {};
   };
   using Handler = std::function<void(const net::ServerRequest&, net::ServerReply)>;
   // Called once per answered request (metrics): method, route ("" when none matched), status.

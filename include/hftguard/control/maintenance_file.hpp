@@ -4,6 +4,7 @@
 // atomically (unique temp file, fsync, rename, directory fsync), so the daemon never reads
 // half of it. It outlives daemon restarts; expired entries are ignored.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,14 @@ std::optional<std::vector<MaintenanceEntry>> readMaintenance(const std::string& 
 std::string maintenanceText(const std::vector<MaintenanceEntry>& entries);
 std::optional<std::vector<MaintenanceEntry>> parseMaintenance(const std::string& text,
                                                               std::string* error = nullptr);
+
+// Read, changed and written back under an exclusive lock (`path`.lock), so that two writers
+// (the daemon's control API, `hftguard maintenance`, `pause`) never lose each other's change;
+// expired windows are dropped. `change` returns "" to write, else why not (returned). Blocks:
+// never on the event loop.
+std::string updateMaintenance(
+    const std::string& path,
+    const std::function<std::string(std::vector<MaintenanceEntry>&)>& change);
 
 // Replaces the file's content atomically; false (with why) on failure.
 bool writeMaintenance(const std::string& path, const std::vector<MaintenanceEntry>& entries,

@@ -2,7 +2,8 @@
 // A small HTTP/1.1 server (Boost.Beast) on the event loop, over TCP and over a unix stream
 // socket: what the control API and /metrics are served by. Bounded: a request's head and
 // body have size limits, a connection that sends nothing for `idle` is closed, at most
-// `max_connections` are open (the next is refused at once). A handler answers when it is
+// `max_connections` are open per listener (the next is refused at once), and a handler that
+// does not answer within `reply_within` gets the client a 504. A handler answers when it is
 // ready (its reply may come later, from the loop); nothing here blocks the loop.
 
 #include <functional>
@@ -26,6 +27,7 @@ struct ServerRequest {
   std::string query;   // since=... (still escaped)
   std::string body;
   std::string authorization;  // the Authorization header, "" when absent
+  std::string host;           // the Host header
   std::string content_type;
   bool unix_socket = false;  // came over the unix socket (its file mode is the access control)
   std::string peer;          // "unix" or the TCP peer's address:port
@@ -45,8 +47,9 @@ class HttpServer {
  public:
   struct Limits {
     std::size_t max_body = 64 * 1024;
-    std::size_t max_connections = 64;
+    std::size_t max_connections = 32;  // per listener (TCP, the unix socket)
     Duration idle = std::chrono::seconds(10);
+    Duration reply_within = std::chrono::seconds(30);  // a handler's answer, else 504
   };
 
   HttpServer(boost::asio::io_context& io, ServerHandler handler, Limits limits);

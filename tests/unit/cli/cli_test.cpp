@@ -39,6 +39,23 @@ TEST(Cli, VersionAndHelp) {
   EXPECT_EQ(cli({}).code, 2);
 }
 
+TEST(Cli, EveryCommandHasItsOwnHelp) {
+  for (const char* cmd : {"run", "check-config", "probe", "events", "explain", "failover",
+                          "alert-test", "drill", "maintenance", "member", "status", "pause",
+                          "resume"}) {
+    Output o = cli({cmd, "--help"});
+    EXPECT_EQ(o.code, 0) << cmd << ": " << o.err;
+    EXPECT_TRUE(o.out.starts_with(std::string("usage: hftguard ") + cmd)) << o.out;
+    EXPECT_EQ(cli({cmd, "-h"}).code, 0) << cmd;
+  }
+}
+
+TEST(Cli, PauseWithoutAReasonIsAUsageError) {
+  Output o = cli({"pause", "--config", kRoot + "/config/sandbox.yaml"});
+  EXPECT_EQ(o.code, 2) << o.err;
+  EXPECT_NE(o.err.find("--reason"), std::string::npos) << o.err;
+}
+
 TEST(Cli, UnknownCommandSuggestsTheClosest) {
   Output o = cli({"chek-config", "x"});
   EXPECT_EQ(o.code, 2);
@@ -127,6 +144,10 @@ TEST(CliEvents, FiltersAndFormats) {
             "\"type\":\"failover_triggered\",\"reason\":\"r-2\",\"tier\":\"component\",\"rule\":"
             "\"fall\"}\n");
   EXPECT_EQ(cli({"events", "--file", log, "--since", "whenever"}).code, 2);
+  // --type, and --since with an offset (the same instant as 00:58:00Z).
+  Output typed = cli({"events", "--file", log, "--type", "failover_triggered", "--since",
+                      "2026-11-26T01:58:00+01:00", "--json"});
+  EXPECT_EQ(typed.out, a.out);
   Output explain = cli({"explain", "--file", log, "2"});
   EXPECT_EQ(explain.code, 0);
   EXPECT_NE(explain.out.find("rule: fall"), std::string::npos) << explain.out;

@@ -20,6 +20,7 @@ struct Answer {
 Answer call(const ControlApi& api, const std::string& method, const std::string& path,
             const std::string& auth = "", bool unix_socket = false) {
   net::ServerRequest q;
+  q.host = "127.0.0.1:9477";
   q.method = method;
   q.path = path;
   q.authorization = auth;
@@ -88,6 +89,26 @@ TEST(ControlApi, UnknownPathsAndMethodsAreRefusedAndObserved) {
   ASSERT_EQ(seen.size(), 3u);
   EXPECT_EQ(seen[0], (std::pair<std::string, int>{"", 404}));
   EXPECT_EQ(seen[1], (std::pair<std::string, int>{"/status", 405}));
+}
+
+TEST(ControlApi, ALoopbackListenerAnswersOnlyToItsOwnHostNames) {
+  int changes = 0;
+  auto api = withRoutes({std::string("t"), false, {"127.0.0.1:9477", "localhost:9477"}}, &changes);
+  auto with = [&](const std::string& host, bool unix_socket) {
+    net::ServerRequest q;
+    q.method = "GET";
+    q.path = "/status";
+    q.host = host;
+    q.unix_socket = unix_socket;
+    int status = 0;
+    api.handle(q, [&](net::ServerResponse r) { status = r.status; });
+    return status;
+  };
+  EXPECT_EQ(with("127.0.0.1:9477", false), 200);
+  EXPECT_EQ(with("localhost:9477", false), 200);
+  EXPECT_EQ(with("evil.example:9477", false), 403);  // DNS rebinding
+  EXPECT_EQ(with("", false), 403);
+  EXPECT_EQ(with("anything", true), 200);  // the socket has no host
 }
 
 TEST(ControlApi, SecretsCompareByContentOnly) {
