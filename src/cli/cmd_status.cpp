@@ -8,6 +8,7 @@
 
 #include "hftguard/control/client.hpp"
 #include "hftguard/control/maintenance_file.hpp"
+#include "hftguard/events/fields.hpp"
 
 #include "commands.hpp"
 
@@ -26,10 +27,7 @@ nlohmann::json list(const nlohmann::json& j, const char* key) {
   auto v = at(j, key);
   return v.is_array() ? v : nlohmann::json::array();
 }
-double num(const nlohmann::json& j, const char* key) {
-  auto v = at(j, key);
-  return v.is_number() ? v.get<double>() : 0;
-}
+double num(const nlohmann::json& j, const char* key) { return events::numberField(j, key); }
 
 std::string str(const nlohmann::json& j, const char* key, const std::string& otherwise = "-") {
   if (!j.is_object()) return otherwise;

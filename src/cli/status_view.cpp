@@ -3,26 +3,13 @@
 #include <chrono>
 
 #include "hftguard/events/event.hpp"
+#include "hftguard/events/fields.hpp"
 #include "hftguard/probes/result.hpp"
 
 namespace hftguard::cli {
-namespace {
-
-// Fields read without trusting their type: an event's fields are whatever its writer put.
-bool flag(const nlohmann::json& f, const char* key) {
-  auto it = f.find(key);
-  return it != f.end() && it->is_boolean() && it->get<bool>();
-}
-std::string text(const nlohmann::json& f, const char* key) {
-  auto it = f.find(key);
-  return it != f.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-double number(const nlohmann::json& f, const char* key) {
-  auto it = f.find(key);
-  return it != f.end() && it->is_number() ? it->get<double>() : 0;
-}
-
-}  // namespace
+using events::flagField;
+using events::numberField;
+using events::textField;
 
 void StatusBook::onProbe(const probes::ProbeResult& r) {
   Last& l = last_[r.component][r.check];
@@ -35,7 +22,7 @@ void StatusBook::onProbe(const probes::ProbeResult& r) {
 
 void StatusBook::onEvent(const events::Event& e) {
   if (e.component.empty()) return;
-  if (flag(e.fields, "self_fence")) return;  // a host's self-fence is not the component's failover
+  if (flagField(e.fields, "self_fence")) return;  // a host's self-fence is not the component's failover
   auto stamped = [&e] {
     nlohmann::json j = e.fields;
     j["ts"] = events::formatTimestamp(e.at);
@@ -51,12 +38,12 @@ void StatusBook::onEvent(const events::Event& e) {
   if (it == plans_.end()) return;
   Plan& p = it->second;
   if (e.type == "step_done" || e.type == "step_failed") {
-    nlohmann::json s = {{"step", text(e.fields, "step")},
-                        {"action", text(e.fields, "action")},
+    nlohmann::json s = {{"step", textField(e.fields, "step")},
+                        {"action", textField(e.fields, "action")},
                         {"result", e.type == "step_done" ? "done" : "failed"},
-                        {"duration_ms", number(e.fields, "duration_ms")},
+                        {"duration_ms", numberField(e.fields, "duration_ms")},
                         {"ts", events::formatTimestamp(e.at)}};
-    if (e.type == "step_failed") s["error"] = text(e.fields, "error");
+    if (e.type == "step_failed") s["error"] = textField(e.fields, "error");
     p.steps.push_back(std::move(s));
   } else if (e.type == "failover_completed" || e.type == "failover_failed" ||
              e.type == "failover_interrupted") {
@@ -132,18 +119,18 @@ nlohmann::json StatusBook::lastFailover(const std::string& component) const {
   auto it = plans_.find(component);
   if (it == plans_.end()) return nullptr;
   const Plan& p = it->second;
-  nlohmann::json out = {{"started", text(p.started, "ts")},
-                        {"plan", text(p.started, "plan")},
-                        {"node", text(p.started, "node")},
-                        {"dry_run", flag(p.started, "dry_run")},
+  nlohmann::json out = {{"started", textField(p.started, "ts")},
+                        {"plan", textField(p.started, "plan")},
+                        {"node", textField(p.started, "node")},
+                        {"dry_run", flagField(p.started, "dry_run")},
                         {"steps", p.steps}};
   if (p.ended.is_null()) {
     out["outcome"] = "running";
     return out;
   }
   out["outcome"] = p.ended["outcome"];
-  out["ended"] = text(p.ended, "ts");
-  out["reason"] = text(p.ended, "reason");
+  out["ended"] = textField(p.ended, "ts");
+  out["reason"] = textField(p.ended, "reason");
   for (const char* key : {"duration_ms", "rto_ms", "rto_target_ms", "rto_met", "new_primary",
                           "epoch", "failed_step", "roles_error"}) {
     if (p.ended.contains(key)) out[key] = p.ended[key];

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "hftguard/events/event.hpp"
+#include "hftguard/events/fields.hpp"
 #include "hftguard/probes/result.hpp"
 
 namespace hftguard::control {
@@ -10,20 +11,9 @@ namespace {
 
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-double number(const nlohmann::json& f, const char* key, double otherwise = 0) {
-  auto it = f.find(key);
-  return it != f.end() && it->is_number() ? it->get<double>() : otherwise;
-}
-
-bool flag(const nlohmann::json& f, const char* key) {
-  auto it = f.find(key);
-  return it != f.end() && it->is_boolean() && it->get<bool>();
-}
-
-std::string text(const nlohmann::json& f, const char* key) {
-  auto it = f.find(key);
-  return it != f.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+using events::flagField;
+using events::numberField;
+using events::textField;
 
 // RTO and failover durations: a trading site's target is tens of seconds.
 std::vector<double> rtoBuckets() { return {1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 300}; }
@@ -93,7 +83,7 @@ void Telemetry::onProbe(const probes::ProbeResult& r) {
 void Telemetry::onEvent(const events::Event& e) {
   const nlohmann::json& f = e.fields;
   metrics_.add("hftguard_events_total", {{"type", e.type}});
-  const bool self_fence = flag(f, "self_fence");  // elsewhere (quorum_reached) it is a text
+  const bool self_fence = flagField(f, "self_fence");  // elsewhere (quorum_reached) it is a text
   if (e.type == "failover_completed" || e.type == "failover_failed" ||
       e.type == "failover_interrupted" || e.type == "failover_skipped") {
     metrics_.add("hftguard_failovers_total",
@@ -101,28 +91,28 @@ void Telemetry::onEvent(const events::Event& e) {
   }
   if (e.type == "failover_completed" && f.contains("rto_ms")) {
     metrics_.observe("hftguard_failover_rto_seconds", {{"component", e.component}},
-                     number(f, "rto_ms") / 1000);
+                     numberField(f, "rto_ms") / 1000);
     if (f.contains("rto_met") && f["rto_met"].is_boolean() && !f["rto_met"].get<bool>()) {
       metrics_.add("hftguard_failover_rto_missed_total", {{"component", e.component}});
     }
   }
   if (e.type == "step_done" && !self_fence) {
     metrics_.observe("hftguard_plan_step_duration_seconds",
-                     {{"component", e.component}, {"step", text(f, "step")},
-                      {"action", text(f, "action")}},
-                     number(f, "duration_ms") / 1000);
+                     {{"component", e.component}, {"step", textField(f, "step")},
+                      {"action", textField(f, "action")}},
+                     numberField(f, "duration_ms") / 1000);
   }
   if (e.type == "step_failed") {
     metrics_.add("hftguard_plan_step_failures_total",
-                 {{"component", e.component}, {"step", text(f, "step")},
-                  {"action", text(f, "action")}});
+                 {{"component", e.component}, {"step", textField(f, "step")},
+                  {"action", textField(f, "action")}});
   }
   if (e.type == "alert_sent" || e.type == "alert_failed" || e.type == "alert_superseded") {
-    const std::string channel = text(f, "channel");
+    const std::string channel = textField(f, "channel");
     metrics_.add("hftguard_alerts_total", {{"channel", channel}, {"outcome", e.type.substr(6)}});
     if (e.type == "alert_sent") {
       metrics_.observe("hftguard_alert_latency_seconds", {{"channel", channel}},
-                       number(f, "latency_ms") / 1000);
+                       numberField(f, "latency_ms") / 1000);
     }
   }
 }
