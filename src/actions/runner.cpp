@@ -253,6 +253,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     const WallTime end = runner.env_.clock.wallNow();
     nlohmann::json f = {{"duration_ms", ms(report.duration)},
                         {"steps", request.plan->steps.size()}};
+    if (request.dry_run) f["dry_run"] = true;  // checked, changed nothing: not a failover
     if (ok && !request.dry_run) {
       const WallTime from = request.first_failure.value_or(started_wall);
       report.rto = std::chrono::duration_cast<Duration>(end - from);

@@ -90,7 +90,10 @@ void printStatus(std::ostream& out, const nlohmann::json& s) {
     std::string standby = "-";
     if (at(c, "standby").is_object()) {
       const nlohmann::json sb = at(c, "standby");
-      standby = str(sb, "member") + (at(sb, "ready") == true ? " (ready)" : " (NOT ready)");
+      const auto ready = at(sb, "ready");
+      standby = str(sb, "member") + (ready == true    ? " (ready)"
+                                     : ready == false ? " (NOT ready)"
+                                                      : " (not probed)");
     }
     fmt::print(out, "{:<18} {:<11} {:<6} {:<12} {:<26} {:<12} {}\n", name, health,
                r.is_object() ? at(r, "epoch").dump() : "-",

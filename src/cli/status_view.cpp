@@ -30,6 +30,8 @@ void StatusBook::onEvent(const events::Event& e) {
     j["node"] = e.node;
     return j;
   };
+  // A dry run (a takeover's re-verification, `failover --dry-run`) is not the last failover.
+  if (flagField(e.fields, "dry_run")) return;
   if (e.type == "failover_started") {
     plans_[e.component] = Plan{stamped(), nlohmann::json::array(), nullptr};
     return;
@@ -104,6 +106,7 @@ nlohmann::json StatusBook::standby(const config::ComponentConfig& c,
   }
   out["ready"] = failing.empty() && pending.empty() && first < c.checks.size();
   if (first >= c.checks.size()) {
+    out["ready"] = nullptr;  // nothing watches it: unknown, not "not ready"
     out["why"] = "no standby checks: readiness not observed";
   } else if (!failing.empty()) {
     std::string why;

@@ -83,9 +83,11 @@ std::string renderStatusPage(const nlohmann::json& s) {
     const auto& r = c.value("roles", nlohmann::json());
     std::string standby = "-";
     if (c.contains("standby") && c["standby"].is_object()) {
+      const auto& ready = c["standby"].contains("ready") ? c["standby"]["ready"] : nlohmann::json();
       standby = esc(str(c["standby"], "member")) +
-                (c["standby"].value("ready", false) ? " (ready)"
-                                                    : " (not ready: " + esc(str(c["standby"], "why")) + ")");
+                (ready == true    ? std::string(" (ready)")
+                 : ready == false ? " (not ready: " + esc(str(c["standby"], "why")) + ")"
+                                  : std::string(" (not probed)"));
     }
     std::string down;
     for (const auto& k : c.value("checks", nlohmann::json::array())) {

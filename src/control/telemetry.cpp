@@ -84,8 +84,9 @@ void Telemetry::onEvent(const events::Event& e) {
   const nlohmann::json& f = e.fields;
   metrics_.add("hftguard_events_total", {{"type", e.type}});
   const bool self_fence = flagField(f, "self_fence");  // elsewhere (quorum_reached) it is a text
-  if (e.type == "failover_completed" || e.type == "failover_failed" ||
-      e.type == "failover_interrupted" || e.type == "failover_skipped") {
+  const bool dry_run = flagField(f, "dry_run");  // a check of a plan, not a failover
+  if (!dry_run && (e.type == "failover_completed" || e.type == "failover_failed" ||
+                   e.type == "failover_interrupted" || e.type == "failover_skipped")) {
     metrics_.add("hftguard_failovers_total",
                  {{"component", e.component}, {"outcome", e.type.substr(9)}});
   }

@@ -93,6 +93,14 @@ TEST(Telemetry, FailoversRtoStepsAndAlertsCountFromTheirEvents) {
   done.component = "engine";
   done.fields = {{"rto_ms", 4200.0}, {"rto_target_ms", 3000.0}, {"rto_met", false}};
   t.onEvent(done);
+  events::Event dry = done;  // a takeover's re-verification: checked, changed nothing
+  dry.fields = {{"dry_run", true}, {"duration_ms", 3.0}};
+  t.onEvent(dry);
+  events::Event quorum;  // a field named like a flag that holds text is no flag (nor a crash)
+  quorum.type = "quorum_reached";
+  quorum.component = "engine";
+  quorum.fields = {{"self_fence", "not needed: the host answered"}};
+  t.onEvent(quorum);
   events::Event failed = done;
   failed.type = "failover_failed";
   failed.fields = {{"failed_step", "promote"}};
