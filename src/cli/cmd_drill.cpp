@@ -272,16 +272,14 @@ class Drill {
   // Puts the component in maintenance (or ends it) through the file the daemon applies
   // every second, and waits until the daemon has recorded it.
   std::string setMaintenance(const config::DrillScenario& s, bool on) {
-    std::string error;
-    auto entries = control::readMaintenance(cfg_.maintenance_path, &error);
-    if (!entries) return "maintenance file: " + error;
-    std::erase_if(*entries, [&](const auto& e) { return e.component == s.component; });
-    if (on) {
-      entries->push_back({s.component, "hftguard drill", "drill " + s.name,
-                          rt_.clock.wallNow() + std::chrono::minutes(10)});
-    }
-    if (!control::writeMaintenance(cfg_.maintenance_path, *entries, &error))
-      return "maintenance file: " + error;
+    const WallTime until_wall = rt_.clock.wallNow() + std::chrono::minutes(10);
+    const std::string error = control::updateMaintenance(
+        cfg_.maintenance_path, [&](std::vector<control::MaintenanceEntry>& entries) {
+          std::erase_if(entries, [&](const auto& e) { return e.component == s.component; });
+          if (on) entries.push_back({s.component, "hftguard drill", "drill " + s.name, until_wall});
+          return std::string();
+        });
+    if (!error.empty()) return "maintenance file: " + error;
     const std::string wanted = on ? "maintenance_started" : "maintenance_ended";
     const std::size_t from = seen_.size();
     const auto until = Steady::now() + std::chrono::seconds(5);

@@ -136,6 +136,11 @@ void printStatus(std::ostream& out, const nlohmann::json& s) {
 
 // The daemon's answer as an exit code, printing its error.
 int failed(std::ostream& err, const char* command, const control::ClientAnswer& a) {
+  if (a.status == 0) {
+    fmt::print(err, "hftguard {}: {} (it may have acted: check with hftguard status)\n", command,
+               a.error);
+    return kExitFailed;
+  }
   const auto j = nlohmann::json::parse(a.body, nullptr, false);
   fmt::print(err, "hftguard {}: the daemon refused (HTTP {}): {}\n", command, a.status,
              j.is_object() ? j.value("error", a.body) : a.body);
@@ -154,10 +159,16 @@ int pauseOrResume(const Args& args, std::ostream& out, std::ostream& err, bool p
   }
   const bool asJson = args.flag("json");
   if (cfg->control_api.token) {  // a change needs the token; without one, the files only
+    // Longer than the daemon's own reply deadline (30 s): its answer, not a timeout here.
     const auto a = control::callDaemon(cfg->control_api, "POST", pause ? "/pause" : "/resume",
-                                       nlohmann::json{{"owner", owner}, {"reason", reason}}.dump());
+                                       nlohmann::json{{"owner", owner}, {"reason", reason}}.dump(),
+                                       std::chrono::seconds(40));
     if (a.reached) {
-      if (a.status != 200) return failed(err, name, a);
+      if (a.status != 200 && a.status != 202) return failed(err, name, a);
+      if (a.status == 202) {  // stored in etcd, not yet read back here: said, not an error
+        const auto w = nlohmann::json::parse(a.body, nullptr, false);
+        fmt::print(err, "hftguard {}: {}\n", name, w.is_object() ? str(w, "warning") : a.body);
+      }
       if (asJson) {
         out << a.body;
       } else {

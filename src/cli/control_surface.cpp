@@ -19,21 +19,25 @@ namespace {
 constexpr std::size_t kMaxEvents = 10000;  // one /events answer at most; `limit` lowers it
 constexpr std::uintmax_t kMaxScan = 256ull << 20;  // the log's last 256 MiB are read at most
 constexpr std::size_t kMaxLine = 1 << 20;           // a longer line is no event (skipped)
+constexpr std::size_t kMaxBody = 32u << 20;         // one answer's events, bytes at most
 
-// The events matching `filter`, the last `limit` of them, read from the file's tail (its
-// last kMaxScan bytes; `truncated` says the scan began there). Runs on its own thread.
-nlohmann::json readEvents(const std::string& path, const events::EventFilter& filter,
-                          std::size_t limit, std::string* why) {
+// The events matching `filter`, the last `limit` of them and at most kMaxBody bytes, read
+// from the file's tail (its last kMaxScan bytes; `truncated` says the scan began there), as
+// the answer's JSON text; "" (with why) when the file cannot be read. Each event is the
+// log's own line (a JSON object, checked by parsing it), so memory is bounded by kMaxBody.
+std::string readEvents(const std::string& path, const events::EventFilter& filter,
+                       std::size_t limit, std::string* why) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     *why = "cannot read the event log " + path;
-    return nullptr;
+    return {};
   }
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   const bool truncated = !ec && size > kMaxScan;
   if (truncated) in.seekg(static_cast<std::streamoff>(size - kMaxScan));
-  std::deque<nlohmann::json> kept;
+  std::deque<std::string> kept;
+  std::size_t kept_bytes = 0;
   std::size_t malformed = 0;
   std::string line;
   bool skipping = truncated;  // the first (partial) line of a tail scan
@@ -43,8 +47,12 @@ nlohmann::json readEvents(const std::string& path, const events::EventFilter& fi
       if (!e) {
         ++malformed;
       } else if (filter.matches(*e)) {
-        kept.push_back(events::toJson(*e));
-        if (kept.size() > limit) kept.pop_front();
+        kept_bytes += line.size() + 1;
+        kept.push_back(std::move(line));
+        while (kept.size() > limit || kept_bytes > kMaxBody) {
+          kept_bytes -= kept.front().size() + 1;
+          kept.pop_front();
+        }
       }
     }
     skipping = false;
@@ -65,10 +73,13 @@ nlohmann::json readEvents(const std::string& path, const events::EventFilter& fi
       }
     }
   }
-  nlohmann::json out = {{"events", nlohmann::json::array()},
-                        {"malformed_lines", malformed},
-                        {"truncated", truncated}};
-  for (auto& j : kept) out["events"].push_back(std::move(j));
+  std::string out = "{\"events\":[";
+  out.reserve(kept_bytes + 128);
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    if (i > 0) out += ',';
+    out += kept[i];
+  }
+  out += fmt::format("],\"malformed_lines\":{},\"truncated\":{}}}\n", malformed, truncated);
   return out;
 }
 
@@ -102,6 +113,7 @@ struct ControlSurface::Impl {
   std::vector<std::string> bound;
   net::WorkerPool events_reader{io, 1};
   bool reading = false;
+  net::ServerReply reading_reply;
 
   void routes() {
     using control::Access;
@@ -176,17 +188,17 @@ struct ControlSurface::Impl {
     // One scan at a time, on a thread of its own: never a probe's worker, never the loop.
     if (reading) return reply(control::errorResponse(429, "an /events read is running; try again"));
     reading = true;
-    events_reader.submit([this, path = cfg.event_log_path, filter, limit,
-                          reply]() -> net::WorkerPool::Continuation {
+    reading_reply = std::move(reply);  // kept on the loop's side, never on the reader thread
+    events_reader.submit([this, path = cfg.event_log_path, filter,
+                          limit]() -> net::WorkerPool::Continuation {
       std::string why;
-      auto out = readEvents(path, filter, limit, &why);
-      std::string body = out.is_null() ? std::string()
-                                       : out.dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace);
-      return [this, body = std::move(body), why, reply] {
+      std::string body = readEvents(path, filter, limit, &why);
+      return [this, body = std::move(body), why] {
         reading = false;
-        reply(body.empty() ? control::errorResponse(500, why)
-                           : net::ServerResponse{200, "application/json", body + "\n", {}});
+        auto answer = std::move(reading_reply);
+        reading_reply = nullptr;
+        answer(body.empty() ? control::errorResponse(500, why)
+                           : net::ServerResponse{200, "application/json", body, {}});
       };
     });
   }

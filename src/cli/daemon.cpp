@@ -677,19 +677,20 @@ struct Daemon::Impl {
       }
     }
     std::erase_if(applied, [&](const auto& e) { return e.expires <= wall; });
-    // A component's window replaced by another is started over it, never ended first: the
-    // end would let a held failover through in between.
-    for (const auto& a : applied) {
-      const bool still = std::any_of(merged.begin(), merged.end(),
-                                     [&](const auto& m) { return m.component == a.component; });
-      if (!still) record(decider.endMaintenance(a.component, "ended by an operator", now, wall));
-    }
+    // New and replacing windows first, ended ones after: an end releases held failovers
+    // (the decider's tick), so every window that should hold must be in place by then. A
+    // replaced window is started over, never ended first.
     for (const auto& e : merged) {
       if (std::find(applied.begin(), applied.end(), e) != applied.end()) continue;
       if (!e.component.empty() && cfg->findComponent(e.component) == nullptr) continue;
       record(decider.startMaintenance(e.component, e.owner, e.reason,
                                       std::chrono::duration_cast<Duration>(e.expires - wall), now,
                                       wall));
+    }
+    for (const auto& a : applied) {
+      const bool still = std::any_of(merged.begin(), merged.end(),
+                                     [&](const auto& m) { return m.component == a.component; });
+      if (!still) record(decider.endMaintenance(a.component, "ended by an operator", now, wall));
     }
     applied = std::move(merged);
   }
@@ -798,12 +799,20 @@ struct Daemon::Impl {
           });
       return;
     }
-    rt.workers.submit([path = cfg->maintenance_path, change, done,
-                       this]() -> net::WorkerPool::Continuation {
+    // On a thread of its own (never a probe's or a plan step's worker); the answer stays on
+    // the loop's side, so nothing of a connection is released on that thread.
+    const std::uint64_t id = ++window_changes;
+    pending_changes[id] = std::move(done);
+    window_writer.submit([path = cfg->maintenance_path, change, id,
+                          this]() -> net::WorkerPool::Continuation {
       std::string why = control::updateMaintenance(path, change);
-      return [this, why, done] {
+      return [this, why, id] {
+        auto it = pending_changes.find(id);
+        if (it == pending_changes.end()) return;
+        auto answer = std::move(it->second);
+        pending_changes.erase(it);
         if (why.empty()) syncMaintenance();
-        done(why);
+        answer(why);
       };
     });
   }
@@ -1022,6 +1031,10 @@ struct Daemon::Impl {
   std::unique_ptr<coord::EtcdClient> control_etcd;
   std::unique_ptr<ControlSurface> surface;
   SystemdNotifier notifier{rt.io};
+  // The control API's changes to the host's maintenance file, one at a time, off the loop.
+  net::WorkerPool window_writer{rt.io, 1};
+  std::uint64_t window_changes = 0;
+  std::map<std::uint64_t, std::function<void(std::string)>> pending_changes;
   // With etcd: quorum and self-fencing. Last: it refers to the members above.
   std::unique_ptr<PartitionGuard> guard;
   bool reevaluating = false;

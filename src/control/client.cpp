@@ -60,6 +60,13 @@ ClientAnswer callDaemon(const config::ControlApiConfig& api, const std::string& 
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     out.reached = true;
     out.status = static_cast<int>(status);
+  } else if (rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
+             rc == CURLE_GOT_NOTHING || rc == CURLE_SEND_ERROR) {
+    // Connected, then no (whole) answer: a daemon is there and may have acted - never "no
+    // daemon" (a command would then do it a second time by itself).
+    out.reached = true;
+    out.status = 0;
+    out.error = fmt::format("the daemon did not answer in time: {}", curl_easy_strerror(rc));
   } else {
     out.error = fmt::format("no daemon answered on {}: {}",
                             api.socket.empty() ? api.listen : "unix:" + api.socket,

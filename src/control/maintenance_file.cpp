@@ -94,14 +94,26 @@ bool writeMaintenance(const std::string& path, const std::vector<MaintenanceEntr
 std::string updateMaintenance(
     const std::string& path,
     const std::function<std::string(std::vector<MaintenanceEntry>&)>& change) {
-  const std::string lock_path = path + ".lock";
+  // The lock is the file's directory (flock on a directory fd): nothing is created, so no
+  // lock file owned by whichever user came first (root's `sudo hftguard pause`) can keep
+  // the daemon's user out.
   std::error_code ec;
-  const auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) return lock_path + ": " + std::strerror(errno);
-  // Held until the new file is in place: another writer reads what this one wrote.
-  while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  std::filesystem::create_directories(dir, ec);
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return dir.string() + ": " + std::strerror(errno);
+  // Bounded: a writer that holds it longer (a stalled disk) makes this one give up.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if ((errno != EWOULDBLOCK && errno != EINTR) || std::chrono::steady_clock::now() >= until) {
+      const std::string why = errno == EWOULDBLOCK
+                                  ? "another writer holds the maintenance windows; try again"
+                                  : dir.string() + ": " + std::strerror(errno);
+      ::close(fd);
+      return why;
+    }
+    ::usleep(20 * 1000);
   }
   std::string why;
   auto entries = readMaintenance(path, &why);

@@ -66,15 +66,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     parser_->body_limit(limits_.max_body);
-    timer_.expires_after(limits_.idle);
-    timer_.async_wait([self = weak_from_this()](boost::system::error_code ec) {
-      if (auto s = self.lock(); s && !ec) s->finish();
-    });
+    arm(limits_.idle, [](Connection& c) { c.finish(); });
     asyncRead([self = shared_from_this()](boost::system::error_code ec) { self->onRead(ec); });
   }
 
   void onRead(boost::system::error_code ec) {
-    timer_.cancel();
+    disarm();
     if (done_) return;
     if (ec == http::error::body_limit || ec == http::error::header_limit) {
       return answer(ServerResponse{413, "application/json", R"({"error":"request too large"})", {}},
@@ -100,18 +97,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // connection), and within `reply_within` - else 504 and the connection closes.
     const std::uint64_t request = ++request_;
     answered_ = false;
-    timer_.expires_after(limits_.reply_within);
-    timer_.async_wait([self = weak_from_this(), request](boost::system::error_code late) {
-      auto s = self.lock();
-      if (!s || late || s->request_ != request || s->answered_) return;
-      s->answered_ = true;
-      s->answer(ServerResponse{504, "application/json", R"j({"error":"no answer in time"})j", {}},
-                false);
+    arm(limits_.reply_within, [request](Connection& c) {
+      if (c.request_ != request || c.answered_) return;
+      c.answered_ = true;
+      c.answer(ServerResponse{504, "application/json", R"j({"error":"no answer in time"})j", {}},
+               false);
     });
     auto reply = [self = shared_from_this(), keep, request](ServerResponse res) {
       if (self->request_ != request || self->answered_) return;
       self->answered_ = true;
-      self->timer_.cancel();
+      self->disarm();
       self->answer(std::move(res), keep);
     };
     try {
@@ -134,21 +129,35 @@ class Connection : public std::enable_shared_from_this<Connection> {
     response_.body() = std::move(res.body);
     response_.keep_alive(keep);
     response_.prepare_payload();
-    timer_.expires_after(limits_.idle);  // a client that does not read is not waited on
-    timer_.async_wait([self = weak_from_this()](boost::system::error_code ec) {
-      if (auto s = self.lock(); s && !ec) s->finish();
-    });
+    arm(limits_.idle, [](Connection& c) { c.finish(); });  // a client that does not read
     asyncWrite([self = shared_from_this(), keep](boost::system::error_code ec) {
-      self->timer_.cancel();
+      self->disarm();
       if (ec || !keep) return self->finish();
       self->readOne();
     });
   }
 
+  // One timer for the phases (reading, waiting for the handler, writing): each arming has a
+  // generation, so an expiry already queued when the phase moved on does nothing.
+  void arm(Duration d, std::function<void(Connection&)> fire) {
+    const std::uint64_t gen = ++timer_gen_;
+    timer_.expires_after(d);
+    timer_.async_wait([self = weak_from_this(), gen, fire = std::move(fire)](
+                          boost::system::error_code ec) {
+      auto s = self.lock();
+      if (!s || ec || s->timer_gen_ != gen || s->done_) return;
+      fire(*s);
+    });
+  }
+  void disarm() {
+    ++timer_gen_;
+    timer_.cancel();
+  }
+
   void finish() {
     if (done_) return;
     done_ = true;
-    timer_.cancel();
+    disarm();
     close();
     if (closed_) closed_(this);
   }
@@ -164,6 +173,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   http::response<http::string_body> response_;
   unsigned version_ = 11;
   std::uint64_t request_ = 0;
+  std::uint64_t timer_gen_ = 0;
   bool answered_ = false;
   bool done_ = false;
 };

@@ -12,8 +12,8 @@
 namespace hftguard::control {
 
 struct ClientAnswer {
-  bool reached = false;  // a daemon answered (any HTTP status)
-  int status = 0;
+  bool reached = false;  // a daemon is there (it answered, or took the request and timed out)
+  int status = 0;        // 0: connected, no answer (error says why)
   std::string body;
   std::string error;  // why not reached
 };

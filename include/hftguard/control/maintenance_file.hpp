@@ -41,10 +41,10 @@ std::string maintenanceText(const std::vector<MaintenanceEntry>& entries);
 std::optional<std::vector<MaintenanceEntry>> parseMaintenance(const std::string& text,
                                                               std::string* error = nullptr);
 
-// Read, changed and written back under an exclusive lock (`path`.lock), so that two writers
-// (the daemon's control API, `hftguard maintenance`, `pause`) never lose each other's change;
-// expired windows are dropped. `change` returns "" to write, else why not (returned). Blocks:
-// never on the event loop.
+// Read, changed and written back under an exclusive lock (flock on the file's directory,
+// waited for at most 5 s), so that two writers (the daemon's control API, `hftguard
+// maintenance`, `pause`, the drill) never lose each other's change; expired windows are
+// dropped. `change` returns "" to write, else why not (returned). Blocks: never on the loop.
 std::string updateMaintenance(
     const std::string& path,
     const std::function<std::string(std::vector<MaintenanceEntry>&)>& change);

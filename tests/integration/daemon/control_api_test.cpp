@@ -210,9 +210,21 @@ TEST(ControlApi, EveryEndpointTheCliAndAPauseThatHoldsAFailoverUntilResumed) {
   EXPECT_EQ(count(d.events, "failover_started"), 0u) << "a paused daemon failed over";
   EXPECT_EQ(d.get("/status")["paused"]["owner"], "tester");
 
-  // Resumed: the held failover goes ahead.
+  // A window of the component itself, then resumed at once (both usually in one of the
+  // daemon's syncs): the window must hold the failover - ending the pause must not let it
+  // through before the window is in place.
+  auto [mrc, mout] = d.cli({"maintenance", "start", "--component", "engine", "--for", "1h",
+                            "--reason", "after the pause"});
+  ASSERT_EQ(mrc, 0) << mout;
   auto [rrc, rout] = d.cli({"resume"});
   ASSERT_EQ(rrc, 0) << rout;
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(count(d.events, "failover_started"), 0u) << "the component's window did not hold";
+  EXPECT_TRUE(d.get("/status")["paused"].is_null());
+
+  // The window ended: the held failover goes ahead.
+  auto [erc, eout] = d.cli({"maintenance", "end", "--component", "engine"});
+  ASSERT_EQ(erc, 0) << eout;
   ASSERT_TRUE(waitUntil([&] { return count(d.events, "failover_completed") == 1; }, 15s))
       << readFile(d.dir.path() + "/run.log");
   auto [again, again_out] = d.cli({"resume"});
