@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <ctime>
-#include <sstream>
 
 #include <date/date.h>
 
@@ -24,25 +23,61 @@ std::string formatTimestamp(WallTime t) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
-// RFC 3339 (Howard Hinnant's date library): "Z" or a numeric offset ("+01:00", "-0530"),
-// with or without a fraction of a second (kept to the millisecond, as events are written).
-std::optional<WallTime> parseTimestamp(std::string_view text) {
-  if (text.size() < 20 || text.size() > 40 || text[10] != 'T') return std::nullopt;
-  const std::string s(text);
-  const bool zulu = s.back() == 'Z';
-  std::istringstream in(zulu ? s.substr(0, s.size() - 1) : s);
-  date::sys_time<std::chrono::milliseconds> tp;
-  std::chrono::minutes offset{0};
-  if (zulu) {
-    in >> date::parse("%FT%T", tp);
-  } else {
-    in >> date::parse("%FT%T%Ez", tp, offset);
+// RFC 3339: "Z" or a numeric offset ("+01:00"), with or without a fraction of a second
+// (kept to the millisecond, as events are written). The shape is checked here, digit by
+// digit, before Howard Hinnant's date library does the calendar (valid days, offsets): its
+// stream parser is not safe on arbitrary text (the fuzzer found a float overflow in it).
+std::optional<WallTime> parseTimestamp(std::string_view t) {
+  auto digits = [&](std::size_t at, std::size_t n, int& out) {
+    out = 0;
+    if (at + n > t.size()) return false;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      out = out * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  if (!digits(0, 4, y) || t.size() < 20 || t[4] != '-' || !digits(5, 2, mo) || t[7] != '-' ||
+      !digits(8, 2, d) || t[10] != 'T' || !digits(11, 2, h) || t[13] != ':' ||
+      !digits(14, 2, mi) || t[16] != ':' || !digits(17, 2, sec)) {
+    return std::nullopt;
   }
-  if (in.fail() || in.peek() != std::char_traits<char>::eof()) return std::nullopt;
+  std::size_t i = 19;
+  int ms = 0;
+  if (t[i] == '.') {
+    const std::size_t from = ++i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+      if (i - from < 3) ms = ms * 10 + (t[i] - '0');
+      ++i;
+    }
+    const std::size_t n = i - from;
+    if (n == 0 || n > 9) return std::nullopt;
+    for (std::size_t k = n; k < 3; ++k) ms *= 10;
+  }
+  int offset = 0;  // minutes east of UTC
+  if (i < t.size() && t[i] == 'Z') {
+    ++i;
+  } else if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+    int oh = 0, om = 0;
+    if (!digits(i + 1, 2, oh) || i + 3 >= t.size() || t[i + 3] != ':' || !digits(i + 4, 2, om) ||
+        oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset = (oh * 60 + om) * (t[i] == '-' ? -1 : 1);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
   // Out of range is malformed, not a date: nanoseconds since 1970 end in 2262.
-  const auto year = int(date::year_month_day(date::floor<date::days>(tp)).year());
-  if (year < 1970 || year > 2199) return std::nullopt;
-  return WallTime{tp.time_since_epoch()};
+  if (i != t.size() || y < 1970 || y > 2199 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  const date::year_month_day ymd{date::year{y}, date::month{static_cast<unsigned>(mo)},
+                                 date::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return std::nullopt;
+  const auto at = date::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
+                  std::chrono::seconds(sec) + std::chrono::milliseconds(ms) -
+                  std::chrono::minutes(offset);
+  return WallTime{std::chrono::duration_cast<WallTime::duration>(at.time_since_epoch())};
 }
 
 std::optional<WallTime> parseSince(std::string_view text, WallTime now) {

@@ -88,8 +88,13 @@ TEST_F(EventLogTest, TimestampsWithAnOffsetAreTheSameInstant) {
   EXPECT_EQ(parseTimestamp("2026-11-26T02:22:21.123+01:00"), t);
   EXPECT_EQ(parseTimestamp("2026-11-25T20:22:21.123-05:00"), t);
   EXPECT_EQ(parseTimestamp("2026-11-26T06:52:21.123+05:30"), t);
+  EXPECT_EQ(parseTimestamp("2026-11-26T01:22:21.123456Z"), t);  // finer than ms: cut to ms
+  EXPECT_EQ(parseTimestamp("2026-11-26T01:22:21.1Z"), t - std::chrono::milliseconds(23));
   for (const char* bad : {"2026-11-26T01:22:21", "2026-11-26 01:22:21Z", "2026-13-26T01:22:21Z",
-                          "2026-11-26T01:22:21+25:00x", "2026-11-26T06:52:21+0530", "2300-01-01T00:00:00Z",
+                          "2026-11-26T01:22:21+25:00x", "2026-11-26T06:52:21+0530",
+                          "2026-11-26T1|:00:00Z",  // the fuzzer's: a float overflow in date::parse
+                          "2026-02-30T00:00:00Z", "2026-11-26T01:22:21.Z",
+                          "2026-11-26T01:22:21.1234567890Z", "2300-01-01T00:00:00Z",
                           "2026-11-26T01:22:21.123Zjunk"}) {
     EXPECT_FALSE(parseTimestamp(bad)) << bad;
   }
