@@ -179,14 +179,7 @@ int pauseOrResume(const Args& args, std::ostream& out, std::ostream& err, bool p
       return kExitOk;
     }
   }
-  const std::string why = storeWindows(
-      *cfg, [&](std::vector<control::MaintenanceEntry>& entries) -> std::string {
-        const bool was = std::any_of(entries.begin(), entries.end(), control::isPause);
-        if (!pause && !was) return "automation is not paused";
-        std::erase_if(entries, control::isPause);
-        if (pause) entries.push_back({"", owner, reason, control::untilResumed()});
-        return "";
-      });
+  const std::string why = storeWindows(*cfg, control::pauseChange(pause, owner, reason));
   if (!why.empty()) {
     fmt::print(err, "hftguard {}: {}\n", name, why);
     return kExitFailed;

@@ -850,15 +850,9 @@ struct Daemon::Impl {
     if (pause && reason.empty()) return done(400, {{"error", "pause needs a reason"}});
     const bool cluster = etcd != nullptr;
     changeWindows(
-        [pause, owner, reason](std::vector<control::MaintenanceEntry>& entries) -> std::string {
-          const bool was = std::any_of(entries.begin(), entries.end(), control::isPause);
-          if (!pause && !was) return "not paused";
-          std::erase_if(entries, control::isPause);
-          if (pause) entries.push_back({"", owner, reason, control::untilResumed()});
-          return "";
-        },
+        control::pauseChange(pause, owner, reason),
         [done, pause, cluster, owner, reason, this](const std::string& error) {
-          if (error == "not paused") return done(409, {{"error", "automation is not paused"}});
+          if (error == control::kNotPaused) return done(409, {{"error", error}});
           if (error == kWrittenNotSeen) return done(202, {{"warning", error}, {"paused", pause}});
           if (!error.empty()) return done(503, {{"error", error}});
           done(200, {{"paused", pause},

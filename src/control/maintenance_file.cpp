@@ -1,5 +1,6 @@
 #include "hftguard/control/maintenance_file.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +21,19 @@ namespace hftguard::control {
 WallTime untilResumed() {
   // 2199-01-01T00:00:00Z: far enough, and inside what event timestamps can say (before 2200).
   return WallTime{std::chrono::seconds(7226582400LL)};
+}
+
+std::function<std::string(std::vector<MaintenanceEntry>&)> pauseChange(bool pause,
+                                                                        std::string owner,
+                                                                        std::string reason) {
+  return [pause, owner = std::move(owner), reason = std::move(reason)](
+             std::vector<MaintenanceEntry>& entries) -> std::string {
+    const bool was = std::any_of(entries.begin(), entries.end(), isPause);
+    if (!pause && !was) return kNotPaused;
+    std::erase_if(entries, isPause);
+    if (pause) entries.push_back({"", owner, reason, untilResumed()});
+    return "";
+  };
 }
 
 std::optional<std::vector<MaintenanceEntry>> readMaintenance(const std::string& path,

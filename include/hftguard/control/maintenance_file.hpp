@@ -29,6 +29,13 @@ inline bool isPause(const MaintenanceEntry& e) {
   return e.component.empty() && e.expires >= untilResumed();
 }
 
+// What `pause` (or `resume`) does to a list of windows, wherever it is kept (the daemon's
+// control API and the CLI alike): a resume without a pause returns kNotPaused.
+inline constexpr const char* kNotPaused = "automation is not paused";
+std::function<std::string(std::vector<MaintenanceEntry>&)> pauseChange(bool pause,
+                                                                        std::string owner,
+                                                                        std::string reason);
+
 // The entries in `path`; an absent file is no maintenance. Nullopt (with why) when the file
 // exists but cannot be read or parsed.
 std::optional<std::vector<MaintenanceEntry>> readMaintenance(const std::string& path,
