@@ -44,8 +44,8 @@ struct AlertDispatcher::Impl {
 
   Impl(boost::asio::io_context& context, net::HttpClient& h, const Clock& c,
        const config::Config& config, Record r)
-      : io(context), clock(c), cfg(config), record(std::move(r)), env{context, h} {
-    for (const auto& ch : cfg.alerts.channels) {
+      : io(context), clock(c), cfg(&config), record(std::move(r)), env{context, h} {
+    for (const auto& ch : cfg->alerts.channels) {
       auto lane = std::make_unique<Lane>();
       lane->cfg = &ch;
       lane->channel = channels::makeChannel(ch, env);
@@ -81,8 +81,8 @@ struct AlertDispatcher::Impl {
     auto job = std::make_shared<Job>();
     job->alert = a;
     job->queued = clock.now();
-    job->deadline = job->queued + cfg.alerts.deadline;
-    if (queued() >= static_cast<std::size_t>(cfg.alerts.queue_limit) && !dropOldestInfo()) {
+    job->deadline = job->queued + cfg->alerts.deadline;
+    if (queued() >= static_cast<std::size_t>(cfg->alerts.queue_limit) && !dropOldestInfo()) {
       job->last_error = fmt::format("dropped: alert queue full ({} waiting)", queued());
       return giveUp(lane, *job);
     }
@@ -141,7 +141,7 @@ struct AlertDispatcher::Impl {
     for (bool started = true; started;) {
       started = false;
       for (auto it = lane.queue.begin();
-           !stopped && lane.in_flight < cfg.alerts.max_in_flight && it != lane.queue.end(); ++it) {
+           !stopped && lane.in_flight < cfg->alerts.max_in_flight && it != lane.queue.end(); ++it) {
         auto job = *it;
         const std::string& incident = job->alert.incident;
         auto holder = incident.empty() ? lane.active.end() : lane.active.find(incident);
@@ -196,9 +196,9 @@ struct AlertDispatcher::Impl {
 
   // Exponential backoff, never past the deadline.
   void later(Lane& lane, const std::shared_ptr<Job>& job) {
-    Duration wait = cfg.alerts.initial_backoff;
-    for (int i = 1; i < job->attempts && wait < cfg.alerts.max_backoff; ++i) wait *= 2;
-    wait = std::min(wait, cfg.alerts.max_backoff);
+    Duration wait = cfg->alerts.initial_backoff;
+    for (int i = 1; i < job->attempts && wait < cfg->alerts.max_backoff; ++i) wait *= 2;
+    wait = std::min(wait, cfg->alerts.max_backoff);
     if (clock.now() + wait >= job->deadline) {
       release(lane, job);
       return giveUp(lane, *job);
@@ -241,7 +241,7 @@ struct AlertDispatcher::Impl {
 
   boost::asio::io_context& io;
   const Clock& clock;
-  const config::Config& cfg;
+  const config::Config* cfg;  // replaced by a reload (its alerts section never changes)
   Record record;
   channels::ChannelEnv env;
   std::vector<std::unique_ptr<Lane>> lanes;
@@ -255,13 +255,15 @@ AlertDispatcher::AlertDispatcher(boost::asio::io_context& io, net::HttpClient& h
                                  const Clock& clock, const config::Config& cfg, Record record)
     : impl_(std::make_unique<Impl>(io, http, clock, cfg, std::move(record))) {}
 
+void AlertDispatcher::rebind(const config::Config& cfg) { impl_->cfg = &cfg; }
+
 AlertDispatcher::~AlertDispatcher() {
   impl_->stop();
   impl_->alive.reset();
 }
 
 void AlertDispatcher::submit(const Alert& a) {
-  const config::ComponentConfig* c = impl_->cfg.findComponent(a.component);
+  const config::ComponentConfig* c = impl_->cfg->findComponent(a.component);
   for (auto& lane : impl_->lanes) {
     if (c != nullptr && std::find(c->alert_channels.begin(), c->alert_channels.end(),
                                   lane->cfg->name) == c->alert_channels.end())

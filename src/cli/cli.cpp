@@ -110,6 +110,12 @@ const std::vector<Command>& commands() {
        "End a pause",
        {.options = {"config", "reason", "owner"}, .flags = {"json"}},
        cmdResume},
+      {"reload",
+       "reload [--config F] [--json]",
+       "The daemon reads its config again and applies it in place, or says why not (an invalid "
+       "file, a key only a restart applies, a failover in flight); as SIGHUP does",
+       {.options = {"config"}, .flags = {"json"}},
+       cmdReload},
       {"version", "version", "Print the version", {}, nullptr},
       {"help", "help", "List the commands", {}, nullptr},
   };

@@ -15,7 +15,8 @@ namespace hftguard::cli {
 int cmdRun(const Args& args, std::ostream&, std::ostream& err) {
   auto path = configPath(args, err);
   if (!path) return kExitUsage;
-  std::string levelName = args.option("log-level").value_or("");
+  const std::string levelOption = args.option("log-level").value_or("");
+  std::string levelName = levelOption;
   auto cfg = loadOrReport(*path, err);
   if (!cfg) return kExitFailed;
   if (levelName.empty()) levelName = cfg->log_level;
@@ -32,7 +33,7 @@ int cmdRun(const Args& args, std::ostream&, std::ostream& err) {
   }
   setupLogging(*level);
   try {
-    Daemon daemon(cfg, *stopTimeout);
+    Daemon daemon(cfg, *stopTimeout, levelOption);
     return daemon.run();
   } catch (const std::runtime_error& e) {
     spdlog::critical("cannot start: {}", e.what());

@@ -244,4 +244,45 @@ int cmdResume(const Args& args, std::ostream& out, std::ostream& err) {
   return pauseOrResume(args, out, err, false);
 }
 
+// hftguard reload: the file is checked here first (an invalid one is never sent, and the
+// daemon keeps its config), then the daemon reads it again and applies it or says why not.
+int cmdReload(const Args& args, std::ostream& out, std::ostream& err) {
+  auto cfg = loadOrReport(args.option("config").value_or(kDefaultConfig), err);
+  if (!cfg) {
+    fmt::print(err, "hftguard reload: not sent; the running daemon keeps its config\n");
+    return kExitFailed;
+  }
+  if (!cfg->control_api.token) {
+    fmt::print(err,
+               "hftguard reload: the control API takes changes only with control_api.token; "
+               "send SIGHUP instead (systemctl reload hftguard)\n");
+    return kExitUsage;
+  }
+  const auto a = control::callDaemon(cfg->control_api, "POST", "/reload", "{}",
+                                     std::chrono::seconds(40));
+  if (!a.reached) {
+    fmt::print(err, "hftguard reload: {}\n", a.error);
+    return kExitFailed;
+  }
+  const auto j = nlohmann::json::parse(a.body, nullptr, false);
+  if (args.flag("json")) out << a.body << "\n";
+  if (a.status != 200) {
+    if (!args.flag("json") && j.is_object()) {
+      for (const auto& e : j.value("errors", nlohmann::json::array())) {
+        if (e.is_string()) fmt::print(err, "{}\n", e.get<std::string>());
+      }
+    }
+    return failed(err, "reload", a);
+  }
+  if (!args.flag("json")) {
+    const auto changes = j.is_object() ? j.value("changes", nlohmann::json::array())
+                                       : nlohmann::json::array();
+    if (changes.empty()) fmt::print(out, "reloaded: nothing changed\n");
+    for (const auto& c : changes) {
+      if (c.is_string()) fmt::print(out, "reloaded: {}\n", c.get<std::string>());
+    }
+  }
+  return kExitOk;
+}
+
 }  // namespace hftguard::cli

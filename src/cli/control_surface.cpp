@@ -90,7 +90,7 @@ struct ControlSurface::Impl {
        control::Telemetry& t, Hooks h)
       : io(i),
         workers(w),
-        cfg(c),
+        cfg(&c),
         telemetry(t),
         hooks(std::move(h)),
         api({c.control_api.token ? std::optional(c.control_api.token->reveal()) : std::nullopt,
@@ -105,7 +105,7 @@ struct ControlSurface::Impl {
 
   boost::asio::io_context& io;
   net::WorkerPool& workers;
-  const config::Config& cfg;
+  const config::Config* cfg;  // replaced by a reload (control_api never changes)
   control::Telemetry& telemetry;
   Hooks hooks;
   control::ControlApi api;
@@ -157,13 +157,14 @@ struct ControlSurface::Impl {
     change("/pause", &Hooks::pause);
     change("/resume", &Hooks::resume);
     change("/maintenance", &Hooks::maintenance);
+    change("/reload", &Hooks::reload);
   }
 
   // /events?since=&component=&type=a,b&limit=N: read off the loop.
   void events(const net::ServerRequest& q, net::ServerReply reply) {
     events::EventFilter filter;
     filter.component = net::queryParam(q.query, "component").value_or("");
-    if (!filter.component.empty() && cfg.findComponent(filter.component) == nullptr) {
+    if (!filter.component.empty() && cfg->findComponent(filter.component) == nullptr) {
       return reply(control::errorResponse(404, "no component '" + filter.component + "'"));
     }
     filter.types = events::splitList(net::queryParam(q.query, "type").value_or(""));
@@ -189,7 +190,7 @@ struct ControlSurface::Impl {
     if (reading) return reply(control::errorResponse(429, "an /events read is running; try again"));
     reading = true;
     reading_reply = std::move(reply);  // kept on the loop's side, never on the reader thread
-    events_reader.submit([this, path = cfg.event_log_path, filter,
+    events_reader.submit([this, path = cfg->event_log_path, filter,
                           limit]() -> net::WorkerPool::Continuation {
       std::string why;
       std::string body = readEvents(path, filter, limit, &why);
@@ -209,11 +210,13 @@ ControlSurface::ControlSurface(boost::asio::io_context& io, net::WorkerPool& wor
                                Hooks hooks)
     : impl_(std::make_unique<Impl>(io, workers, cfg, telemetry, std::move(hooks))) {}
 
+void ControlSurface::rebind(const config::Config& cfg) { impl_->cfg = &cfg; }
+
 ControlSurface::~ControlSurface() { stop(); }
 
 std::string ControlSurface::start() {
   Impl& d = *impl_;
-  const auto& c = d.cfg.control_api;
+  const auto& c = d.cfg->control_api;
   if (!c.enabled || (c.listen.empty() && c.socket.empty())) return "";
   d.routes();
   d.server = std::make_unique<net::HttpServer>(

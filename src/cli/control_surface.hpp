@@ -33,7 +33,7 @@ class ControlSurface {
     std::function<nlohmann::json()> status;
     std::function<nlohmann::json()> plans;
     std::function<std::string()> metrics;
-    Change pause, resume, maintenance;
+    Change pause, resume, maintenance, reload;
   };
 
   ControlSurface(boost::asio::io_context& io, net::WorkerPool& workers, const config::Config& cfg,
@@ -44,6 +44,8 @@ class ControlSurface {
   void stop();
   // What `start` bound, for the log: "127.0.0.1:9477, unix:/run/hftguard/control.sock".
   std::string where() const;
+  // A reload applied: components are looked up in `cfg` (its control_api is the same).
+  void rebind(const config::Config& cfg);
 
  private:
   struct Impl;

@@ -14,8 +14,11 @@
 #include "hftguard/actions/runner.hpp"
 #include "hftguard/alerts/dispatcher.hpp"
 #include "hftguard/alerts/policy.hpp"
+#include "hftguard/config/loader.hpp"
+#include "hftguard/config/reload.hpp"
 #include "hftguard/control/maintenance_file.hpp"
 #include "hftguard/control/telemetry.hpp"
+#include "hftguard/core/logging.hpp"
 #include "hftguard/coord/cluster_state.hpp"
 #include "hftguard/coord/etcd_coordinator.hpp"
 #include "hftguard/coord/state_file.hpp"
@@ -67,9 +70,10 @@ void logDecision(const Decision& d) {
 }  // namespace
 
 struct Daemon::Impl {
-  Impl(std::shared_ptr<const config::Config> c, Duration stop)
+  Impl(std::shared_ptr<const config::Config> c, Duration stop, std::string log_level)
       : cfg(std::move(c)),
         stop_timeout(stop),
+        log_level_override(std::move(log_level)),
         rt(*cfg),
         telemetry(kVersion),
         log({cfg->event_log_path, static_cast<std::size_t>(cfg->event_queue_limit), nullptr,
@@ -153,6 +157,9 @@ struct Daemon::Impl {
                               },
                               [this](const nlohmann::json& q, ControlSurface::Done done) {
                                 maintenanceRequest(q, std::move(done));
+                              },
+                              [this](const nlohmann::json&, ControlSurface::Done done) {
+                                reload("POST /reload", std::move(done));
                               }});
   }
 
@@ -662,7 +669,10 @@ struct Daemon::Impl {
     }
     const SteadyTime now = rt.clock.now();
     const WallTime wall = rt.clock.wallNow();
-    std::erase_if(*entries, [&](const auto& e) { return e.expires <= wall; });
+    // A window of a component this config does not have waits (a reload may add it).
+    std::erase_if(*entries, [&](const auto& e) {
+      return e.expires <= wall || (!e.component.empty() && cfg->findComponent(e.component) == nullptr);
+    });
     // One window per component (the decider keeps one): the one that lasts longest, so that
     // no window - the file's or the cluster's, a pause or a 30-minute window of the whole
     // node - can end another's protection.
@@ -682,7 +692,6 @@ struct Daemon::Impl {
     // replaced window is started over, never ended first.
     for (const auto& e : merged) {
       if (std::find(applied.begin(), applied.end(), e) != applied.end()) continue;
-      if (!e.component.empty() && cfg->findComponent(e.component) == nullptr) continue;
       record(decider.startMaintenance(e.component, e.owner, e.reason,
                                       std::chrono::duration_cast<Duration>(e.expires - wall), now,
                                       wall));
@@ -803,7 +812,7 @@ struct Daemon::Impl {
     // the loop's side, so nothing of a connection is released on that thread.
     const std::uint64_t id = ++window_changes;
     pending_changes[id] = std::move(done);
-    window_writer.submit([path = cfg->maintenance_path, change, id,
+    control_work.submit([path = cfg->maintenance_path, change, id,
                           this]() -> net::WorkerPool::Continuation {
       std::string why = control::updateMaintenance(path, change);
       return [this, why, id] {
@@ -902,6 +911,118 @@ struct Daemon::Impl {
         });
   }
 
+  // --- reload: SIGHUP and POST /reload ---
+
+  // The file is read and validated off the loop; back on it, a reload only a restart can
+  // apply, or one that would land in the middle of a plan, is refused whole (recorded as
+  // config_reload_failed; the running config stays). Otherwise every part goes on under the
+  // new config at once (config_reloaded), keeping what the unchanged checks have counted.
+  void reload(const std::string& by, ControlSurface::Done done) {
+    if (reloading) return done(409, {{"error", "a reload is in progress"}});
+    if (stopping) return done(409, {{"error", "the daemon is stopping"}});
+    reloading = true;
+    notifier.reloading();
+    spdlog::info("{}: reloading {}", by, cfg->source_path);
+    control_work.submit([this, path = cfg->source_path, by,
+                         done]() -> net::WorkerPool::Continuation {
+      auto loaded = std::make_shared<config::LoadResult>(config::loadConfigFile(path));
+      return [this, loaded, by, done] {
+        reloading = false;
+        applyReload(*loaded, by, done);
+        notifier.ready(statusLine());
+      };
+    });
+  }
+
+  void applyReload(const config::LoadResult& loaded, const std::string& by,
+                   const ControlSurface::Done& done) {
+    const std::string path = cfg->source_path;
+    auto refuse = [&](int status, const std::string& reason, nlohmann::json fields) {
+      fields["by"] = by;
+      fields["config"] = path;
+      recorder.record("config_reload_failed", "", reason, fields);
+      spdlog::error("reload refused: {}", reason);
+      fields["error"] = reason;
+      done(status, fields);
+    };
+    if (!loaded.ok()) {
+      std::vector<std::string> errors;
+      for (const auto& e : loaded.errors) errors.push_back(e.format());
+      for (const auto& e : errors) spdlog::error("reload: {}", e);
+      return refuse(422,
+                    fmt::format("{} is not valid ({} error{}); the running config stays", path,
+                                errors.size(), errors.size() == 1 ? "" : "s"),
+                    {{"errors", errors}});
+    }
+    const config::ReloadDiff diff = config::diffForReload(*cfg, *loaded.config);
+    if (!diff.restart_only.empty()) {
+      return refuse(409,
+                    fmt::format("only a restart applies {}; the running config stays",
+                                fmt::join(diff.restart_only, ", ")),
+                    {{"restart_only", diff.restart_only}});
+    }
+    if (std::string busy = busyWith(); !busy.empty()) {
+      return refuse(409,
+                    busy + ": a reload never lands in the middle of a failover; the running "
+                           "config stays (reload again once it has ended)",
+                    {{"busy", busy}});
+    }
+    if (!diff.changes.empty()) swapConfig(loaded.config);
+    const std::string reason =
+        diff.changes.empty() ? fmt::format("{} reloaded: nothing changed", path)
+                             : fmt::format("{} reloaded: {}", path, fmt::join(diff.changes, "; "));
+    recorder.record("config_reloaded", "", reason,
+                    {{"by", by}, {"config", path}, {"changes", diff.changes}});
+    spdlog::info("{}", reason);
+    done(200, {{"reloaded", true}, {"config", path}, {"changes", diff.changes}});
+  }
+
+  // What a reload must not land in the middle of ("" nothing).
+  std::string busyWith() const {
+    for (const auto& c : cfg->components) {
+      if (runner.running(c.name)) return "a plan runs for " + c.name;
+    }
+    if (std::string why = keeper.busyWith(); !why.empty()) return why;
+    if (guard) return guard->busyWith();
+    return {};
+  }
+
+  // Every part that holds the config goes on with `next`. The config before is kept for the
+  // daemon's life: what was made from it (a probe of an unchanged check, a delivery in
+  // flight, a Sentinel subscription) still reads it, and it is equal where that matters.
+  void swapConfig(std::shared_ptr<const config::Config> next) {
+    retired.push_back(cfg);
+    cfg = std::move(next);
+    decider.reconfigure(*cfg);
+    std::vector<probes::CheckRef> refs;
+    for (const auto& c : cfg->components) {
+      auto r = roles.find(c.name);
+      const auto variants = r == roles.end() ? std::vector<const config::CheckConfig*>{}
+                                             : c.checksFor(r->second.primary, r->second.watched());
+      for (std::size_t j = 0; j < c.checks.size(); ++j) {
+        const bool roleVariant = j < variants.size() && variants[j] != nullptr;
+        refs.push_back({&c, roleVariant ? variants[j] : &c.checks[j]});
+      }
+    }
+    scheduler.reconfigure(*cfg, refs);
+    keeper.rebind(*cfg);
+    dispatcher.rebind(*cfg);
+    surface->rebind(*cfg);
+    if (guard) guard->rebind(*cfg);
+    std::erase_if(standing_by, [&](const auto& p) { return cfg->findComponent(p.first) == nullptr; });
+    std::erase_if(waiting_in_maintenance,
+                  [&](const auto& name) { return cfg->findComponent(name) == nullptr; });
+    if (log_level_override.empty()) {
+      if (auto level = parseLogLevel(cfg->log_level)) spdlog::set_level(*level);
+    }
+    // Windows of a component added now apply at once; those of one removed go with it.
+    std::erase_if(applied, [&](const auto& w) {
+      return !w.component.empty() && cfg->findComponent(w.component) == nullptr;
+    });
+    syncMaintenance();
+    if (etcd != nullptr) reportToCluster();
+  }
+
   // systemd's STATUS=: "3 components: 2 healthy, 1 failed; leads cluster c; paused".
   std::string statusLine() {
     std::map<std::string, int> by;
@@ -945,10 +1066,9 @@ struct Daemon::Impl {
   void waitForSignal() {
     signals.async_wait([this](boost::system::error_code ec, int sig) {
       if (ec) return;
-      if (sig == SIGHUP) {
+      if (sig == SIGHUP) {  // logrotate's and systemctl reload's signal
         log.reopen();
-        spdlog::info(
-            "SIGHUP: event log reopened; config reload is not supported, restart to apply one");
+        reload("SIGHUP", [](int, const nlohmann::json&) {});
         waitForSignal();
         return;
       }
@@ -989,7 +1109,10 @@ struct Daemon::Impl {
   }
 
   std::shared_ptr<const config::Config> cfg;
+  std::vector<std::shared_ptr<const config::Config>> retired;  // before each reload
   Duration stop_timeout;
+  std::string log_level_override;  // run --log-level: a reload keeps it
+  bool reloading = false;
   Runtime rt;
   control::Telemetry telemetry;  // before the log: its writer reports to it
   StatusBook book;
@@ -1025,8 +1148,9 @@ struct Daemon::Impl {
   std::unique_ptr<coord::EtcdClient> control_etcd;
   std::unique_ptr<ControlSurface> surface;
   SystemdNotifier notifier{rt.io};
-  // The control API's changes to the host's maintenance file, one at a time, off the loop.
-  net::WorkerPool window_writer{rt.io, 1};
+  // The control API's file work, one at a time, off the loop: changes to the host's
+  // maintenance file, a reload's read of the config.
+  net::WorkerPool control_work{rt.io, 1};
   std::uint64_t window_changes = 0;
   std::map<std::uint64_t, std::function<void(std::string)>> pending_changes;
   // With etcd: quorum and self-fencing. Last: it refers to the members above.
@@ -1034,8 +1158,9 @@ struct Daemon::Impl {
   bool reevaluating = false;
 };
 
-Daemon::Daemon(std::shared_ptr<const config::Config> cfg, Duration stop_timeout)
-    : impl_(std::make_unique<Impl>(std::move(cfg), stop_timeout)) {}
+Daemon::Daemon(std::shared_ptr<const config::Config> cfg, Duration stop_timeout,
+               std::string log_level)
+    : impl_(std::make_unique<Impl>(std::move(cfg), stop_timeout, std::move(log_level))) {}
 Daemon::~Daemon() = default;
 
 int Daemon::run() {

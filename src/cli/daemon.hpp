@@ -14,8 +14,9 @@ class Daemon {
   // Opens the event log; throws std::runtime_error when it cannot. `stop_timeout` (when not
   // zero) caps how long SIGTERM waits for a running plan: systemd's TimeoutStopSec minus a
   // margin, so the plan is recorded as interrupted before systemd's SIGKILL.
+  // `log_level`: run's --log-level, which a reload keeps (else the config's logging.level).
   explicit Daemon(std::shared_ptr<const config::Config> cfg,
-                  Duration stop_timeout = Duration::zero());
+                  Duration stop_timeout = Duration::zero(), std::string log_level = {});
   ~Daemon();
   // Runs until SIGINT/SIGTERM; returns the exit code.
   int run();

@@ -50,7 +50,7 @@ PartitionGuard::PartitionGuard(const config::Config& cfg, const Clock& clock,
                                coord::EtcdCoordinator& etcd, decide::Decider& decider,
                                const std::map<std::string, coord::Roles>& roles,
                                actions::ActionEnv& env, Hooks hooks)
-    : cfg_(cfg),
+    : cfg_(&cfg),
       clock_(clock),
       etcd_(etcd),
       decider_(decider),
@@ -75,7 +75,7 @@ const config::MemberConfig* PartitionGuard::primaryMember(const config::Componen
 std::optional<coord::Observation> PartitionGuard::observation(
     const config::ComponentConfig& c) const {
   coord::Observation o;
-  o.node = cfg_.node.name;
+  o.node = cfg_->node.name;
   switch (decider_.health(c.name)) {
     case Health::Recovering:  // coming back: not a vote for a failover
       o.verdict = "unknown";
@@ -109,13 +109,13 @@ std::optional<coord::Observation> PartitionGuard::observation(
     host_only = host_only || k->type == "process" || k->type == "host";
   }
   const config::MemberConfig* m = primaryMember(c);
-  o.host_check = o.verdict == "down" && host_only && m != nullptr && m->node() == cfg_.node.name;
+  o.host_check = o.verdict == "down" && host_only && m != nullptr && m->node() == cfg_->node.name;
   return o;
 }
 
 nlohmann::json PartitionGuard::observations() const {
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& c : cfg_.components) {
+  for (const auto& c : cfg_->components) {
     if (auto o = observation(c)) out[c.name] = coord::toJson(*o);
   }
   return out;
@@ -126,7 +126,7 @@ nlohmann::json PartitionGuard::observations() const {
 std::vector<coord::Observation> PartitionGuard::observers(const config::ComponentConfig& c) const {
   std::vector<coord::Observation> out;
   for (const auto& [node, text] : etcd_.daemons()) {
-    if (node == cfg_.node.name) continue;
+    if (node == cfg_->node.name) continue;
     auto report = nlohmann::json::parse(text, nullptr, false);
     auto seen = coord::observationsIn(report, node);
     if (auto it = seen.find(c.name); it != seen.end()) out.push_back(it->second);
@@ -137,7 +137,7 @@ std::vector<coord::Observation> PartitionGuard::observers(const config::Componen
 
 std::optional<Admission> PartitionGuard::gate(Pending& p, std::string& stage, std::string& reason,
                                               nlohmann::json& fields) const {
-  const config::ComponentConfig* c = cfg_.findComponent(p.d.component);
+  const config::ComponentConfig* c = cfg_->findComponent(p.d.component);
   if (c == nullptr) return Admission{};
   const auto [primary, epoch] = primaryOf(*c);
   const config::MemberConfig* m = primaryMember(*c);
@@ -153,7 +153,7 @@ std::optional<Admission> PartitionGuard::gate(Pending& p, std::string& stage, st
   Admission a;
   reason = q.reason;
   // The primary's host is this daemon, which leads: not cut off, nothing to wait for.
-  if (!c->members.empty() && p.d.plan == c->plan && host != cfg_.node.name) {
+  if (!c->members.empty() && p.d.plan == c->plan && host != cfg_->node.name) {
     coord::Presence presence = host.empty() ? coord::Presence::NeverSeen : etcd_.presence(host);
     // Gone is evidence only for this outage: its report went within a lease of the wait's
     // start (not hours ago), and its last word was about this primary and epoch.
@@ -162,7 +162,7 @@ std::optional<Admission> PartitionGuard::gate(Pending& p, std::string& stage, st
       const auto last = coord::observationsIn(
           nlohmann::json::parse(etcd_.lastReport(host), nullptr, false), host);
       auto it = last.find(c->name);
-      const Duration window = 2 * cfg_.coordination.lease_ttl;
+      const Duration window = 2 * cfg_->coordination.lease_ttl;
       const bool recent = gone && *gone + window >= p.since && *gone + window >= clock_.now();
       const bool same = it != last.end() && it->second.primary == primary &&
                         it->second.epoch == epoch;
@@ -173,10 +173,10 @@ std::optional<Admission> PartitionGuard::gate(Pending& p, std::string& stage, st
       if (o.node == host && presence == coord::Presence::Live) view = o;
     }
     const Duration waited = p.stage == "self_fence" ? clock_.now() - p.stage_since : Duration{};
-    const Duration ttl = cfg_.coordination.lease_ttl;
+    const Duration ttl = cfg_->coordination.lease_ttl;
     const auto g = coord::judgeSelfFence(!c->self_fence.empty(), host, presence, view, waited,
                                          2 * ttl + config::leaseMargin(ttl),
-                                         cfg_.coordination.self_fence_after);
+                                         cfg_->coordination.self_fence_after);
     fields["self_fence"] = g.reason;
     if (g.wait) {
       stage = "self_fence";
@@ -228,7 +228,7 @@ void PartitionGuard::admitted(const Pending& p, const Admission& a, const std::s
                     : fmt::format("plan {} may start: {}", p.d.plan, reason),
                 fields);
   if (a.self_fenced.empty()) return;
-  const config::ComponentConfig* c = cfg_.findComponent(p.d.component);
+  const config::ComponentConfig* c = cfg_->findComponent(p.d.component);
   const config::MemberConfig* m = c == nullptr ? nullptr : primaryMember(*c);
   hooks_.record("partition_detected", p.d.component,
                 fmt::format("{} is cut off with the primary {}: {}",
@@ -336,7 +336,7 @@ coord::QuorumVerdict PartitionGuard::quorumOf(const config::ComponentConfig& c,
 }
 
 coord::QuorumVerdict PartitionGuard::quorumOf(const std::string& component) const {
-  const config::ComponentConfig* c = cfg_.findComponent(component);
+  const config::ComponentConfig* c = cfg_->findComponent(component);
   return c == nullptr ? coord::QuorumVerdict{} : quorumOf(*c, observers(*c));
 }
 
@@ -348,7 +348,7 @@ coord::QuorumVerdict PartitionGuard::quorumOf(const std::string& component) cons
 //    them all: said once per set of dissenters (observer_disagrees).
 void PartitionGuard::watchObservers() {
   const SteadyTime now = clock_.now();
-  for (const auto& c : cfg_.components) {
+  for (const auto& c : cfg_->components) {
     const auto q = quorumOf(c.name);
     const Health h = decider_.health(c.name);
     // Once per episode of a quorum seeing it down, whoever noticed first: not again as the
@@ -385,7 +385,7 @@ void PartitionGuard::cutOff(bool lost, const std::string& why, SteadyTime expiry
   if (!lost) {
     if (cut_off_) {
       hooks_.record("etcd_regained", "",
-                    fmt::format("{} reaches etcd again: {}", cfg_.node.name, why), {});
+                    fmt::format("{} reaches etcd again: {}", cfg_->node.name, why), {});
       spdlog::warn("etcd: reached again ({}); a self-fenced primary stays fenced until an "
                    "operator returns it",
                    why);
@@ -399,16 +399,16 @@ void PartitionGuard::cutOff(bool lost, const std::string& why, SteadyTime expiry
   nlohmann::json f = {{"why", why}};
   if (expiry != SteadyTime{}) f["lease_expires_in_ms"] = ms(expiry - now);
   hooks_.record("etcd_lost", "",
-                fmt::format("{} is cut off from etcd: {}", cfg_.node.name, why), std::move(f));
+                fmt::format("{} is cut off from etcd: {}", cfg_->node.name, why), std::move(f));
   spdlog::error("etcd: this daemon is cut off: {}", why);
-  for (const auto& c : cfg_.components) {
+  for (const auto& c : cfg_->components) {
     const config::MemberConfig* m = primaryMember(c);
-    if (m == nullptr || m->node() != cfg_.node.name) continue;  // not its primary's host
+    if (m == nullptr || m->node() != cfg_->node.name) continue;  // not its primary's host
     if (!c.self_fence.empty() && !fence_runner_.running(c.name)) selfFence(c, why, expiry, {});
     if (c.triggers.network_partition) {
       hooks_.decided(decider_.reportPartition(
           c.name,
-          fmt::format("{} (the host of primary {}) is cut off from etcd: {}", cfg_.node.name,
+          fmt::format("{} (the host of primary {}) is cut off from etcd: {}", cfg_->node.name,
                       m->name, why),
           now, clock_.wallNow()));
     }
@@ -420,7 +420,7 @@ void PartitionGuard::cutOff(bool lost, const std::string& why, SteadyTime expiry
 // majority's leader may promote.
 void PartitionGuard::selfFence(const config::ComponentConfig& c, const std::string& why,
                                SteadyTime expiry, std::function<void()> done) {
-  const config::PlanConfig* plan = cfg_.findPlan(c.self_fence);
+  const config::PlanConfig* plan = cfg_->findPlan(c.self_fence);
   const config::MemberConfig* m = primaryMember(c);
   if (plan == nullptr || m == nullptr) {
     if (done) done();
@@ -429,13 +429,13 @@ void PartitionGuard::selfFence(const config::ComponentConfig& c, const std::stri
   const SteadyTime started = clock_.now();
   const SteadyTime deadline =
       expiry == SteadyTime{} ? started + config::planBudget(*plan)
-                             : expiry - config::leaseMargin(cfg_.coordination.lease_ttl);
+                             : expiry - config::leaseMargin(cfg_->coordination.lease_ttl);
   actions::RunRequest request;
   request.component = c.name;
   request.plan = plan;
   request.rto_target = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - started);
   const coord::Roles& r = roles_.at(c.name);
-  request.context = {c.name, cfg_.node.name, m->name, "", {}, {},
+  request.context = {c.name, cfg_->node.name, m->name, "", {}, {},
                      "self-fence: this host is cut off from etcd (" + why + ")"};
   request.context.epoch = r.epoch;
   for (const auto& [k, v] : m->values) request.context.members["old_primary." + k] = v;
@@ -486,16 +486,25 @@ void PartitionGuard::fenceBeforeExit(const std::string& why, SteadyTime expiry,
   hooks_.record("etcd_lost", "",
                 fmt::format("{} stops while it cannot tell etcd ({}): fencing the primaries it "
                             "runs first",
-                            cfg_.node.name, why),
+                            cfg_->node.name, why),
                 {{"why", why}, {"stopping", true}});
-  for (const auto& c : cfg_.components) {
+  for (const auto& c : cfg_->components) {
     const config::MemberConfig* m = primaryMember(c);
-    if (m == nullptr || m->node() != cfg_.node.name || c.self_fence.empty()) continue;
+    if (m == nullptr || m->node() != cfg_->node.name || c.self_fence.empty()) continue;
     // The cut-off's self-fence runs already, or has fenced it since etcd was last reached.
     if (fence_runner_.running(c.name) || fenced_.count(c.name)) continue;
     selfFence(c, "stopping while etcd is unreachable: " + why, expiry, {});
   }
   whenIdle(std::move(done));
+}
+
+std::string PartitionGuard::busyWith() const {
+  if (!pending_.empty()) {
+    const auto& [component, p] = *pending_.begin();
+    return "a failover of " + component + " waits (" + p.stage + ")";
+  }
+  if (!fence_runner_.idle()) return "a self-fence runs";
+  return {};
 }
 
 }  // namespace hftguard::cli

@@ -67,6 +67,10 @@ class PartitionGuard {
   // Waiting decisions of the component end (its roles moved: that failover happened).
   void forget(const std::string& component);
   bool waiting(const std::string& component) const { return pending_.count(component) > 0; }
+  // What keeps a reload from applying now ("" nothing): a failover waiting for its quorum or
+  // a self-fence, or a self-fence running.
+  std::string busyWith() const;
+  void rebind(const config::Config& cfg) { cfg_ = &cfg; }
 
   // Every decision of this daemon's decider, and every change of a component's roles: an
   // observation says "down" only about an outage of the primary it names - not one that
@@ -115,7 +119,7 @@ class PartitionGuard {
   void selfFence(const config::ComponentConfig& c, const std::string& why, SteadyTime expiry,
                  std::function<void()> done);
 
-  const config::Config& cfg_;
+  const config::Config* cfg_;  // the daemon's, replaced by a reload (rebind)
   const Clock& clock_;
   coord::EtcdCoordinator& etcd_;
   decide::Decider& decider_;

@@ -141,7 +141,7 @@ PlanKeeper::PlanKeeper(boost::asio::io_context& io, const Clock& clock, const co
                        coord::EtcdCoordinator* etcd)
     : io_(io),
       clock_(clock),
-      cfg_(cfg),
+      cfg_(&cfg),
       runner_(runner),
       coordinator_(coordinator),
       decider_(decider),
@@ -153,7 +153,7 @@ PlanKeeper::PlanKeeper(boost::asio::io_context& io, const Clock& clock, const co
       store_(etcd ? makeEtcdPlanStore(*etcd) : makeLocalPlanStore(lock_dir_, disk_)) {}
 
 void PlanKeeper::recoverInterrupted() {
-  for (const auto& c : cfg_.components) checkJournal(c.name);
+  for (const auto& c : cfg_->components) checkJournal(c.name);
 }
 
 void PlanKeeper::checkJournal(const std::string& component) {
@@ -214,7 +214,7 @@ void PlanKeeper::hold(const std::string& component, const std::optional<actions:
   nlohmann::json f = {{"journal", store_->where(component)}};
   std::string what = why;
   if (j) {
-    const config::PlanConfig* plan = cfg_.findPlan(j->plan);
+    const config::PlanConfig* plan = cfg_->findPlan(j->plan);
     const std::size_t steps = plan ? plan->steps.size() : 0;
     f.update({{"plan", j->plan},
               {"trigger", j->trigger},
@@ -283,7 +283,7 @@ void PlanKeeper::resume(actions::RunRequest request, const actions::PlanJournal&
                               "by {}",
                               j.plan, j.node.empty() ? "an earlier leader" : j.node, j.steps_done,
                               j.last_step.empty() ? "" : " (last done: " + j.last_step + ")",
-                              cfg_.node.name),
+                              cfg_->node.name),
                   {{"plan", j.plan},
                    {"trigger", j.trigger},
                    {"from_node", j.node},
@@ -305,7 +305,7 @@ void PlanKeeper::resume(actions::RunRequest request, const actions::PlanJournal&
 
 bool PlanKeeper::scheduleReverify(const actions::PlanJournal& j, const actions::RunReport& checked) {
   const std::string& c = j.component;
-  const config::ComponentConfig* cc = cfg_.findComponent(c);
+  const config::ComponentConfig* cc = cfg_->findComponent(c);
   Reverify& r = reverify_[c];
   if (r.used == 0) {
     r.first = clock_.now();
@@ -365,7 +365,7 @@ void PlanKeeper::tick() {
     it = held_.erase(it);
   }
   // A plan another process ran and never finished (an operator's `hftguard failover` killed).
-  for (const auto& c : cfg_.components) {
+  for (const auto& c : cfg_->components) {
     if (!held(c.name) && !runner_.running(c.name) && !resuming_.count(c.name))
       checkJournal(c.name);
   }
@@ -528,7 +528,7 @@ void PlanKeeper::ended(const std::string& component, const actions::RunReport& r
   // leave the site without a primary until an operator comes. Not a follow of a store's own
   // switch (a fresh run would switch it again), nor a resumed run (its first steps were
   // another leader's), nor one that holds the component (above).
-  const config::ComponentConfig* c = cfg_.findComponent(component);
+  const config::ComponentConfig* c = cfg_->findComponent(component);
   if (!report.ok && !report.dry_run && !report.interrupted && !report.failure_unrecorded &&
       !report.roles_unmoved && !report.followed && !report.resumed && !takeover &&
       !held(component) &&
@@ -590,6 +590,17 @@ void PlanKeeper::stop(Duration limit, std::function<void(const std::string&)> th
     stop_outcome_ = "the running plan did not end within its deadline and was interrupted";
     runner_.interrupt("the daemon is stopping and the plan's deadline passed");
   });
+}
+
+std::string PlanKeeper::busyWith() const {
+  if (!running_until_.empty()) return "a plan runs for " + running_until_.begin()->first;
+  if (!deferred_.empty()) return "a plan for " + deferred_.begin()->first + " is deferred";
+  if (!resuming_.empty()) return "a plan for " + *resuming_.begin() + " is being taken over";
+  if (!takeovers_.empty()) return "a plan taken over for " + *takeovers_.begin() + " runs";
+  if (!reverify_.empty()) {
+    return "a plan taken over for " + reverify_.begin()->first + " waits to be re-verified";
+  }
+  return {};
 }
 
 }  // namespace hftguard::cli

@@ -86,6 +86,11 @@ class PlanKeeper {
   // `limit`, when not zero), then is interrupted. `then(outcome)` once nothing runs.
   void stop(Duration limit, std::function<void(const std::string& outcome)> then);
   bool held(const std::string& component) const { return held_.count(component) > 0; }
+  // What keeps a reload from applying now ("" nothing): a plan running, deferred, or taken
+  // over from another leader and not yet settled. A held component does not: it stays held.
+  std::string busyWith() const;
+  // A reload applied: `cfg` from now on (the one before outlives every plan it started).
+  void rebind(const config::Config& cfg) { cfg_ = &cfg; }
 
  private:
   struct Deferred {
@@ -120,7 +125,7 @@ class PlanKeeper {
 
   boost::asio::io_context& io_;
   const Clock& clock_;
-  const config::Config& cfg_;
+  const config::Config* cfg_;  // the daemon's, replaced by a reload (rebind)
   actions::FailoverRunner& runner_;
   coord::Coordinator& coordinator_;
   decide::Decider& decider_;

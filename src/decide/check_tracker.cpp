@@ -79,4 +79,33 @@ std::optional<double> CheckTracker::lastValue(std::string_view name) const {
   return std::nullopt;
 }
 
+void CheckTracker::carryFrom(const CheckTracker& was) {
+  known_ = was.known_;
+  up_ = was.up_;
+  failures_ = was.failures_;
+  successes_ = was.successes_;
+  down_run_ = was.down_run_;
+  failing_since_ = was.failing_since_;
+  last_failure_ = was.last_failure_;
+  last_ = was.last_;
+  recent_ = was.recent_;
+  latency_ = was.latency_;
+  cpu_ = was.cpu_;
+  memory_ = was.memory_;
+  last_latency_ms_ = was.last_latency_ms_;
+  late_ = was.late_;
+}
+
+void CheckTracker::carryVerdictFrom(const CheckTracker& was) {
+  known_ = was.known_;
+  up_ = was.up_;
+  late_ = was.late_;
+  if (known_ && !up_) {  // still down: what took it down still explains the outage
+    down_run_ = was.down_run_;
+    failing_since_ = was.failing_since_;
+    last_failure_ = was.last_failure_;
+  }
+  recent_ = was.recent_;
+}
+
 }  // namespace hftguard::decide

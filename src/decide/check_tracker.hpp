@@ -41,6 +41,17 @@ class CheckTracker {
       : check_(check), triggers_(triggers) {}
 
   Transition observe(const probes::ProbeResult& r, SteadyTime now);
+  // A reload: this tracker (of the new config) goes on from `was` (the same check in the
+  // config before): its counters, recent samples and streaks.
+  void carryFrom(const CheckTracker& was);
+  // A reload changed this check: its verdict (up, down, not yet known) stands, its counters
+  // and streaks start over under the new thresholds. Never "unknown" again because of the
+  // reload: a component unknown cannot fail over.
+  void carryVerdictFrom(const CheckTracker& was);
+  // A reload added this check to a component already watched: until it is known it does not
+  // make the component unknown (which would hold any failover back).
+  void joinLate() { late_ = true; }
+  bool lateAndUnknown() const { return late_ && !known_; }
 
   const config::CheckConfig& config() const { return check_; }
   // Unknown until `rise` successes in a row make it up or `fall` failures make it down.
@@ -84,6 +95,7 @@ class CheckTracker {
   std::deque<Sample> recent_;
   Streak latency_, cpu_, memory_;
   double last_latency_ms_ = 0;
+  bool late_ = false;
 };
 
 }  // namespace hftguard::decide

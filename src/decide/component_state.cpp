@@ -27,6 +27,39 @@ ComponentState::ComponentState(const config::ComponentConfig& c) : cfg(c), dampe
   for (const auto& k : c.checks) checks.push_back(std::make_unique<CheckTracker>(k, c.triggers));
 }
 
+void ComponentState::carryFrom(const ComponentState& was) {
+  for (auto& k : checks) {
+    const CheckTracker* old = was.check(k->config().name);
+    if (old == nullptr) {
+      k->joinLate();
+    } else if (old->config() == k->config()) {
+      k->carryFrom(*old);
+    } else {
+      k->carryVerdictFrom(*old);
+    }
+  }
+  health = was.health;
+  if (was.forced) {  // the passes since the report, by check; a new check has none yet
+    forced = Forced{was.forced->rule, was.forced->reason, was.forced->at,
+                    std::vector<int>(checks.size(), 0)};
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+      for (std::size_t j = 0; j < was.checks.size() && j < was.forced->passes.size(); ++j) {
+        if (was.checks[j]->config() == checks[i]->config()) forced->passes[i] = was.forced->passes[j];
+      }
+    }
+  }
+  failed_since = was.failed_since;
+  damper.carryFrom(was.damper);
+  cooldown_until = was.cooldown_until;
+  cooldown_until_wall = was.cooldown_until_wall;
+  held_by = was.held_by;
+  retry_at = was.retry_at;
+  retries_used = was.retries_used;
+  failing_over = was.failing_over;
+  outcomes_ = was.outcomes_;
+  first_outcome_ = was.first_outcome_;
+}
+
 CheckTracker* ComponentState::check(std::string_view name) {
   for (auto& c : checks) {
     if (c->config().name == name) return c.get();
@@ -158,7 +191,7 @@ Health ComponentState::healthFrom(const Cause& cause) const {
   // Healthy only on evidence: every check that counts has reached up through `rise`.
   bool allKnown = true, anyCounted = false, suspect = false;
   for (const auto& k : checks) {
-    if (k->config().informational) continue;
+    if (k->config().informational || k->lateAndUnknown()) continue;
     anyCounted = true;
     allKnown = allKnown && k->known();
     suspect = suspect || (k->known() && k->up() && k->failures() > 0);

@@ -42,6 +42,12 @@ struct Forced {
 class ComponentState {
  public:
   explicit ComponentState(const config::ComponentConfig& c);
+  // A reload: this state (of the new config) goes on from `was`, the same component's before
+  // it. Its health, cooldown, damping, held failover, retries and error-rate window stay; each
+  // check unchanged in everything but where it is written keeps its counters; a changed one
+  // keeps its verdict (up, down) and counts again under its new thresholds; a new one counts
+  // once it is known. Nothing is decided here: the next result re-derives the health.
+  void carryFrom(const ComponentState& was);
 
   // Feeds one result to its check and the error-rate window.
   Transition observe(const probes::ProbeResult& r, SteadyTime now);

@@ -15,6 +15,12 @@ namespace hftguard::decide {
 class FlapDamper {
  public:
   explicit FlapDamper(const config::FlapDamping& cfg) : cfg_(cfg) {}
+  // A reload: the penalty so far stays (decaying by the new settings).
+  void carryFrom(const FlapDamper& was) {
+    penalty_ = was.penalty_;
+    at_ = was.at_;
+    suppressed_ = was.suppressed_;
+  }
 
   void flap(SteadyTime now) {
     if (!cfg_.enabled) return;

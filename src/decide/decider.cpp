@@ -276,6 +276,18 @@ struct Decider::State {
 Decider::Decider(const config::Config& cfg) : state_(std::make_unique<State>(cfg)) {}
 Decider::~Decider() = default;
 
+void Decider::reconfigure(const config::Config& next) {
+  auto fresh = std::make_unique<State>(next);
+  for (auto& c : fresh->components) {
+    if (const ComponentState* was = state_->find(c->cfg.name)) c->carryFrom(*was);
+  }
+  fresh->maintenance = std::move(state_->maintenance);
+  fresh->interrupted = std::move(state_->interrupted);
+  fresh->system_active = state_->system_active;
+  fresh->corruption = std::move(state_->corruption);
+  state_ = std::move(fresh);
+}
+
 std::vector<Decision> Decider::observe(const probes::ProbeResult& r, SteadyTime now) {
   std::vector<Decision> out;
   ComponentState* c = state_->find(r.component);

@@ -1,5 +1,6 @@
 #include "hftguard/probes/scheduler.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <queue>
 #include <random>
@@ -83,6 +84,11 @@ void CheckRunner::abandon() {
   if (state_->probe) state_->probe->cancel();
 }
 
+void CheckRunner::rebind(CheckRef ref) {
+  ref_ = ref;
+  state_->ref = ref;
+}
+
 void CheckRunner::retarget(CheckRef ref) {
   abandon();
   auto next = std::make_shared<State>(state_->env, ref, state_->own_deadline);
@@ -136,6 +142,9 @@ struct Scheduler::Impl {
     // run ends. A run that hits its deadline ends a moment after the next slot is due when
     // timeout == interval; skipping that slot would halve the cadence of a hung check.
     std::optional<SteadyTime> waiting;
+    // Its check is gone from the config (a reload): never run again. Kept in place, so the
+    // indices in the queues stay valid.
+    bool removed = false;
   };
   struct Due {
     SteadyTime at;
@@ -152,8 +161,8 @@ struct Scheduler::Impl {
   };
 
   Impl(ProbeEnv& e, const config::Config& c, Sink s, std::uint64_t seed)
-      : env(e), cfg(c), sink(std::move(s)), rng(seed), wake(e.io) {
-    for (const CheckRef& ref : allChecks(cfg)) {
+      : env(e), cfg(&c), sink(std::move(s)), rng(seed), wake(e.io) {
+    for (const CheckRef& ref : allChecks(c)) {
       entries.push_back(std::make_unique<Entry>(env, ref));
     }
   }
@@ -167,7 +176,7 @@ struct Scheduler::Impl {
   void enqueue(std::size_t index) {
     Entry& e = *entries[index];
     const Duration interval = e.runner.ref().check->interval;
-    const auto jitterSpan = std::chrono::duration_cast<Duration>(interval * cfg.probes.jitter);
+    const auto jitterSpan = std::chrono::duration_cast<Duration>(interval * cfg->probes.jitter);
     queue.push(
         {e.base + interval * static_cast<Duration::rep>(e.slot) + randomUpTo(jitterSpan), index});
   }
@@ -225,6 +234,7 @@ struct Scheduler::Impl {
 
   void fire(std::size_t index, SteadyTime due, SteadyTime now) {
     Entry& e = *entries[index];
+    if (e.removed) return;
     if (!e.runner.busy()) {
       if (e.waiting) {  // a slot still waiting when a newer one can start is superseded
         e.waiting.reset();
@@ -280,7 +290,7 @@ struct Scheduler::Impl {
   }
 
   ProbeEnv& env;
-  const config::Config& cfg;
+  const config::Config* cfg;  // replaced by a reload
   Sink sink;
   std::shared_ptr<int> life = std::make_shared<int>(0);  // expires with the scheduler
   std::mt19937_64 rng;
@@ -303,6 +313,7 @@ void Scheduler::start() {
   const SteadyTime now = impl_->env.clock.now();
   for (std::size_t i = 0; i < impl_->entries.size(); ++i) {
     auto& e = *impl_->entries[i];
+    if (e.removed) continue;
     // A random phase spreads checks with equal intervals over the interval.
     e.base = now + impl_->randomUpTo(e.runner.ref().check->interval);
     e.slot = 0;
@@ -325,12 +336,14 @@ void Scheduler::stop() {
 
 void Scheduler::retarget(const config::ComponentConfig& component,
                          const std::vector<const config::CheckConfig*>& checks) {
-  std::size_t i = 0;
   for (auto& e : impl_->entries) {
     const CheckRef& ref = e->runner.ref();
-    if (ref.component->name != component.name) continue;
-    const config::CheckConfig* next = i < checks.size() ? checks[i] : nullptr;
-    ++i;
+    if (e->removed || ref.component->name != component.name) continue;
+    // `checks` is in the order of the component's checks: found by the check's name.
+    const config::CheckConfig* next = nullptr;
+    for (std::size_t j = 0; j < component.checks.size() && j < checks.size(); ++j) {
+      if (component.checks[j].name == ref.check->name) next = checks[j];
+    }
     if (next == nullptr || next == ref.check) continue;
     // Same name, interval and timeout (the variants differ in their targets only): the
     // entry keeps its place on the grid; a run open against the old target is dropped.
@@ -339,7 +352,62 @@ void Scheduler::retarget(const config::ComponentConfig& component,
   }
 }
 
+void Scheduler::reconfigure(const config::Config& next, const std::vector<CheckRef>& refs) {
+  Impl& m = *impl_;
+  m.cfg = &next;
+  const SteadyTime now = m.env.clock.now();
+  std::vector<bool> kept(m.entries.size(), false);
+  for (const CheckRef& ref : refs) {
+    std::optional<std::size_t> at;
+    for (std::size_t i = 0; i < m.entries.size() && !at; ++i) {
+      const CheckRef& was = m.entries[i]->runner.ref();
+      if (!m.entries[i]->removed && !kept[i] && was.component->name == ref.component->name &&
+          was.check->name == ref.check->name) {
+        at = i;
+      }
+    }
+    if (!at) {  // a new check: its first run within one interval, as at start
+      m.entries.push_back(std::make_unique<Impl::Entry>(m.env, ref));
+      kept.push_back(true);
+      if (m.running) {
+        auto& e = *m.entries.back();
+        e.base = now + m.randomUpTo(ref.check->interval);
+        m.enqueue(m.entries.size() - 1);
+      }
+      continue;
+    }
+    kept[*at] = true;
+    Impl::Entry& e = *m.entries[*at];
+    const CheckRef was = e.runner.ref();
+    if (*was.check == *ref.check) {  // unchanged: its open run and its slot go on
+      e.runner.rebind(ref);
+      continue;
+    }
+    // Changed: its next slot, already queued, runs the new probe; a new interval counts from
+    // that slot. A run open under the old settings is dropped.
+    if (ref.check->interval != was.check->interval) {
+      e.base += was.check->interval * static_cast<Duration::rep>(e.slot);
+      e.slot = 0;
+    }
+    e.waiting.reset();
+    e.runner.retarget(ref);
+  }
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    if (kept[i] || m.entries[i]->removed) continue;
+    m.entries[i]->removed = true;
+    m.entries[i]->waiting.reset();
+    m.entries[i]->runner.abandon();
+  }
+  if (m.running) {  // a new check may be due before the armed wake-up
+    m.wake.cancel();
+    m.arm();
+  }
+}
+
 const SchedulerStats& Scheduler::stats() const { return impl_->stats; }
-std::size_t Scheduler::size() const { return impl_->entries.size(); }
+std::size_t Scheduler::size() const {
+  return static_cast<std::size_t>(std::count_if(impl_->entries.begin(), impl_->entries.end(),
+                                                [](const auto& e) { return !e->removed; }));
+}
 
 }  // namespace hftguard::probes

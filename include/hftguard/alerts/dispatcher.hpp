@@ -45,6 +45,10 @@ class AlertDispatcher {
   std::size_t pending() const;
   // Drops everything queued and in flight (shutdown).
   void stop();
+  // A reload applied: components (their alert_channels) are looked up in `cfg` from now on.
+  // Its alerts section is the one the lanes were made from (a reload that changes it is
+  // refused), and the config before outlives the deliveries in flight.
+  void rebind(const config::Config& cfg);
 
   struct Impl;
 

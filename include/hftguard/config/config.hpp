@@ -36,19 +36,25 @@ std::string_view toString(OnFailure v);
 struct Location {
   int line = 0;
   int column = 0;
+  // Where an item is written is not what it means: two configs that differ only in layout
+  // (a comment added above a check) compare equal, so a reload keeps that check's state.
+  friend bool operator==(const Location&, const Location&) { return true; }
 };
 
 struct NodeConfig {
+  bool operator==(const NodeConfig&) const = default;
   std::string name;
   std::string site;
 };
 
 struct LayerTiming {
+  bool operator==(const LayerTiming&) const = default;
   Duration interval;
   Duration timeout;
 };
 
 struct ProbeDefaults {
+  bool operator==(const ProbeDefaults&) const = default;
   std::array<LayerTiming, kLayerCount> layers;  // indexed by Layer
   double jitter = 0;                            // fraction of the interval
   int fall = 3;
@@ -57,6 +63,7 @@ struct ProbeDefaults {
 };
 
 struct CheckConfig {
+  bool operator==(const CheckConfig&) const = default;
   std::string name;
   std::string type;  // a "check" KindSpec
   Layer layer = Layer::Service;
@@ -71,6 +78,7 @@ struct CheckConfig {
 };
 
 struct LatencyTrigger {
+  bool operator==(const LatencyTrigger&) const = default;
   bool enabled = true;
   Duration above{};
   Duration sustained_for{};
@@ -78,6 +86,7 @@ struct LatencyTrigger {
 };
 
 struct ErrorRateTrigger {
+  bool operator==(const ErrorRateTrigger&) const = default;
   bool enabled = true;
   double above = 0;
   Duration window{};
@@ -86,6 +95,7 @@ struct ErrorRateTrigger {
 };
 
 struct UtilisationTrigger {
+  bool operator==(const UtilisationTrigger&) const = default;
   bool enabled = true;
   double above = 0;
   Duration sustained_for{};
@@ -93,6 +103,7 @@ struct UtilisationTrigger {
 };
 
 struct Triggers {
+  bool operator==(const Triggers&) const = default;
   LatencyTrigger latency;
   ErrorRateTrigger error_rate;
   UtilisationTrigger cpu;
@@ -104,6 +115,7 @@ struct Triggers {
 // BGP-style route-flap damping: each up/down flip adds `penalty`, which halves every
 // `half_life`; above `suppress_above` failovers are held until it decays below `reuse_below`.
 struct FlapDamping {
+  bool operator==(const FlapDamping&) const = default;
   bool enabled = true;
   double penalty = 1000;
   double suppress_above = 2000;
@@ -115,6 +127,7 @@ struct FlapDamping {
 // The data store's own HA to follow: when Redis Sentinel switches the master by itself,
 // hftguard hears it (+switch-master) and runs the component's plan at once.
 struct FollowConfig {
+  bool operator==(const FollowConfig&) const = default;
   std::string type;  // "sentinel"
   std::vector<std::string> sentinels;  // host:port
   std::string master_name;
@@ -125,6 +138,7 @@ struct FollowConfig {
 // One instance of a component (an engine, a database server): its name, its host and the
 // addresses checks and plans reach it by ({primary.host}, {new_primary.api} ...).
 struct MemberConfig {
+  bool operator==(const MemberConfig&) const = default;
   std::string name;
   StringMap values;  // always has "name" and "host"
   Location where;
@@ -142,11 +156,13 @@ struct MemberConfig {
 // filled, informational). Check names are the same for every member; the scheduler swaps
 // one for another when the roles move.
 struct RoleChecks {
+  bool operator==(const RoleChecks&) const = default;
   std::vector<CheckConfig> as_primary;
   std::vector<CheckConfig> as_standby;
 };
 
 struct ComponentConfig {
+  bool operator==(const ComponentConfig&) const = default;
   std::string name;
   std::string description;
   Tier tier = Tier::Hot;
@@ -192,12 +208,14 @@ struct ComponentConfig {
 };
 
 struct SystemPolicy {
+  bool operator==(const SystemPolicy&) const = default;
   std::string plan;  // empty: system-tier failures are alerted, not acted on
   int min_failed_components = 2;
   Duration window{};
 };
 
 struct StepConfig {
+  bool operator==(const StepConfig&) const = default;
   std::string name;
   std::string action;  // an "action" KindSpec
   std::string description;
@@ -210,6 +228,7 @@ struct StepConfig {
 };
 
 struct PlanConfig {
+  bool operator==(const PlanConfig&) const = default;
   std::string name;
   std::string description;
   std::vector<StepConfig> steps;
@@ -217,6 +236,7 @@ struct PlanConfig {
 };
 
 struct ChannelConfig {
+  bool operator==(const ChannelConfig&) const = default;
   std::string name;
   std::string type;  // a "channel" KindSpec
   Severity min_severity = Severity::Info;
@@ -225,6 +245,7 @@ struct ChannelConfig {
 };
 
 struct AlertingConfig {
+  bool operator==(const AlertingConfig&) const = default;
   int queue_limit = 1000;
   int max_in_flight = 4;
   Duration initial_backoff{};
@@ -235,6 +256,7 @@ struct AlertingConfig {
 };
 
 struct CoordinationConfig {
+  bool operator==(const CoordinationConfig&) const = default;
   std::string type = "local";  // local | etcd
   std::vector<std::string> endpoints;
   Duration lease_ttl{};
@@ -269,6 +291,7 @@ Duration planBudget(const PlanConfig& plan);
 
 // The control API (docs/operations.md): a TCP listener and a unix socket, either "" (off).
 struct ControlApiConfig {
+  bool operator==(const ControlApiConfig&) const = default;
   bool enabled = true;
   std::string listen;  // host:port
   std::string socket;  // an absolute path
@@ -279,6 +302,7 @@ struct ControlApiConfig {
 // One `hftguard drill` scenario: plans (by name) that inject a fault, verify service, and
 // restore the stack; the drill measures what the running daemon does in between.
 struct DrillScenario {
+  bool operator==(const DrillScenario&) const = default;
   std::string name;
   std::string description;
   std::string component;
@@ -305,6 +329,7 @@ struct DrillScenario {
 
 // `drill:` beside the scenarios: where the drill runs from, and what it checks after each run.
 struct DrillOptions {
+  bool operator==(const DrillOptions&) const = default;
   std::string netns;                   // a network namespace the drill enters first; "" none
   std::vector<std::string> histories;  // engines' role histories: never two primaries at once
 };

@@ -37,6 +37,7 @@ class Params {
   const Secret& secret(std::string_view key) const { return get<Secret>(key); }
 
   const std::map<std::string, ParamValue, std::less<>>& all() const { return values_; }
+  bool operator==(const Params&) const = default;
 
  private:
   template <typename T>

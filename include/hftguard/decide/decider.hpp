@@ -23,6 +23,15 @@ class Decider {
   Decider(const Decider&) = delete;
   Decider& operator=(const Decider&) = delete;
 
+  // A reload (config/reload.hpp): from now on the decider works to `next`, which must outlive
+  // it, as must the config before it until this returns. Every component of both goes on
+  // where it was (health, cooldown, damping, a held failover or retry, maintenance, an
+  // interrupted plan); each check the same but for where it is written keeps its counters;
+  // a changed one keeps its verdict and counts again under its new thresholds; a new one
+  // counts once it is known (until then it never makes its component unknown, which would
+  // hold a failover back). Decides nothing: the next result or tick does.
+  void reconfigure(const config::Config& next);
+
   // A probe result that arrived at `now`.
   std::vector<Decision> observe(const probes::ProbeResult& r, SteadyTime now);
   // Time passing: maintenance expires, held failovers go ahead once nothing holds them.

@@ -49,6 +49,10 @@ class CheckRunner {
   // The same check addressing another member (the roles moved): an open run is abandoned,
   // the next run uses a probe made for `ref`.
   void retarget(CheckRef ref);
+  // The same check in a reloaded config, equal in content: nothing changes but where `ref`
+  // points (an open run goes on). The probe made from the old one stays: that config must
+  // outlive this runner.
+  void rebind(CheckRef ref);
 
  private:
   struct State;
@@ -80,8 +84,14 @@ class Scheduler {
   // leaves that check as it was.
   void retarget(const config::ComponentConfig& component,
                 const std::vector<const config::CheckConfig*>& checks);
+  // A reload: `refs` (every check of `next`, each in the variant its roles want) from now on.
+  // A check equal but for where it is written keeps its slot and its open run; a changed one
+  // runs its new probe from its next slot (a new interval counts from there); a new one's
+  // first run is within one interval; a removed one never runs again. No round of an
+  // unchanged check is missed. The config before must outlive the scheduler.
+  void reconfigure(const config::Config& next, const std::vector<CheckRef>& refs);
   const SchedulerStats& stats() const;
-  std::size_t size() const;
+  std::size_t size() const;  // the checks it runs
 
  private:
   struct Impl;

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -36,6 +37,14 @@ namespace {
 
 const std::string kToken = "integration-token-1234";
 
+// What a reload may change: the node's name, checks added to the engine, steps put in front
+// of its plan.
+struct Variant {
+  std::string node = "ctl";
+  std::string checks;
+  std::string steps;
+};
+
 struct Daemon {
   TempDir dir;
   std::string events = dir.path() + "/failover_events.json";
@@ -44,12 +53,10 @@ struct Daemon {
   int calls = 0;
   std::shared_ptr<const config::Config> cfg;
 
-  void write(const EngineSim& a, const EngineSim& b) {
+  std::string text(const EngineSim& a, const EngineSim& b, const Variant& v = Variant()) const {
     auto api = [](const EngineSim& e) { return "127.0.0.1:" + std::to_string(e.port()); };
-    std::filesystem::create_directories(dir.path() + "/secrets");
-    std::ofstream(dir.path() + "/secrets/token") << kToken << "\n";
-    std::ofstream(config)
-        << "node: {name: ctl}\n"
+    std::ostringstream out;
+    out << "node: {name: " << v.node << "}\n"
         << "event_log: {path: " << events << "}\n"
         << "maintenance: {path: " << dir.path() << "/maintenance.json}\n"
         << "control_api: {listen: '127.0.0.1:" << port << "', socket: " << dir.path()
@@ -63,17 +70,38 @@ struct Daemon {
         << "    checks:\n"
         << "      health: {type: http, url: 'http://{primary.api}/health', interval: 100ms, "
            "timeout: 80ms}\n"
-        << "    standby_checks:\n"
+        << v.checks << "    standby_checks:\n"
         << "      ready: {type: http, url: 'http://{standby.api}/health', interval: 100ms, "
            "timeout: 80ms}\n"
         << "plans:\n  move:\n    steps:\n"
+        << v.steps
         << "      - {name: old_down, action: http_check, url: 'http://{old_primary.api}/health', "
            "expect: down}\n"
         << "      - {name: promote, action: http_request, url: "
            "'http://{new_primary.api}/admin/promote'}\n";
+    return out.str();
+  }
+
+  void write(const EngineSim& a, const EngineSim& b, const Variant& v = Variant()) {
+    std::filesystem::create_directories(dir.path() + "/secrets");
+    std::ofstream(dir.path() + "/secrets/token") << kToken << "\n";
+    std::ofstream(config) << text(a, b, v);
     auto r = config::loadConfigFile(config);
     ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].format());
-    cfg = r.config;
+    if (!cfg) cfg = r.config;  // where the test reaches the daemon: its first config
+  }
+
+  // Healthy, its standby ready: what every test here starts from.
+  bool waitHealthy() {
+    return waitUntil(
+        [&] {
+          auto s = call("GET", "/status", {}, false, std::nullopt);
+          if (!s.reached) return false;
+          auto j = nlohmann::json::parse(s.body, nullptr, false);
+          return j.is_object() && j["components"]["engine"]["health"] == "healthy" &&
+                 j["components"]["engine"]["standby"].value("ready", false);
+        },
+        15s);
   }
 
   ChildProcess start(std::vector<std::string> env = {}, const std::string& log = "run.log") {
@@ -132,16 +160,7 @@ TEST(ControlApi, EveryEndpointTheCliAndAPauseThatHoldsAFailoverUntilResumed) {
   Daemon d;
   d.write(a, b);
   auto daemon = d.start();
-  ASSERT_TRUE(waitUntil(
-      [&] {
-        auto s = d.call("GET", "/status", {}, false, std::nullopt);
-        if (!s.reached) return false;
-        auto j = nlohmann::json::parse(s.body, nullptr, false);
-        return j.is_object() && j["components"]["engine"]["health"] == "healthy" &&
-               j["components"]["engine"]["standby"].value("ready", false);
-      },
-      15s))
-      << readFile(d.dir.path() + "/run.log");
+  ASSERT_TRUE(d.waitHealthy()) << readFile(d.dir.path() + "/run.log");
 
   // /status over the socket, no token: roles, health, the standby's readiness.
   auto status = d.get("/status");
@@ -324,6 +343,118 @@ TEST(ControlApi, EveryEndpointTheCliAndAPauseThatHoldsAFailoverUntilResumed) {
   EXPECT_EQ(daemon.stop(), 0);
 }
 
+// Reload (POST /reload, SIGHUP, `hftguard reload`): an invalid file, a key only a restart
+// applies and a failover in flight are each refused - recorded, answered with why - and the
+// running config stays; a valid file applies in place, the checks it did not change
+// probing on.
+TEST(ControlApi, ReloadRefusesWhatItCannotApplyAndAppliesTheRestInPlace) {
+  EngineSim a("primary");
+  EngineSim b("standby");
+  Daemon d;
+  d.write(a, b);
+  auto daemon = d.start();
+  ASSERT_TRUE(d.waitHealthy()) << readFile(d.dir.path() + "/run.log");
+  const std::string good = readFile(d.config);
+
+  // An invalid file: every error with its place; nothing changes.
+  std::ofstream(d.config) << good << "bogus_section: 1\nlogging: {level: loud}\n";
+  auto r = d.call("POST", "/reload", "{}");
+  ASSERT_TRUE(r.reached) << r.error;
+  EXPECT_EQ(r.status, 422) << r.body;
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.body;
+  ASSERT_EQ(j["errors"].size(), 2u) << r.body;
+  for (const auto& e : j["errors"]) {
+    EXPECT_EQ(e.get<std::string>().rfind(d.config + ":", 0), 0u) << e;  // file:line:col
+  }
+  EXPECT_EQ(d.get("/status")["components"]["engine"]["health"], "healthy");
+  auto [crc, cout] = d.cli({"reload"});  // the CLI checks the file first and sends nothing
+  EXPECT_EQ(crc, 1) << cout;
+  EXPECT_NE(cout.find("not sent; the running daemon keeps its config"), std::string::npos) << cout;
+  EXPECT_NE(cout.find("bogus_section"), std::string::npos) << cout;
+  daemon.kill(SIGHUP);
+  ASSERT_TRUE(waitUntil([&] { return count(d.events, "config_reload_failed") == 2; }, 10s));
+  EXPECT_TRUE(daemon.running());
+
+  // A key only a restart applies: refused whole, by name.
+  Variant renamed;
+  renamed.node = "renamed";
+  std::ofstream(d.config) << d.text(a, b, renamed);
+  r = d.call("POST", "/reload", "{}");
+  EXPECT_EQ(r.status, 409) << r.body;
+  j = nlohmann::json::parse(r.body, nullptr, false);
+  EXPECT_EQ(j["restart_only"], nlohmann::json::array({"node"})) << r.body;
+  EXPECT_EQ(d.get("/status")["node"], "ctl");
+
+  // Valid: a check added, a slow step in front of the plan. The health check's results go on.
+  auto results = [&] {
+    auto m = d.call("GET", "/metrics", {}, false, std::nullopt);
+    std::string why;
+    auto e = control::parseExposition(m.body, &why);
+    EXPECT_TRUE(e) << why;
+    double n = 0;
+    for (const auto& sample : e ? e->samples : std::vector<control::Sample>{}) {
+      const bool health = std::find(sample.labels.begin(), sample.labels.end(),
+                                    std::pair<std::string, std::string>("check", "health")) !=
+                          sample.labels.end();
+      if (sample.name == "hftguard_check_results_total" && health) {
+        n += sample.value;
+      }
+    }
+    return n;
+  };
+  const double before = results();
+  Variant more;
+  more.checks = "      port: {type: tcp, host: 127.0.0.1, port: " + std::to_string(a.port()) +
+                ", interval: 100ms, timeout: 80ms}\n";
+  more.steps = "      - {name: drain, action: exec, argv: [/bin/sleep, '1.5'], timeout: 3s}\n";
+  d.write(a, b, more);
+  auto [rc, out] = d.cli({"reload"});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("reloaded: components.engine.checks.port added"), std::string::npos) << out;
+  EXPECT_NE(out.find("reloaded: plans.move changed"), std::string::npos) << out;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        const auto now = d.get("/status");
+        for (const auto& c : now["components"]["engine"]["checks"]) {
+          if (c.value("name", "") == "port" && c.value("status", "") == "ok") return true;
+        }
+        return false;
+      },
+      5s))
+      << d.get("/status").dump(2);
+  EXPECT_TRUE(waitUntil([&] { return results() > before + 10; }, 5s)) << "the health check stopped";
+  EXPECT_EQ(d.get("/status")["components"]["engine"]["health"], "healthy")
+      << "the reload made the component unknown";
+  bool saw = false;
+  for (const auto& e : readEvents(d.events)) {
+    if (e.type != "config_reloaded") continue;
+    saw = true;
+    EXPECT_EQ(e.fields["by"], "POST /reload");
+    EXPECT_EQ(e.fields["changes"].size(), 2u) << e.fields.dump();
+  }
+  EXPECT_TRUE(saw);
+
+  // A failover in flight (the new step sleeps 1.5 s): a reload waits for none, it is refused.
+  a.setFault("crash");
+  ASSERT_TRUE(waitUntil([&] { return count(d.events, "failover_started") == 1; }, 10s));
+  r = d.call("POST", "/reload", "{}");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(r.body.find("a plan runs for engine"), std::string::npos) << r.body;
+  ASSERT_TRUE(waitUntil([&] { return count(d.events, "failover_completed") == 1; }, 15s))
+      << readFile(d.dir.path() + "/run.log");
+  bool drained = false;
+  for (const auto& e : readEvents(d.events)) {
+    drained = drained || (e.type == "step_done" && e.fields.value("step", "") == "drain");
+  }
+  EXPECT_TRUE(drained) << "the failover ran the plan as it was before the reload";
+  r = d.call("POST", "/reload", "{}");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(count(d.events, "config_reload_failed"), 4u);
+  EXPECT_EQ(count(d.events, "config_reloaded"), 2u);
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
 namespace {
 
 // A notify socket as systemd's: datagrams, each one message.
@@ -389,6 +520,11 @@ TEST(SystemdNotify, ReadyStatusAndWatchdogPingsThatStopWithTheProcess) {
   ASSERT_TRUE(said(first, "READY=1")) << readFile(d.dir.path() + "/run.log");
   EXPECT_TRUE(said(first, "STATUS=1 components:")) << first.front().text;
   EXPECT_GE(pings(first), 3u);  // every 100 ms
+
+  daemon.kill(SIGHUP);  // a reload: RELOADING=1, then READY=1 once it is done
+  auto reload = notify.collect(1000ms);
+  EXPECT_TRUE(said(reload, "RELOADING=1")) << readFile(d.dir.path() + "/run.log");
+  EXPECT_TRUE(said(reload, "READY=1"));
 
   daemon.kill(SIGSTOP);  // a stalled daemon: no pings, so systemd would restart it
   notify.collect(150ms);  // what was in flight

@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+
+#include <boost/asio/steady_timer.hpp>
 
 #include <gtest/gtest.h>
 
@@ -108,4 +111,89 @@ TEST(Scheduler, AHungTargetFailsAtTheCheckCadence) {
   EXPECT_LT(span, kRuns * 200ms + 1s) << "took " << formatDuration(span);
   EXPECT_EQ(scheduler.stats().skipped_busy, 0u);
   EXPECT_EQ(scheduler.stats().skipped_behind, 0u);
+}
+
+// A reload (Scheduler::reconfigure): an unchanged check keeps its grid - no round is missed
+// or doubled - and a run open across the reload ends with its result; a changed one takes
+// its new interval from its next slot; a removed one stops; an added one starts within one
+// interval.
+TEST(Scheduler, AReloadMissesNoRoundOfAnUnchangedCheck) {
+  EngineSim engine("primary");
+  FullBacklog stuck;
+  const std::string e = std::to_string(engine.port());
+  const std::string keep = "      keep: {type: tcp, host: 127.0.0.1, port: " + e +
+                           ", interval: 100ms, timeout: 100ms}\n";
+  const std::string hung = "      hung: {type: tcp, host: 127.0.0.1, port: " +
+                           std::to_string(stuck.port()) + ", interval: 500ms, timeout: 490ms}\n";
+  ProbeHarness harness(keep + hung +
+                       "      slow: {type: tcp, host: 127.0.0.1, port: " + e +
+                       ", interval: 100ms, timeout: 100ms}\n"
+                       "      gone: {type: tcp, host: 127.0.0.1, port: " + e +
+                       ", interval: 100ms, timeout: 100ms}\n");
+  auto loaded = config::loadConfigString(
+      configWithChecks("      # a comment moves every line\n" + hung + keep +
+                       "      slow: {type: tcp, host: 127.0.0.1, port: " + e +
+                       ", interval: 200ms, timeout: 100ms}\n"
+                       "      added: {type: tcp, host: 127.0.0.1, port: " + e +
+                       ", interval: 100ms, timeout: 100ms}\n"),
+      "reloaded.yaml");
+  ASSERT_TRUE(loaded.ok());
+  const auto next = loaded.config;
+
+  std::map<std::string, std::vector<probes::ProbeResult>> results;
+  std::optional<SteadyTime> reloaded_at;
+  boost::asio::steady_timer reload_timer(harness.io);
+  probes::Scheduler* sched = nullptr;
+  probes::Scheduler scheduler(
+      harness.env, *harness.cfg,
+      [&](const probes::ProbeResult& r) {
+        results[r.check].push_back(r);
+        // 100 ms after a hung run ended the next one is open (490 ms of every 500 ms): the
+        // reload lands in the middle of it.
+        if (r.check == "hung" && !reloaded_at && harness.clock.now() - r.started < 1s &&
+            results["keep"].size() >= 8) {
+          reload_timer.expires_after(100ms);
+          reload_timer.async_wait([&](boost::system::error_code ec) {
+            if (ec) return;
+            reloaded_at = harness.clock.now();
+            sched->reconfigure(*next, probes::allChecks(*next));
+          });
+        }
+      },
+      7);
+  sched = &scheduler;
+  scheduler.start();
+  harness.io.run_for(3500ms);
+  scheduler.stop();
+  ASSERT_TRUE(reloaded_at) << "the reload never ran";
+  EXPECT_EQ(scheduler.size(), 4u);
+
+  // keep: one run per 100 ms slot before and after, none missed, none doubled.
+  const auto& k = results["keep"];
+  ASSERT_GE(k.size(), 30u);
+  for (std::size_t i = 1; i < k.size(); ++i) {
+    const Duration step = k[i].scheduled - k[i - 1].scheduled;
+    EXPECT_GT(step, 50ms) << "doubled at run " << i;
+    EXPECT_LT(step, 160ms) << "a round missed at run " << i;
+  }
+  // hung: the run open at the reload ended as its own timeout, not abandoned.
+  const auto& h = results["hung"];
+  EXPECT_TRUE(std::any_of(h.begin(), h.end(), [&](const probes::ProbeResult& r) {
+    return r.started < *reloaded_at && r.started + r.latency > *reloaded_at &&
+           r.status == ProbeStatus::Timeout;
+  })) << "the run open across the reload gave no result";
+  // slow: 200 ms apart after the reload.
+  std::vector<SteadyTime> after;
+  for (const auto& r : results["slow"]) {
+    if (r.scheduled > *reloaded_at) after.push_back(r.scheduled);
+  }
+  ASSERT_GE(after.size(), 3u);
+  for (std::size_t i = 1; i < after.size(); ++i) {
+    EXPECT_GT(after[i] - after[i - 1], 150ms);
+    EXPECT_LT(after[i] - after[i - 1], 260ms);
+  }
+  for (const probes::ProbeResult& r : results["gone"]) EXPECT_LE(r.scheduled, *reloaded_at + 20ms);
+  const auto& a = results["added"];
+  ASSERT_GE(a.size(), 5u);
+  EXPECT_LT(a.front().scheduled - *reloaded_at, 110ms);
 }

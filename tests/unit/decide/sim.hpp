@@ -55,6 +55,12 @@ class Sim {
   }
 
   std::vector<Decision> tick() { return keep(decider_.tick(clock_.now(), clock_.wallNow())); }
+  // A reload, as the daemon does it: the config before stays alive.
+  void reload(std::shared_ptr<const config::Config> next) {
+    retired_.push_back(cfg_);
+    cfg_ = std::move(next);
+    decider_.reconfigure(*cfg_);
+  }
   void advance(Duration d) { clock_.advance(d); }
   ManualClock& clock() { return clock_; }
   Decider& decider() { return decider_; }
@@ -80,6 +86,7 @@ class Sim {
 
  private:
   std::shared_ptr<const config::Config> cfg_;
+  std::vector<std::shared_ptr<const config::Config>> retired_;
   ManualClock clock_;
   Decider decider_;
   std::vector<Decision> all_;

@@ -1,0 +1,136 @@
+// A reload on the simulated clock: the decider goes on under the new config keeping what
+// its unchanged checks counted and every gate it held (Decider::reconfigure).
+
+#include <gtest/gtest.h>
+
+#include "sim.hpp"
+
+using namespace hftguard;
+using namespace hftguard::decide;
+using namespace std::chrono_literals;
+using namespace hftguard::decide::sim;
+
+namespace {
+
+const std::string kTwo =
+    "      h: {type: http, url: 'http://127.0.0.1:1/', interval: 1s}\n"
+    "      g: {type: http, url: 'http://127.0.0.1:2/', interval: 1s}\n";
+
+// Both checks up, then `h` fails twice: one more failure fails the component (fall 3).
+void twoFailures(Sim& s) {
+  for (int i = 0; i < 3; ++i) {
+    s.result("e", "h", true);
+    s.result("e", "g", true);
+    s.advance(1s);
+  }
+  s.result("e", "h", false);
+  s.result("e", "h", false);
+  ASSERT_EQ(s.decider().health("e"), Health::Suspect);
+}
+
+TEST(DeciderReload, AnUnchangedCheckKeepsItsCountAndTheThirdFailureFailsOver) {
+  Sim s(configOf(component("e", kTwo)));
+  twoFailures(s);
+  // `g` changed, `h` only moved down a line (a comment above it): h's two failures stand.
+  s.reload(configOf(component("e", "      # moved\n" +
+                                       std::string("      g: {type: http, url: "
+                                                   "'http://127.0.0.1:2/', interval: 2s}\n") +
+                                       "      h: {type: http, url: 'http://127.0.0.1:1/', "
+                                       "interval: 1s}\n")));
+  EXPECT_EQ(s.decider().health("e"), Health::Suspect);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 0u);
+  s.result("e", "h", false);
+  EXPECT_EQ(s.decider().health("e"), Health::Failed);
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_EQ(s.last(Kind::FailoverTriggered)->thresholds[0].observed, 3);
+}
+
+TEST(DeciderReload, AChangedCheckStartsOverUnderItsNewThresholds) {
+  Sim s(configOf(component("e", kTwo)));
+  twoFailures(s);
+  s.reload(configOf(component(
+      "e", "      h: {type: http, url: 'http://127.0.0.1:1/', interval: 1s, fall: 4}\n"
+           "      g: {type: http, url: 'http://127.0.0.1:2/', interval: 1s}\n")));
+  for (int i = 0; i < 3; ++i) s.result("e", "h", false);
+  EXPECT_EQ(s.decider().health("e"), Health::Suspect);  // 3 of the new 4: the old 2 are gone
+  s.result("e", "h", false);
+  EXPECT_EQ(s.decider().health("e"), Health::Failed);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_EQ(s.last(Kind::FailoverTriggered)->thresholds[0].limit, 4);
+}
+
+// A check added to a watched component is not known yet; it must not make the component
+// unknown meanwhile: an outage seen by the other checks still fails over.
+TEST(DeciderReload, AnAddedCheckNeverHoldsAFailoverBackWhileItIsUnknown) {
+  Sim s(configOf(component("e", kHttp)));
+  run(s, "e", "h", true, 3);
+  s.reload(configOf(component("e", kTwo)));
+  EXPECT_EQ(s.decider().health("e"), Health::Healthy);
+  run(s, "e", "h", false, 3);  // g has not answered yet
+  EXPECT_EQ(s.decider().health("e"), Health::Failed);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+}
+
+TEST(DeciderReload, AChangedCheckThatWasDownStaysDown) {
+  Sim s(configOf(component("e", kHttp, "    cooldown: 0s\n")));
+  run(s, "e", "h", true, 3);
+  run(s, "e", "h", false, 3);
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  s.reload(configOf(component(
+      "e", "      h: {type: http, url: 'http://127.0.0.1:1/', interval: 1s, rise: 3}\n",
+      "    cooldown: 0s\n")));
+  run(s, "e", "h", false, 2);
+  EXPECT_EQ(s.decider().health("e"), Health::Failed);  // the same outage: no second failover
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  run(s, "e", "h", true, 2);
+  EXPECT_NE(s.decider().health("e"), Health::Healthy);  // rise is 3 now
+  run(s, "e", "h", true, 1);
+  EXPECT_EQ(s.decider().health("e"), Health::Healthy);
+}
+
+TEST(DeciderReload, CooldownMaintenanceAndAHeldFailoverStayHeld) {
+  Sim s(configOf(component("e", kHttp, "    cooldown: 5m\n")));
+  run(s, "e", "h", true, 3);
+  run(s, "e", "h", false, 3);
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  run(s, "e", "h", true, 3);
+  s.reload(configOf(component("e", kHttp, "    cooldown: 5m\n    flap_damping: {enabled: false}\n")));
+  run(s, "e", "h", false, 3);  // the cooldown of the failover before the reload holds
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_EQ(s.last(Kind::FailoverSuppressed)->suppressed_by, "cooldown");
+
+  Sim m(configOf(component("e", kHttp)));
+  run(m, "e", "h", true, 3);
+  m.keep(m.decider().startMaintenance("e", "alice", "rebuild", 10min, m.clock().now(),
+                                      m.clock().wallNow()));
+  run(m, "e", "h", false, 3);
+  ASSERT_EQ(m.last(Kind::FailoverSuppressed)->suppressed_by, "maintenance");
+  m.reload(configOf(component("e", kHttp, "    cooldown: 1m\n")));
+  EXPECT_TRUE(m.decider().inMaintenance("e"));
+  run(m, "e", "h", false, 2);
+  EXPECT_EQ(m.count(Kind::FailoverTriggered), 0u);
+  // The failover held before the reload goes ahead when the window ends, once.
+  m.keep(m.decider().endMaintenance("e", "done", m.clock().now(), m.clock().wallNow()));
+  m.tick();
+  EXPECT_EQ(m.count(Kind::FailoverTriggered), 1u);
+}
+
+TEST(DeciderReload, AnAddedComponentIsWatchedAndARemovedOneForgotten) {
+  Sim s(configOf(component("e", kHttp)));
+  run(s, "e", "h", true, 3);
+  s.reload(configOf(component("x", kHttp)));
+  EXPECT_EQ(s.decider().health("x"), Health::Unknown);
+  EXPECT_TRUE(s.decider().observe({}, s.clock().now()).empty());
+  run(s, "x", "h", true, 2);
+  run(s, "x", "h", false, 3);
+  EXPECT_EQ(s.decider().health("x"), Health::Failed);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u);  // x was known and healthy first
+  // Results still in flight for the removed component change nothing.
+  probes::ProbeResult late;
+  late.component = "e";
+  late.check = "h";
+  late.status = probes::ProbeStatus::Failed;
+  EXPECT_TRUE(s.decider().observe(late, s.clock().now()).empty());
+}
+
+}  // namespace
