@@ -5,6 +5,8 @@
 
 #include "hftguard/net/http_client.hpp"
 
+#include "hftguard/actions/template.hpp"
+
 #include "kinds.hpp"
 
 namespace hftguard::actions::kinds {
@@ -12,30 +14,29 @@ namespace {
 
 class E2eOrderAction final : public HttpAction {
  public:
-  E2eOrderAction(const StepConfig& s, const PlanContext&, ActionEnv& env)
-      : HttpAction(env), step_(s) {}
+  E2eOrderAction(const StepConfig& s, const PlanContext& c, ActionEnv& env)
+      : HttpAction(env), step_(s), url_(fillUrl(s.params.str("url"), c)) {}
 
   std::string describe() const override {
     return fmt::format("dry-run test order {} {} {} through {}", step_.params.str("side"),
                        step_.params.integer("quantity"), step_.params.str("symbol"),
-                       step_.params.str("url"));
+                       url_);
   }
   // The final verification checks the state the plan creates; before the plan (a dry run)
   // only the path to it is checked.
   void check(Done done) override {
-    reachable(stepRequest(step_, "POST", step_.params.str("url"), step_.timeout),
-              step_.params.str("url"), std::move(done));
+    reachable(stepRequest(step_, "POST", url_, step_.timeout), url_, std::move(done));
   }
 
   void run(Done done) override {
     const auto& p = step_.params;
-    auto r = stepRequest(step_, "POST", p.str("url"), step_.timeout);
+    auto r = stepRequest(step_, "POST", url_, step_.timeout);
     r.body = nlohmann::json{{"symbol", p.str("symbol")},  {"quantity", p.integer("quantity")},
                             {"side", p.str("side")},      {"type", p.str("order_type")},
                             {"price", p.number("price")}, {"dry_run", true}}
                  .dump();
     r.headers.emplace_back("Content-Type", "application/json");
-    send(std::move(r), [done, url = p.str("url")](const net::HttpResponse& resp) {
+    send(std::move(r), [done, url = url_](const net::HttpResponse& resp) {
       if (!resp.answered || resp.status != 200) {
         return done(
             ActionResult::failure(fmt::format("test order through {}: {}", url, outcome(resp))));
@@ -53,6 +54,7 @@ class E2eOrderAction final : public HttpAction {
 
  private:
   const StepConfig& step_;
+  std::string url_;  // {new_primary.api}... filled
 };
 
 }  // namespace

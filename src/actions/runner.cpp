@@ -289,7 +289,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
                     ? fmt::format("; {} is primary at epoch {}",
                                   f["new_primary"].get<std::string>(), f["epoch"].dump())
                     : std::string();
-      record("failover_completed",
+      record(request.kind + "_completed",
              request.dry_run
                  ? fmt::format("dry run of {}: every step's preconditions hold", request.plan->name)
                  : fmt::format("{} completed in {:.0f}ms, RTO {:.0f}ms (target {}){}",
@@ -298,7 +298,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
              f);
     } else {
       f["failed_step"] = report.failed_step;
-      record("failover_failed",
+      record(request.kind + "_failed",
              fmt::format("{} failed at step {}: {}", request.plan->name, report.failed_step,
                          report.reason),
              f);
@@ -354,7 +354,7 @@ void FailoverRunner::Run::stopHere(const std::string& why) {
                           "was not recorded)",
                           at + 1);
   }
-  record("failover_interrupted",
+  record(request.kind + "_interrupted",
          fmt::format("{} interrupted before step {} of {}{}: {}", request.plan->name, at + 1,
                      request.plan->steps.size(), journal, why),
          std::move(f));
@@ -406,7 +406,7 @@ bool FailoverRunner::start(RunRequest request, std::function<void(const RunRepor
     if (refused != nullptr) {
       *refused = why;
     } else {
-      record_("failover_skipped", component,
+      record_(request.kind + "_skipped", component,
               fmt::format("plan {} not started: {}", request.plan->name, why), std::move(f));
     }
     return false;
@@ -454,7 +454,7 @@ bool FailoverRunner::start(RunRequest request, std::function<void(const RunRepor
   run->step = std::min(run->request.first_step, run->request.plan->steps.size());
   if (run->step > 0) f["resumed_after"] = run->step;
   run->record(
-      "failover_started",
+      run->request.kind + "_started",
       fmt::format("{}plan {} for {} ({} steps{}); {}", run->request.dry_run ? "dry run of " : "",
                   run->request.plan->name, component, run->request.plan->steps.size(),
                   run->step > 0 ? fmt::format(", resumed after step {}", run->step) : "",

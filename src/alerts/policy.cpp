@@ -181,6 +181,12 @@ std::vector<Alert> AlertPolicy::onEvent(const events::Event& e) {
                  (t == "self_fence_failed" ? "SELF-FENCE FAILED ON " : "SELF-FENCING ON ") +
                      e.node + ": " + e.component);
   }
+  if (t == "switchover_failed") {
+    // An operator's switchover stopped part-way or left the component unhealthy.
+    Incident& i = cur.open ? cur : open(e);
+    i.sent = Severity::Info;
+    return alert(i, Severity::Critical, "SWITCHOVER FAILED: " + e.component);
+  }
   if (t == "failover_interrupted") {
     // A plan stopped part-way: the stack may be half switched, and automation is held.
     Incident& i = cur.open ? cur : open(e);

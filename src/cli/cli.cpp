@@ -110,6 +110,15 @@ const std::vector<Command>& commands() {
        "End a pause",
        {.options = {"config", "reason", "owner"}, .flags = {"json"}},
        cmdResume},
+      {"switchover",
+       "switchover [--config F] COMPONENT [--candidate M] [--dry-run] [--reason TEXT] [--json]",
+       "A planned failover run by the daemon: pre-checks, automation held, the switchover "
+       "plan, post-checks, released; each check printed as it is recorded",
+       {.options = {"config", "candidate", "reason", "owner"},
+        .flags = {"dry-run", "json"},
+        .min_positional = 1,
+        .max_positional = 1},
+       cmdSwitchover},
       {"reload",
        "reload [--config F] [--json]",
        "The daemon reads its config again and applies it in place, or says why not (an invalid "

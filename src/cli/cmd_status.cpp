@@ -2,7 +2,9 @@
 // hftguard pause / resume: automatic failover held on this node, or the whole cluster with
 // etcd, until resumed - through the daemon when it runs, else where it reads them.
 #include <ostream>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include <fmt/ostream.h>
 
@@ -283,6 +285,80 @@ int cmdReload(const Args& args, std::ostream& out, std::ostream& err) {
     }
   }
   return kExitOk;
+}
+
+// hftguard switchover C [--candidate M] [--dry-run]: the daemon runs it (the leader, with
+// etcd); this prints each check and step as the event log records them, until it ends.
+int cmdSwitchover(const Args& args, std::ostream& out, std::ostream& err) {
+  auto cfg = loadOrReport(args.option("config").value_or(kDefaultConfig), err);
+  if (!cfg) return kExitFailed;
+  const std::string component = args.positional.at(0);
+  if (cfg->findComponent(component) == nullptr) {
+    fmt::print(err, "hftguard switchover: no component '{}'\n", component);
+    return kExitUsage;
+  }
+  if (!cfg->control_api.token) {
+    fmt::print(err, "hftguard switchover: the daemon runs it, and takes it only with "
+                    "control_api.token configured\n");
+    return kExitUsage;
+  }
+  const bool asJson = args.flag("json");
+  const nlohmann::json body = {{"component", component},
+                               {"candidate", args.option("candidate").value_or("")},
+                               {"dry_run", args.flag("dry-run")},
+                               {"owner", args.option("owner").value_or(operatorName())},
+                               {"reason", args.option("reason").value_or("")}};
+  const auto a = control::callDaemon(cfg->control_api, "POST", "/switchover", body.dump(),
+                                     std::chrono::seconds(40));
+  if (!a.reached) {
+    fmt::print(err, "hftguard switchover: {} (the running daemon does it)\n", a.error);
+    return kExitFailed;
+  }
+  if (a.status != 202) return failed(err, "switchover", a);
+  const auto started = nlohmann::json::parse(a.body, nullptr, false);
+  const std::string id = started.is_object() ? str(started, "id") : "";
+  const std::string since = started.is_object() ? str(started, "since") : "";
+  // Its events, as they are recorded: the switchover's own and the steps of its plans.
+  std::set<std::string> seen;
+  std::string outcome;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::minutes(30);
+  while (outcome.empty() && std::chrono::steady_clock::now() < until) {
+    const auto e = control::callDaemon(
+        cfg->control_api, "GET",
+        "/events?component=" + control::escapeQuery(component) +
+            "&since=" + control::escapeQuery(since) +
+            "&type=switchover_started,switchover_check,switchover_checks_failed,step_done,"
+            "step_failed,failover_started,failover_completed,failover_failed,roles_changed,"
+            "switchover_completed,switchover_failed,switchover_refused&limit=10000");
+    const auto j = nlohmann::json::parse(e.body, nullptr, false);
+    if (e.status == 200 && j.is_object() && j["events"].is_array()) {
+      bool ours = false;
+      for (const auto& ev : j["events"]) {
+        const std::string eid = str(ev, "id");
+        const std::string type = str(ev, "type");
+        if (eid == id) ours = true;
+        if (!ours || !seen.insert(eid).second) continue;
+        if (asJson) {
+          out << ev.dump() << "\n";
+        } else {
+          const bool bad = type.ends_with("_failed") || type == "switchover_refused" ||
+                           (type == "switchover_check" && !ev.value("ok", true));
+          fmt::print(out, "{} {:<20} {}\n", bad ? "✗" : "✓", type, str(ev, "reason"));
+        }
+        if (type == "switchover_completed" || type == "switchover_failed" ||
+            type == "switchover_refused") {
+          outcome = type;
+        }
+      }
+    }
+    if (outcome.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  if (outcome.empty()) {
+    fmt::print(err, "hftguard switchover: {} still runs after 30 minutes; follow it with "
+                    "hftguard events --follow --component {}\n", id, component);
+    return kExitFailed;
+  }
+  return outcome == "switchover_completed" ? kExitOk : kExitFailed;
 }
 
 }  // namespace hftguard::cli

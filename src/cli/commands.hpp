@@ -40,6 +40,7 @@ int cmdStatus(const Args& args, std::ostream& out, std::ostream& err);
 int cmdPause(const Args& args, std::ostream& out, std::ostream& err);
 int cmdResume(const Args& args, std::ostream& out, std::ostream& err);
 int cmdReload(const Args& args, std::ostream& out, std::ostream& err);
+int cmdSwitchover(const Args& args, std::ostream& out, std::ostream& err);
 // `status` without a daemon to ask: the roles as stored (state file or etcd).
 int statusFromStore(const Args& args, std::ostream& out, std::ostream& err);
 // The same into `json` (printed as a table when `print`): the roles as stored, and with etcd

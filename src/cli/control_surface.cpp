@@ -158,6 +158,7 @@ struct ControlSurface::Impl {
     change("/resume", &Hooks::resume);
     change("/maintenance", &Hooks::maintenance);
     change("/reload", &Hooks::reload);
+    change("/switchover", &Hooks::switchover);
   }
 
   // /events?since=&component=&type=a,b&limit=N: read off the loop.

@@ -37,6 +37,7 @@
 #include "recorder.hpp"
 #include "runtime.hpp"
 #include "status_view.hpp"
+#include "switchover.hpp"
 #include "systemd_notify.hpp"
 
 namespace hftguard::cli {
@@ -160,6 +161,9 @@ struct Daemon::Impl {
                               },
                               [this](const nlohmann::json&, ControlSurface::Done done) {
                                 reload("POST /reload", std::move(done));
+                              },
+                              [this](const nlohmann::json& q, ControlSurface::Done done) {
+                                switchoverRequest(q, std::move(done));
                               }});
   }
 
@@ -911,6 +915,134 @@ struct Daemon::Impl {
         });
   }
 
+  // --- switchover: POST /switchover {"component", "candidate", "dry_run", "owner", "reason"} ---
+
+  // Answered 202 once it has started (its events tell the rest: `hftguard switchover`
+  // follows them), or at once with why not.
+  void switchoverRequest(const nlohmann::json& q, ControlSurface::Done done) {
+    SwitchoverRequest r{q.value("component", std::string()), q.value("candidate", std::string()),
+                        q.value("dry_run", false), q.value("owner", std::string("control-api")),
+                        q.value("reason", std::string())};
+    const config::ComponentConfig* c = cfg->findComponent(r.component);
+    if (c == nullptr) return done(404, {{"error", "no component '" + r.component + "'"}});
+    if (stopping) return done(409, {{"error", "the daemon is stopping"}});
+    if (etcd != nullptr && !etcd->leading()) {
+      const std::string leader = etcd->leader();
+      return done(409, {{"error", "only the leading daemon runs a switchover; ask " +
+                                      (leader.empty() ? std::string("the leader (none now)")
+                                                      : leader)},
+                        {"leader", leader}});
+    }
+    if (!r.dry_run) {
+      if (guard && guard->waiting(c->name)) {
+        return done(409, {{"error", "a failover of " + c->name + " waits for its quorum"}});
+      }
+      if (reloading) return done(409, {{"error", "a reload is in progress"}});
+    }
+    std::string id;
+    if (std::string why = switchover.start(*cfg, r, &id); !why.empty()) {
+      return done(409, {{"error", why}});
+    }
+    done(202, {{"id", id},
+               {"component", c->name},
+               {"dry_run", r.dry_run},
+               {"since", events::formatTimestamp(rt.clock.wallNow() - std::chrono::seconds(1))}});
+  }
+
+  // Switchover's hooks.
+  std::string switchoverTarget(const config::ComponentConfig& c, const std::string& candidate,
+                               std::string* why) {
+    auto r = roles.find(c.name);
+    if (r == roles.end()) {
+      *why = c.name + " has no roles";
+      return {};
+    }
+    if (etcd != nullptr && !etcd->rolesKnown()) {
+      *why = "the roles have not been read from etcd";
+      return {};
+    }
+    const coord::Roles& now = r->second;
+    const std::string to = candidate.empty() ? now.candidate() : candidate;
+    if (std::find(now.standbys.begin(), now.standbys.end(), to) == now.standbys.end()) {
+      *why = to.empty() ? fmt::format("no standby of {} is ready (fenced: {})", c.name,
+                                      fmt::join(now.fenced, ", "))
+                        : fmt::format("{} is not a standby of {} (primary {}, standbys {}, "
+                                      "fenced {})",
+                                      to, c.name, now.primary, fmt::join(now.standbys, ", "),
+                                      fmt::join(now.fenced, ", "));
+      return {};
+    }
+    return to;
+  }
+
+  std::string switchoverReady(const config::ComponentConfig& c, const std::string& member) {
+    auto r = roles.find(c.name);
+    if (r == roles.end()) return "no roles";
+    if (r->second.watched() != member) {
+      return fmt::format("{}'s readiness is not observed: the standby checks watch {}", member,
+                         r->second.watched());
+    }
+    const nlohmann::json s = book.standby(c, r->second);
+    if (!s.is_object() || s["ready"].is_null()) {
+      return "no standby checks: " + member + "'s readiness is not observed";
+    }
+    return s["ready"].get<bool>() ? std::string() : s.value("why", std::string("not ready"));
+  }
+
+  std::string switchoverRun(const config::ComponentConfig& c, const config::PlanConfig& plan,
+                            const std::string& from, const std::string& to, bool move,
+                            bool dry_run, const std::string& trigger, Switchover::Then then) {
+    auto it = roles.find(c.name);
+    if (it == roles.end()) return c.name + " has no roles";
+    coord::Roles r = it->second;
+    if (move && r.primary != from) {
+      return fmt::format("the roles moved: {} is primary now, not {}", r.primary, from);
+    }
+    // Between the members the switchover named, whatever the roles' order of standbys.
+    if (auto t = std::find(r.standbys.begin(), r.standbys.end(), to); t != r.standbys.end()) {
+      std::rotate(r.standbys.begin(), t, t + 1);
+    }
+    actions::RunRequest request;
+    request.kind = move ? "failover" : "switchover_checks";
+    request.component = c.name;
+    request.plan = &plan;
+    request.rto_target = c.rto_target;
+    request.trigger = trigger;
+    request.dry_run = dry_run;
+    request.rto_from = "the switchover's plan start";
+    request.context = {c.name, cfg->node.name, from, to, {}, {}, "switchover " + trigger};
+    if (move) {
+      if (std::string why = fillFromRoles(c, r, request.context); !why.empty()) return why;
+    } else {  // checks run between the same two members, before and after the move
+      request.context.members.clear();
+      for (auto [role, name] : {std::pair{"old_primary", from}, {"new_primary", to}}) {
+        if (const config::MemberConfig* m = c.findMember(name)) {
+          for (const auto& [k, v] : m->values) request.context.members[fmt::format("{}.{}", role, k)] = v;
+        }
+      }
+    }
+    if (move && !dry_run) {
+      if (etcd != nullptr) {
+        etcdRoles(c, request, trigger, false);
+        request.admit = [this, &c, ctx = request.context]() -> std::string {
+          auto now = etcd->roles(c.name);
+          return now ? sameRoles(*now, ctx, false, true) : "the roles have not been read from etcd";
+        };
+      } else {
+        request.admit = admitSameRoles(c, state_file, request.context, false, true);
+        request.commit = commitToFile(c, state_file, rt.workers, rt.clock, trigger,
+                                      [this, &c](const coord::Roles& after) {
+                                        adoptRoles(c, after, "a switchover");
+                                      });
+      }
+    }
+    std::string why;
+    if (!keeper.startNow(std::move(request), std::move(then), &why)) {
+      return why.empty() ? std::string("it could not start") : why;
+    }
+    return {};
+  }
+
   // --- reload: SIGHUP and POST /reload ---
 
   // The file is read and validated off the loop; back on it, a reload only a restart can
@@ -979,6 +1111,7 @@ struct Daemon::Impl {
 
   // What a reload must not land in the middle of ("" nothing).
   std::string busyWith() const {
+    if (switchover.running()) return "a switchover runs";
     for (const auto& c : cfg->components) {
       if (runner.running(c.name)) return "a plan runs for " + c.name;
     }
@@ -1155,6 +1288,36 @@ struct Daemon::Impl {
   std::map<std::uint64_t, std::function<void(std::string)>> pending_changes;
   // With etcd: quorum and self-fencing. Last: it refers to the members above.
   std::unique_ptr<PartitionGuard> guard;
+  Switchover switchover{
+      rt.io, rt.clock,
+      Switchover::Hooks{
+          [this](const std::string& type, const std::string& component, const std::string& reason,
+                 nlohmann::json fields) {
+            const bool bad = type == "switchover_failed" || type == "switchover_refused" ||
+                             (type == "switchover_check" && !fields.value("ok", true));
+            spdlog::log(bad ? spdlog::level::warn : spdlog::level::info, "{}: {}", component,
+                        reason);
+            return recorder.record(type, component, reason, std::move(fields)).id;
+          },
+          [this](const config::ComponentConfig& c, const std::string& candidate,
+                 std::string* why) { return switchoverTarget(c, candidate, why); },
+          [this](const config::ComponentConfig& c, const std::string& member) {
+            return switchoverReady(c, member);
+          },
+          [this](const config::ComponentConfig& c, const config::PlanConfig& plan,
+                 const std::string& from, const std::string& to, bool move, bool dry_run,
+                 const std::string& trigger, Switchover::Then then) {
+            return switchoverRun(c, plan, from, to, move, dry_run, trigger, std::move(then));
+          },
+          [this](const config::ComponentConfig& c) {
+            auto r = roles.find(c.name);
+            return r == roles.end() ? std::string() : r->second.primary;
+          },
+          [this](const std::string& component) { return decider.health(component); },
+          [this](const std::string& component, const std::string& why) {
+            decider.holdForSwitchover(component, why);
+          },
+          [this](const std::string& component) { decider.releaseInterrupted(component); }}};
   bool reevaluating = false;
 };
 

@@ -375,7 +375,7 @@ bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused,
                           const actions::PlanJournal* taken_over) {
   const std::string component = request.component;
   const Duration budget = planBudget(*request.plan);
-  if (!request.dry_run) {
+  if (!request.dry_run && request.kind == "failover") {  // checks change nothing: no journal
     store_->attach(request, taken_over);
   }
   const bool started = runner_.start(
@@ -383,6 +383,23 @@ bool PlanKeeper::tryStart(actions::RunRequest request, std::string* refused,
       refused);
   if (started) running_until_[component] = clock_.now() + budget;
   return started;
+}
+
+bool PlanKeeper::startNow(actions::RunRequest request,
+                          std::function<void(const actions::RunReport&)> then,
+                          std::string* refused) {
+  const std::string component = request.component;
+  if (stopping_) {
+    *refused = "the daemon is stopping";
+    return false;
+  }
+  if (runner_.running(component) || deferred_.count(component) || held(component)) {
+    *refused = "a plan for " + component + " runs, waits or is held";
+    return false;
+  }
+  if (!tryStart(std::move(request), refused)) return false;
+  then_[component] = std::move(then);
+  return true;
 }
 
 void PlanKeeper::start(actions::RunRequest request) {
@@ -550,6 +567,7 @@ void PlanKeeper::ended(const std::string& component, const actions::RunReport& r
                {"failed_step", report.failed_step}});
     }
   }
+  if (auto then = then_.extract(component); !then.empty()) then.mapped()(report);
   // The journal of a plan that ended is gone already (RunRequest::tidy); an interrupted
   // plan's stays: the next start-up holds the component on it.
   if (!deferred_.empty() && !stopping_) {

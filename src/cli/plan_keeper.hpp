@@ -79,6 +79,11 @@ class PlanKeeper {
   void recoverInterrupted();
   // Runs the plan now, or defers it (failover_deferred) until it can start.
   void start(actions::RunRequest request);
+  // An operator's plan (a switchover, its checks): now or not at all - false with why when
+  // anything runs, waits or is held for the component, or the lock is taken. `then` once it
+  // has ended (after the keeper's own handling of the outcome).
+  bool startNow(actions::RunRequest request, std::function<void(const actions::RunReport&)> then,
+                std::string* refused);
   // Every second: a held component whose journal is gone (resumed to the end, or abandoned)
   // is automated again; a journal left by another process's plan holds its component.
   void tick();
@@ -140,6 +145,7 @@ class PlanKeeper {
   std::map<std::string, Reverify> reverify_;  // by component: a takeover that did not re-verify
   std::set<std::string> takeovers_;           // components whose running plan was taken over
   std::map<std::string, Deferred> deferred_;
+  std::map<std::string, std::function<void(const actions::RunReport&)>> then_;  // startNow's
   std::map<std::string, SteadyTime> running_until_;  // component -> its plan's deadline
   std::set<std::string> held_;
   std::set<std::string> resuming_;  // a plan left by the previous leader, being taken up

@@ -51,24 +51,27 @@ std::string memberOf(const actions::PlanContext& ctx, const std::string& role) {
 
 std::function<std::string()> admitSameRoles(const config::ComponentConfig& c,
                                             coord::StateFile file,
-                                            const actions::PlanContext& ctx, bool resumed) {
-  return [&c, file = std::move(file), ctx, resumed]() -> std::string {
+                                            const actions::PlanContext& ctx, bool resumed,
+                                            bool any_standby) {
+  return [&c, file = std::move(file), ctx, resumed, any_standby]() -> std::string {
     std::string why;
     auto now = currentRoles(c, file, &why);
     if (!now) return "the cluster state cannot be read: " + why;
-    return sameRoles(*now, ctx, resumed);
+    return sameRoles(*now, ctx, resumed, any_standby);
   };
 }
 
-std::string sameRoles(const coord::Roles& now, const actions::PlanContext& ctx, bool resumed) {
+std::string sameRoles(const coord::Roles& now, const actions::PlanContext& ctx, bool resumed,
+                      bool any_standby) {
   const std::string from = memberOf(ctx, "old_primary");
   const std::string to = memberOf(ctx, "new_primary");
   // From the top: the roles still those it was decided on, its target still the candidate
   // (not fenced by an operator meanwhile). Resumed: the same, or already moved to its own
   // outcome (the commit landed, the journal's removal did not).
+  const bool standing = std::find(now.standbys.begin(), now.standbys.end(), to) !=
+                        now.standbys.end();
   if (now.epoch + 1 == ctx.epoch && now.primary == from &&
-      (resumed ? std::find(now.standbys.begin(), now.standbys.end(), to) != now.standbys.end()
-               : now.candidate() == to)) {
+      (resumed || any_standby ? standing : now.candidate() == to)) {
     return {};
   }
   if (resumed && now.epoch == ctx.epoch && now.primary == to) return {};

@@ -38,12 +38,16 @@ std::string memberOf(const actions::PlanContext& ctx, const std::string& role);
 // RunRequest::admit: refuses while the state file's roles are not the ones the context was
 // filled from (a failover completed meanwhile, or its target was fenced: this one would
 // promote the wrong member). `resumed`: the roles may also already show its own outcome.
+// `any_standby`: its target was chosen (a switchover's --candidate): any ready standby, not
+// only the candidate.
 std::function<std::string()> admitSameRoles(const config::ComponentConfig& c,
                                             coord::StateFile file,
-                                            const actions::PlanContext& ctx, bool resumed);
+                                            const actions::PlanContext& ctx, bool resumed,
+                                            bool any_standby = false);
 
 // "" when `now` still allows the failover the context was filled for (see admitSameRoles).
-std::string sameRoles(const coord::Roles& now, const actions::PlanContext& ctx, bool resumed);
+std::string sameRoles(const coord::Roles& now, const actions::PlanContext& ctx, bool resumed,
+                      bool any_standby = false);
 
 // RunRequest::commit: applies the completed failover to the state file on `disk`;
 // `applied(roles)` runs on the loop after it was written.

@@ -97,7 +97,7 @@ nlohmann::json StatusBook::standby(const config::ComponentConfig& c,
     }
     if (l == nullptr) {
       pending.push_back(k.name);
-    } else if (l->status != "ok" && !l->informational) {
+    } else if (l->status != "ok") {  // (standby checks are informational, all of them)
       failing.push_back(k.name + ": " + l->reason);
     }
   }

@@ -214,7 +214,30 @@ class Builder {
     readFollow(c, section(v, "follow", "components.<name>.follow", dot(where, "follow")),
                v.present("follow"));
     readComponentRefs(cfg, c, v, where);
+    readSwitchover(cfg, c, v, where);
     return c;
+  }
+
+  void readSwitchover(const Config& cfg, ComponentConfig& c, const SectionValues& parent,
+                      const std::string& where) {
+    if (!parent.present("switchover")) return;
+    const SectionValues v = section(parent, "switchover", "components.<name>.switchover",
+                                    dot(where, "switchover"));
+    SwitchoverConfig s;
+    s.where = locationOf(parent.markOf("switchover"));
+    for (auto [key, out] : {std::pair{"plan", &s.plan}, {"pre_checks", &s.pre_checks},
+                            {"post_checks", &s.post_checks}}) {
+      if (!v.params.has(key)) continue;
+      *out = v.params.str(key);
+      checkRef(v.markOf(key), std::string("switchover.") + key, "plan", *out, names(cfg.plans));
+    }
+    s.healthy_within = v.params.duration("healthy_within");
+    if (c.members.empty()) {
+      ctx_.diag.error(parent.markOf("switchover"),
+                      where + ".switchover: a switchover moves the primary role to another "
+                              "member; define members");
+    }
+    c.switchover = std::move(s);
   }
 
   // Without members the checks are read as written. With them, each check is read once per

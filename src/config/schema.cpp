@@ -125,8 +125,11 @@ std::vector<SectionSpec> buildSections() {
         ranged(opt("cooldown", V::Duration, "5m"), "0", "24h"),
         ranged(opt("failover_retries", V::Integer, "0"), "0", "10"),
         ranged(opt("failover_retry_backoff", V::Duration, "5s"), "100ms", "1h"), opt("flap_damping", V::Section),
-        opt("follow", V::Section), opt("alert_channels", V::StringList),
+        opt("follow", V::Section), opt("switchover", V::Section), opt("alert_channels", V::StringList),
         ranged(opt("quorum", V::Integer), "1", "100"), opt("self_fence", V::String)}},
+      {"components.<name>.switchover",
+       {req("plan", V::String), opt("pre_checks", V::String), opt("post_checks", V::String),
+        ranged(opt("healthy_within", V::Duration, "30s"), "1s", "10m")}},
       {"components.<name>.follow",
        {oneOf(req("type", V::String), {"sentinel"}),
         as(F::HostPort, req("sentinels", V::StringList)),
@@ -286,7 +289,11 @@ std::vector<KindSpec> buildKinds() {
                {},
                join(redisKeys(), {as(F::Name, tmplStr("key", true)), tmplStr("value", true),
                                   opt("verify", V::Bool, "true")})});
-  k.push_back({"action", "e2e_order", {}, join(orderKeys(), httpClientKeys())});
+  {
+    auto keys = join(orderKeys(), httpClientKeys());
+    keys.front() = templ(keys.front());  // the url: {new_primary.api} after a failover
+    k.push_back({"action", "e2e_order", {}, keys});
+  }
   k.push_back(
       {"action",
        "pg_promote",

@@ -36,6 +36,13 @@ void appendComponents(std::string& out, const Config& cfg) {
                          "has the current ones\n",
                          members);
     }
+    if (c.switchover) {
+      const SwitchoverConfig& w = *c.switchover;
+      out += fmt::format("    switchover: pre-checks {}, plan {}, post-checks {}, healthy within {}\n",
+                         w.pre_checks.empty() ? "-" : w.pre_checks, w.plan,
+                         w.post_checks.empty() ? "-" : w.post_checks,
+                         formatDuration(w.healthy_within));
+    }
     for (const CheckConfig& k : c.checks) {
       out += fmt::format("    {:<22} {:<10} {:<10} every {:<6} timeout {:<6} fall {} rise {}{}\n",
                          k.name, k.type, toString(k.layer), formatDuration(k.interval),

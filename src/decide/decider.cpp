@@ -74,8 +74,8 @@ struct Decider::State {
                    bool retry = false) {
     held = false;
     if (auto it = interrupted.find(c.cfg.name); it != interrupted.end()) {
-      why = it->second;
-      return "interrupted";
+      why = it->second.second;
+      return it->second.first;
     }
     if (tier == Tier::System && cfg.system.plan.empty()) {
       why = "system tier: no site plan configured; alert only";
@@ -268,7 +268,8 @@ struct Decider::State {
   const config::Config& cfg;
   std::vector<std::unique_ptr<ComponentState>> components;
   std::map<std::string, Maintenance> maintenance;  // "" = the whole node
-  std::map<std::string, std::string> interrupted;  // component -> why automation is held
+  // component -> (gate, why) automation is held: an interrupted plan, a switchover.
+  std::map<std::string, std::pair<std::string, std::string>> interrupted;
   bool system_active = false;
   std::map<std::string, std::optional<double>> corruption;  // last count per COMPONENT/CHECK
 };
@@ -402,8 +403,8 @@ std::vector<Decision> Decider::reportExternalFailover(const std::string& compone
   d.gates = state_->gates(*c, now);
   std::string why;
   if (auto it = state_->interrupted.find(component); it != state_->interrupted.end()) {
-    d.suppressed_by = "interrupted";
-    why = it->second;
+    d.suppressed_by = it->second.first;
+    why = it->second.second;
   } else if (c->cfg.automation != config::Automation::Full) {
     d.suppressed_by = "automation";
     why = fmt::format("automation is {}", config::toString(c->cfg.automation));
@@ -468,7 +469,11 @@ std::vector<Decision> Decider::endMaintenance(const std::string& component, cons
 }
 
 void Decider::holdInterrupted(const std::string& component, const std::string& why) {
-  state_->interrupted[component] = why;
+  state_->interrupted[component] = {"interrupted", why};
+}
+
+void Decider::holdForSwitchover(const std::string& component, const std::string& why) {
+  state_->interrupted[component] = {"switchover", why};
 }
 
 void Decider::releaseInterrupted(const std::string& component) {

@@ -19,6 +19,9 @@
 namespace hftguard::actions {
 
 struct RunRequest {
+  // What the run is, for its events' names: "failover" (failover_started ...), or
+  // "switchover_checks" for a switchover's pre- and post-checks, which are not failovers.
+  std::string kind = "failover";
   std::string component;
   const config::PlanConfig* plan = nullptr;
   PlanContext context;  // timestamp and fencing_token are filled by the runner

@@ -135,6 +135,17 @@ struct FollowConfig {
   Duration reconnect{};  // after a lost subscription
 };
 
+// `hftguard switchover COMPONENT`: a planned move of the primary role to a standby member
+// (docs/operations.md#switchover). Plans by name.
+struct SwitchoverConfig {
+  bool operator==(const SwitchoverConfig&) const = default;
+  std::string plan;         // the procedure: drain, final sync, promote, infrastructure
+  std::string pre_checks;   // a plan of checks run first; a failed step refuses ("" none)
+  std::string post_checks;  // a plan of checks run after; a failed step fails it ("" none)
+  Duration healthy_within{};  // the component healthy on the new primary within this
+  Location where;
+};
+
 // One instance of a component (an engine, a database server): its name, its host and the
 // addresses checks and plans reach it by ({primary.host}, {new_primary.api} ...).
 struct MemberConfig {
@@ -189,6 +200,7 @@ struct ComponentConfig {
   Duration failover_retry_backoff{std::chrono::seconds(5)};
   FlapDamping flap_damping;
   std::optional<FollowConfig> follow;
+  std::optional<SwitchoverConfig> switchover;
   std::vector<std::string> alert_channels;  // resolved: every channel when not given
   // With etcd: how many live observers (daemons) must see the primary down before the leader
   // fails it over; 0 = a majority of those that observe it (docs/safety.md).

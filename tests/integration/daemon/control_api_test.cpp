@@ -43,6 +43,8 @@ struct Variant {
   std::string node = "ctl";
   std::string checks;
   std::string steps;
+  std::string component;  // more keys of the engine
+  std::string plans;      // more plans
 };
 
 struct Daemon {
@@ -63,7 +65,7 @@ struct Daemon {
         << "/run/control.sock, token_file: secrets/token}\n"
         << "components:\n  engine:\n    tier: hot\n    rto_target: 30s\n    plan: move\n"
         << "    cooldown: 0s\n    flap_damping: {enabled: false}\n"
-        << "    members:\n"
+        << v.component << "    members:\n"
         << "      engine_a: {host: 127.0.0.1, api: '" << api(a) << "'}\n"
         << "      engine_b: {host: 127.0.0.1, api: '" << api(b) << "'}\n"
         << "    primary: engine_a\n"
@@ -78,7 +80,8 @@ struct Daemon {
         << "      - {name: old_down, action: http_check, url: 'http://{old_primary.api}/health', "
            "expect: down}\n"
         << "      - {name: promote, action: http_request, url: "
-           "'http://{new_primary.api}/admin/promote'}\n";
+           "'http://{new_primary.api}/admin/promote'}\n"
+        << v.plans;
     return out.str();
   }
 
@@ -452,6 +455,120 @@ TEST(ControlApi, ReloadRefusesWhatItCannotApplyAndAppliesTheRestInPlace) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(count(d.events, "config_reload_failed"), 4u);
   EXPECT_EQ(count(d.events, "config_reloaded"), 2u);
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+// Switchover: the engine moves to its standby and back, every check's result in the event
+// log; refused (nothing moved) when the standby is not ready, a pre-check fails or the
+// candidate is not a standby; a dry run moves nothing; the component's failures while the
+// old primary is stopped are held by the switchover, never failed over.
+TEST(ControlApi, SwitchoverMovesTheEngineAndBackWithEveryCheckRecorded) {
+  EngineSim a("primary");
+  EngineSim b("standby");
+  EngineSim ops("primary");  // a stand-in for what the runbook's pre-checks ask (backups...)
+  Daemon d;
+  Variant v;
+  v.component = "    switchover: {plan: swap, pre_checks: pre, post_checks: post, "
+                "healthy_within: 5s}\n";
+  v.plans =
+      "  swap:\n    steps:\n"
+      // the old primary stops serving: its failures from here on are the switchover's
+      "      - {name: stop_old, action: http_request, url: 'http://{old_primary.api}/admin/fault', "
+      "body: http500}\n"
+      "      - {name: drain, action: exec, argv: [/bin/sleep, '0.6'], timeout: 2s}\n"
+      "      - {name: promote, action: http_request, url: 'http://{new_primary.api}/admin/promote'}\n"
+      "      - {name: demote_old, action: http_request, url: 'http://{old_primary.api}/admin/demote'}\n"
+      "  pre:\n    steps:\n"
+      "      - {name: standby_answers, action: http_check, url: 'http://{new_primary.api}/health', "
+      "expect: up}\n"
+      "      - {name: backup_fresh, action: http_check, url: 'http://127.0.0.1:" +
+      std::to_string(ops.port()) + "/health', expect: up}\n"
+      "      - {name: orders_flow, action: e2e_order, url: 'http://{old_primary.api}/api/orders/test'}\n"
+      "  post:\n    steps:\n"
+      "      - {name: order_on_new_primary, action: e2e_order, url: "
+      "'http://{new_primary.api}/api/orders/test'}\n";
+  d.write(a, b, v);
+  auto daemon = d.start();
+  ASSERT_TRUE(d.waitHealthy()) << readFile(d.dir.path() + "/run.log");
+  auto primary = [&] {
+    return d.get("/status")["components"]["engine"]["roles"]["primary"].get<std::string>();
+  };
+  auto eventsOf = [&](const std::string& type) {
+    std::vector<events::Event> out;
+    for (auto& e : readEvents(d.events)) {
+      if (e.type == type) out.push_back(std::move(e));
+    }
+    return out;
+  };
+
+  // Refused before anything runs: the candidate is the primary.
+  auto [rc0, out0] = d.cli({"switchover", "engine", "--candidate", "engine_a"});
+  EXPECT_EQ(rc0, 1) << out0;
+  EXPECT_NE(out0.find("engine_a is not a standby of engine"), std::string::npos) << out0;
+
+  // A dry run: the checks run, the plan is checked, nothing moves.
+  auto [rc1, out1] = d.cli({"switchover", "engine", "--dry-run"});
+  EXPECT_EQ(rc1, 0) << out1;
+  EXPECT_NE(out1.find("dry run"), std::string::npos) << out1;
+  EXPECT_EQ(primary(), "engine_a");
+
+  // A pre-check fails: refused, named, nothing moved, automation never held.
+  ops.setFault("http500");
+  auto [rc2, out2] = d.cli({"switchover", "engine", "--reason", "kernel upgrade"});
+  EXPECT_EQ(rc2, 1) << out2;
+  EXPECT_NE(out2.find("switchover_refused"), std::string::npos) << out2;
+  EXPECT_NE(out2.find("backup_fresh"), std::string::npos) << out2;
+  ops.setFault("");
+  EXPECT_EQ(primary(), "engine_a");
+
+  // The standby is not ready (its own checks fail): refused by the first pre-check.
+  b.setFault("http500");
+  ASSERT_TRUE(waitUntil([&] {
+    return !d.get("/status")["components"]["engine"]["standby"].value("ready", true);
+  }, 5s)) << d.get("/status").dump(2);
+  auto [rc3, out3] = d.cli({"switchover", "engine"});
+  EXPECT_EQ(rc3, 1) << out3;
+  EXPECT_NE(out3.find("pre-check standby_ready"), std::string::npos) << out3;
+  b.setFault("");
+  ASSERT_TRUE(d.waitHealthy());
+
+  // There: every check passes, the roles move, the old primary's failures are held.
+  auto [rc4, out4] = d.cli({"switchover", "engine", "--reason", "kernel upgrade"});
+  EXPECT_EQ(rc4, 0) << out4 << readFile(d.dir.path() + "/run.log");
+  for (const char* line : {"pre-check primary_healthy: passed", "pre-check standby_ready: passed",
+                           "backup_fresh", "orders_flow", "promote", "order_on_new_primary",
+                           "post-check healthy: engine is healthy on engine_b",
+                           "switchover_completed"}) {
+    EXPECT_NE(out4.find(line), std::string::npos) << line << "\n" << out4;
+  }
+  EXPECT_EQ(primary(), "engine_b");
+  EXPECT_TRUE(eventsOf("failover_triggered").empty()) << "the switchover's own outage failed over";
+  bool held = false;
+  for (const auto& e : eventsOf("failover_suppressed")) {
+    held = held || e.fields.value("suppressed_by", "") == "switchover";
+  }
+  EXPECT_TRUE(held) << "the old primary's failures were never seen while it was stopped";
+
+  // And back, once the old primary is rebuilt and returned as a standby.
+  a.setFault("");
+  auto [rrc, rout] = d.cli({"member", "engine", "engine_a", "--ready", "--reason", "rebuilt"});
+  ASSERT_EQ(rrc, 0) << rout;
+  ASSERT_TRUE(d.waitHealthy()) << d.get("/status").dump(2);
+  auto [rc5, out5] = d.cli({"switchover", "engine", "--json"});
+  EXPECT_EQ(rc5, 0) << out5;
+  EXPECT_EQ(primary(), "engine_a");
+  EXPECT_NE(out5.find("\"type\":\"switchover_completed\""), std::string::npos) << out5;
+
+  // Every check's result is in the event log, each naming its switchover.
+  const auto completed = eventsOf("switchover_completed");
+  ASSERT_EQ(completed.size(), 3u);  // the dry run, there, back
+  for (const auto& e : eventsOf("switchover_check")) {
+    EXPECT_TRUE(e.fields.contains("ok") && e.fields.contains("phase")) << e.fields.dump();
+    EXPECT_FALSE(e.fields.value("trigger", "").empty());
+  }
+  EXPECT_EQ(eventsOf("switchover_refused").size(), 2u);
+  EXPECT_GE(eventsOf("switchover_checks_completed").size(), 5u);  // pre x3, post x2
+  EXPECT_TRUE(eventsOf("failover_triggered").empty());
   EXPECT_EQ(daemon.stop(), 0);
 }
 

@@ -155,6 +155,15 @@ TEST(AlertPolicy, APlanResumedByTheNextLeaderWarns) {
   EXPECT_EQ(done[0].title, "FAILOVER COMPLETED: engine");
 }
 
+TEST(AlertPolicy, AFailedSwitchoverPagesARefusedOneDoesNot) {
+  Stream s;
+  EXPECT_TRUE(s.event("switchover_refused", {{"failed", "standby_ready"}}).empty());
+  auto failed = s.event("switchover_failed", {{"failed", "healthy"}});
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].severity, Severity::Critical);
+  EXPECT_EQ(failed[0].title, "SWITCHOVER FAILED: engine");
+}
+
 TEST(AlertPolicy, DownAtStartIsSaidOnceAndDryRunsNever) {
   Stream s;
   auto down = s.state("unknown", "failed");

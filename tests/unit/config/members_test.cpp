@@ -167,3 +167,62 @@ components:
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Switchover, ItsPlansAreReadAndHealthyWithinDefaultsTo30s) {
+  std::string text = kEngine;
+  text.replace(text.find("    primary: a\n"), 0,
+               "    switchover: {plan: move, pre_checks: move, post_checks: move}\n");
+  auto r = loadText(text);
+  ASSERT_TRUE(r.config) << errors(r);
+  const ComponentConfig& c = *r.config->findComponent("engine");
+  ASSERT_TRUE(c.switchover);
+  EXPECT_EQ(c.switchover->plan, "move");
+  EXPECT_EQ(c.switchover->pre_checks, "move");
+  EXPECT_EQ(c.switchover->post_checks, "move");
+  EXPECT_EQ(c.switchover->healthy_within, std::chrono::seconds(30));
+  EXPECT_FALSE(r.config->findComponent("engine")->switchover->where.line == 0);
+
+  text = kEngine;
+  text.replace(text.find("    primary: a\n"), 0,
+               "    switchover: {plan: move, healthy_within: 2m}\n");
+  r = loadText(text);
+  ASSERT_TRUE(r.config) << errors(r);
+  EXPECT_EQ(r.config->findComponent("engine")->switchover->healthy_within,
+            std::chrono::minutes(2));
+  EXPECT_TRUE(r.config->findComponent("engine")->switchover->pre_checks.empty());
+}
+
+TEST(Switchover, UnknownPlansMissingMembersAndBadValuesAreErrors) {
+  std::string text = kEngine;
+  text.replace(text.find("    primary: a\n"), 0,
+               "    switchover: {plan: swap, pre_checks: pre, healthy_within: 0s, extra: 1}\n");
+  auto r = loadText(text);
+  ASSERT_FALSE(r.config);
+  const std::string e = errors(r);
+  for (const char* want : {"switchover.plan", "'swap'", "'pre'", "healthy_within", "'extra'"}) {
+    EXPECT_NE(e.find(want), std::string::npos) << want << "\n" << e;
+  }
+  auto bare = loadText(R"(
+components:
+  feed:
+    tier: hot
+    rto_target: 30s
+    plan: move
+    switchover: {plan: move}
+    checks:
+      health: {type: http, url: 'http://127.0.0.1:1/health'}
+)");
+  ASSERT_FALSE(bare.config);
+  EXPECT_NE(errors(bare).find("components.feed.switchover: a switchover moves the primary role "
+                              "to another member; define members"),
+            std::string::npos)
+      << errors(bare);
+  auto missing = loadText(std::string(kEngine).replace(
+      std::string(kEngine).find("    primary: a\n"), 0, "    switchover: {pre_checks: move}\n"));
+  ASSERT_FALSE(missing.config);
+  EXPECT_NE(errors(missing).find("plan"), std::string::npos) << errors(missing);
+}
+
+}  // namespace
