@@ -252,7 +252,9 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
     report.duration = runner.env_.clock.now() - started;
     const WallTime end = runner.env_.clock.wallNow();
     nlohmann::json f = {{"duration_ms", ms(report.duration)},
-                        {"steps", request.plan->steps.size()}};
+                        {"steps", request.plan->steps.size()},
+                        {"plan", request.plan->name}};
+    if (!request.trigger.empty()) f["trigger"] = request.trigger;
     if (request.dry_run) f["dry_run"] = true;  // checked, changed nothing: not a failover
     if (ok && !request.dry_run) {
       const WallTime from = request.first_failure.value_or(started_wall);

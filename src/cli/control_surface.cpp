@@ -159,6 +159,7 @@ struct ControlSurface::Impl {
     change("/maintenance", &Hooks::maintenance);
     change("/reload", &Hooks::reload);
     change("/switchover", &Hooks::switchover);
+    change("/failover", &Hooks::failover);
   }
 
   // /events?since=&component=&type=a,b&limit=N: read off the loop.

@@ -33,7 +33,7 @@ class ControlSurface {
     std::function<nlohmann::json()> status;
     std::function<nlohmann::json()> plans;
     std::function<std::string()> metrics;
-    Change pause, resume, maintenance, reload, switchover;
+    Change pause, resume, maintenance, reload, switchover, failover;
   };
 
   ControlSurface(boost::asio::io_context& io, net::WorkerPool& workers, const config::Config& cfg,

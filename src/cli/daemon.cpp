@@ -164,6 +164,9 @@ struct Daemon::Impl {
                               },
                               [this](const nlohmann::json& q, ControlSurface::Done done) {
                                 switchoverRequest(q, std::move(done));
+                              },
+                              [this](const nlohmann::json& q, ControlSurface::Done done) {
+                                failoverRequest(q, std::move(done));
                               }});
   }
 
@@ -336,7 +339,7 @@ struct Daemon::Impl {
   }
 
   void startPlan(const Decision& d, const std::string& trigger, const Admission& admission,
-                 const probes::MasterSwitch* followed = nullptr) {
+                 const probes::MasterSwitch* followed = nullptr, bool dry_run = false) {
     const config::PlanConfig* plan = cfg->findPlan(d.plan);
     const config::ComponentConfig* c = cfg->findComponent(d.component);
     if (plan == nullptr || c == nullptr) return;
@@ -347,6 +350,7 @@ struct Daemon::Impl {
     request.first_failure = d.breach_started;  // the first sample that breached the rule
     if (!d.breach_from.empty()) request.rto_from = d.breach_from;
     request.trigger = trigger;
+    request.dry_run = dry_run;
     request.context = {d.component, cfg->node.name, c->primary, c->standby, {}, {}, d.reason};
     // A component's own plan runs between its roles; a site plan moves no component's.
     if (!c->members.empty() && d.plan == c->plan && !fromRoles(*c, request, trigger)) return;
@@ -490,7 +494,9 @@ struct Daemon::Impl {
     request.context.switched = j.switched;
     request.context.epoch = j.epoch;
     request.context.members = j.members;
-    if (!c->members.empty() && j.epoch != 0 && plan->name == c->plan) {
+    // A plan journaled with an epoch moves the roles: the component's failover plan or a
+    // switchover's (whatever its name); a site plan never does.
+    if (!c->members.empty() && j.epoch != 0) {
       auto now = etcd->roles(c->name);
       if (!now) return keeper.holdInterrupted(j.component, "the roles have not been read from etcd");
       const std::string to = memberOf(request.context, "new_primary");
@@ -522,6 +528,7 @@ struct Daemon::Impl {
                                 now.epoch, by),
                     {{"roles", coord::toJson(now)}, {"was", coord::toJson(was)}, {"by", by}});
     if (guard && now.primary != was.primary) guard->rolesMoved(c.name);
+    book.rolesMoved(c.name);  // what the checks said was about the members before
     decider.cancelRetry(c.name);  // a retry due was about the roles before (any change)
     if (now.epoch != was.epoch) {  // that failover happened
       standing_by.erase(c.name);
@@ -949,6 +956,53 @@ struct Daemon::Impl {
                {"since", events::formatTimestamp(rt.clock.wallNow() - std::chrono::seconds(1))}});
   }
 
+  // POST /failover {"component", "reason", "owner", "dry_run"}: an operator's failover (the
+  // confirmation a `semi` component waits for), run by this daemon like its own - between
+  // the roles, under the lock, the plan's own checks first - past the automatic gates
+  // (automation, cooldown, maintenance, the quorum): the operator decided. 202 with the
+  // failover_requested id; its events tell the rest.
+  void failoverRequest(const nlohmann::json& q, ControlSurface::Done done) {
+    const std::string component = q.value("component", std::string());
+    const std::string owner = q.value("owner", std::string("control-api"));
+    const std::string reason = q.value("reason", std::string());
+    const bool dry_run = q.value("dry_run", false);
+    const config::ComponentConfig* c = cfg->findComponent(component);
+    if (c == nullptr) return done(404, {{"error", "no component '" + component + "'"}});
+    if (!dry_run && reason.empty()) return done(400, {{"error", "a failover needs a reason"}});
+    if (c->plan.empty()) return done(409, {{"error", component + " has no plan"}});
+    if (stopping) return done(409, {{"error", "the daemon is stopping"}});
+    if (etcd != nullptr && !etcd->leading()) {
+      const std::string leader = etcd->leader();
+      return done(409, {{"error", "only the leading daemon runs a failover; ask " +
+                                      (leader.empty() ? std::string("the leader (none now)")
+                                                      : leader)},
+                        {"leader", leader}});
+    }
+    if (switchover.running()) return done(409, {{"error", "a switchover runs"}});
+    if (runner.running(component) || keeper.held(component)) {
+      return done(409, {{"error", "a plan for " + component + " runs or is held for an operator "
+                                  "(hftguard status)"}});
+    }
+    const auto requested = recorder.record(
+        "failover_requested", component,
+        fmt::format("{}failover of {} asked by {}{}", dry_run ? "dry run of a " : "", component,
+                    owner, reason.empty() ? "" : ": " + reason),
+        {{"owner", owner}, {"reason", reason}, {"dry_run", dry_run}, {"plan", c->plan}});
+    Decision d;
+    d.kind = Decision::Kind::FailoverTriggered;
+    d.component = component;
+    d.at = rt.clock.wallNow();
+    d.tier = decide::Tier::Component;
+    d.rule = "operator";
+    d.plan = c->plan;
+    d.reason = fmt::format("asked by {}: {}", owner, reason.empty() ? "-" : reason);
+    startPlan(d, requested.id, Admission{}, nullptr, dry_run);
+    done(202, {{"id", requested.id},
+               {"component", component},
+               {"dry_run", dry_run},
+               {"since", events::formatTimestamp(rt.clock.wallNow() - std::chrono::seconds(1))}});
+  }
+
   // Switchover's hooks.
   std::string switchoverTarget(const config::ComponentConfig& c, const std::string& candidate,
                                std::string* why) {
@@ -959,6 +1013,12 @@ struct Daemon::Impl {
     }
     if (etcd != nullptr && !etcd->rolesKnown()) {
       *why = "the roles have not been read from etcd";
+      return {};
+    }
+    if (keeper.held(c.name) || runner.running(c.name)) {
+      *why = c.name + (keeper.held(c.name) ? " is held for an operator (an interrupted plan: "
+                                             "hftguard failover --resume or --abandon)"
+                                           : ": a plan runs");
       return {};
     }
     const coord::Roles& now = r->second;
@@ -998,9 +1058,13 @@ struct Daemon::Impl {
     if (move && r.primary != from) {
       return fmt::format("the roles moved: {} is primary now, not {}", r.primary, from);
     }
-    // Between the members the switchover named, whatever the roles' order of standbys.
+    // Between the members the switchover named, whatever the roles' order of standbys; a
+    // target fenced meanwhile is refused, never swapped for another (unchecked) standby.
     if (auto t = std::find(r.standbys.begin(), r.standbys.end(), to); t != r.standbys.end()) {
       std::rotate(r.standbys.begin(), t, t + 1);
+    } else if (move) {
+      return fmt::format("{} is no longer a standby of {} (standbys {}, fenced {})", to, c.name,
+                         fmt::join(r.standbys, ", "), fmt::join(r.fenced, ", "));
     }
     actions::RunRequest request;
     request.kind = move ? "failover" : "switchover_checks";
@@ -1201,7 +1265,13 @@ struct Daemon::Impl {
       if (ec) return;
       if (sig == SIGHUP) {  // logrotate's and systemctl reload's signal
         log.reopen();
-        reload("SIGHUP", [](int, const nlohmann::json&) {});
+        reload("SIGHUP", [](int status, const nlohmann::json& answer) {
+          // Refusals are recorded where they are decided; one that was not (a reload already
+          // running, the daemon stopping) is at least said.
+          if (status == 409 && !answer.contains("busy") && !answer.contains("restart_only")) {
+            spdlog::warn("SIGHUP: config not reloaded: {}", answer.value("error", std::string()));
+          }
+        });
         waitForSignal();
         return;
       }
@@ -1219,6 +1289,8 @@ struct Daemon::Impl {
       waitForSignal();
       // A plan in flight finishes first (within its deadline): no plan is cut off mid-way.
       keeper.stop(stop_timeout, [this, name](const std::string& outcome) {
+        // Nothing runs any more: a switchover in flight ends here, its hold released.
+        switchover.stop(name + ": the daemon stopped before the switchover ended");
         auto finish = [this, name, outcome] {
           recorder.record("daemon_stopped", "", fmt::format("{}: stopped, {}", name, outcome),
                           {{"signal", name}, {"outcome", outcome}});
@@ -1314,10 +1386,11 @@ struct Daemon::Impl {
             return r == roles.end() ? std::string() : r->second.primary;
           },
           [this](const std::string& component) { return decider.health(component); },
+          [this](const config::ComponentConfig& c) { return book.primaryAnsweredOk(c); },
           [this](const std::string& component, const std::string& why) {
             decider.holdForSwitchover(component, why);
           },
-          [this](const std::string& component) { decider.releaseInterrupted(component); }}};
+          [this](const std::string& component) { decider.releaseSwitchover(component); }}};
   bool reevaluating = false;
 };
 

@@ -397,8 +397,12 @@ bool PlanKeeper::startNow(actions::RunRequest request,
     *refused = "a plan for " + component + " runs, waits or is held";
     return false;
   }
+  // A dry run or a plan of checks changes nothing: a real failover decided meanwhile waits
+  // for it (deferred), never skipped as "this daemon's plan runs".
+  const bool soft = request.dry_run || request.kind != "failover";
   if (!tryStart(std::move(request), refused)) return false;
   then_[component] = std::move(then);
+  if (soft) soft_.insert(component);
   return true;
 }
 
@@ -410,7 +414,7 @@ void PlanKeeper::start(actions::RunRequest request) {
   // and promote twice.
   // A Sentinel switch heard while our ended plan tidies up is the echo of the switch that
   // plan caused or followed: skipped the same way.
-  if (runner_.running(component) &&
+  if (runner_.running(component) && soft_.count(component) == 0 &&
       (!runner_.ending(component) || request.context.switched)) {
     record_("failover_skipped", component,
             fmt::format("plan {} not started: this daemon's plan for {} is running",
@@ -567,6 +571,7 @@ void PlanKeeper::ended(const std::string& component, const actions::RunReport& r
                {"failed_step", report.failed_step}});
     }
   }
+  soft_.erase(component);
   if (auto then = then_.extract(component); !then.empty()) then.mapped()(report);
   // The journal of a plan that ended is gone already (RunRequest::tidy); an interrupted
   // plan's stays: the next start-up holds the component on it.

@@ -146,6 +146,7 @@ class PlanKeeper {
   std::set<std::string> takeovers_;           // components whose running plan was taken over
   std::map<std::string, Deferred> deferred_;
   std::map<std::string, std::function<void(const actions::RunReport&)>> then_;  // startNow's
+  std::set<std::string> soft_;  // startNow's dry runs and check plans running now
   std::map<std::string, SteadyTime> running_until_;  // component -> its plan's deadline
   std::set<std::string> held_;
   std::set<std::string> resuming_;  // a plan left by the previous leader, being taken up

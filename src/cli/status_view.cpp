@@ -74,6 +74,18 @@ nlohmann::json StatusBook::checks(const config::ComponentConfig& c) const {
   return out;
 }
 
+bool StatusBook::primaryAnsweredOk(const config::ComponentConfig& c) const {
+  const std::size_t primaries =
+      c.role_checks.empty() ? c.checks.size() : c.role_checks.begin()->second.as_primary.size();
+  auto comp = last_.find(c.name);
+  if (comp == last_.end()) return false;
+  for (std::size_t i = 0; i < primaries && i < c.checks.size(); ++i) {
+    auto it = comp->second.find(c.checks[i].name);
+    if (it == comp->second.end() || it->second.status != "ok") return false;
+  }
+  return true;
+}
+
 nlohmann::json StatusBook::standby(const config::ComponentConfig& c,
                                    const coord::Roles& roles) const {
   if (c.members.empty() || c.role_checks.empty()) return nullptr;

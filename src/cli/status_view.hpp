@@ -33,6 +33,11 @@ class StatusBook {
   // The member the standby checks address, and whether they pass: {member, ready, why}; null
   // for a component without members.
   nlohmann::json standby(const config::ComponentConfig& c, const coord::Roles& roles) const;
+  // The roles moved: results taken against the members before are no one's now (a standby's
+  // readiness, a primary's health) - forgotten until its checks answer again.
+  void rolesMoved(const std::string& component) { last_.erase(component); }
+  // Every check of the primary has answered ok since the roles last moved.
+  bool primaryAnsweredOk(const config::ComponentConfig& c) const;
   // The last plan this daemon saw end for the component: outcome, when, RTO against target,
   // old and new primary, its steps with their durations; null when none since the start.
   nlohmann::json lastFailover(const std::string& component) const;

@@ -31,8 +31,10 @@ Switchover::~Switchover() = default;
 
 bool Switchover::running() const { return run_ != nullptr; }
 
-std::string Switchover::component() const {
-  return run_ && run_->held ? run_->component->name : std::string();
+void Switchover::stop(const std::string& why) {
+  if (!run_) return;
+  auto run = run_;
+  end(run, "switchover_failed", why, {{"failed", "stopped"}});
 }
 
 std::string Switchover::start(const config::Config& cfg, const SwitchoverRequest& q,
@@ -190,13 +192,15 @@ void Switchover::step(const std::shared_ptr<Run>& run) {
 void Switchover::waitHealthy(const std::shared_ptr<Run>& run) {
   const config::ComponentConfig& c = *run->component;
   const decide::Health h = hooks_.health(c.name);
-  if (h == decide::Health::Healthy || clock_.now() >= run->healthy_by) {
-    const bool ok = h == decide::Health::Healthy;
+  const bool fresh = hooks_.answered(c);
+  if ((h == decide::Health::Healthy && fresh) || clock_.now() >= run->healthy_by) {
+    const bool ok = h == decide::Health::Healthy && fresh;
     ++run->checks;
     hooks_.record("switchover_check", c.name,
                   ok ? fmt::format("post-check healthy: {} is healthy on {}", c.name, run->to)
-                     : fmt::format("post-check healthy: {} is {} {} after the switchover",
+                     : fmt::format("post-check healthy: {} is {}{} {} after the switchover",
                                    c.name, decide::toString(h),
+                                   fresh ? "" : " (its checks have not all answered ok on " + run->to + ")",
                                    formatDuration(run->cfg->healthy_within)),
                   {{"phase", "post"}, {"check", "healthy"}, {"ok", ok}, {"trigger", run->id},
                    {"health", std::string(decide::toString(h))}});

@@ -54,6 +54,9 @@ class Switchover {
         run;
     std::function<std::string(const config::ComponentConfig&)> primary;  // the roles' now
     std::function<decide::Health(const std::string& component)> health;
+    // Every check of the (new) primary has answered ok since the roles moved: the health
+    // above is then about it, not counters carried over from the member before.
+    std::function<bool(const config::ComponentConfig&)> answered;
     std::function<void(const std::string& component, const std::string& why)> hold;
     std::function<void(const std::string& component)> release;
   };
@@ -65,8 +68,9 @@ class Switchover {
   // another runs, the component has no switchover, no target - answered at once.
   std::string start(const config::Config& cfg, const SwitchoverRequest& q, std::string* id);
   bool running() const;
-  // The component a switchover holds now ("" none).
-  std::string component() const;
+  // The daemon stops: a switchover in flight ends as switchover_failed (its plan, if one
+  // runs, is the keeper's to finish or interrupt) and its hold is released.
+  void stop(const std::string& why);
 
  private:
   struct Run;

@@ -74,8 +74,12 @@ struct Decider::State {
                    bool retry = false) {
     held = false;
     if (auto it = interrupted.find(c.cfg.name); it != interrupted.end()) {
-      why = it->second.second;
-      return it->second.first;
+      why = it->second;
+      return "interrupted";
+    }
+    if (auto it = switching.find(c.cfg.name); it != switching.end()) {
+      why = it->second;
+      return "switchover";
     }
     if (tier == Tier::System && cfg.system.plan.empty()) {
       why = "system tier: no site plan configured; alert only";
@@ -115,16 +119,21 @@ struct Decider::State {
     return {};
   }
 
+  // A component a switchover holds is down on purpose: never part of a site incident.
+  bool siteFailed(const ComponentState& c) const {
+    return c.health == Health::Failed && switching.count(c.cfg.name) == 0;
+  }
+
   std::size_t failedCount() const {
     std::size_t n = 0;
-    for (const auto& c : components) n += c->health == Health::Failed ? 1 : 0;
+    for (const auto& c : components) n += siteFailed(*c) ? 1 : 0;
     return n;
   }
 
   std::size_t failedWithinWindow(SteadyTime now) const {
     std::size_t n = 0;
     for (const auto& c : components) {
-      if (c->health == Health::Failed && c->failed_since >= now - cfg.system.window) ++n;
+      if (siteFailed(*c) && c->failed_since >= now - cfg.system.window) ++n;
     }
     return n;
   }
@@ -134,7 +143,7 @@ struct Decider::State {
     Cause site;
     if (own.started) site.since(*own.started, own.started_from);
     for (const auto& c : components) {
-      if (c->health != Health::Failed || c->failed_since < now - cfg.system.window) continue;
+      if (!siteFailed(*c) || c->failed_since < now - cfg.system.window) continue;
       const Cause other = c->cause(now);
       if (other.started) site.since(*other.started, other.started_from);
     }
@@ -268,8 +277,9 @@ struct Decider::State {
   const config::Config& cfg;
   std::vector<std::unique_ptr<ComponentState>> components;
   std::map<std::string, Maintenance> maintenance;  // "" = the whole node
-  // component -> (gate, why) automation is held: an interrupted plan, a switchover.
-  std::map<std::string, std::pair<std::string, std::string>> interrupted;
+  std::map<std::string, std::string> interrupted;  // component -> why automation is held
+  // component -> the switchover that holds it. Its own gate: neither hold may end the other.
+  std::map<std::string, std::string> switching;
   bool system_active = false;
   std::map<std::string, std::optional<double>> corruption;  // last count per COMPONENT/CHECK
 };
@@ -284,6 +294,7 @@ void Decider::reconfigure(const config::Config& next) {
   }
   fresh->maintenance = std::move(state_->maintenance);
   fresh->interrupted = std::move(state_->interrupted);
+  fresh->switching = std::move(state_->switching);
   fresh->system_active = state_->system_active;
   fresh->corruption = std::move(state_->corruption);
   state_ = std::move(fresh);
@@ -403,8 +414,11 @@ std::vector<Decision> Decider::reportExternalFailover(const std::string& compone
   d.gates = state_->gates(*c, now);
   std::string why;
   if (auto it = state_->interrupted.find(component); it != state_->interrupted.end()) {
-    d.suppressed_by = it->second.first;
-    why = it->second.second;
+    d.suppressed_by = "interrupted";
+    why = it->second;
+  } else if (auto sw = state_->switching.find(component); sw != state_->switching.end()) {
+    d.suppressed_by = "switchover";
+    why = sw->second;
   } else if (c->cfg.automation != config::Automation::Full) {
     d.suppressed_by = "automation";
     why = fmt::format("automation is {}", config::toString(c->cfg.automation));
@@ -469,11 +483,15 @@ std::vector<Decision> Decider::endMaintenance(const std::string& component, cons
 }
 
 void Decider::holdInterrupted(const std::string& component, const std::string& why) {
-  state_->interrupted[component] = {"interrupted", why};
+  state_->interrupted[component] = why;
 }
 
 void Decider::holdForSwitchover(const std::string& component, const std::string& why) {
-  state_->interrupted[component] = {"switchover", why};
+  state_->switching[component] = why;
+}
+
+void Decider::releaseSwitchover(const std::string& component) {
+  state_->switching.erase(component);
 }
 
 void Decider::releaseInterrupted(const std::string& component) {

@@ -72,10 +72,12 @@ class Decider {
   // failed over - a second run from the top would redo what the first already did.
   void holdInterrupted(const std::string& component, const std::string& why);
   void releaseInterrupted(const std::string& component);
-  // A switchover runs (or ended without the component healthy): the same hold, gate
-  // "switchover" - its failures are recorded and suppressed, never failed over, and not
-  // kept to run later either. releaseInterrupted ends it.
+  // A switchover runs: gate "switchover" - the component's failures are recorded and
+  // suppressed, never failed over, and not kept to run later either; it never counts
+  // towards a site (system-tier) incident. Apart from an interrupted plan's hold: neither
+  // ends the other.
   void holdForSwitchover(const std::string& component, const std::string& why);
+  void releaseSwitchover(const std::string& component);
 
   // The failover this daemon ran for the component failed (and left nothing half-committed):
   // while the component stays failed, tick() triggers it again after the component's

@@ -192,6 +192,7 @@ TEST(Scheduler, AReloadMissesNoRoundOfAnUnchangedCheck) {
     EXPECT_GT(after[i] - after[i - 1], 150ms);
     EXPECT_LT(after[i] - after[i - 1], 260ms);
   }
+  ASSERT_GE(results["gone"].size(), 5u) << "gone never ran before the reload";
   for (const probes::ProbeResult& r : results["gone"]) EXPECT_LE(r.scheduled, *reloaded_at + 20ms);
   const auto& a = results["added"];
   ASSERT_GE(a.size(), 5u);

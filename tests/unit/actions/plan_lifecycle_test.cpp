@@ -497,6 +497,41 @@ TEST_F(PlanLifecycleTest, ASecondTriggerWhileItsOwnPlanRunsIsSkippedNotDeferred)
   EXPECT_EQ(count("failover_started"), 1u) << "the plan ran twice";
 }
 
+// An operator's dry run (a switchover's, POST /failover's) or a switchover's checks change
+// nothing: a real failover decided while one runs waits for it, never skipped as "this
+// daemon's plan runs" (the decider would not decide it again).
+TEST_F(PlanLifecycleTest, AFailoverDecidedDuringADryRunOrChecksWaitsAndThenRuns) {
+  load(
+      "      - {name: slow, action: exec, argv: [/bin/sleep, '1'], timeout: 5s}\n"
+      "      - {name: b, action: exec, argv: [/bin/true]}\n");
+  for (const bool dry : {true, false}) {
+    auto soft = request();
+    soft.dry_run = dry;
+    if (!dry) soft.kind = "switchover_checks";
+    bool ended = false;
+    std::string why;
+    ASSERT_TRUE(keeper_->startNow(soft, [&](const actions::RunReport&) { ended = true; }, &why))
+        << why;
+    if (!dry) {
+      ASSERT_TRUE(loopUntil([&] { return count("step_started") >= 1; }));
+    }
+    auto real = [&] {
+      std::size_t n = 0;
+      for (const auto& e : events_) {
+        n += e.type == "failover_completed" && !e.fields.value("dry_run", false);
+      }
+      return n;
+    };
+    const auto real_before = real();
+    keeper_->start(request());  // the primary really failed meanwhile
+    EXPECT_EQ(count("failover_skipped"), 0u) << (dry ? "dry run" : "checks");
+    ASSERT_TRUE(loopUntil([&] { return ended; }));
+    ASSERT_TRUE(loopUntil([&] { return real() == real_before + 1; }))
+        << "the deferred failover never ran after the " << (dry ? "dry run" : "checks");
+    ASSERT_TRUE(loopUntil([&] { return !keeper_->held("c") && keeper_->busyWith().empty(); }));
+  }
+}
+
 TEST_F(PlanLifecycleTest, APlanWhoseRolesMovedIsSkippedNeverDeferredIntoAFalsePage) {
   load(kTwoSteps);
   auto moved = request();

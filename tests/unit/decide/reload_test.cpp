@@ -120,7 +120,6 @@ TEST(DeciderReload, AnAddedComponentIsWatchedAndARemovedOneForgotten) {
   run(s, "e", "h", true, 3);
   s.reload(configOf(component("x", kHttp)));
   EXPECT_EQ(s.decider().health("x"), Health::Unknown);
-  EXPECT_TRUE(s.decider().observe({}, s.clock().now()).empty());
   run(s, "x", "h", true, 2);
   run(s, "x", "h", false, 3);
   EXPECT_EQ(s.decider().health("x"), Health::Failed);
@@ -131,6 +130,40 @@ TEST(DeciderReload, AnAddedComponentIsWatchedAndARemovedOneForgotten) {
   late.check = "h";
   late.status = probes::ProbeStatus::Failed;
   EXPECT_TRUE(s.decider().observe(late, s.clock().now()).empty());
+}
+
+}  // namespace
+
+namespace {
+
+// A switchover holds its component: its failures are suppressed (gate "switchover") and
+// dropped; the hold is its own - releasing it never ends an interrupted plan's hold, and a
+// component down on purpose is no part of a site incident.
+TEST(DeciderSwitchover, ItsHoldIsItsOwnAndNeverMakesASiteIncident) {
+  Sim s(configOf(component("a", kHttp) + component("b", kHttp),
+                 "system: {min_failed_components: 2, window: 30s, plan: site}\n"));
+  for (int i = 0; i < 3; ++i) {
+    s.result("a", "h", true);
+    s.result("b", "h", true);
+    s.advance(1s);
+  }
+  s.decider().holdForSwitchover("a", "switchover 1 runs");
+  for (int i = 0; i < 3; ++i) {
+    s.result("a", "h", false);
+    s.result("b", "h", false);
+    s.advance(1s);
+  }
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);  // b's own, never the site plan
+  EXPECT_EQ(s.last(Kind::FailoverTriggered)->component, "b");
+  EXPECT_EQ(s.last(Kind::FailoverTriggered)->tier, Tier::Component);
+  EXPECT_EQ(s.last(Kind::FailoverSuppressed)->suppressed_by, "switchover");
+
+  s.decider().holdInterrupted("a", "a plan was interrupted");
+  s.decider().releaseSwitchover("a");
+  run(s, "a", "h", true, 3);
+  run(s, "a", "h", false, 3);
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u) << "releasing the switchover ended the other hold";
+  EXPECT_EQ(s.last(Kind::FailoverSuppressed)->suppressed_by, "interrupted");
 }
 
 }  // namespace
