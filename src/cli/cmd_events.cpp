@@ -17,11 +17,14 @@ namespace {
 constexpr const char* kDefaultConfig = "/etc/hftguard/hftguard.yaml";
 
 // --file, or the event_log.path of --config (default /etc/hftguard/hftguard.yaml).
-std::optional<std::string> logPath(const Args& args, std::ostream& err) {
+// The log to read: --file, else the config's (given `cfg`, the config is kept there).
+std::optional<std::string> logPath(const Args& args, std::ostream& err,
+                                   std::shared_ptr<const config::Config>* cfg = nullptr) {
   if (auto file = args.option("file")) return file;
-  auto cfg = loadOrReport(args.option("config").value_or(kDefaultConfig), err);
-  if (!cfg) return std::nullopt;
-  return cfg->event_log_path;
+  auto loaded = loadOrReport(args.option("config").value_or(kDefaultConfig), err);
+  if (!loaded) return std::nullopt;
+  if (cfg != nullptr) *cfg = loaded;
+  return loaded->event_log_path;
 }
 
 std::string field(const nlohmann::json& f, const char* key) {
@@ -54,8 +57,18 @@ void readLines(std::istream& in, std::string& partial, Fn&& onLine) {
 }  // namespace
 
 int cmdEvents(const Args& args, std::ostream& out, std::ostream& err) {
-  auto path = logPath(args, err);
+  std::shared_ptr<const config::Config> cfg;
+  auto path = logPath(args, err, &cfg);
   if (!path) return kExitFailed;
+  // With the config (not a copied --file): a component it does not have is a typo, not an
+  // empty answer.
+  if (auto c = args.option("component"); c && cfg && cfg->findComponent(*c) == nullptr) {
+    std::string known;
+    for (const auto& k : cfg->components) known += (known.empty() ? "" : ", ") + k.name;
+    err << "hftguard events: no component '" << *c << "' in " << cfg->source_path << " ("
+        << known << ")\n";
+    return kExitUsage;
+  }
   events::EventFilter filter{args.option("component").value_or(""),
                              events::splitList(args.option("type").value_or("")), {}};
   if (auto since = args.option("since")) {

@@ -339,10 +339,21 @@ struct Daemon::Impl {
   }
 
   void startPlan(const Decision& d, const std::string& trigger, const Admission& admission,
-                 const probes::MasterSwitch* followed = nullptr, bool dry_run = false) {
+                 const probes::MasterSwitch* followed = nullptr) {
+    if (auto request = planRequest(d, trigger, admission, followed)) {
+      keeper.start(std::move(*request));  // now, or deferred until it can
+    }
+  }
+
+  // The run a decision asks for, between the roles as they stand; nothing (recorded) when
+  // it cannot run (no ready standby, the roles not read).
+  std::optional<actions::RunRequest> planRequest(const Decision& d, const std::string& trigger,
+                                                 const Admission& admission,
+                                                 const probes::MasterSwitch* followed = nullptr,
+                                                 bool dry_run = false) {
     const config::PlanConfig* plan = cfg->findPlan(d.plan);
     const config::ComponentConfig* c = cfg->findComponent(d.component);
-    if (plan == nullptr || c == nullptr) return;
+    if (plan == nullptr || c == nullptr) return std::nullopt;
     actions::RunRequest request;
     request.component = d.component;
     request.plan = plan;
@@ -353,7 +364,9 @@ struct Daemon::Impl {
     request.dry_run = dry_run;
     request.context = {d.component, cfg->node.name, c->primary, c->standby, {}, {}, d.reason};
     // A component's own plan runs between its roles; a site plan moves no component's.
-    if (!c->members.empty() && d.plan == c->plan && !fromRoles(*c, request, trigger)) return;
+    if (!c->members.empty() && d.plan == c->plan && !fromRoles(*c, request, trigger)) {
+      return std::nullopt;
+    }
     request.context.self_fenced = admission.self_fenced;
     if (followed != nullptr) {
       request.context.old_primary = followed->old_master;
@@ -362,7 +375,7 @@ struct Daemon::Impl {
       request.first_failure = followed->at;  // the RTO of a follow starts at the switch
       request.rto_from = "Sentinel's switch announcement";
     }
-    keeper.start(std::move(request));  // now, or deferred until it can
+    return request;
   }
 
   // The plan of a component with members runs between the roles as they stand: from the
@@ -528,7 +541,8 @@ struct Daemon::Impl {
                                 now.epoch, by),
                     {{"roles", coord::toJson(now)}, {"was", coord::toJson(was)}, {"by", by}});
     if (guard && now.primary != was.primary) guard->rolesMoved(c.name);
-    book.rolesMoved(c.name);  // what the checks said was about the members before
+    // What the checks said was about the members before.
+    if (now.primary != was.primary || now.watched() != was.watched()) book.rolesMoved(c.name);
     decider.cancelRetry(c.name);  // a retry due was about the roles before (any change)
     if (now.epoch != was.epoch) {  // that failover happened
       standing_by.erase(c.name);
@@ -933,13 +947,7 @@ struct Daemon::Impl {
     const config::ComponentConfig* c = cfg->findComponent(r.component);
     if (c == nullptr) return done(404, {{"error", "no component '" + r.component + "'"}});
     if (stopping) return done(409, {{"error", "the daemon is stopping"}});
-    if (etcd != nullptr && !etcd->leading()) {
-      const std::string leader = etcd->leader();
-      return done(409, {{"error", "only the leading daemon runs a switchover; ask " +
-                                      (leader.empty() ? std::string("the leader (none now)")
-                                                      : leader)},
-                        {"leader", leader}});
-    }
+    if (auto refusal = notLeading("a switchover")) return done(409, *refusal);
     if (!r.dry_run) {
       if (guard && guard->waiting(c->name)) {
         return done(409, {{"error", "a failover of " + c->name + " waits for its quorum"}});
@@ -954,6 +962,16 @@ struct Daemon::Impl {
                {"component", c->name},
                {"dry_run", r.dry_run},
                {"since", events::formatTimestamp(rt.clock.wallNow() - std::chrono::seconds(1))}});
+  }
+
+  // With etcd, only the leader acts: the refusal naming it, for an operator's request.
+  std::optional<nlohmann::json> notLeading(const std::string& what) const {
+    if (etcd == nullptr || etcd->leading()) return std::nullopt;
+    const std::string leader = etcd->leader();
+    return nlohmann::json{{"error", "only the leading daemon runs " + what + "; ask " +
+                                        (leader.empty() ? std::string("the leader (none now)")
+                                                        : leader)},
+                          {"leader", leader}};
   }
 
   // POST /failover {"component", "reason", "owner", "dry_run"}: an operator's failover (the
@@ -971,18 +989,8 @@ struct Daemon::Impl {
     if (!dry_run && reason.empty()) return done(400, {{"error", "a failover needs a reason"}});
     if (c->plan.empty()) return done(409, {{"error", component + " has no plan"}});
     if (stopping) return done(409, {{"error", "the daemon is stopping"}});
-    if (etcd != nullptr && !etcd->leading()) {
-      const std::string leader = etcd->leader();
-      return done(409, {{"error", "only the leading daemon runs a failover; ask " +
-                                      (leader.empty() ? std::string("the leader (none now)")
-                                                      : leader)},
-                        {"leader", leader}});
-    }
+    if (auto refusal = notLeading("a failover")) return done(409, *refusal);
     if (switchover.running()) return done(409, {{"error", "a switchover runs"}});
-    if (runner.running(component) || keeper.held(component)) {
-      return done(409, {{"error", "a plan for " + component + " runs or is held for an operator "
-                                  "(hftguard status)"}});
-    }
     const auto requested = recorder.record(
         "failover_requested", component,
         fmt::format("{}failover of {} asked by {}{}", dry_run ? "dry run of a " : "", component,
@@ -996,7 +1004,16 @@ struct Daemon::Impl {
     d.rule = "operator";
     d.plan = c->plan;
     d.reason = fmt::format("asked by {}: {}", owner, reason.empty() ? "-" : reason);
-    startPlan(d, requested.id, Admission{}, nullptr, dry_run);
+    // Now or not at all (a decided failover that waits, deferred, is never replaced), and
+    // never retried by itself: the operator asked once.
+    auto request = planRequest(d, requested.id, Admission{}, nullptr, dry_run);
+    if (!request) return done(409, {{"error", "not started (see the failover_skipped event)"}});
+    std::string why;
+    if (!keeper.startNow(std::move(*request), [](const actions::RunReport&) {}, &why)) {
+      recorder.record("failover_skipped", component, "plan " + c->plan + " not started: " + why,
+                      {{"plan", c->plan}, {"trigger", requested.id}});
+      return done(409, {{"error", why}});
+    }
     done(202, {{"id", requested.id},
                {"component", component},
                {"dry_run", dry_run},

@@ -550,7 +550,9 @@ void PlanKeeper::ended(const std::string& component, const actions::RunReport& r
   // switch (a fresh run would switch it again), nor a resumed run (its first steps were
   // another leader's), nor one that holds the component (above).
   const config::ComponentConfig* c = cfg_->findComponent(component);
+  const bool by_operator = then_.count(component) > 0;  // startNow's: asked once, run once
   if (!report.ok && !report.dry_run && !report.interrupted && !report.failure_unrecorded &&
+      !by_operator &&
       !report.roles_unmoved && !report.followed && !report.resumed && !takeover &&
       !held(component) &&
       !stopping_ && c != nullptr && report.plan == c->plan) {

@@ -80,6 +80,7 @@ bool StatusBook::primaryAnsweredOk(const config::ComponentConfig& c) const {
   auto comp = last_.find(c.name);
   if (comp == last_.end()) return false;
   for (std::size_t i = 0; i < primaries && i < c.checks.size(); ++i) {
+    if (c.checks[i].informational) continue;  // the decider ignores it too
     auto it = comp->second.find(c.checks[i].name);
     if (it == comp->second.end() || it->second.status != "ok") return false;
   }

@@ -117,10 +117,6 @@ void Switchover::step(const std::shared_ptr<Run>& run) {
         return end(run, "switchover_refused", "pre-check standby_ready failed",
                    {{"failed", "standby_ready"}});
       }
-      if (!run->request.dry_run) {
-        hooks_.hold(c.name, "switchover " + run->id + " runs");
-        run->held = true;
-      }
       run->stage = Run::Stage::PreChecks;
       return step(run);
     }
@@ -144,6 +140,13 @@ void Switchover::step(const std::shared_ptr<Run>& run) {
     case Run::Stage::Plan: {
       run->stage = Run::Stage::PostChecks;
       const bool dry = run->request.dry_run;
+      // Held from the plan on (its own outage is expected), not during the pre-checks: a
+      // primary that really fails while they run is failed over (deferred until they end),
+      // and the switchover is then refused.
+      if (!dry) {
+        hooks_.hold(c.name, "switchover " + run->id + " runs");
+        run->held = true;
+      }
       const std::string why = runPlan(*run->plan, true, dry, [this, dry](auto r, const auto& report) {
         if (!report.ok) {
           return end(r, "switchover_failed",

@@ -232,6 +232,18 @@ class Builder {
       checkRef(v.markOf(key), std::string("switchover.") + key, "plan", *out, names(cfg.plans));
     }
     s.healthy_within = v.params.duration("healthy_within");
+    // The post-check waits for an answer from each of the new primary's checks.
+    Duration longest{};
+    for (const CheckConfig& k : c.checks) {
+      if (!k.informational) longest = std::max(longest, k.interval);
+    }
+    if (s.healthy_within <= longest) {
+      ctx_.diag.error(v.present("healthy_within") ? v.markOf("healthy_within")
+                                                  : parent.markOf("switchover"),
+                      fmt::format("healthy_within: {} must exceed the longest check interval ({}): "
+                                  "the post-check waits for every check of the new primary",
+                                  formatDuration(s.healthy_within), formatDuration(longest)));
+    }
     if (c.members.empty()) {
       ctx_.diag.error(parent.markOf("switchover"),
                       where + ".switchover: a switchover moves the primary role to another "

@@ -60,8 +60,10 @@ TEST(Switchover, MovesThePatroniLeaderAndBackWithEveryCheckRecorded) {
          "candidate: '{new_primary.name}', max_lag_bytes: 0, user: postgres, timeout: 30s}\n"
       << "  pg_pre:\n    steps:\n"
       // the runbook's "replication lag acceptable": Patroni's own lag check on the candidate
+      // (waited for: a replica that just rejoined catches up in a moment)
       << "      - {name: candidate_lag_zero, action: http_check, "
-         "url: 'http://{new_primary.api}/replica?lag=0', expect: up}\n"
+         "url: 'http://{new_primary.api}/replica?lag=0', expect: up, wait_until: true, "
+         "timeout: 20s}\n"
       << "  pg_post:\n    steps:\n"
       << "      - {name: new_leader, action: http_check, url: 'http://{new_primary.api}/primary', "
          "expect: up}\n"

@@ -154,6 +154,12 @@ TEST(CliEvents, FiltersAndFormats) {
   EXPECT_NE(explain.out.find("r-1"), std::string::npos) << "an earlier event of the component";
   EXPECT_EQ(explain.out.find("r-3"), std::string::npos) << "another component's event";
   EXPECT_EQ(cli({"explain", "--file", log, "nope"}).code, 1);
+  // With a config, a component it does not have is an error (a typo), not an empty list.
+  Output typo = cli({"events", "--config", kRoot + "/config/hftguard.example.yaml", "--component",
+                     "trading_engin"});
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_NE(typo.err.find("no component 'trading_engin'"), std::string::npos) << typo.err;
+  EXPECT_NE(typo.err.find("trading_engine"), std::string::npos) << typo.err;
   fs::remove_all(dir);
 }
 

@@ -219,6 +219,14 @@ components:
                               "to another member; define members"),
             std::string::npos)
       << errors(bare);
+  std::string slow = kEngine;
+  slow.replace(slow.find("    primary: a\n"), 0, "    switchover: {plan: move, healthy_within: 2s}\n");
+  slow.replace(slow.find("url: http://{primary.api}/health"), 0, "interval: 5s\n        ");
+  auto tooShort = loadText(slow);
+  ASSERT_FALSE(tooShort.config);
+  EXPECT_NE(errors(tooShort).find("healthy_within: 2s must exceed the longest check interval (5s)"),
+            std::string::npos)
+      << errors(tooShort);
   auto missing = loadText(std::string(kEngine).replace(
       std::string(kEngine).find("    primary: a\n"), 0, "    switchover: {pre_checks: move}\n"));
   ASSERT_FALSE(missing.config);
