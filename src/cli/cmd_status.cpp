@@ -322,7 +322,13 @@ int cmdSwitchover(const Args& args, std::ostream& out, std::ostream& err) {
   std::set<std::string> seen;
   std::string outcome;
   const auto until = std::chrono::steady_clock::now() + std::chrono::minutes(30);
+  auto last_answer = std::chrono::steady_clock::now();
   while (outcome.empty() && std::chrono::steady_clock::now() < until) {
+    if (std::chrono::steady_clock::now() - last_answer > std::chrono::seconds(15)) {
+      fmt::print(err, "hftguard switchover: the daemon stopped answering; what became of {} is "
+                      "in its event log (hftguard events --component {})\n", id, component);
+      return kExitFailed;
+    }
     const auto e = control::callDaemon(
         cfg->control_api, "GET",
         "/events?component=" + control::escapeQuery(component) +
@@ -331,6 +337,7 @@ int cmdSwitchover(const Args& args, std::ostream& out, std::ostream& err) {
             "step_failed,failover_started,failover_completed,failover_failed,roles_changed,"
             "switchover_completed,switchover_failed,switchover_refused&limit=10000");
     const auto j = nlohmann::json::parse(e.body, nullptr, false);
+    if (e.status != 0) last_answer = std::chrono::steady_clock::now();
     if (e.status == 200 && j.is_object() && j["events"].is_array()) {
       bool ours = false;
       for (const auto& ev : j["events"]) {
