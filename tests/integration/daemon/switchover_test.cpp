@@ -1,8 +1,8 @@
 // `hftguard switchover` of a database on a real two-member Patroni 3.0 cluster: the daemon
-// checks that the candidate streams with no lag, holds automation, asks Patroni's leader to
-// switch over, checks the new leader and that the old one rejoined as a replica, and the
-// roles move; then back. (The trading engine's switchover, its refusals and dry run are in
-// control_api_test.cpp.)
+// checks that the candidate streams with little lag (under 1 MiB), holds automation, asks
+// Patroni's leader to switch over, checks the new leader and that the old one rejoined as a
+// replica, and the roles move; then back. (The trading engine's switchover, its refusals
+// and dry run are in control_api_test.cpp.)
 
 #include <filesystem>
 #include <fstream>
@@ -57,12 +57,14 @@ TEST(Switchover, MovesThePatroniLeaderAndBackWithEveryCheckRecorded) {
       << "  pg_swap:\n    steps:\n"
       << "      - {name: switchover, action: patroni, urls: ['" << cluster.apiUrl(0) << "', '"
       << cluster.apiUrl(1) << "'], operation: switchover, leader: '{old_primary.name}', "
-         "candidate: '{new_primary.name}', max_lag_bytes: 0, user: postgres, timeout: 30s}\n"
+         "candidate: '{new_primary.name}', max_lag_bytes: 1048576, user: postgres, "
+         "timeout: 30s}\n"
       << "  pg_pre:\n    steps:\n"
       // the runbook's "replication lag acceptable": Patroni's own lag check on the candidate
-      // (waited for: a replica that just rejoined catches up in a moment)
-      << "      - {name: candidate_lag_zero, action: http_check, "
-         "url: 'http://{new_primary.api}/replica?lag=0', expect: up, wait_until: true, "
+      // (waited for: a replica that just rejoined catches up in a moment). Not zero: a live
+      // leader writes WAL of its own between two looks (CI saw 264 bytes).
+      << "      - {name: candidate_lag_small, action: http_check, "
+         "url: 'http://{new_primary.api}/replica?lag=1048576', expect: up, wait_until: true, "
          "timeout: 20s}\n"
       << "  pg_post:\n    steps:\n"
       << "      - {name: new_leader, action: http_check, url: 'http://{new_primary.api}/primary', "
@@ -90,7 +92,7 @@ TEST(Switchover, MovesThePatroniLeaderAndBackWithEveryCheckRecorded) {
 
   auto [rc, out] = cli({"switchover", "database", "--reason", "minor upgrade"});
   ASSERT_EQ(rc, 0) << out << readFile(dir.path() + "/run.log");
-  for (const char* line : {"standby_ready: passed", "candidate_lag_zero", "switchover",
+  for (const char* line : {"standby_ready: passed", "candidate_lag_small", "switchover",
                            "old_leader_replicates", "post-check healthy", "switchover_completed"}) {
     EXPECT_NE(out.find(line), std::string::npos) << line << "\n" << out;
   }
