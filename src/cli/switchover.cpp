@@ -120,23 +120,9 @@ void Switchover::step(const std::shared_ptr<Run>& run) {
       run->stage = Run::Stage::PreChecks;
       return step(run);
     }
-    case Run::Stage::PreChecks: {
+    case Run::Stage::PreChecks:
       run->stage = Run::Stage::Plan;
-      if (run->pre == nullptr) return step(run);
-      const std::string why = runPlan(*run->pre, false, false, [this](auto r, const auto& report) {
-        if (!report.ok) {
-          return end(r, "switchover_refused",
-                     fmt::format("pre-checks {} failed at {}: {}", report.plan, report.failed_step,
-                                 report.reason),
-                     {{"failed", report.failed_step}, {"why", report.reason}});
-        }
-        step(r);
-      });
-      if (!why.empty()) {
-        return end(run, "switchover_refused", "pre-checks not started: " + why, {{"why", why}});
-      }
-      return;
-    }
+      return checks(run, run->pre, "pre-checks", "switchover_refused");
     case Run::Stage::Plan: {
       run->stage = Run::Stage::PostChecks;
       const bool dry = run->request.dry_run;
@@ -166,27 +152,37 @@ void Switchover::step(const std::shared_ptr<Run>& run) {
       }
       return;
     }
-    case Run::Stage::PostChecks: {
+    case Run::Stage::PostChecks:
       run->stage = Run::Stage::Healthy;
-      if (run->post == nullptr) return step(run);
-      const std::string why = runPlan(*run->post, false, false, [this](auto r, const auto& report) {
-        if (!report.ok) {
-          return end(r, "switchover_failed",
-                     fmt::format("post-checks {} failed at {}: {}", report.plan,
-                                 report.failed_step, report.reason),
-                     {{"failed", report.failed_step}, {"why", report.reason}});
-        }
-        step(r);
-      });
-      if (!why.empty()) {
-        return end(run, "switchover_failed", "post-checks not started: " + why, {{"why", why}});
-      }
-      return;
-    }
+      return checks(run, run->post, "post-checks", "switchover_failed");
     case Run::Stage::Healthy:
       run->healthy_by = clock_.now() + run->cfg->healthy_within;
       return waitHealthy(run);
   }
+}
+
+// A plan of checks (none: the next stage at once); a failed step, or one that could not
+// start, ends the switchover as `failed_type`.
+void Switchover::checks(const std::shared_ptr<Run>& run, const config::PlanConfig* plan,
+                        const std::string& what, const std::string& failed_type) {
+  if (plan == nullptr) return step(run);
+  std::weak_ptr<Run> weak = run;
+  const std::string why = hooks_.run(
+      *run->component, *plan, run->from, run->to, false, false, run->id,
+      [this, weak, what, failed_type](const actions::RunReport& report) {
+        boost::asio::post(io_, [this, weak, what, failed_type, report] {
+          auto r = weak.lock();
+          if (!r || r != run_) return;
+          if (!report.ok) {
+            return end(r, failed_type,
+                       fmt::format("{} {} failed at {}: {}", what, report.plan, report.failed_step,
+                                   report.reason),
+                       {{"failed", report.failed_step}, {"why", report.reason}});
+          }
+          step(r);
+        });
+      });
+  if (!why.empty()) end(run, failed_type, what + " not started: " + why, {{"why", why}});
 }
 
 // The component's checks address the new primary once the roles moved: automation comes

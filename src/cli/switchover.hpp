@@ -75,6 +75,8 @@ class Switchover {
  private:
   struct Run;
   void step(const std::shared_ptr<Run>& run);
+  void checks(const std::shared_ptr<Run>& run, const config::PlanConfig* plan,
+              const std::string& what, const std::string& failed_type);
   void waitHealthy(const std::shared_ptr<Run>& run);
   void end(const std::shared_ptr<Run>& run, const std::string& type, const std::string& reason,
            nlohmann::json fields);
