@@ -4,7 +4,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -165,14 +167,22 @@ sockaddr_in loopbackAddress(int port) {
 
 int freePort() {
   static std::mt19937 rng(std::random_device{}());
+  // A port handed out is not bound until its server starts: never hand it out twice.
+  static std::set<int> given;
+  static std::mutex guard;
   std::uniform_int_distribution<int> pick(20000, 32000);
+  std::lock_guard lock(guard);
   for (int attempt = 0; attempt < 200; ++attempt) {
     const int port = pick(rng);
+    if (given.count(port)) continue;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     const sockaddr_in addr = loopbackAddress(port);
     const bool ok = bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
     close(fd);
-    if (ok) return port;
+    if (ok) {
+      given.insert(port);
+      return port;
+    }
   }
   throw std::runtime_error("no free port");
 }

@@ -310,6 +310,22 @@ void EtcdServer::put(const std::string& key, const std::string& value) const {
 }
 
 EtcdCluster::EtcdCluster(int members) : dir_("hftguard-etcd-cluster") {
+  // A port found free may be taken by another suite's server before etcd binds it (suites
+  // run two at a time): then the cluster starts again on other ports, at most three times.
+  for (int attempt = 1;; ++attempt) {
+    const std::string failed = start(members, attempt);
+    if (failed.empty()) return;
+    for (auto& p : processes_) p.stop();
+    processes_.clear();
+    const std::string log = readFile(failed);
+    require(attempt < 3 && log.find("address already in use") != std::string::npos,
+            "etcd cluster member did not start", failed);
+  }
+}
+
+std::string EtcdCluster::start(int members, int attempt) {
+  client_ports_.clear();
+  peer_ports_.clear();
   std::string initial;
   for (int i = 0; i < members; ++i) {
     client_ports_.push_back(freePort());
@@ -321,22 +337,24 @@ EtcdCluster::EtcdCluster(int members) : dir_("hftguard-etcd-cluster") {
     const std::string peer = "http://127.0.0.1:" + std::to_string(peer_ports_[i]);
     processes_.emplace_back(
         std::vector<std::string>{"/usr/bin/etcd", "--name", fmt::format("e{}", i), "--data-dir",
-                                 fmt::format("{}/data{}", dir_.path(), i), "--listen-client-urls",
-                                 client, "--advertise-client-urls", client,
-                                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls",
-                                 peer, "--initial-cluster", initial, "--initial-cluster-token",
-                                 "hftguard-test", "--initial-cluster-state", "new"},
-        SpawnOptions{.log_file = fmt::format("{}/etcd{}.log", dir_.path(), i)});
+                                 fmt::format("{}/data{}-{}", dir_.path(), i, attempt),
+                                 "--listen-client-urls", client, "--advertise-client-urls",
+                                 client, "--listen-peer-urls", peer,
+                                 "--initial-advertise-peer-urls", peer, "--initial-cluster",
+                                 initial, "--initial-cluster-token", "hftguard-test",
+                                 "--initial-cluster-state", "new"},
+        SpawnOptions{.log_file = fmt::format("{}/etcd{}-{}.log", dir_.path(), i, attempt)});
   }
   for (int i = 0; i < members; ++i) {
-    require(waitUntil(
-                [&] {
-                  long status = 0;
-                  return httpGet(endpoints()[i] + "/health", &status) && status == 200;
-                },
-                30s),
-            "etcd cluster member did not start", fmt::format("{}/etcd{}.log", dir_.path(), i));
+    const bool up = waitUntil(
+        [&] {
+          long status = 0;
+          return httpGet(endpoints()[i] + "/health", &status) && status == 200;
+        },
+        30s);
+    if (!up) return fmt::format("{}/etcd{}-{}.log", dir_.path(), i, attempt);
   }
+  return {};
 }
 
 EtcdCluster::~EtcdCluster() {

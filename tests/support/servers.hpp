@@ -140,6 +140,9 @@ class EtcdCluster {
   void put(const std::string& key, const std::string& value) const;
 
  private:
+  // Starts the members; "" when all are healthy, else the log of one that is not.
+  std::string start(int members, int attempt);
+
   TempDir dir_;
   std::vector<int> client_ports_;
   std::vector<int> peer_ports_;
