@@ -29,6 +29,8 @@ hftguard_find_config(yaml-cpp libyaml-cpp-dev)
 hftguard_find_config(fmt libfmt-dev)
 hftguard_find_config(spdlog libspdlog-dev)
 hftguard_find_config(nlohmann_json nlohmann-json3-dev)
+# Header-only: the command line's options, positionals and per-command help.
+hftguard_find_config(CLI11 libcli11-dev)
 
 hftguard_find_pkg(PQXX libpqxx libpqxx-dev)
 hftguard_find_pkg(HIREDIS hiredis libhiredis-dev)

@@ -64,6 +64,8 @@ class Exec final : public Action {
     posix_spawn_file_actions_t files;
     posix_spawn_file_actions_init(&files);
     posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
+    // Its output is a log's, never ours: stdout may be a CLI's --json document.
+    posix_spawn_file_actions_adddup2(&files, 2, 1);
     // Nothing of the daemon's but stdout/stderr: not its control API's listening sockets (a
     // child that outlives a killed daemon would keep them, and the restart would find them
     // taken), not its connections.

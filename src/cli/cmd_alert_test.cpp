@@ -1,4 +1,4 @@
-// hftguard alert-test [--config F] [--channel NAME]: one test alert through each channel (or
+// hftguard alert-test [--config F] [--channel NAME] [--json]: one test alert through each channel (or
 // the one named), whatever its minimum severity, with the daemon's own delivery - retries
 // included, each alert given up after 20 s at most (or alerts.deadline if shorter). A
 // PagerDuty test is resolved again once triggered. Each delivery or give-up is printed and
@@ -18,7 +18,7 @@
 namespace hftguard::cli {
 
 int cmdAlertTest(const Args& args, std::ostream& out, std::ostream& err) {
-  auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
+  auto cfg = loadOrReport(args.config, err);
   if (!cfg) return kExitFailed;
   const std::string channel = args.option("channel").value_or("");
   if (cfg->alerts.channels.empty()) {
@@ -31,6 +31,7 @@ int cmdAlertTest(const Args& args, std::ostream& out, std::ostream& err) {
                         nullptr, nullptr, &rt.io});
   Recorder recorder(log, cfg->node.name, rt.clock);
   int sent = 0, failed = 0;
+  nlohmann::json deliveries = nlohmann::json::array();  // --json
   std::vector<std::string> paged;  // PagerDuty channels to resolve again
   config::Config bounded = *cfg;   // an operator waits for the answer: not 5 minutes
   bounded.alerts.deadline = std::min<Duration>(bounded.alerts.deadline, std::chrono::seconds(20));
@@ -39,7 +40,14 @@ int cmdAlertTest(const Args& args, std::ostream& out, std::ostream& err) {
       [&](const std::string& type, const std::string& component, const std::string& reason,
           nlohmann::json fields) {
         recorder.record(type, component, reason, fields);
-        fmt::print(out, "{}  {}\n", type == "alert_sent" ? "sent  " : "FAILED", reason);
+        if (args.json()) {
+          nlohmann::json d = fields;
+          d["delivered"] = type == "alert_sent";
+          d["reason"] = reason;
+          deliveries.push_back(std::move(d));
+        } else {
+          fmt::print(out, "{}  {}\n", type == "alert_sent" ? "sent  " : "FAILED", reason);
+        }
         (type == "alert_sent" ? sent : failed)++;
         if (type == "alert_sent" && fields["channel_type"] == "pagerduty" &&
             fields["alert_action"] == "trigger")
@@ -71,8 +79,17 @@ int cmdAlertTest(const Args& args, std::ostream& out, std::ostream& err) {
   drain();
   const std::size_t unanswered = dispatcher.pending();
   dispatcher.stop();
-  if (unanswered > 0) fmt::print(out, "no outcome within 45s for {} alert(s)\n", unanswered);
-  return failed == 0 && unanswered == 0 && sent > 0 ? kExitOk : kExitFailed;
+  const bool ok = failed == 0 && unanswered == 0 && sent > 0;
+  if (args.json()) {
+    printJson(out, {{"ok", ok},
+                    {"sent", sent},
+                    {"failed", failed},
+                    {"unanswered", unanswered},
+                    {"deliveries", deliveries}});
+  } else if (unanswered > 0) {
+    fmt::print(out, "no outcome within 45s for {} alert(s)\n", unanswered);
+  }
+  return ok ? kExitOk : kExitFailed;
 }
 
 }  // namespace hftguard::cli

@@ -546,7 +546,7 @@ void writeFile(const std::string& path, const std::string& text) {
 }  // namespace
 
 int cmdDrill(const Args& args, std::ostream& out, std::ostream& err) {
-  auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
+  auto cfg = loadOrReport(args.config, err);
   if (!cfg) return kExitFailed;
   std::vector<const config::DrillScenario*> scenarios;
   const std::string wanted = args.option("scenario").value_or("");
@@ -556,7 +556,8 @@ int cmdDrill(const Args& args, std::ostream& out, std::ostream& err) {
       for (const auto& s : cfg->drill) {
         if (!s.mid_failover.empty() && cfg->coordination.type != "etcd") {
           // Named, it fails (and says why); within "all", it is left out, and said so.
-          fmt::print(out, "drill {}: not run - it needs coordination: etcd (several daemons)\n",
+          fmt::print(args.json() ? err : out,
+                     "drill {}: not run - it needs coordination: etcd (several daemons)\n",
                      s.name);
           continue;
         }
@@ -602,24 +603,30 @@ int cmdDrill(const Args& args, std::ostream& out, std::ostream& err) {
     }
   }
   setupLogging(spdlog::level::warn);
-  Drill drill(*cfg, std::move(logs), out);
+  // --json: the progress goes to stderr, stdout holds the report (as report.json) alone.
+  std::ostream& progress = args.json() ? err : out;
+  Drill drill(*cfg, std::move(logs), progress);
   std::vector<drill::RunResult> results;
   for (const auto* s : scenarios) {
     for (int i = 1; i <= repeat; ++i) {
-      fmt::print(out, "drill {} #{} ... ", s->name, i);
-      out.flush();
+      fmt::print(progress, "drill {} #{} ... ", s->name, i);
+      progress.flush();
       results.push_back(drill.run(*s, i));
       const auto& r = results.back();
-      fmt::print(out, "{} ({})\n", r.pass ? "PASS" : "FAIL", r.why);
+      fmt::print(progress, "{} ({})\n", r.pass ? "PASS" : "FAIL", r.why);
     }
   }
-  fmt::print(out, "\n{}", drill::table(results));
+  if (args.json()) {
+    out << drill::json(results);
+  } else {
+    fmt::print(out, "\n{}", drill::table(results));
+  }
   if (auto dir = args.option("report")) {
     std::filesystem::create_directories(*dir);
     writeFile(*dir + "/report.json", drill::json(results));
     writeFile(*dir + "/report.md", drill::markdown(results));
     writeFile(*dir + "/timeline.svg", drill::timelineSvg(results));
-    fmt::print(out, "\nreport: {0}/report.md, {0}/report.json, {0}/timeline.svg\n", *dir);
+    fmt::print(progress, "\nreport: {0}/report.md, {0}/report.json, {0}/timeline.svg\n", *dir);
   }
   const bool all = std::all_of(results.begin(), results.end(), [](auto& r) { return r.pass; });
   return all ? kExitOk : kExitFailed;

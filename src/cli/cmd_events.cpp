@@ -14,14 +14,18 @@
 namespace hftguard::cli {
 namespace {
 
-constexpr const char* kDefaultConfig = "/etc/hftguard/hftguard.yaml";
-
-// --file, or the event_log.path of --config (default /etc/hftguard/hftguard.yaml).
-// The log to read: --file, else the config's (given `cfg`, the config is kept there).
+// The log to read: --file, else the config's event_log.path (given `cfg`, the config is kept
+// there). Both named is a usage error (`usage` set).
 std::optional<std::string> logPath(const Args& args, std::ostream& err,
-                                   std::shared_ptr<const config::Config>* cfg = nullptr) {
-  if (auto file = args.option("file")) return file;
-  auto loaded = loadOrReport(args.option("config").value_or(kDefaultConfig), err);
+                                   std::shared_ptr<const config::Config>* cfg = nullptr,
+                                   bool* usage = nullptr) {
+  if (auto file = args.option("file")) {
+    if (!args.config_option) return file;
+    err << "hftguard: give --file LOG or --config FILE (whose event log is read), not both\n";
+    if (usage != nullptr) *usage = true;
+    return std::nullopt;
+  }
+  auto loaded = loadOrReport(args.config, err);
   if (!loaded) return std::nullopt;
   if (cfg != nullptr) *cfg = loaded;
   return loaded->event_log_path;
@@ -58,8 +62,9 @@ void readLines(std::istream& in, std::string& partial, Fn&& onLine) {
 
 int cmdEvents(const Args& args, std::ostream& out, std::ostream& err) {
   std::shared_ptr<const config::Config> cfg;
-  auto path = logPath(args, err, &cfg);
-  if (!path) return kExitFailed;
+  bool usage = false;
+  auto path = logPath(args, err, &cfg, &usage);
+  if (!path) return usage ? kExitUsage : kExitFailed;
   // With the config (not a copied --file): a component it does not have is a typo, not an
   // empty answer.
   if (auto c = args.option("component"); c && cfg && cfg->findComponent(*c) == nullptr) {
@@ -121,8 +126,9 @@ int cmdEvents(const Args& args, std::ostream& out, std::ostream& err) {
 }
 
 int cmdExplain(const Args& args, std::ostream& out, std::ostream& err) {
-  auto path = logPath(args, err);
-  if (!path) return kExitFailed;
+  bool usage = false;
+  auto path = logPath(args, err, nullptr, &usage);
+  if (!path) return usage ? kExitUsage : kExitFailed;
   const std::string& id = args.positional.front();
   std::ifstream in(*path);
   std::vector<events::Event> all;
@@ -141,6 +147,19 @@ int cmdExplain(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitFailed;
   }
   const events::Event& e = *target;
+  const WallTime from = e.at - std::chrono::minutes(10);
+  auto leads = [&](const events::Event& prior) {
+    return prior.at >= from && (e.component.empty() || prior.component == e.component);
+  };
+  if (args.json()) {
+    // The event whole (its gates and evidence are fields of it) and the events before it.
+    nlohmann::json leading = nlohmann::json::array();
+    for (const auto& prior : all) {
+      if (leads(prior)) leading.push_back(events::toJson(prior));
+    }
+    printJson(out, {{"event", events::toJson(e)}, {"leading", leading}});
+    return kExitOk;
+  }
   const nlohmann::json& f = e.fields;
   fmt::print(out, "event {}: {} at {} on node {}\n", e.id, e.type, events::formatTimestamp(e.at),
              e.node);
@@ -177,11 +196,8 @@ int cmdExplain(const Args& args, std::ostream& out, std::ostream& err) {
   }
   fmt::print(out, "leading events ({}, the 10 minutes before):\n",
              e.component.empty() ? "the whole node" : e.component);
-  const WallTime from = e.at - std::chrono::minutes(10);
   for (const auto& prior : all) {
-    if (prior.at >= from && (e.component.empty() || prior.component == e.component)) {
-      printReadable(out, prior);
-    }
+    if (leads(prior)) printReadable(out, prior);
   }
   return kExitOk;
 }

@@ -1,4 +1,5 @@
-// hftguard failover [--config F] COMPONENT [--dry-run | --resume | --abandon] [--reason TEXT]:
+// hftguard failover [--config F] COMPONENT [--dry-run | --resume | --abandon] [--reason TEXT]
+// [--json] (each event as a JSON line, as `events --json` prints it):
 // runs the component's plan now (an operator's decision, or the confirmation of a
 // semi-automatic component). A dry run evaluates every step's preconditions for real,
 // changes nothing and takes no lock. A real run journals its progress; a plan interrupted
@@ -28,8 +29,9 @@ namespace hftguard::cli {
 namespace {
 
 struct Tools {
-  Tools(const config::Config& cfg, std::ostream& out)
-      : rt(cfg),
+  Tools(const config::Config& cfg, std::ostream& out, bool asJson)
+      : json(asJson),
+        rt(cfg),
         log({cfg.event_log_path, static_cast<std::size_t>(cfg.event_queue_limit), nullptr, nullptr,
              &rt.io}),
         recorder(log, cfg.node.name, rt.clock),
@@ -43,8 +45,13 @@ struct Tools {
             },
             [this](std::function<void()> then) { recorder.afterDurable(std::move(then)); }) {}
 
-  static void print(std::ostream& out, const events::Event& e) {
-    fmt::print(out, "{}  {:<18} {}\n", events::formatTimestamp(e.at), e.type, e.reason);
+  void print(std::ostream& out, const events::Event& e) const {
+    if (json) {
+      out << events::toJsonLine(e);
+    } else {
+      fmt::print(out, "{}  {:<18} {}\n", events::formatTimestamp(e.at), e.type, e.reason);
+    }
+    out.flush();
   }
 
   // Runs the request to its end on this thread's loop; nullopt when it could not start.
@@ -68,6 +75,7 @@ struct Tools {
     return report;
   }
 
+  bool json;  // --json: print each event as a JSON line
   Runtime rt;
   net::WorkerPool disk{rt.io, 1};  // the plan journal's writes, off the loop
   events::EventLog log;
@@ -104,8 +112,8 @@ int abandon(const config::Config& cfg, const std::string& name, const actions::P
     err << "hftguard failover: " << why << "\n";
     return kExitFailed;
   }
-  Tools::print(out,
-               t.recorder.record(
+  t.print(out,
+          t.recorder.record(
                    "failover_abandoned", name,
                    fmt::format("plan {} abandoned after {} steps (last done: {}): {}", j.plan,
                                j.steps_done, j.last_step.empty() ? "none" : j.last_step, reason),
@@ -120,7 +128,7 @@ int abandon(const config::Config& cfg, const std::string& name, const actions::P
 // A plan the leader is still running stops at its next step (its next journal write is
 // refused); one it holds is released.
 int abandonInEtcd(const config::Config& cfg, const std::string& name, const std::string& reason,
-                  bool force, std::ostream& out, std::ostream& err) {
+                  bool force, bool json, std::ostream& out, std::ostream& err) {
   Runtime rt(cfg);
   coord::EtcdClient etcd(rt.http, coord::etcdOptions(cfg));
   std::optional<std::string> error;
@@ -170,21 +178,25 @@ int abandonInEtcd(const config::Config& cfg, const std::string& name, const std:
       fmt::format("plan {} abandoned after {} steps (last done: {}{}): {}", j->plan, j->steps_done,
                   j->last_step.empty() ? "none" : j->last_step,
                   j->node.empty() ? "" : ", run by " + j->node, reason);
-  recordNow(cfg, "failover_abandoned", name, what,
-            {{"plan", j->plan},
-             {"trigger", j->trigger},
-             {"steps_done", j->steps_done},
-             {"last_step", j->last_step},
-             {"node", j->node},
-             {"journal", kv->key}});
-  out << what << "\n";
+  const nlohmann::json fields = {{"plan", j->plan},
+                                 {"trigger", j->trigger},
+                                 {"steps_done", j->steps_done},
+                                 {"last_step", j->last_step},
+                                 {"node", j->node},
+                                 {"journal", kv->key}};
+  const events::Event e = recordNow(cfg, "failover_abandoned", name, what, fields);
+  if (json) {
+    out << events::toJsonLine(e);
+  } else {
+    out << what << "\n";
+  }
   return kExitOk;
 }
 
 }  // namespace
 
 int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
-  auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
+  auto cfg = loadOrReport(args.config, err);
   if (!cfg) return kExitFailed;
   const std::string& name = args.positional.front();
   const config::ComponentConfig* component = cfg->findComponent(name);
@@ -201,11 +213,15 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
     err << "hftguard failover: --dry-run, --resume and --abandon exclude each other\n";
     return kExitUsage;
   }
+  if (args.flag("force") && !drop) {
+    err << "hftguard failover: --force goes only with --abandon\n";
+    return kExitUsage;
+  }
   setupLogging(spdlog::level::warn);
   if (cfg->coordination.type == "etcd" && drop) {
     return abandonInEtcd(*cfg, name,
                          args.option("reason").value_or("abandoned by " + operatorName()),
-                         args.flag("force"), out, err);
+                         args.flag("force"), args.json(), out, err);
   }
   if (cfg->coordination.type == "etcd" && resume) {
     err << "hftguard failover: with coordination: etcd the leading daemon resumes an interrupted "
@@ -239,7 +255,7 @@ int cmdFailover(const Args& args, std::ostream& out, std::ostream& err) {
           << "or drop it with --abandon\n";
       return kExitFailed;
     }
-    Tools t(*cfg, out);
+    Tools t(*cfg, out, args.json());
     const char* user = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : std::getenv("USER");
     const std::string reason =
         args.option("reason").value_or(fmt::format("{} by {}",

@@ -16,16 +16,28 @@
 namespace hftguard::cli {
 namespace {
 
-// `list`: the windows still open, with where they are kept.
-void printWindows(std::ostream& out, const std::vector<control::MaintenanceEntry>& entries,
-                  const std::string& scope, WallTime now) {
+// `list`: the windows still open, with where they are kept (`label` in the text, `scope` in
+// the JSON), as text or appended to `json`.
+void listWindows(std::ostream& out, const std::vector<control::MaintenanceEntry>& entries,
+                 const std::string& label, const std::string& scope, WallTime now,
+                 nlohmann::json* json) {
   for (const auto& e : entries) {
     if (e.expires <= now) continue;
+    if (json != nullptr) {
+      const bool pause = control::isPause(e);
+      json->push_back({{"component", orNull(e.component)},
+                       {"paused", pause},
+                       {"expires", orNull(pause ? "" : events::formatTimestamp(e.expires))},
+                       {"owner", e.owner},
+                       {"reason", e.reason},
+                       {"scope", scope}});
+      continue;
+    }
     fmt::print(out, "{:<20} {}  by {}: {}{}\n",
                e.component.empty() ? "(whole node)" : e.component,
                control::isPause(e) ? "PAUSED until resumed"
                                    : "until " + events::formatTimestamp(e.expires),
-               e.owner, e.reason, scope);
+               e.owner, e.reason, label);
   }
 }
 
@@ -52,7 +64,7 @@ std::string storeWindows(
 // command holds every daemon. `list` shows those and this host's file.
 int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
   const std::string& action = args.positional.front();
-  auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
+  auto cfg = loadOrReport(args.config, err);
   if (!cfg) return kExitFailed;
   const std::string component = args.option("component").value_or("");
   if (!component.empty() && cfg->findComponent(component) == nullptr) {
@@ -64,6 +76,21 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   const WallTime now = std::chrono::system_clock::now();
+  const bool json = args.json();
+  nlohmann::json windows = nlohmann::json::array();  // list --json
+  nlohmann::json* into = json ? &windows : nullptr;
+  // start/end: what changed where, as a line or (--json) one object.
+  auto changed = [&](const std::string& where, const std::string& text) {
+    if (json) {
+      printJson(out, {{"action", action},
+                      {"component", orNull(component)},
+                      {"where", where}});
+    } else {
+      fmt::print(out, "maintenance of {} {} ({})\n",
+                 component.empty() ? "the whole node" : component,
+                 action == "start" ? "started" : "ended", text);
+    }
+  };
   std::optional<control::MaintenanceEntry> added;
   if (action == "start") {
     auto length = parseDuration(args.option("for").value_or(""));
@@ -109,7 +136,8 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
     if (!error) error = "etcd did not answer within 10 s (a change may still land: check with list)";
     if (action == "list" && *error != "(read only)") {  // this host's windows, at least
       err << "hftguard maintenance: the cluster's windows cannot be read: " << *error << "\n";
-      printWindows(out, *local, "  [this host]", now);
+      listWindows(out, *local, "  [this host]", "host", now, into);
+      if (json) printJson(out, {{"windows", windows}, {"cluster_read", false}});
       return kExitFailed;
     }
     if (action == "list") {
@@ -117,42 +145,45 @@ int cmdMaintenance(const Args& args, std::ostream& out, std::ostream& err) {
                                      [&](const auto& e) { return e.expires > now; }) &&
                         std::none_of(local->begin(), local->end(),
                                      [&](const auto& e) { return e.expires > now; });
-      if (none) fmt::print(out, "no maintenance\n");
-      printWindows(out, after, "  [cluster " + cfg->coordination.cluster + "]", now);
-      printWindows(out, *local, "  [this host]", now);
+      if (none && !json) fmt::print(out, "no maintenance\n");
+      listWindows(out, after, "  [cluster " + cfg->coordination.cluster + "]", "cluster", now,
+                  into);
+      listWindows(out, *local, "  [this host]", "host", now, into);
+      if (json) printJson(out, {{"windows", windows}, {"cluster_read", true}});
       return kExitOk;
     }
     if (!error->empty()) {
       err << "hftguard maintenance: " << *error << "\n";
       return kExitFailed;
     }
-    fmt::print(out, "maintenance of {} {} (cluster {}, every daemon)\n",
-               component.empty() ? "the whole node" : component,
-               action == "start" ? "started" : "ended", cfg->coordination.cluster);
     // `end`: a window of this host's file for the component would go on holding its daemon.
     const bool here = std::any_of(local->begin(), local->end(),
                                   [&](const auto& e) { return e.component == component; });
     if (action == "end" && here) {
       if (why = control::updateMaintenance(cfg->maintenance_path, change); !why.empty()) {
-        err << "hftguard maintenance: this host's window not ended: " << why << "\n";
+        err << "hftguard maintenance: the cluster's window ended; this host's not: " << why
+            << "\n";
         return kExitFailed;
       }
-      fmt::print(out, "and this host's window ({})\n", cfg->maintenance_path);
+      changed("cluster+host", fmt::format("cluster {}, every daemon; and this host's window, {}",
+                                          cfg->coordination.cluster, cfg->maintenance_path));
+      return kExitOk;
     }
+    changed("cluster", fmt::format("cluster {}, every daemon", cfg->coordination.cluster));
     return kExitOk;
   }
   if (action == "list") {
     change(*local);
-    if (local->empty()) fmt::print(out, "no maintenance\n");
-    printWindows(out, *local, "", now);
+    if (local->empty() && !json) fmt::print(out, "no maintenance\n");
+    listWindows(out, *local, "", "host", now, into);
+    if (json) printJson(out, {{"windows", windows}});
     return kExitOk;
   }
   if (why = control::updateMaintenance(cfg->maintenance_path, change); !why.empty()) {
     err << "hftguard maintenance: " << why << "\n";
     return kExitFailed;
   }
-  fmt::print(out, "maintenance of {} {} ({})\n", component.empty() ? "the whole node" : component,
-             action == "start" ? "started" : "ended", cfg->maintenance_path);
+  changed("host", cfg->maintenance_path);
   return kExitOk;
 }
 

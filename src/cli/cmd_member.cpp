@@ -104,20 +104,22 @@ std::string changeMember(const config::Config& cfg, const config::ComponentConfi
   return {};
 }
 
-void recordNow(const config::Config& cfg, const std::string& type, const std::string& component,
-               const std::string& reason, nlohmann::json fields) {
+events::Event recordNow(const config::Config& cfg, const std::string& type,
+                        const std::string& component, const std::string& reason,
+                        nlohmann::json fields) {
   Runtime rt(cfg);
   events::EventLog log({cfg.event_log_path, static_cast<std::size_t>(cfg.event_queue_limit),
                         nullptr, nullptr, &rt.io});
   Recorder recorder(log, cfg.node.name, rt.clock);
-  recorder.record(type, component, reason, std::move(fields));
+  events::Event e = recorder.record(type, component, reason, std::move(fields));
   bool written = false;
   recorder.afterDurable([&] { written = true; });
   turnUntil(rt.io, [&] { return static_cast<bool>(written); });
+  return e;
 }
 
 int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
-  auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
+  auto cfg = loadOrReport(args.config, err);
   if (!cfg) return kExitFailed;
   const std::string& name = args.positional.front();
   const config::ComponentConfig* c = cfg->findComponent(name);
@@ -142,7 +144,11 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
       err << "hftguard member: " << why << "\n";
       return kExitFailed;
     }
-    printRoles(out, name, *r);
+    if (args.json()) {
+      printJson(out, {{"component", name}, {"roles", coord::toJson(*r)}});
+    } else {
+      printRoles(out, name, *r);
+    }
     return kExitOk;
   }
   const std::string& member = args.positional[1];
@@ -161,18 +167,25 @@ int cmdMember(const Args& args, std::ostream& out, std::ostream& err) {
     err << "hftguard member: " << name << ": " << why << "\n";
     return kExitFailed;
   }
-  printRoles(out, name, after);
+  if (args.json()) {
+    printJson(out, {{"component", name},
+                    {"member", member},
+                    {"change", ready ? "ready" : "fenced"},
+                    {"roles", coord::toJson(after)}});
+  } else {
+    printRoles(out, name, after);
+  }
   return kExitOk;
 }
 
 // `hftguard status [--json]`: the coordination (with etcd: the cluster, its leader), each
 // component's roles and epoch, and a plan in flight (etcd: its journal in the cluster).
 int statusFromStore(const Args& args, std::ostream& out, std::ostream& err) {
-  auto cfg = loadOrReport(args.option("config").value_or("/etc/hftguard/hftguard.yaml"), err);
+  auto cfg = loadOrReport(args.config, err);
   if (!cfg) return kExitFailed;
   nlohmann::json json;
-  const int status = storeStatus(*cfg, !args.flag("json"), out, err, json);
-  if (args.flag("json")) out << json.dump(2) << "\n";
+  const int status = storeStatus(*cfg, !args.json(), out, err, json);
+  if (args.json()) printJson(out, json);
   return status;
 }
 

@@ -1,10 +1,11 @@
-// hftguard probe --config F COMPONENT/CHECK | --all: runs checks once, now, and prints what
+// hftguard probe [--config F] COMPONENT/CHECK | --all [--json]: runs checks once, now, and prints what
 // the daemon would see - what an operator types at 3 a.m.
 #include <cmath>
 #include <ostream>
 
 #include <fmt/ostream.h>
 
+#include "hftguard/events/event.hpp"
 #include "hftguard/probes/scheduler.hpp"
 
 #include "commands.hpp"
@@ -24,6 +25,22 @@ std::string observations(const probes::ProbeResult& r) {
   return out;
 }
 
+// The keys a decision's evidence uses for a sample (events.md), and where the check is.
+nlohmann::json resultJson(const probes::ProbeResult& r) {
+  nlohmann::json observed = nlohmann::json::object();
+  for (const auto& o : r.observed) observed[o.name] = o.value;
+  return {{"component", r.component},
+          {"check", r.check},
+          {"type", r.type},
+          {"layer", config::toString(r.layer)},
+          {"informational", r.informational},
+          {"status", probes::toString(r.status)},
+          {"latency_ms", std::chrono::duration<double, std::milli>(r.latency).count()},
+          {"reason", r.reason},
+          {"observed", observed},
+          {"ts", events::formatTimestamp(r.at)}};
+}
+
 }  // namespace
 
 void printResult(std::ostream& out, const probes::ProbeResult& r) {
@@ -34,14 +51,12 @@ void printResult(std::ostream& out, const probes::ProbeResult& r) {
 }
 
 int cmdProbe(const Args& args, std::ostream& out, std::ostream& err) {
-  auto path = configPath(args, err);
-  if (!path) return kExitUsage;
   const bool all = args.flag("all");
   if (all == !args.positional.empty()) {
     err << "hftguard probe: name one COMPONENT/CHECK, or give --all\n";
     return kExitUsage;
   }
-  auto cfg = loadOrReport(*path, err);
+  auto cfg = loadOrReport(args.config, err);
   if (!cfg) return kExitFailed;
   std::vector<probes::CheckRef> selected;
   for (const probes::CheckRef& ref : probes::allChecks(*cfg)) {
@@ -69,13 +84,19 @@ int cmdProbe(const Args& args, std::ostream& out, std::ostream& err) {
   rt.io.run();
   // Config order, not completion order.
   bool healthy = true;
+  nlohmann::json json = nlohmann::json::array();
   for (const probes::CheckRef& ref : selected) {
     for (const auto& r : results) {
       if (r.component != ref.component->name || r.check != ref.check->name) continue;
-      printResult(out, r);
+      if (args.json()) {
+        json.push_back(resultJson(r));
+      } else {
+        printResult(out, r);
+      }
       healthy = healthy && (r.ok() || r.informational);
     }
   }
+  if (args.json()) printJson(out, {{"healthy", healthy}, {"results", json}});
   return healthy ? kExitOk : kExitFailed;
 }
 

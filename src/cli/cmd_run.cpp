@@ -1,4 +1,4 @@
-// hftguard run --config FILE: the daemon. The config is validated before anything starts;
+// hftguard run [--config FILE]: the daemon. The config is validated before anything starts;
 // an invalid config exits 1 with every error, so systemd never runs a half-understood setup.
 #include <ostream>
 
@@ -13,11 +13,9 @@
 namespace hftguard::cli {
 
 int cmdRun(const Args& args, std::ostream&, std::ostream& err) {
-  auto path = configPath(args, err);
-  if (!path) return kExitUsage;
   const std::string levelOption = args.option("log-level").value_or("");
   std::string levelName = levelOption;
-  auto cfg = loadOrReport(*path, err);
+  auto cfg = loadOrReport(args.config, err);
   if (!cfg) return kExitFailed;
   if (levelName.empty()) levelName = cfg->log_level;
   auto level = parseLogLevel(levelName);

@@ -17,7 +17,6 @@
 namespace hftguard::cli {
 namespace {
 
-constexpr const char* kDefaultConfig = "/etc/hftguard/hftguard.yaml";
 
 // The daemon's answer read without trusting its shape (another version may have written it).
 nlohmann::json at(const nlohmann::json& j, const char* key) {
@@ -151,7 +150,7 @@ int failed(std::ostream& err, const char* command, const control::ClientAnswer& 
 
 int pauseOrResume(const Args& args, std::ostream& out, std::ostream& err, bool pause) {
   const char* name = pause ? "pause" : "resume";
-  auto cfg = loadOrReport(args.option("config").value_or(kDefaultConfig), err);
+  auto cfg = loadOrReport(args.config, err);
   if (!cfg) return kExitFailed;
   const std::string owner = args.option("owner").value_or(operatorName());
   const std::string reason = args.option("reason").value_or("");
@@ -203,7 +202,7 @@ int pauseOrResume(const Args& args, std::ostream& out, std::ostream& err, bool p
 }  // namespace
 
 int cmdStatus(const Args& args, std::ostream& out, std::ostream& err) {
-  auto cfg = loadOrReport(args.option("config").value_or(kDefaultConfig), err);
+  auto cfg = loadOrReport(args.config, err);
   if (!cfg) return kExitFailed;
   const auto a = control::callDaemon(cfg->control_api, "GET", "/status");
   if (!a.reached) {
@@ -249,7 +248,7 @@ int cmdResume(const Args& args, std::ostream& out, std::ostream& err) {
 // hftguard reload: the file is checked here first (an invalid one is never sent, and the
 // daemon keeps its config), then the daemon reads it again and applies it or says why not.
 int cmdReload(const Args& args, std::ostream& out, std::ostream& err) {
-  auto cfg = loadOrReport(args.option("config").value_or(kDefaultConfig), err);
+  auto cfg = loadOrReport(args.config, err);
   if (!cfg) {
     fmt::print(err, "hftguard reload: not sent; the running daemon keeps its config\n");
     return kExitFailed;
@@ -290,7 +289,7 @@ int cmdReload(const Args& args, std::ostream& out, std::ostream& err) {
 // hftguard switchover C [--candidate M] [--dry-run]: the daemon runs it (the leader, with
 // etcd); this prints each check and step as the event log records them, until it ends.
 int cmdSwitchover(const Args& args, std::ostream& out, std::ostream& err) {
-  auto cfg = loadOrReport(args.option("config").value_or(kDefaultConfig), err);
+  auto cfg = loadOrReport(args.config, err);
   if (!cfg) return kExitFailed;
   const std::string component = args.positional.at(0);
   if (cfg->findComponent(component) == nullptr) {

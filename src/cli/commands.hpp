@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hftguard/config/config.hpp"
+#include "hftguard/events/event.hpp"
 
 #include "args.hpp"
 
@@ -41,6 +42,7 @@ int cmdPause(const Args& args, std::ostream& out, std::ostream& err);
 int cmdResume(const Args& args, std::ostream& out, std::ostream& err);
 int cmdReload(const Args& args, std::ostream& out, std::ostream& err);
 int cmdSwitchover(const Args& args, std::ostream& out, std::ostream& err);
+int cmdVersion(const Args& args, std::ostream& out, std::ostream& err);
 // `status` without a daemon to ask: the roles as stored (state file or etcd).
 int statusFromStore(const Args& args, std::ostream& out, std::ostream& err);
 // The same into `json` (printed as a table when `print`): the roles as stored, and with etcd
@@ -55,13 +57,18 @@ std::string storeWindows(const config::Config& cfg,
 // Loads and validates `path`; prints every error to `err` and returns null when invalid.
 std::shared_ptr<const config::Config> loadOrReport(const std::string& path, std::ostream& err);
 
-// The --config option; prints a usage error and returns nullopt when missing.
-std::optional<std::string> configPath(const Args& args, std::ostream& err);
+// `--json`: the value, indented, and a newline.
+void printJson(std::ostream& out, const nlohmann::json& j);
+// A text field that may be absent: null when empty.
+inline nlohmann::json orNull(const std::string& s) {
+  return s.empty() ? nlohmann::json() : nlohmann::json(s);
+}
 
 // Who runs this command, for events: $SUDO_USER, $USER or $LOGNAME ("unknown").
 std::string operatorName();
-// Records one event in the config's event log and waits (at most 10 s) until it is on disk.
-void recordNow(const config::Config& cfg, const std::string& type, const std::string& component,
+// Records one event in the config's event log and waits (at most 10 s) until it is on disk;
+// the event as recorded.
+events::Event recordNow(const config::Config& cfg, const std::string& type, const std::string& component,
                const std::string& reason, nlohmann::json fields);
 // A component's roles now, from etcd or the state file; empty optional (why) otherwise.
 std::optional<coord::Roles> readRoles(const config::Config& cfg, const config::ComponentConfig& c,

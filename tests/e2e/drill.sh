@@ -59,7 +59,11 @@ for f in report.json report.md timeline.svg; do
 done
 grep -q '"pass": true' "$state/report/report.json"
 
-drill 240 --scenario failover-and-back,leader-daemon-kill
+# --json: stdout is the report alone (the progress goes to stderr).
+drill 240 --scenario failover-and-back,leader-daemon-kill --json > "$state/second.json"
+python3 -m json.tool "$state/second.json" > /dev/null || { echo "drill --json printed more than JSON"; cat "$state/second.json"; exit 1; }
+passed=$(grep -c '"pass": true' "$state/second.json" || true)
+[ "$passed" = 2 ] || { echo "drill --json: expected 2 passed runs, found $passed"; cat "$state/second.json"; exit 1; }
 # Five failovers in all, each completed once: 2 above, 2 there and back, 1 taken over.
 completed=$(cat "${logs[@]}" | grep '"type":"failover_completed"' | grep -vc '"dry_run":true' || true)
 [ "$completed" = 5 ] || { echo "expected 5 completed failovers across the daemons, found $completed"; exit 1; }

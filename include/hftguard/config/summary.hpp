@@ -4,10 +4,14 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "hftguard/config/config.hpp"
 
 namespace hftguard::config {
 
 std::string summarize(const Config& cfg);
+// The same as JSON (`check-config --json`): durations in seconds, secrets as their origin.
+nlohmann::json summarizeJson(const Config& cfg);
 
 }  // namespace hftguard::config

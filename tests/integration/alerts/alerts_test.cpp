@@ -3,7 +3,9 @@
 // (Slack incoming webhooks; PagerDuty Events API v2: required fields, one dedup_key from
 // trigger to resolve). Then delivery itself: retries, give-ups, and the daemon.
 
+#include <atomic>
 #include <fstream>
+#include <sstream>
 #include <map>
 #include <optional>
 
@@ -13,6 +15,7 @@
 
 #include "hftguard/alerts/dispatcher.hpp"
 #include "hftguard/alerts/policy.hpp"
+#include "hftguard/cli/cli.hpp"
 #include "hftguard/config/loader.hpp"
 #include "hftguard/net/http_client.hpp"
 
@@ -349,6 +352,43 @@ TEST(Alerts, AlertTestCommandSendsThroughEveryChannel) {
   EXPECT_NE(runCommand({HFTGUARD_BINARY, "alert-test", "--config", config, "--channel", "nope"},
                        {.log_file = out}),
             0);
+}
+
+// alert-test --json: one document, each delivery with its channel and outcome; a refused
+// delivery (403: not retried) makes it fail.
+TEST(Alerts, AlertTestCommandAsJson) {
+  std::atomic<int> answer{200};  // read on the receiver's thread
+  HttpReceiver slack([&](const ReceivedRequest&) { return Reply{answer.load(), "ok", "text/plain"}; });
+  TempDir dir;
+  std::ofstream(dir.path() + "/slack.url") << slack.url() << "/hook";
+  const std::string config = dir.path() + "/hftguard.yaml";
+  std::ofstream(config) << "node: {name: ops}\nevent_log: {path: " << dir.path()
+                        << "/events.json}\nalerts:\n  channels:\n"
+                        << "    ops: {type: slack, webhook_url_file: slack.url}\n"
+                        << kComponent;
+  auto run = [&](int status) {
+    answer = status;
+    std::ostringstream out, err;
+    const int code =
+        hftguard::cli::run({"alert-test", "--config", config, "--json"}, out, err);
+    json j = json::parse(out.str(), nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << out.str() << err.str();
+    return std::make_pair(code, j);
+  };
+  auto [ok, sent] = run(200);
+  EXPECT_EQ(ok, 0) << sent;
+  EXPECT_EQ(sent["ok"], true);
+  EXPECT_EQ(sent["sent"], 1);
+  ASSERT_EQ(sent["deliveries"].size(), 1u) << sent;
+  EXPECT_EQ(sent["deliveries"][0]["channel"], "ops");
+  EXPECT_EQ(sent["deliveries"][0]["delivered"], true);
+  auto [bad, refused] = run(403);
+  EXPECT_EQ(bad, 1) << refused;
+  EXPECT_EQ(refused["ok"], false);
+  EXPECT_EQ(refused["failed"], 1);
+  ASSERT_EQ(refused["deliveries"].size(), 1u) << refused;
+  EXPECT_EQ(refused["deliveries"][0]["delivered"], false);
+  EXPECT_EQ(slack.requests().size(), 2u);
 }
 
 }  // namespace
