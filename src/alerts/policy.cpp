@@ -152,7 +152,9 @@ std::vector<Alert> AlertPolicy::onEvent(const events::Event& e) {
     out.insert(out.end(), due.begin(), due.end());
     return out;
   }
-  if (t == "failover_skipped" && e.fields.value("no_standby", false)) {
+  // (A dry run's answer is the operator's: it pages nobody.)
+  if (t == "failover_skipped" && e.fields.value("no_standby", false) &&
+      !e.fields.value("dry_run", false)) {
     // The primary failed and nobody is ready to take over: only a human can help now.
     Incident& i = cur.open ? cur : open(e);
     return alert(i, Severity::Critical, "NO STANDBY READY: " + e.component);

@@ -391,9 +391,13 @@ struct Daemon::Impl {
       return false;
     }
     if (std::string why = fillFromRoles(c, r, request.context); !why.empty()) {
-      recorder.record("failover_skipped", c.name, "plan " + c.plan + " not started: " + why,
-                      {{"plan", c.plan}, {"trigger", trigger}, {"epoch", r.epoch},
-                       {"no_standby", true}});
+      nlohmann::json fields = {
+          {"plan", c.plan}, {"trigger", trigger}, {"epoch", r.epoch}, {"no_standby", true}};
+      if (request.dry_run) fields["dry_run"] = true;  // an operator's question: no page
+      recorder.record("failover_skipped", c.name,
+                      (request.dry_run ? "dry run: plan " : "plan ") + c.plan +
+                          " not started: " + why,
+                      std::move(fields));
       spdlog::error("{}: failover not started: {}", c.name, why);
       return false;
     }
@@ -1407,7 +1411,9 @@ struct Daemon::Impl {
           [this](const std::string& component, const std::string& why) {
             decider.holdForSwitchover(component, why);
           },
-          [this](const std::string& component) { decider.releaseSwitchover(component); }}};
+          [this](const std::string& component, bool reconsider) {
+            decider.releaseSwitchover(component, reconsider);
+          }}};
   bool reevaluating = false;
 };
 

@@ -34,7 +34,7 @@ bool Switchover::running() const { return run_ != nullptr; }
 void Switchover::stop(const std::string& why) {
   if (!run_) return;
   auto run = run_;
-  end(run, "switchover_failed", why, {{"failed", "stopped"}});
+  end(run, "switchover_failed", why, {{"failed", "stopped"}}, false);
 }
 
 std::string Switchover::start(const config::Config& cfg, const SwitchoverRequest& q,
@@ -221,9 +221,11 @@ void Switchover::waitHealthy(const std::shared_ptr<Run>& run) {
 }
 
 void Switchover::end(const std::shared_ptr<Run>& run, const std::string& type,
-                     const std::string& reason, nlohmann::json fields) {
+                     const std::string& reason, nlohmann::json fields, bool reconsider) {
   const config::ComponentConfig& c = *run->component;
-  if (run->held) hooks_.release(c.name);
+  // From the post-checks on, the roles moved: a failure held meanwhile was the old
+  // primary's (or the new one's first moments), never a reason to fail over again.
+  if (run->held) hooks_.release(c.name, reconsider && run->stage != Run::Stage::Healthy);
   const bool failed = type == "switchover_failed";
   fields.update({{"trigger", run->id},
                  {"from", run->from},
@@ -238,8 +240,9 @@ void Switchover::end(const std::shared_ptr<Run>& run, const std::string& type,
   }
   hooks_.record(type, c.name,
                 failed ? reason + fmt::format("; automation is back for {} ({} now): a failure "
-                                              "during the switchover was not failed over - "
-                                              "check it, `hftguard failover {}` if it must",
+                                              "the switchover held, on roles that did not move, "
+                                              "is decided as a held failover (its gates apply; "
+                                              "otherwise `hftguard failover {}` if it must)",
                                               c.name, decide::toString(hooks_.health(c.name)),
                                               c.name)
                        : reason,

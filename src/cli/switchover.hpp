@@ -58,7 +58,9 @@ class Switchover {
     // above is then about it, not counters carried over from the member before.
     std::function<bool(const config::ComponentConfig&)> answered;
     std::function<void(const std::string& component, const std::string& why)> hold;
-    std::function<void(const std::string& component)> release;
+    // `reconsider`: the roles did not move and the daemon goes on - a failure the hold
+    // dropped may be decided now.
+    std::function<void(const std::string& component, bool reconsider)> release;
   };
 
   Switchover(boost::asio::io_context& io, const Clock& clock, Hooks hooks);
@@ -78,8 +80,9 @@ class Switchover {
   void checks(const std::shared_ptr<Run>& run, const config::PlanConfig* plan,
               const std::string& what, const std::string& failed_type);
   void waitHealthy(const std::shared_ptr<Run>& run);
+  // `reconsider` false: the daemon stops - nothing is decided on frozen health.
   void end(const std::shared_ptr<Run>& run, const std::string& type, const std::string& reason,
-           nlohmann::json fields);
+           nlohmann::json fields, bool reconsider = true);
 
   boost::asio::io_context& io_;
   const Clock& clock_;

@@ -56,6 +56,7 @@ void ComponentState::carryFrom(const ComponentState& was) {
   retry_at = was.retry_at;
   retries_used = was.retries_used;
   failing_over = was.failing_over;
+  dropped_by_switchover = was.dropped_by_switchover;
   outcomes_ = was.outcomes_;
   first_outcome_ = was.first_outcome_;
 }

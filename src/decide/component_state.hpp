@@ -81,6 +81,9 @@ class ComponentState {
     failing_over = health == Health::Failed;  // (a followed switch may find it healthy)
   }
   bool failing_over = false;  // set by forgetOutcomes(), cleared once Healthy (or Suspect)
+  // A switchover's hold dropped a failover of this outage (and none was triggered since):
+  // what its release decides again, when it was not the roles that moved.
+  bool dropped_by_switchover = false;
 
  private:
   struct Outcome {

@@ -185,11 +185,13 @@ struct Decider::State {
       d.reason = fmt::format("{}{} - held: {}", prefix, what, why);
       if (!held) d.reason = fmt::format("{}{} - not failing over: {}", prefix, what, why);
       c.held_by = held ? gateName : std::string();
+      if (gateName == "switchover") c.dropped_by_switchover = true;
       return d;
     }
     d.kind = Decision::Kind::FailoverTriggered;
     d.reason = prefix + what;
     c.held_by.clear();
+    c.dropped_by_switchover = false;
     c.forgetOutcomes();
     c.cooldown_until = now + c.cfg.cooldown;
     c.cooldown_until_wall = wallAfter(wall, c.cfg.cooldown);
@@ -226,6 +228,7 @@ struct Decider::State {
     if (after == Health::Healthy) c.held_by.clear();
     // The outage is over (as for failing_over above): a new one gets its retries again.
     if (after == Health::Healthy || after == Health::Suspect) {
+      c.dropped_by_switchover = false;
       if (c.held_by == "retry") c.held_by.clear();
       c.retries_used = 0;
     }
@@ -366,15 +369,19 @@ std::vector<Decision> Decider::tick(SteadyTime now, WallTime wall) {
     const Cause cause = c->cause(now);
     if (cause.empty()) continue;
     const bool retry = c->held_by == "retry";
+    const bool released = c->held_by == "switchover";
     const std::string prefix = retry ? fmt::format("failed failover retried ({} of {}): ",
                                                    c->retries_used, c->cfg.failover_retries)
-                                     : "held failover released: ";
+                               : released ? "failover held by a switchover released: "
+                                          : "held failover released: ";
     Decision d = state_->failover(*c, cause, Tier::Component, now, wall, prefix, retry);
     if (retry && d.kind == Decision::Kind::FailoverSuppressed && !c->held_by.empty()) {
       c->held_by = "retry";  // held by maintenance: still a retry when it ends
       c->retry_at = now;
     }
-    if (d.kind == Decision::Kind::FailoverTriggered) out.push_back(std::move(d));
+    // A switchover's release is decided once, in the open: held or dropped by a gate
+    // (automation semi, maintenance...), that is said too.
+    if (d.kind == Decision::Kind::FailoverTriggered || released) out.push_back(std::move(d));
   }
   return out;
 }
@@ -490,8 +497,19 @@ void Decider::holdForSwitchover(const std::string& component, const std::string&
   state_->switching[component] = why;
 }
 
-void Decider::releaseSwitchover(const std::string& component) {
+void Decider::releaseSwitchover(const std::string& component, bool reconsider) {
   state_->switching.erase(component);
+  ComponentState* c = state_->find(component);
+  if (c == nullptr) return;
+  // A failover the hold dropped, of an outage still standing (a switchover that failed
+  // part-way, its primary drained), is not forgotten: tick() decides it as a held one,
+  // through every gate. Not when the roles moved (the failure was the old primary's) or
+  // the daemon stops (`reconsider` false), nor when a failover was triggered since.
+  if (reconsider && c->dropped_by_switchover && c->health == Health::Failed &&
+      c->held_by.empty()) {
+    c->held_by = "switchover";
+  }
+  c->dropped_by_switchover = false;
 }
 
 void Decider::releaseInterrupted(const std::string& component) {

@@ -75,9 +75,11 @@ class Decider {
   // A switchover runs: gate "switchover" - the component's failures are recorded and
   // suppressed, never failed over, and not kept to run later either; it never counts
   // towards a site (system-tier) incident. Apart from an interrupted plan's hold: neither
-  // ends the other.
+  // ends the other. Released (`reconsider`: the roles did not move and the daemon goes on)
+  // with the component still failed and a failover dropped by the hold, the next tick()
+  // decides that failure as a held one, once, recorded whatever the gates say.
   void holdForSwitchover(const std::string& component, const std::string& why);
-  void releaseSwitchover(const std::string& component);
+  void releaseSwitchover(const std::string& component, bool reconsider = true);
 
   // The failover this daemon ran for the component failed (and left nothing half-committed):
   // while the component stays failed, tick() triggers it again after the component's

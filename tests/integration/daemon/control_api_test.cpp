@@ -462,6 +462,58 @@ TEST(ControlApi, ReloadRefusesWhatItCannotApplyAndAppliesTheRestInPlace) {
   EXPECT_EQ(daemon.stop(), 0);
 }
 
+// A switchover whose plan fails after it stopped the old primary: switchover_failed, and
+// once automation is back the failure still standing is failed over (held, then decided),
+// never left failed until someone looks.
+TEST(ControlApi, AFailedSwitchoverLeavesNoFailedPrimaryBehind) {
+  EngineSim a("primary");
+  EngineSim b("standby");
+  Daemon d;
+  Variant v;
+  v.component = "    switchover: {plan: swap, healthy_within: 5s}\n";
+  v.plans =
+      "  swap:\n    steps:\n"
+      "      - {name: stop_old, action: http_request, url: 'http://{old_primary.api}/admin/fault', "
+      "body: http500}\n"
+      // long enough for the failure (3 x 100 ms) to be seen, and dropped, while it is held
+      "      - {name: drain, action: exec, argv: [/bin/sleep, '0.8'], timeout: 2s}\n"
+      "      - {name: broken, action: exec, argv: [/bin/false], timeout: 2s}\n";
+  d.write(a, b, v);
+  auto daemon = d.start();
+  ASSERT_TRUE(d.waitHealthy()) << readFile(d.dir.path() + "/run.log");
+  auto [rc, out] = d.cli({"switchover", "engine", "--reason", "kernel upgrade"});
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("switchover_failed"), std::string::npos) << out;
+  bool held = false;
+  for (const auto& e : readEvents(d.events)) {
+    held = held || (e.type == "failover_suppressed" &&
+                    e.fields.value("suppressed_by", "") == "switchover");
+  }
+  EXPECT_TRUE(held) << "the failure was not seen while the switchover held it";
+  for (const auto& e : readEvents(d.events)) {
+    if (e.type == "switchover_failed") {
+      EXPECT_EQ(e.fields.value("health", ""), "failed");
+    }
+  }
+  // engine_a answers 500 now: with automation back, the held failure is decided.
+  ASSERT_TRUE(waitUntil([&] {
+    for (const auto& e : readEvents(d.events)) {
+      if (e.type == "failover_completed" && e.fields.value("plan", "") == "move" &&
+          !e.fields.value("dry_run", false))
+        return true;
+    }
+    return false;
+  }, 15s)) << readFile(d.events);
+  std::size_t triggered = 0;
+  for (const auto& e : readEvents(d.events)) {
+    if (e.type != "failover_triggered") continue;
+    ++triggered;
+    EXPECT_NE(e.reason.find("held by a switchover released"), std::string::npos) << e.reason;
+  }
+  EXPECT_EQ(triggered, 1u);
+  EXPECT_EQ(d.get("/status")["components"]["engine"]["roles"]["primary"], "engine_b");
+}
+
 // Switchover: the engine moves to its standby and back, every check's result in the event
 // log; refused (nothing moved) when the standby is not ready, a pre-check fails or the
 // candidate is not a standby; a dry run moves nothing; the component's failures while the

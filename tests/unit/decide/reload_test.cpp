@@ -166,4 +166,82 @@ TEST(DeciderSwitchover, ItsHoldIsItsOwnAndNeverMakesASiteIncident) {
   EXPECT_EQ(s.last(Kind::FailoverSuppressed)->suppressed_by, "interrupted");
 }
 
+// A switchover that failed part-way may leave its primary down. Once released, that failure
+// is decided as a held one - through the gates - not forgotten until the next transition.
+TEST(DeciderSwitchover, AFailureStillStandingAtTheReleaseIsDecided) {
+  Sim s(configOf(component("a", kHttp)));
+  run(s, "a", "h", true, 3);
+  s.decider().holdForSwitchover("a", "switchover 1 runs");
+  run(s, "a", "h", false, 3);
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 0u);
+  s.tick();
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 0u) << "held: dropped while it runs";
+  s.decider().releaseSwitchover("a");
+  s.advance(1s);
+  s.tick();
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u);
+  EXPECT_NE(s.last(Kind::FailoverTriggered)->reason.find("held by a switchover released"),
+            std::string::npos)
+      << s.last(Kind::FailoverTriggered)->reason;
+  s.tick();
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 1u) << "once";
+
+  // The roles moved (released with reconsider false), or the daemon stops: nothing.
+  Sim r(configOf(component("a", kHttp)));
+  run(r, "a", "h", true, 3);
+  r.decider().holdForSwitchover("a", "switchover 4 runs");
+  run(r, "a", "h", false, 3);
+  r.decider().releaseSwitchover("a", false);
+  r.tick();
+  EXPECT_EQ(r.count(Kind::FailoverTriggered), 0u);
+
+  // A failover triggered before the hold (the primary failed during the pre-checks, its
+  // failover deferred behind them) is not decided a second time by the release.
+  Sim t(configOf(component("a", kHttp)));
+  run(t, "a", "h", true, 3);
+  run(t, "a", "h", false, 3);
+  ASSERT_EQ(t.count(Kind::FailoverTriggered), 1u);
+  t.decider().holdForSwitchover("a", "switchover 5 runs");
+  t.decider().releaseSwitchover("a");
+  t.advance(1s);
+  t.tick();
+  EXPECT_EQ(t.count(Kind::FailoverTriggered), 1u);
+
+  // Released into a gate (automation semi): said once, not failed over.
+  Sim g(configOf(component("a", kHttp, "    automation: semi\n")));
+  run(g, "a", "h", true, 3);
+  g.decider().holdForSwitchover("a", "switchover 6 runs");
+  run(g, "a", "h", false, 3);
+  const std::size_t before = g.count(Kind::FailoverSuppressed);
+  g.decider().releaseSwitchover("a");
+  g.tick();
+  g.tick();
+  EXPECT_EQ(g.count(Kind::FailoverTriggered), 0u);
+  ASSERT_EQ(g.count(Kind::FailoverSuppressed), before + 1);
+  EXPECT_EQ(g.last(Kind::FailoverSuppressed)->suppressed_by, "automation");
+
+  // Released healthy (a switchover that completed): nothing to decide.
+  Sim h(configOf(component("a", kHttp)));
+  run(h, "a", "h", true, 3);
+  h.decider().holdForSwitchover("a", "switchover 2 runs");
+  run(h, "a", "h", false, 3);
+  run(h, "a", "h", true, 3);
+  h.decider().releaseSwitchover("a");
+  h.tick();
+  EXPECT_EQ(h.count(Kind::FailoverTriggered), 0u);
+
+  // Released failed but in maintenance: held by the window, decided when it ends.
+  Sim m(configOf(component("a", kHttp)));
+  run(m, "a", "h", true, 3);
+  m.decider().holdForSwitchover("a", "switchover 3 runs");
+  run(m, "a", "h", false, 3);
+  m.keep(m.decider().startMaintenance("a", "alice", "after the switchover", 10min,
+                                      m.clock().now(), m.clock().wallNow()));
+  m.decider().releaseSwitchover("a");
+  m.tick();
+  EXPECT_EQ(m.count(Kind::FailoverTriggered), 0u);
+  m.keep(m.decider().endMaintenance("a", "done", m.clock().now(), m.clock().wallNow()));
+  EXPECT_EQ(m.count(Kind::FailoverTriggered), 1u);
+}
+
 }  // namespace
