@@ -495,12 +495,22 @@ void Decider::holdInterrupted(const std::string& component, const std::string& w
 
 void Decider::holdForSwitchover(const std::string& component, const std::string& why) {
   state_->switching[component] = why;
+  // The outage a switchover makes (the drain, the old primary stopped) is its own, as a
+  // failover's is: the error-rate window starts again once the component is healthy (on its
+  // new primary), instead of counting the drain against it for a whole window.
+  if (ComponentState* c = state_->find(component)) {
+    c->forgetOutcomes();
+    c->failing_over = true;
+  }
 }
 
 void Decider::releaseSwitchover(const std::string& component, bool reconsider) {
   state_->switching.erase(component);
   ComponentState* c = state_->find(component);
   if (c == nullptr) return;
+  // Never failed meanwhile (a plan refused or failed before it stopped anything): the
+  // error-rate window counts again now, not only after a next outage.
+  if (c->health == Health::Healthy || c->health == Health::Suspect) c->failing_over = false;
   // A failover the hold dropped, of an outage still standing (a switchover that failed
   // part-way, its primary drained), is not forgotten: tick() decides it as a held one,
   // through every gate. Not when the roles moved (the failure was the old primary's) or

@@ -166,6 +166,44 @@ TEST(DeciderSwitchover, ItsHoldIsItsOwnAndNeverMakesASiteIncident) {
   EXPECT_EQ(s.last(Kind::FailoverSuppressed)->suppressed_by, "interrupted");
 }
 
+// The switchover's own outage (the drain) is not counted by the error-rate trigger against
+// the new primary: once healthy there, the component stays healthy, and after the release a
+// failure rate of the new primary's own still triggers.
+TEST(DeciderSwitchover, ItsOwnOutageNeverCountsTowardsTheErrorRate) {
+  Sim s(configOf(component("a", kHttp,
+                           "    triggers: {error_rate: {above: 5%, window: 1m, min_samples: 10}}\n"
+                           "    flap_damping: {enabled: false}\n")));
+  run(s, "a", "h", true, 60);  // a whole window of data: the rate may trigger
+  s.decider().holdForSwitchover("a", "switchover 7 runs");
+  run(s, "a", "h", false, 4);  // the drain: 4 of the last 60 failed, over 5 %
+  run(s, "a", "h", true, 3);   // the new primary answers
+  EXPECT_EQ(s.decider().health("a"), Health::Healthy) << "the drain held it failed";
+  s.decider().releaseSwitchover("a", false);
+  run(s, "a", "h", true, 60);  // the rate needs a whole window of the new primary's data
+  EXPECT_EQ(s.count(Kind::FailoverTriggered), 0u);
+  // The new primary's own errors, one at a time (never `fall` in a row): 4 in 60 is over 5 %.
+  const auto flaky = [](Sim& sim) {
+    for (int i = 0; i < 4; ++i) {
+      run(sim, "a", "h", false, 1);
+      run(sim, "a", "h", true, 1);
+    }
+  };
+  flaky(s);
+  ASSERT_EQ(s.count(Kind::FailoverTriggered), 1u) << "the error-rate trigger stayed off";
+  EXPECT_EQ(s.last(Kind::FailoverTriggered)->rule, "error_rate");
+
+  // Released without having failed: the rate counts again at once.
+  Sim q(configOf(component("a", kHttp,
+                           "    triggers: {error_rate: {above: 5%, window: 1m, min_samples: 10}}\n"
+                           "    flap_damping: {enabled: false}\n")));
+  run(q, "a", "h", true, 20);
+  q.decider().holdForSwitchover("a", "switchover 8 runs");
+  q.decider().releaseSwitchover("a");
+  run(q, "a", "h", true, 60);  // (the hold started the window again)
+  flaky(q);
+  EXPECT_EQ(q.count(Kind::FailoverTriggered), 1u);
+}
+
 // A switchover that failed part-way may leave its primary down. Once released, that failure
 // is decided as a held one - through the gates - not forgotten until the next transition.
 TEST(DeciderSwitchover, AFailureStillStandingAtTheReleaseIsDecided) {
