@@ -263,7 +263,9 @@ struct Daemon::Impl {
   }
 
   void onResult(const probes::ProbeResult& r) {
-    telemetry.onProbe(r);
+    // A run that was in flight when a reload removed its check: no metric series again.
+    const config::ComponentConfig* c = cfg->findComponent(r.component);
+    if (c != nullptr && c->findCheck(r.check) != nullptr) telemetry.onProbe(r);
     book.onProbe(r);
     // Every failed result is logged (info: `logging.level: warn` keeps only decisions).
     if (!r.ok()) {
@@ -1209,6 +1211,20 @@ struct Daemon::Impl {
   // daemon's life: what was made from it (a probe of an unchanged check, a delivery in
   // flight, a Sentinel subscription) still reads it, and it is equal where that matters.
   void swapConfig(std::shared_ptr<const config::Config> next) {
+    // What the new config no longer has leaves /metrics: its checks' series, and every
+    // series of a component removed whole.
+    for (const auto& c : cfg->components) {
+      const config::ComponentConfig* now = next->findComponent(c.name);
+      if (now == nullptr) {
+        telemetry.metrics().forget({{"component", c.name}});
+        continue;
+      }
+      for (const auto& k : c.checks) {
+        if (now->findCheck(k.name) == nullptr) {
+          telemetry.metrics().forget({{"component", c.name}, {"check", k.name}});
+        }
+      }
+    }
     retired.push_back(cfg);
     cfg = std::move(next);
     decider.reconfigure(*cfg);

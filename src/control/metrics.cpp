@@ -1,5 +1,7 @@
 #include "hftguard/control/metrics.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -146,6 +148,17 @@ void Metrics::observe(const std::string& name, const Labels& labels, double valu
 void Metrics::clear(const std::string& name) {
   std::lock_guard lock(mutex_);
   family(name, MetricType::Gauge).series.clear();
+}
+
+void Metrics::forget(const Labels& match) {
+  std::lock_guard lock(mutex_);
+  for (auto& [name, f] : families_) {
+    std::erase_if(f.series, [&](const auto& s) {
+      return std::all_of(match.begin(), match.end(), [&](const auto& m) {
+        return std::find(s.first.begin(), s.first.end(), m) != s.first.end();
+      });
+    });
+  }
 }
 
 std::optional<double> Metrics::value(const std::string& name, const Labels& labels) const {

@@ -36,6 +36,9 @@ class Metrics {
   // A gauge family recomputed at each scrape: its series are dropped first (a component
   // removed by a reload must not linger).
   void clear(const std::string& name);
+  // Drops every series, of every family, whose labels include all of `match` (a check or a
+  // component a reload removed): a scrape must not show what no longer exists.
+  void forget(const Labels& match);
   // The value of one counter or gauge series (tests, `hftguard status`).
   std::optional<double> value(const std::string& name, const Labels& labels) const;
 

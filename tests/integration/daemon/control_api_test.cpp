@@ -459,6 +459,19 @@ TEST(ControlApi, ReloadRefusesWhatItCannotApplyAndAppliesTheRestInPlace) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(count(d.events, "config_reload_failed"), 4u);
   EXPECT_EQ(count(d.events, "config_reloaded"), 2u);
+
+  // A check a reload removes leaves /metrics (its series would otherwise say "up" forever).
+  auto scrape = [&] { return d.call("GET", "/metrics", {}, false, std::nullopt).body; };
+  ASSERT_NE(scrape().find("check=\"port\""), std::string::npos) << scrape();
+  d.write(a, b);
+  r = d.call("POST", "/reload", "{}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("components.engine.checks.port removed"), std::string::npos) << r.body;
+  for (int i = 0; i < 8; ++i) {  // nor does a run in flight bring it back (interval 5s)
+    EXPECT_EQ(scrape().find("check=\"port\""), std::string::npos) << scrape();
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_NE(scrape().find("check=\"health\""), std::string::npos);
   EXPECT_EQ(daemon.stop(), 0);
 }
 

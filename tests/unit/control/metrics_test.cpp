@@ -49,6 +49,25 @@ TEST(Metrics, RendersEveryTypeAndParsesBack) {
   EXPECT_DOUBLE_EQ(*sample(*e, "x_latency_seconds_sum", {{"check", "c"}}), 7.55);
 }
 
+// What a reload removed goes from every family; the rest stays.
+TEST(Metrics, ForgetDropsEverySeriesWithTheLabels) {
+  Metrics m;
+  m.gauge("x_up", "Up.");
+  m.histogram("x_latency_seconds", "Latency.", {0.1, 1});
+  m.set("x_up", {{"component", "e"}, {"check", "port"}}, 1);
+  m.set("x_up", {{"component", "e"}, {"check", "health"}}, 1);
+  m.set("x_up", {{"component", "f"}, {"check", "port"}}, 1);
+  m.observe("x_latency_seconds", {{"component", "e"}, {"check", "port"}}, 0.5);
+  m.forget({{"check", "port"}, {"component", "e"}});  // in any order
+  EXPECT_FALSE(m.value("x_up", {{"component", "e"}, {"check", "port"}}));
+  EXPECT_EQ(m.value("x_up", {{"component", "e"}, {"check", "health"}}), 1);
+  EXPECT_EQ(m.value("x_up", {{"component", "f"}, {"check", "port"}}), 1);
+  EXPECT_EQ(m.render().find("check=\"port\",component=\"e\""), std::string::npos);
+  EXPECT_EQ(m.render().find("component=\"e\",check=\"port\""), std::string::npos) << m.render();
+  m.forget({{"component", "f"}});
+  EXPECT_FALSE(m.value("x_up", {{"component", "f"}, {"check", "port"}}));
+}
+
 TEST(Metrics, LabelValuesAreEscapedAndReadBackUnchanged) {
   Metrics m;
   m.gauge("x_info", "Info.");
