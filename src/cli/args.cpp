@@ -50,7 +50,7 @@ std::unique_ptr<CLI::App> makeApp(const CommandSpec& spec, Bound& b) {
     CLI::Option* o = app->add_option(p.name, b.positionals[i], p.help);
     o->type_name("");
     if (p.required) o->required();
-    if (!p.choices.empty()) o->check(CLI::IsMember(p.choices));
+    if (!p.choices.empty()) o->check(CLI::IsMember(p.choices).description(""));  // in `help`
   }
   if (spec.config) {
     app->add_option("-c,--config", b.config,

@@ -1,6 +1,9 @@
+// The control API's client commands.
 // hftguard status: what the running daemon sees (its control API), else the roles as stored.
 // hftguard pause / resume: automatic failover held on this node, or the whole cluster with
 // etcd, until resumed - through the daemon when it runs, else where it reads them.
+// hftguard reload: the daemon applies its config again, or says why not.
+// hftguard switchover: the daemon runs one; each check and step printed as it is recorded.
 #include <ostream>
 #include <set>
 #include <sstream>
