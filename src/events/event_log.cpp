@@ -98,7 +98,8 @@ struct EventLog::Core : std::enable_shared_from_this<Core> {
     std::error_code ec;
     const auto dir = std::filesystem::path(options.path).parent_path();
     if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    return ::open(options.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    // Read too: writeBatch looks at the last byte before it appends.
+    return ::open(options.path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   }
 
   Health health() const {
@@ -110,10 +111,23 @@ struct EventLog::Core : std::enable_shared_from_this<Core> {
   // One write() of the batch and one fsync(). On failure the file is as it was: a partial
   // write (or one whose fsync failed) is cut off again, so the batch is written once, later.
   // The flock keeps another hftguard process (the CLI) from appending in between.
-  bool writeBatch(const std::string& buf, std::string& why) {
+  bool writeBatch(const std::string& batch, std::string& why) {
     ::flock(fd, LOCK_EX);
     struct stat st {};
     const off_t before = ::fstat(fd, &st) == 0 ? st.st_size : -1;
+    // A writer killed mid-write (SIGKILL can stop a write() between two pages; a power cut
+    // too) leaves a fragment without its newline. Under the lock no live writer is midway:
+    // the fragment is ended here, so this batch's first event is a line of its own instead
+    // of being glued to it (readers skip the fragment as one malformed line).
+    std::string ended;
+    char last = '\n';
+    if (before > 0 && ::pread(fd, &last, 1, before - 1) == 1 && last != '\n') {
+      spdlog::warn("event log {}: its last line was cut off (a writer stopped mid-write); "
+                   "ended it",
+                   options.path);
+      ended = "\n" + batch;
+    }
+    const std::string& buf = ended.empty() ? batch : ended;
     // A short write (the disk filled midway) is followed by one for the rest: that one
     // fails with the reason, or the disk had room after all.
     ssize_t n = 0;

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -204,7 +206,7 @@ TEST_F(EventLogTest, ReopenAfterLogrotateMovedTheFile) {
   EXPECT_EQ(lines(path_), (std::vector<int>{2}));
 }
 
-TEST_F(EventLogTest, AWriterKilledBetweenEventsLeavesOnlyWholeLines) {
+TEST_F(EventLogTest, AWriterKilledMidWriteNeverCostsTheEventAfterIt) {
   for (int round = 0; round < 5; ++round) {
     pid_t child = fork();
     if (child == 0) {
@@ -226,7 +228,57 @@ TEST_F(EventLogTest, AWriterKilledBetweenEventsLeavesOnlyWholeLines) {
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
   }
-  EXPECT_GT(lines(path_).size(), 5u);
+  // A kill may stop a write() between two pages: a fragment at most per kill, each ended by
+  // the next writer, never glued to the event after it. The last one is ended by the next
+  // write here.
+  {
+    EventLog log({path_, 100, nullptr, nullptr});
+    log.append(event(-1));
+    log.flush();
+  }
+  std::ifstream in(path_);
+  std::string all((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_EQ(all.back(), '\n');
+  std::istringstream split(all);
+  std::size_t whole = 0, fragments = 0;
+  std::optional<Event> last;
+  for (std::string line; std::getline(split, line);) {
+    last = parseEventLine(line);
+    (last ? whole : fragments)++;
+  }
+  EXPECT_GT(whole, 5u);
+  EXPECT_LE(fragments, 5u);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->fields["n"], -1) << "the event after a fragment was glued to it";
+}
+
+// What a killed writer (or a power cut) leaves: a last line without its newline. The next
+// write ends it first, so the next event is whole and readable.
+TEST_F(EventLogTest, AFragmentLeftByAKilledWriterIsEndedNotGluedToTheNextEvent) {
+  fs::create_directories(fs::path(path_).parent_path());
+  std::ofstream(path_) << toJsonLine(event(1)) << "{\"id\":\"id-2\",\"ts\":\"2026-11";
+  {
+    EventLog log({path_, 100, nullptr, nullptr});
+    log.append(event(3));
+    log.flush();
+  }
+  std::ifstream in(path_);
+  std::vector<std::string> got;
+  for (std::string line; std::getline(in, line);) got.push_back(line);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_TRUE(parseEventLine(got[0]));
+  EXPECT_FALSE(parseEventLine(got[1]));  // the fragment, a malformed line readers skip
+  auto third = parseEventLine(got[2]);
+  ASSERT_TRUE(third) << got[2];
+  EXPECT_EQ(third->fields["n"], 3);
+  // An intact log gets nothing added.
+  const auto size = fs::file_size(path_);
+  {
+    EventLog log({path_, 100, nullptr, nullptr});
+    log.append(event(4));
+    log.flush();
+  }
+  EXPECT_EQ(fs::file_size(path_), size + toJsonLine(event(4)).size());
 }
 
 }  // namespace
