@@ -46,6 +46,7 @@ struct FailoverRunner::Run : std::enable_shared_from_this<Run> {
   void record(const std::string& type, const std::string& reason, nlohmann::json fields) {
     fields["plan"] = request.plan->name;
     if (request.dry_run) fields["dry_run"] = true;
+    if (!request.switchover.empty()) fields["switchover"] = request.switchover;
     runner.record_(type, request.component, reason, std::move(fields));
   }
 
@@ -405,6 +406,7 @@ bool FailoverRunner::start(RunRequest request, std::function<void(const RunRepor
   // `hftguard failover` or another host) has the component; the caller decides what next.
   auto refuse = [&](const std::string& why, nlohmann::json f) {
     f["plan"] = request.plan->name;
+    if (!request.switchover.empty()) f["switchover"] = request.switchover;
     if (refused != nullptr) {
       *refused = why;
     } else {

@@ -99,6 +99,12 @@ std::vector<Alert> AlertPolicy::onEvent(const events::Event& e) {
   if (e.type == "event_log_degraded" || e.type == "event_log_recovered") return onEventLog(e);
   if (e.component.empty() || e.fields.value("dry_run", false)) return {};
   const std::string& t = e.type;
+  // A switchover's plan ending: the switchover's own event follows at once and says it
+  // (SWITCHOVER FAILED pages) - never a second page, nor a FAILOVER COMPLETED for a planned
+  // move. An interrupted one still pages below: the stack may be half switched.
+  if ((t == "failover_completed" || t == "failover_failed") && e.fields.contains("switchover")) {
+    return {};
+  }
   Incident& cur = incidents_[e.component];
   // The first alert of an incident, or an escalation of one: each severity at most once.
   auto alert = [&](Incident& i, Severity s, std::string title) -> std::vector<Alert> {

@@ -1097,6 +1097,7 @@ struct Daemon::Impl {
     request.trigger = trigger;
     request.dry_run = dry_run;
     request.rto_from = "the switchover's plan start";
+    request.switchover = trigger;
     request.context = {c.name, cfg->node.name, from, to, {}, {}, "switchover " + trigger};
     if (move) {
       if (std::string why = fillFromRoles(c, r, request.context); !why.empty()) return why;

@@ -50,6 +50,8 @@ Telemetry::Telemetry(const std::string& version) {
               "Recovery time of each completed failover, from the first failed sample.",
               rtoBuckets());
   m.counter("hftguard_failover_rto_missed_total", "Completed failovers that missed rto_target.");
+  m.counter("hftguard_switchovers_total",
+            "Switchovers per outcome: completed, failed, refused (not counted as failovers).");
   m.histogram("hftguard_plan_step_duration_seconds", "How long each plan step took, done.",
               latencyBuckets());
   m.counter("hftguard_plan_step_failures_total", "Plan step attempts that failed.");
@@ -85,12 +87,21 @@ void Telemetry::onEvent(const events::Event& e) {
   metrics_.add("hftguard_events_total", {{"type", e.type}});
   const bool self_fence = flagField(f, "self_fence");  // elsewhere (quorum_reached) it is a text
   const bool dry_run = flagField(f, "dry_run");  // a check of a plan, not a failover
-  if (!dry_run && (e.type == "failover_completed" || e.type == "failover_failed" ||
-                   e.type == "failover_interrupted" || e.type == "failover_skipped")) {
+  // A switchover's plan run is a planned move, not a failover: counted as a switchover (its
+  // own events), never in the failovers or the RTO against the target.
+  const bool planned = f.contains("switchover");
+  if (!dry_run && (e.type == "switchover_completed" || e.type == "switchover_failed" ||
+                   e.type == "switchover_refused")) {
+    metrics_.add("hftguard_switchovers_total",
+                 {{"component", e.component}, {"outcome", e.type.substr(11)}});
+  }
+  if (!dry_run && !planned &&
+      (e.type == "failover_completed" || e.type == "failover_failed" ||
+       e.type == "failover_interrupted" || e.type == "failover_skipped")) {
     metrics_.add("hftguard_failovers_total",
                  {{"component", e.component}, {"outcome", e.type.substr(9)}});
   }
-  if (e.type == "failover_completed" && f.contains("rto_ms")) {
+  if (e.type == "failover_completed" && !planned && f.contains("rto_ms")) {
     metrics_.observe("hftguard_failover_rto_seconds", {{"component", e.component}},
                      numberField(f, "rto_ms") / 1000);
     if (f.contains("rto_met") && f["rto_met"].is_boolean() && !f["rto_met"].get<bool>()) {

@@ -22,6 +22,9 @@ struct RunRequest {
   // What the run is, for its events' names: "failover" (failover_started ...), or
   // "switchover_checks" for a switchover's pre- and post-checks, which are not failovers.
   std::string kind = "failover";
+  // The switchover this run is the plan of ("" none): every event of the run carries it
+  // (`switchover`), so metrics and alerts tell a planned move from a failover.
+  std::string switchover;
   std::string component;
   const config::PlanConfig* plan = nullptr;
   PlanContext context;  // timestamp and fencing_token are filled by the runner

@@ -637,6 +637,16 @@ TEST(ControlApi, SwitchoverMovesTheEngineAndBackWithEveryCheckRecorded) {
   }
   EXPECT_EQ(eventsOf("switchover_refused").size(), 2u);
   EXPECT_GE(eventsOf("switchover_checks_completed").size(), 5u);  // pre x3, post x2
+  // Its plan's runs name it: counted as switchovers, not failovers.
+  for (const auto& e : eventsOf("failover_completed")) {
+    EXPECT_FALSE(e.fields.value("switchover", "").empty()) << e.fields.dump();
+  }
+  const std::string scraped = d.call("GET", "/metrics", {}, false, std::nullopt).body;
+  EXPECT_NE(scraped.find("hftguard_switchovers_total{component=\"engine\",outcome=\"completed\"} 2"),
+            std::string::npos)
+      << scraped;
+  EXPECT_EQ(scraped.find("hftguard_failovers_total{component=\"engine\""), std::string::npos)
+      << scraped;
   EXPECT_TRUE(eventsOf("failover_triggered").empty());
 
   // POST /failover: an operator's failover, run by the daemon. A dry run changes nothing; a

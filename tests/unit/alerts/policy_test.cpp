@@ -160,10 +160,20 @@ TEST(AlertPolicy, APlanResumedByTheNextLeaderWarns) {
 TEST(AlertPolicy, AFailedSwitchoverPagesARefusedOneDoesNot) {
   Stream s;
   EXPECT_TRUE(s.event("switchover_refused", {{"failed", "standby_ready"}}).empty());
+  // Its plan's end is the switchover's to say: one page, not FAILOVER FAILED as well.
+  EXPECT_TRUE(s.event("failover_failed", {{"switchover", "sw-1"}, {"failed_step", "promote"}})
+                  .empty());
   auto failed = s.event("switchover_failed", {{"failed", "healthy"}});
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0].severity, Severity::Critical);
   EXPECT_EQ(failed[0].title, "SWITCHOVER FAILED: engine");
+  Stream ok;
+  EXPECT_TRUE(ok.event("failover_completed", {{"switchover", "sw-2"}}).empty());
+  // Interrupted (the stack may be half switched): that pages, switchover or not.
+  Stream cut;
+  auto interrupted = cut.event("failover_interrupted", {{"switchover", "sw-3"}});
+  ASSERT_EQ(interrupted.size(), 1u);
+  EXPECT_EQ(interrupted[0].severity, Severity::Critical);
 }
 
 TEST(AlertPolicy, DownAtStartIsSaidOnceAndDryRunsNever) {

@@ -124,6 +124,17 @@ TEST(Telemetry, FailoversRtoStepsAndAlertsCountFromTheirEvents) {
   failed.type = "failover_failed";
   failed.fields = {{"failed_step", "promote"}};
   t.onEvent(failed);
+  events::Event planned = done;  // a switchover's plan: a switchover, not a failover
+  planned.fields = {{"rto_ms", 900.0}, {"switchover", "sw-1"}};
+  t.onEvent(planned);
+  events::Event moved;
+  moved.type = "switchover_completed";
+  moved.component = "engine";
+  moved.fields = {{"dry_run", false}};
+  t.onEvent(moved);
+  events::Event checked = moved;  // a dry run changes nothing: no switchover
+  checked.fields = {{"dry_run", true}};
+  t.onEvent(checked);
   events::Event step;
   step.type = "step_done";
   step.component = "engine";
@@ -151,6 +162,7 @@ TEST(Telemetry, FailoversRtoStepsAndAlertsCountFromTheirEvents) {
   EXPECT_EQ(sample(*e, "hftguard_failover_rto_seconds_count", {{"component", "engine"}}), 1);
   EXPECT_DOUBLE_EQ(*sample(*e, "hftguard_failover_rto_seconds_sum", {{"component", "engine"}}), 4.2);
   EXPECT_EQ(sample(*e, "hftguard_failover_rto_missed_total", {{"component", "engine"}}), 1);
+  EXPECT_EQ(sample(*e, "hftguard_switchovers_total", {{"component", "engine"}, {"outcome", "completed"}}), 1);
   EXPECT_EQ(sample(*e, "hftguard_plan_step_duration_seconds_count",
                    {{"component", "engine"}, {"step", "promote"}, {"action", "http_request"}}),
             1);
