@@ -102,7 +102,8 @@ std::vector<Alert> AlertPolicy::onEvent(const events::Event& e) {
   // A switchover's plan ending: the switchover's own event follows at once and says it
   // (SWITCHOVER FAILED pages) - never a second page, nor a FAILOVER COMPLETED for a planned
   // move. An interrupted one still pages below: the stack may be half switched.
-  if ((t == "failover_completed" || t == "failover_failed") && e.fields.contains("switchover")) {
+  if ((t == "failover_completed" || t == "failover_failed") && e.fields.contains("switchover") &&
+      !e.fields.contains("roles_error")) {
     return {};
   }
   Incident& cur = incidents_[e.component];
@@ -140,7 +141,8 @@ std::vector<Alert> AlertPolicy::onEvent(const events::Event& e) {
   }
   if (t == "failover_suppressed") {
     const std::string by = field(e, "suppressed_by");
-    if (by == "system" || by == "maintenance") return {};
+    // (A switchover's own outage, held while it runs, is expected: its end says how it went.)
+    if (by == "system" || by == "maintenance" || by == "switchover") return {};
     Incident& i = cur.open ? cur : open(e);
     // Nobody fails it over: automation leaves it to a human, or a gate holds it.
     return alert(i, Severity::Critical, fmt::format("NEEDS ATTENTION ({}): {}", by, e.component));

@@ -168,7 +168,15 @@ TEST(AlertPolicy, AFailedSwitchoverPagesARefusedOneDoesNot) {
   EXPECT_EQ(failed[0].severity, Severity::Critical);
   EXPECT_EQ(failed[0].title, "SWITCHOVER FAILED: engine");
   Stream ok;
+  // Its own outage, held while it runs, pages nobody; its successful end neither.
+  EXPECT_TRUE(ok.event("failover_suppressed", {{"suppressed_by", "switchover"}}).empty());
   EXPECT_TRUE(ok.event("failover_completed", {{"switchover", "sw-2"}}).empty());
+  // Its plan done but the roles not moved: said as for any failover.
+  Stream unmoved;
+  auto roles = unmoved.event("failover_completed",
+                             {{"switchover", "sw-4"}, {"roles_error", "the roles moved meanwhile"}});
+  ASSERT_EQ(roles.size(), 1u);
+  EXPECT_EQ(roles[0].title, "FAILOVER DONE, ROLES NOT MOVED: engine");
   // Interrupted (the stack may be half switched): that pages, switchover or not.
   Stream cut;
   auto interrupted = cut.event("failover_interrupted", {{"switchover", "sw-3"}});
